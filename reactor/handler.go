@@ -1,0 +1,103 @@
+// Package reactor runs event loops: it accepts and dials connections, reads
+// and writes them without blocking, and calls an application's Handler.
+//
+// One goroutine per loop waits on a poller, owns a set of conns and calls the
+// Handler for them; other goroutines reach a loop only through its task queue.
+// The same Handler runs on the gnet/v2 backend (package gnetbackend).
+package reactor
+
+import (
+	"errors"
+	"time"
+
+	"github.com/evloop/evloop/conn"
+)
+
+// Action is what a callback asks the engine to do next.
+type Action int
+
+const (
+	// None continues as usual.
+	None Action = iota
+	// Close closes this connection once its pending output is flushed.
+	Close
+	// Shutdown stops the engine gracefully.
+	Shutdown
+)
+
+// String names the action.
+func (a Action) String() string {
+	switch a {
+	case None:
+		return "None"
+	case Close:
+		return "Close"
+	case Shutdown:
+		return "Shutdown"
+	}
+	return "Action(?)"
+}
+
+// Handler is the application side of an engine. All callbacks but OnBoot and
+// OnShutdown run on a loop goroutine and must not block.
+type Handler interface {
+	// OnBoot runs once, when the engine is listening and before it serves.
+	OnBoot(e Engine) Action
+	// OnOpen runs when a conn is accepted or dialed; it may write a greeting.
+	OnOpen(c conn.Conn) Action
+	// OnTraffic runs when inbound bytes are buffered in c (or after c.Wake).
+	OnTraffic(c conn.Conn) Action
+	// OnClose runs exactly once per opened conn, with nil on a clean EOF or
+	// Close, or with the cause.
+	OnClose(c conn.Conn, err error)
+	// OnTick runs on the first loop when WithTicker is set; it returns the
+	// delay until the next tick.
+	OnTick() (next time.Duration, a Action)
+	// OnShutdown runs once, after every conn has closed.
+	OnShutdown(e Engine)
+}
+
+// BaseHandler has no-op callbacks; embed it and override what you need.
+type BaseHandler struct{}
+
+// OnBoot does nothing.
+func (BaseHandler) OnBoot(Engine) Action { return None }
+
+// OnOpen does nothing.
+func (BaseHandler) OnOpen(conn.Conn) Action { return None }
+
+// OnTraffic discards what arrived, so a handler that forgets to consume
+// cannot grow the inbound buffer without bound.
+func (BaseHandler) OnTraffic(c conn.Conn) Action {
+	c.Discard(-1)
+	return None
+}
+
+// OnClose does nothing.
+func (BaseHandler) OnClose(conn.Conn, error) {}
+
+// OnTick asks for the next tick in one second.
+func (BaseHandler) OnTick() (time.Duration, Action) { return time.Second, None }
+
+// OnShutdown does nothing.
+func (BaseHandler) OnShutdown(Engine) {}
+
+// Errors callers can test with errors.Is.
+var (
+	// ErrEngineStopped is returned by Engine calls after Stop.
+	ErrEngineStopped = errors.New("reactor: engine stopped")
+	// ErrIdleTimeout is the OnClose cause of a conn closed for idleness.
+	ErrIdleTimeout = errors.New("reactor: idle timeout")
+	// ErrPanic wraps a panic recovered from a callback; the conn is closed
+	// with it.
+	ErrPanic = errors.New("reactor: handler panicked")
+	// ErrTooManyConns is logged when a conn over WithMaxConns is closed
+	// before OnOpen (the handler never sees such a conn).
+	ErrTooManyConns = errors.New("reactor: too many connections")
+	// ErrUnsupported is returned for an option or call a backend cannot honour.
+	ErrUnsupported = errors.New("reactor: unsupported by this backend")
+	// ErrBadAddress is returned for an address that cannot be parsed.
+	ErrBadAddress = errors.New("reactor: bad address")
+	// ErrDialTimeout is the OnClose cause of a dial that did not connect in time.
+	ErrDialTimeout = errors.New("reactor: dial timeout")
+)

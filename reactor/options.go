@@ -1,0 +1,155 @@
+package reactor
+
+import (
+	"log/slog"
+	"os"
+	"runtime"
+	"time"
+
+	"github.com/evloop/evloop/poller"
+)
+
+// LoadBalancing picks the loop that serves a newly accepted conn.
+type LoadBalancing int
+
+// Load-balancing strategies.
+const (
+	RoundRobin LoadBalancing = iota // each loop in turn
+	LeastConns                      // the loop with the fewest open conns
+	SourceHash                      // a hash of the peer address: one peer, one loop
+)
+
+// Defaults, also listed in the README's "limits and defaults" table.
+const (
+	DefaultReadBufferSize = 64 << 10 // bytes read per read(2) call
+	DefaultWriteLow       = 256 << 10
+	DefaultWriteHigh      = 1 << 20
+	DefaultMaxInbound     = 64 << 20 // unconsumed inbound bytes per conn
+	DefaultDrainTimeout   = 5 * time.Second
+	DefaultDialTimeout    = 10 * time.Second
+)
+
+// Options is the resolved configuration an engine starts with. Backends read
+// it; applications set it with Option functions.
+type Options struct {
+	Loops          int
+	Backend        Backend
+	Poller         poller.Kind
+	LoadBalancing  LoadBalancing
+	ReusePort      bool
+	TCPNoDelay     bool
+	KeepAlive      time.Duration
+	ReadBufferSize int
+	WriteLow       int
+	WriteHigh      int
+	IdleTimeout    time.Duration
+	MaxConns       int
+	MaxInbound     int
+	Ticker         bool
+	Logger         *slog.Logger
+	Signals        []os.Signal
+	DrainTimeout   time.Duration
+	DialTimeout    time.Duration
+	SocketRecvBuf  int
+	SocketSendBuf  int
+}
+
+// Option sets one field of Options.
+type Option func(*Options)
+
+// NewOptions applies opts over the defaults.
+func NewOptions(opts ...Option) *Options {
+	o := &Options{
+		Loops:          runtime.NumCPU(),
+		TCPNoDelay:     true,
+		ReadBufferSize: DefaultReadBufferSize,
+		WriteLow:       DefaultWriteLow,
+		WriteHigh:      DefaultWriteHigh,
+		MaxInbound:     DefaultMaxInbound,
+		DrainTimeout:   DefaultDrainTimeout,
+		DialTimeout:    DefaultDialTimeout,
+	}
+	for _, opt := range opts {
+		opt(o)
+	}
+	if o.Loops < 1 {
+		o.Loops = 1
+	}
+	if o.ReadBufferSize < 512 {
+		o.ReadBufferSize = 512
+	}
+	if o.WriteHigh < 1 {
+		o.WriteHigh = DefaultWriteHigh
+	}
+	if o.WriteLow < 0 || o.WriteLow > o.WriteHigh {
+		o.WriteLow = o.WriteHigh / 4
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	return o
+}
+
+// WithLoops sets the number of event loops (default runtime.NumCPU()).
+func WithLoops(n int) Option { return func(o *Options) { o.Loops = n } }
+
+// WithBackend runs the engine on another backend, such as gnetbackend.New().
+func WithBackend(b Backend) Option { return func(o *Options) { o.Backend = b } }
+
+// WithPoller selects the readiness API of the native backend (default Auto).
+func WithPoller(k poller.Kind) Option { return func(o *Options) { o.Poller = k } }
+
+// WithLoadBalancing picks how accepted conns are spread over loops.
+func WithLoadBalancing(lb LoadBalancing) Option { return func(o *Options) { o.LoadBalancing = lb } }
+
+// WithReusePort gives every loop its own SO_REUSEPORT listener, so the kernel
+// spreads conns; load balancing is then the kernel's.
+func WithReusePort(on bool) Option { return func(o *Options) { o.ReusePort = on } }
+
+// WithTCPNoDelay sets TCP_NODELAY on TCP conns (default on, as in package net).
+func WithTCPNoDelay(on bool) Option { return func(o *Options) { o.TCPNoDelay = on } }
+
+// WithKeepAlive enables TCP keep-alive probes with period d (0: off).
+func WithKeepAlive(d time.Duration) Option { return func(o *Options) { o.KeepAlive = d } }
+
+// WithReadBufferSize sets how many bytes one read(2) may bring in (default 64 KiB).
+func WithReadBufferSize(n int) Option { return func(o *Options) { o.ReadBufferSize = n } }
+
+// WithWriteWatermarks sets backpressure: above high buffered outbound bytes
+// the loop stops reading the conn until output falls below low.
+func WithWriteWatermarks(low, high int) Option {
+	return func(o *Options) { o.WriteLow, o.WriteHigh = low, high }
+}
+
+// WithIdleTimeout closes conns after d without traffic (0: never).
+func WithIdleTimeout(d time.Duration) Option { return func(o *Options) { o.IdleTimeout = d } }
+
+// WithMaxConns caps open conns (0: no cap); conns over the cap are accepted
+// and closed at once, before OnOpen.
+func WithMaxConns(n int) Option { return func(o *Options) { o.MaxConns = n } }
+
+// WithMaxInbound caps unconsumed inbound bytes per conn; a peer past it is
+// closed with conn.ErrInboundTooLarge (default 64 MiB; 0: no cap).
+func WithMaxInbound(n int) Option { return func(o *Options) { o.MaxInbound = n } }
+
+// WithTicker makes the engine call Handler.OnTick.
+func WithTicker(on bool) Option { return func(o *Options) { o.Ticker = on } }
+
+// WithLogger sets the logger (default slog.Default()).
+func WithLogger(l *slog.Logger) Option { return func(o *Options) { o.Logger = l } }
+
+// WithSignals makes the engine stop gracefully on any of sigs; a second
+// signal forces the stop.
+func WithSignals(sigs ...os.Signal) Option { return func(o *Options) { o.Signals = sigs } }
+
+// WithDrainTimeout bounds how long Run's graceful stop waits for output to
+// flush (default 5s).
+func WithDrainTimeout(d time.Duration) Option { return func(o *Options) { o.DrainTimeout = d } }
+
+// WithDialTimeout bounds Engine.Dial (default 10s).
+func WithDialTimeout(d time.Duration) Option { return func(o *Options) { o.DialTimeout = d } }
+
+// WithSocketBuffers sets SO_RCVBUF and SO_SNDBUF on new sockets (0: kernel default).
+func WithSocketBuffers(recv, send int) Option {
+	return func(o *Options) { o.SocketRecvBuf, o.SocketSendBuf = recv, send }
+}

@@ -41,11 +41,12 @@ func newEpoll() (Poller, error) {
 }
 
 func epollInterest(interest Event) uint32 {
-	// RDHUP is always asked for so that a peer's half-close is seen even while
-	// reading is paused for backpressure.
-	e := uint32(unix.EPOLLRDHUP)
+	// RDHUP goes with read interest only: it is level-triggered, so asking
+	// for it while reading is paused (backpressure) would spin the loop on a
+	// peer that half-closed.
+	var e uint32
 	if interest&Readable != 0 {
-		e |= unix.EPOLLIN
+		e |= unix.EPOLLIN | unix.EPOLLRDHUP
 	}
 	if interest&Writable != 0 {
 		e |= unix.EPOLLOUT

@@ -1,9 +1,218 @@
 package reactor
 
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/evloop/evloop/conn"
+	"github.com/evloop/evloop/internal/socket"
+	"github.com/evloop/evloop/poller"
+)
+
+// nativeBackend is evloop's own reactor over poller and conn.
 type nativeBackend struct{}
 
 func (nativeBackend) Name() string { return "native" }
 
+// engine is the native Engine.
+type engine struct {
+	opts    *Options
+	handler Handler
+	loops   []*loop
+	addrs   []net.Addr
+	next    atomic.Uint64 // round-robin cursor
+	open    atomic.Int64  // conns open or being handed to a loop
+
+	stopOnce   sync.Once
+	running    atomic.Int32 // loops not yet exited
+	loopsDone  chan struct{}
+	finishOnce sync.Once
+	done       chan struct{}
+	forced     atomic.Bool
+}
+
 func (nativeBackend) Start(h Handler, addrs []string, o *Options) (Engine, error) {
-	return nil, ErrUnsupported
+	if h == nil {
+		return nil, errors.New("reactor: nil handler")
+	}
+	if len(addrs) == 0 {
+		return nil, fmt.Errorf("%w: no address to listen on", ErrBadAddress)
+	}
+	e := &engine{opts: o, handler: h, loopsDone: make(chan struct{}), done: make(chan struct{})}
+	for i := 0; i < o.Loops; i++ {
+		l, err := newLoop(i, e)
+		if err != nil {
+			e.abort()
+			return nil, err
+		}
+		e.loops = append(e.loops, l)
+	}
+	for _, a := range addrs {
+		if err := e.listen(a); err != nil {
+			e.abort()
+			return nil, err
+		}
+	}
+	if h.OnBoot(e) == Shutdown {
+		e.abort()
+		e.finish()
+		return e, nil
+	}
+	if o.Ticker {
+		l := e.loops[0]
+		l.after(0, l.tick)
+	}
+	e.running.Store(int32(len(e.loops)))
+	for _, l := range e.loops {
+		go l.run()
+	}
+	e.watchSignals()
+	return e, nil
+}
+
+// listen binds one address, on the first loop or, with ReusePort, on every
+// loop.
+func (e *engine) listen(s string) error {
+	a, err := ParseAddr(s)
+	if err != nil {
+		return err
+	}
+	switch a.Scheme {
+	case "tcp", "tcp4", "tcp6", "unix":
+	default:
+		return e.listenOther(a)
+	}
+	owners := e.loops[:1]
+	if e.opts.ReusePort && a.Scheme != "unix" {
+		owners = e.loops
+	}
+	target := a.Target
+	for i, l := range owners {
+		fd, bound, err := socket.Listen(a.Scheme, target, e.opts.ReusePort && a.Scheme != "unix")
+		if err != nil {
+			return fmt.Errorf("reactor: %s: %w", a, err)
+		}
+		ln := &listener{fd: fd, addr: bound, network: "tcp"}
+		if a.Scheme == "unix" {
+			ln.network, ln.unlink, ln.localFixed = "unix", a.Target, bound
+		} else if ta, ok := bound.(*net.TCPAddr); ok && !ta.IP.IsUnspecified() {
+			ln.localFixed = bound
+		}
+		if err := l.poller.Add(fd, poller.Readable); err != nil {
+			ln.close()
+			return err
+		}
+		l.listeners[fd] = ln
+		if i == 0 {
+			e.addrs = append(e.addrs, bound)
+			target = bound.String() // port 0: every loop binds the port the first got
+		}
+	}
+	return nil
+}
+
+// abort undoes a failed Start: listeners and pollers are closed.
+func (e *engine) abort() {
+	for _, l := range e.loops {
+		for fd, ln := range l.listeners {
+			l.poller.Remove(fd)
+			ln.close()
+			delete(l.listeners, fd)
+		}
+		l.poller.Close()
+		l.tasks.close()
+	}
+}
+
+func (e *engine) limits() conn.Limits {
+	return conn.Limits{WriteLow: e.opts.WriteLow, WriteHigh: e.opts.WriteHigh, MaxInbound: e.opts.MaxInbound}
+}
+
+// Addrs implements Engine.
+func (e *engine) Addrs() []net.Addr { return append([]net.Addr(nil), e.addrs...) }
+
+// Conns implements Engine.
+func (e *engine) Conns() int {
+	n := int64(0)
+	for _, l := range e.loops {
+		n += l.open.Load()
+	}
+	return int(n)
+}
+
+// Stats implements Engine.
+func (e *engine) Stats() Stats {
+	var s Stats
+	for _, l := range e.loops {
+		ls := l.snapshot()
+		s.Loop = append(s.Loop, ls)
+		s.add(ls)
+	}
+	return s
+}
+
+// Done implements Engine.
+func (e *engine) Done() <-chan struct{} { return e.done }
+
+// Stop implements Engine.
+func (e *engine) Stop(ctx context.Context) error {
+	deadline, _ := ctx.Deadline()
+	e.beginStop(deadline)
+	select {
+	case <-e.done:
+		return nil
+	case <-ctx.Done():
+	}
+	e.forced.Store(true)
+	cause := ctx.Err()
+	for _, l := range e.loops {
+		l.Post(func() { l.forceCloseAll(cause) })
+	}
+	<-e.done
+	return cause
+}
+
+// beginStop asks every loop to drain, once.
+func (e *engine) beginStop(deadline time.Time) {
+	e.stopOnce.Do(func() {
+		for _, l := range e.loops {
+			l.Post(func() { l.drain(deadline) })
+		}
+	})
+}
+
+// shutdownAsync is a callback's Shutdown: drain with the drain timeout.
+func (e *engine) shutdownAsync() {
+	e.beginStop(time.Now().Add(e.opts.DrainTimeout))
+}
+
+// loopExited runs on each loop's goroutine as it ends; the last one calls
+// OnShutdown and releases the pollers.
+func (e *engine) loopExited() {
+	if e.running.Add(-1) == 0 {
+		e.finish()
+	}
+}
+
+func (e *engine) finish() {
+	e.finishOnce.Do(func() {
+		for _, l := range e.loops {
+			l.poller.Close()
+		}
+		e.stopSignals()
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					e.opts.Logger.Error("OnShutdown panicked", "panic", r)
+				}
+			}()
+			e.handler.OnShutdown(e)
+		}()
+		close(e.done)
+	})
 }

@@ -1,0 +1,78 @@
+// Command echo is an echo server on evloop: every byte a client sends comes
+// back to it.
+//
+//	go run ./examples/echo -addr tcp://127.0.0.1:7000 -loops 2 -backend native -poller auto
+//
+// It prints one line "listening <addr>" on stdout once ready and exits 0 on
+// SIGINT or SIGTERM after closing its conns.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime"
+	"syscall"
+
+	"github.com/evloop/evloop/conn"
+	"github.com/evloop/evloop/poller"
+	"github.com/evloop/evloop/reactor"
+)
+
+// echo writes back whatever arrives.
+type echo struct{ reactor.BaseHandler }
+
+func (echo) OnTraffic(c conn.Conn) reactor.Action {
+	b, _ := c.Next(-1)
+	c.Write(b)
+	return reactor.None
+}
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "echo:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	addr := flag.String("addr", "tcp://127.0.0.1:7000", "listen address (tcp://, tcp4://, tcp6://, unix://, udp://, fifo://, fd://)")
+	loops := flag.Int("loops", runtime.NumCPU(), "number of event loops")
+	backendName := flag.String("backend", "native", "native or gnet")
+	pollerName := flag.String("poller", "auto", "auto, epoll, poll or kqueue (native backend)")
+	flag.Parse()
+
+	kind, err := poller.ParseKind(*pollerName)
+	if err != nil {
+		return err
+	}
+	backend, err := selectBackend(*backendName)
+	if err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	opts := []reactor.Option{reactor.WithLoops(*loops), reactor.WithPoller(kind), reactor.WithLogger(logger)}
+	if backend != nil {
+		opts = append(opts, reactor.WithBackend(backend))
+	}
+	eng, err := reactor.Start(echo{}, []string{*addr}, opts...)
+	if err != nil {
+		return err
+	}
+	for _, a := range eng.Addrs() {
+		fmt.Printf("listening %s://%s\n", a.Network(), a.String())
+	}
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	select {
+	case <-sigs:
+	case <-eng.Done():
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), reactor.DefaultDrainTimeout)
+	defer cancel()
+	eng.Stop(ctx)
+	return nil
+}

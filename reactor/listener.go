@@ -1,0 +1,155 @@
+package reactor
+
+import (
+	"hash/fnv"
+	"net"
+	"os"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/evloop/evloop/conn"
+	"github.com/evloop/evloop/internal/socket"
+	"github.com/evloop/evloop/poller"
+)
+
+// Accept backoff on EMFILE/ENFILE: the listener leaves the poller and comes
+// back after a delay that doubles up to the maximum, so the loop never spins
+// on a listener it cannot serve, and pending conns wait in the backlog until
+// fds free up.
+const (
+	acceptBackoffMin    = 5 * time.Millisecond
+	acceptBackoffMax    = 500 * time.Millisecond
+	maxAcceptsPerWakeup = 256
+)
+
+// listener is a bound listening socket owned by one loop.
+type listener struct {
+	fd      int
+	addr    net.Addr
+	network string // "tcp" or "unix": the family of accepted conns' addresses
+	unlink  string // unix socket path to remove on close
+	backoff time.Duration
+	// localFixed is the local address of every accepted conn, when the
+	// listener is bound to one address (not a wildcard); else nil and each
+	// conn asks getsockname.
+	localFixed net.Addr
+}
+
+func (ln *listener) close() {
+	unix.Close(ln.fd)
+	if ln.unlink != "" {
+		os.Remove(ln.unlink)
+	}
+}
+
+// accept takes conns until EAGAIN (or a bound, to let other fds run), and
+// hands each to the loop chosen by the balancer.
+func (l *loop) accept(ln *listener) {
+	e := l.engine
+	for i := 0; i < maxAcceptsPerWakeup; i++ {
+		fd, sa, err := socket.Accept(ln.fd)
+		switch err {
+		case nil:
+		case unix.EAGAIN:
+			ln.backoff = 0
+			return
+		case unix.ECONNABORTED, unix.EPROTO, unix.EPERM:
+			continue // the peer gave up before we accepted: skip it
+		case unix.EMFILE, unix.ENFILE, unix.ENOBUFS, unix.ENOMEM:
+			l.pauseAccept(ln, err)
+			return
+		default:
+			l.log.Error("accept failed", "addr", ln.addr, "err", err)
+			return
+		}
+		if max := e.opts.MaxConns; max > 0 && e.open.Load() >= int64(max) {
+			unix.Close(fd)
+			l.stats.rejected.Add(1)
+			l.log.Debug("conn rejected", "addr", ln.addr, "err", ErrTooManyConns)
+			continue
+		}
+		e.open.Add(1)
+		l.handOff(e.newConn(fd, ln, sa))
+	}
+}
+
+// pauseAccept takes the listener out of the poller for a while.
+func (l *loop) pauseAccept(ln *listener, cause error) {
+	ln.backoff = min(max(2*ln.backoff, acceptBackoffMin), acceptBackoffMax)
+	l.stats.backoffs.Add(1)
+	l.log.Warn("accept paused: out of file descriptors", "addr", ln.addr, "err", cause, "retry_in", ln.backoff)
+	l.poller.Modify(ln.fd, 0)
+	l.after(ln.backoff, func() {
+		if _, ok := l.listeners[ln.fd]; ok {
+			l.poller.Modify(ln.fd, poller.Readable)
+		}
+	})
+}
+
+// handOff gives a new conn to the loop the balancer picks.
+func (l *loop) handOff(c *conn.FD) {
+	target := l.engine.pick(c)
+	c.SetOwner(target, &target.shared)
+	if target == l {
+		target.register(c)
+		return
+	}
+	if err := target.Post(func() { target.register(c) }); err != nil {
+		c.Release()
+		l.engine.open.Add(-1)
+	}
+}
+
+// newConn wraps an accepted fd, applying the socket options.
+func (e *engine) newConn(fd int, ln *listener, sa unix.Sockaddr) *conn.FD {
+	o := e.opts
+	local := ln.localFixed
+	if socket.IsTCP(sa) {
+		if o.TCPNoDelay {
+			socket.SetNoDelay(fd, true)
+		}
+		socket.SetKeepAlive(fd, o.KeepAlive)
+		socket.SetBuffers(fd, o.SocketRecvBuf, o.SocketSendBuf)
+		if local == nil {
+			if lsa, err := unix.Getsockname(fd); err == nil {
+				local = socket.Addr(ln.network, lsa)
+			}
+		}
+	}
+	remote := socket.Addr(ln.network, sa)
+	if remote == nil {
+		remote = &net.UnixAddr{Net: "unix"}
+	}
+	// The owner is set once the balancer has picked a loop.
+	return conn.NewFD(fd, fd, local, remote, nil, nil, e.limits())
+}
+
+// pick chooses the loop for a new conn.
+func (e *engine) pick(c *conn.FD) *loop {
+	if len(e.loops) == 1 {
+		return e.loops[0]
+	}
+	var l *loop
+	switch e.opts.LoadBalancing {
+	case LeastConns:
+		l = e.loops[0]
+		for _, cand := range e.loops[1:] {
+			if cand.open.Load() < l.open.Load() {
+				l = cand
+			}
+		}
+	case SourceHash:
+		h := fnv.New32a()
+		switch a := c.RemoteAddr().(type) {
+		case *net.TCPAddr:
+			h.Write(a.IP)
+		default:
+			h.Write([]byte(a.String()))
+		}
+		l = e.loops[int(h.Sum32()%uint32(len(e.loops)))]
+	default:
+		l = e.loops[int(e.next.Add(1)%uint64(len(e.loops)))]
+	}
+	return l
+}

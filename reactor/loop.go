@@ -1,0 +1,480 @@
+package reactor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"runtime/debug"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/evloop/evloop/conn"
+	"github.com/evloop/evloop/poller"
+)
+
+// maxReadsPerWakeup bounds how many reads one conn gets per poller wakeup,
+// so that one busy conn cannot starve the others on its loop. Level-triggered
+// readiness brings the loop back for the rest.
+const maxReadsPerWakeup = 8
+
+// loop is one event loop: a goroutine, a poller, and the conns and
+// listeners it owns. Only its goroutine touches its fields, except tasks,
+// stats and the atomics.
+type loop struct {
+	id        int
+	engine    *engine
+	poller    poller.Poller
+	handler   Handler
+	log       *slog.Logger
+	tasks     taskQueue
+	timers    timerHeap
+	conns     []*conn.FD // indexed by fd; both fds of a FIFO pair
+	listeners map[int]*listener
+	shared    conn.Shared
+	onReady   func(fd int, ev poller.Event)
+
+	open     atomic.Int64
+	stats    loopCounters
+	draining bool
+	exited   bool
+}
+
+type loopCounters struct {
+	accepted, closed, rejected, wakeups, backoffs, panics atomic.Int64
+}
+
+func newLoop(id int, e *engine) (*loop, error) {
+	p, err := poller.New(e.opts.Poller)
+	if err != nil {
+		return nil, err
+	}
+	l := &loop{
+		id:        id,
+		engine:    e,
+		poller:    p,
+		handler:   e.handler,
+		log:       e.opts.Logger.With("loop", id),
+		listeners: map[int]*listener{},
+	}
+	l.shared.ReadBuf = make([]byte, e.opts.ReadBufferSize)
+	l.shared.Now = time.Now().UnixNano()
+	l.onReady = l.dispatch
+	return l, nil
+}
+
+// run is the loop body: wait for readiness, dispatch ready fds, run queued
+// tasks, run due timers; until the engine has stopped and every conn is gone.
+func (l *loop) run() {
+	defer l.exit()
+	for !(l.draining && l.open.Load() == 0) {
+		if _, err := l.poller.Wait(l.waitTimeout(), l.onReady); err != nil {
+			l.log.Error("poller wait failed; loop stops", "err", err)
+			l.forceCloseAll(err)
+			return
+		}
+		l.stats.wakeups.Add(1)
+		l.shared.Now = time.Now().UnixNano()
+		l.tasks.run()
+		l.runTimers()
+	}
+}
+
+// waitTimeout is how long Wait may block: until the next timer, or forever.
+func (l *loop) waitTimeout() time.Duration {
+	if l.tasks.pending.Load() {
+		return 0
+	}
+	next := l.timers.next()
+	if next < 0 {
+		return -1
+	}
+	d := time.Duration(next - time.Now().UnixNano())
+	if d < 0 {
+		return 0
+	}
+	return d
+}
+
+func (l *loop) exit() {
+	l.exited = true
+	l.tasks.close()
+	l.engine.loopExited()
+}
+
+// dispatch handles one ready fd.
+func (l *loop) dispatch(fd int, ev poller.Event) {
+	if fd < len(l.conns) {
+		if c := l.conns[fd]; c != nil {
+			l.connReady(c, fd, ev)
+			return
+		}
+	}
+	if ln, ok := l.listeners[fd]; ok {
+		l.accept(ln)
+		return
+	}
+	// A fd closed and reported in the same batch: the poller forgot it.
+}
+
+func (l *loop) connReady(c *conn.FD, fd int, ev poller.Event) {
+	if fd == c.ReadFd() && ev&(poller.Readable|poller.Hangup|poller.Error|poller.ReadHangup) != 0 {
+		if c.WantsRead() || ev&(poller.Hangup|poller.Error) == 0 {
+			l.read(c)
+		}
+	}
+	if c.IsClosed() || fd != c.WriteFd() {
+		return
+	}
+	if c.OutboundBuffered() > 0 && ev&(poller.Writable|poller.Hangup|poller.Error) != 0 {
+		l.flush(c)
+		return
+	}
+	if ev&(poller.Hangup|poller.Error) != 0 && !c.WantsRead() {
+		// Terminal and level-triggered: with nothing read or written to
+		// notice it, tear down now or the loop would spin on it.
+		l.teardown(c, hangupCause(fd))
+	}
+}
+
+func hangupCause(fd int) error {
+	if v, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ERROR); err == nil && v != 0 {
+		return fmt.Errorf("socket error: %w", unix.Errno(v))
+	}
+	return io.ErrUnexpectedEOF
+}
+
+// read delivers what the kernel has for c, a bounded number of reads.
+func (l *loop) read(c *conn.FD) {
+	for i := 0; i < maxReadsPerWakeup; i++ {
+		n, err := c.FillFrom()
+		if n > 0 {
+			if !l.traffic(c) {
+				return
+			}
+			if n < len(l.shared.ReadBuf) {
+				return // a short read: the socket is drained, EAGAIN would follow
+			}
+			continue
+		}
+		switch {
+		case err == unix.EAGAIN:
+		case err == io.EOF:
+			l.closeConn(c, nil)
+		default:
+			l.teardown(c, fmt.Errorf("read: %w", err))
+		}
+		return
+	}
+}
+
+// traffic calls OnTraffic and acts on the result. It reports whether c can
+// read on.
+func (l *loop) traffic(c *conn.FD) bool {
+	a := l.callTraffic(c)
+	if c.IsClosed() {
+		return false
+	}
+	if err := c.Retain(); err != nil {
+		l.teardown(c, err)
+		return false
+	}
+	l.act(c, a)
+	return !c.IsClosed() && c.WantsRead()
+}
+
+// act carries out a callback's Action for c.
+func (l *loop) act(c *conn.FD, a Action) {
+	switch a {
+	case Close:
+		l.closeConn(c, nil)
+	case Shutdown:
+		l.engine.shutdownAsync()
+	}
+}
+
+// flush writes c's buffered output; a conn closing gracefully is torn down
+// once it is all out.
+func (l *loop) flush(c *conn.FD) {
+	done, err := c.Flush()
+	switch {
+	case err != nil:
+		l.teardown(c, err)
+	case done:
+		l.teardown(c, nil)
+	}
+}
+
+// closeConn closes c: at once with an error, or after flushing without one.
+func (l *loop) closeConn(c *conn.FD, err error) {
+	if c.IsClosed() {
+		return
+	}
+	if err != nil || c.BeginClose() {
+		l.teardown(c, err)
+	}
+}
+
+// teardown removes c from the poller, closes its fds and calls OnClose,
+// exactly once.
+func (l *loop) teardown(c *conn.FD, cause error) {
+	if c.IsClosed() {
+		return
+	}
+	rfd, wfd := c.ReadFd(), c.WriteFd()
+	l.poller.Remove(rfd)
+	l.conns[rfd] = nil
+	if wfd >= 0 && wfd != rfd {
+		l.poller.Remove(wfd)
+		l.conns[wfd] = nil
+	}
+	if !c.Release() {
+		return
+	}
+	l.open.Add(-1)
+	l.engine.open.Add(-1)
+	l.stats.closed.Add(1)
+	l.callClose(c, cause)
+	c.ReleaseInbound()
+}
+
+// register adopts a new conn: into the poller, then OnOpen.
+func (l *loop) register(c *conn.FD) {
+	if l.draining {
+		// Accepted while the engine stops: never opened, so no OnClose.
+		c.Release()
+		l.engine.open.Add(-1)
+		return
+	}
+	rfd, wfd := c.ReadFd(), c.WriteFd()
+	if err := l.poller.Add(rfd, poller.Readable); err != nil {
+		l.log.Warn("register conn", "fd", rfd, "err", err)
+		c.Release()
+		l.engine.open.Add(-1)
+		return
+	}
+	if wfd != rfd {
+		if err := l.poller.Add(wfd, 0); err != nil {
+			l.poller.Remove(rfd)
+			c.Release()
+			l.engine.open.Add(-1)
+			return
+		}
+		l.setConn(wfd, c)
+	}
+	l.setConn(rfd, c)
+	l.open.Add(1)
+	l.stats.accepted.Add(1)
+	c.Registered()
+	if d := l.engine.opts.IdleTimeout; d > 0 {
+		c.SetIdleTimeout(d)
+	}
+	a := l.callOpen(c)
+	if !c.IsClosed() {
+		l.act(c, a)
+	}
+}
+
+func (l *loop) setConn(fd int, c *conn.FD) {
+	if fd >= len(l.conns) {
+		n := max(2*len(l.conns), fd+1, 64)
+		grown := make([]*conn.FD, n)
+		copy(grown, l.conns)
+		l.conns = grown
+	}
+	l.conns[fd] = c
+}
+
+// ---- conn.Owner ----
+
+// SetInterest implements conn.Owner.
+func (l *loop) SetInterest(fd int, read, write bool) error {
+	var ev poller.Event
+	if read {
+		ev |= poller.Readable
+	}
+	if write {
+		ev |= poller.Writable
+	}
+	return l.poller.Modify(fd, ev)
+}
+
+// Post implements conn.Owner.
+func (l *loop) Post(task func()) error {
+	if !l.tasks.push(task) {
+		return conn.ErrClosed
+	}
+	return l.poller.Wake()
+}
+
+// CloseConn implements conn.Owner.
+func (l *loop) CloseConn(c *conn.FD, err error) { l.closeConn(c, err) }
+
+// TrafficConn implements conn.Owner.
+func (l *loop) TrafficConn(c *conn.FD) {
+	if l.traffic(c) && c.OutboundBuffered() == 0 && c.Closing() {
+		l.teardown(c, nil)
+	}
+}
+
+// IdleChanged implements conn.Owner.
+func (l *loop) IdleChanged(c *conn.FD) {
+	if d := c.IdleTimeout(); d > 0 {
+		l.timers.add(timer{when: c.LastActive() + int64(d), idle: c})
+	}
+}
+
+// ---- timers ----
+
+func (l *loop) runTimers() {
+	now := l.shared.Now
+	for {
+		t, ok := l.timers.popDue(now)
+		if !ok {
+			return
+		}
+		if t.fn != nil {
+			t.fn()
+			continue
+		}
+		c := t.idle
+		d := c.IdleTimeout()
+		if c.IsClosed() || d <= 0 {
+			continue
+		}
+		if deadline := c.LastActive() + int64(d); deadline > now {
+			l.timers.add(timer{when: deadline, idle: c})
+			continue
+		}
+		l.teardown(c, ErrIdleTimeout)
+	}
+}
+
+// after runs fn on the loop once d has passed.
+func (l *loop) after(d time.Duration, fn func()) {
+	l.timers.add(timer{when: time.Now().UnixNano() + int64(d), fn: fn})
+}
+
+// ---- stopping ----
+
+// drain starts the graceful stop of this loop: listeners close, every conn
+// closes once flushed, and the loop exits when the last one is gone.
+func (l *loop) drain(deadline time.Time) {
+	if l.draining {
+		return
+	}
+	l.draining = true
+	for fd, ln := range l.listeners {
+		l.poller.Remove(fd)
+		ln.close()
+		delete(l.listeners, fd)
+	}
+	for _, c := range l.conns {
+		if c != nil && !c.IsClosed() {
+			l.closeConn(c, nil)
+		}
+	}
+	if !deadline.IsZero() {
+		l.after(time.Until(deadline), func() { l.forceCloseAll(context.DeadlineExceeded) })
+	}
+}
+
+// forceCloseAll tears down every conn still open, with cause.
+func (l *loop) forceCloseAll(cause error) {
+	l.draining = true
+	for _, c := range l.conns {
+		if c != nil && !c.IsClosed() {
+			l.teardown(c, cause)
+		}
+	}
+}
+
+// ---- callbacks, each guarded so that a panic closes only its conn ----
+
+func (l *loop) recovered(c *conn.FD, r any) {
+	l.stats.panics.Add(1)
+	err := fmt.Errorf("%w: %v", ErrPanic, r)
+	if c == nil {
+		l.log.Error("handler panicked", "panic", r, "stack", string(debug.Stack()))
+		return
+	}
+	l.log.Error("handler panicked; closing conn", "fd", c.Fd(), "remote", c.RemoteAddr(), "panic", r, "stack", string(debug.Stack()))
+	l.teardown(c, err)
+}
+
+func (l *loop) callOpen(c *conn.FD) (a Action) {
+	defer func() {
+		if r := recover(); r != nil {
+			l.recovered(c, r)
+			a = None
+		}
+	}()
+	return l.handler.OnOpen(c)
+}
+
+func (l *loop) callTraffic(c *conn.FD) (a Action) {
+	defer func() {
+		if r := recover(); r != nil {
+			l.recovered(c, r)
+			a = None
+		}
+	}()
+	return l.handler.OnTraffic(c)
+}
+
+func (l *loop) callClose(c *conn.FD, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			l.stats.panics.Add(1)
+			l.log.Error("OnClose panicked", "fd", c.Fd(), "panic", r)
+		}
+	}()
+	l.handler.OnClose(c, err)
+}
+
+func (l *loop) callTick() (d time.Duration, a Action) {
+	defer func() {
+		if r := recover(); r != nil {
+			l.recovered(nil, r)
+			d, a = time.Second, None
+		}
+	}()
+	return l.handler.OnTick()
+}
+
+// tick runs OnTick and schedules the next one.
+func (l *loop) tick() {
+	if l.draining {
+		return
+	}
+	d, a := l.callTick()
+	if a == Shutdown {
+		l.engine.shutdownAsync()
+		return
+	}
+	if d <= 0 {
+		d = time.Millisecond
+	}
+	l.after(d, l.tick)
+}
+
+func (l *loop) snapshot() LoopStats {
+	return LoopStats{
+		Open:             l.open.Load(),
+		Accepted:         l.stats.accepted.Load(),
+		Closed:           l.stats.closed.Load(),
+		Rejected:         l.stats.rejected.Load(),
+		BytesIn:          l.shared.BytesIn.Load(),
+		BytesOut:         l.shared.BytesOut.Load(),
+		WriteEAGAIN:      l.shared.WriteEAGAIN.Load(),
+		OutboundBuffered: l.shared.Outbound.Load(),
+		Wakeups:          l.stats.wakeups.Load(),
+		AcceptBackoffs:   l.stats.backoffs.Load(),
+		Panics:           l.stats.panics.Load(),
+	}
+}
+
+var errStopped = errors.New("reactor: loop stopped")

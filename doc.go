@@ -1,0 +1,19 @@
+// Package evloop is an embeddable event-loop (reactor) framework for Go.
+//
+// One goroutine per loop waits on a readiness poller (epoll, poll(2) or
+// kqueue), owns a set of nonblocking file descriptors, and calls the
+// application's reactor.Handler when bytes arrive, when a connection opens or
+// closes, and on timers. The same handler runs unchanged on gnet/v2 through
+// package reactor/gnetbackend.
+//
+// The packages, each one idea:
+//
+//	poller/   readiness: the Poller interface and its epoll, poll(2), kqueue backends
+//	conn/     the Conn contract and the native fd-backed conn with its buffers
+//	codec/    framing (line, delimiter, fixed, length-field) and a frame handler adapter
+//	fifo/     named-pipe transport: the well-known FIFO handshake and a client Dial
+//	reactor/  Handler, Engine, options, loops, listeners, accept, dial, timers, shutdown
+//	reactor/gnetbackend/  the same Handler on gnet/v2
+//
+// This package holds only documentation and the end-to-end test suite.
+package evloop

@@ -1,0 +1,478 @@
+package evloop_test
+
+// End-to-end suite: real sockets on loopback and unix paths, run against
+// every backend configuration (pollers, loop counts, gnet).
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+	"golang.org/x/sys/unix"
+
+	"github.com/evloop/evloop/conn"
+	"github.com/evloop/evloop/poller"
+	"github.com/evloop/evloop/reactor"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// backend is one configuration the suite runs against.
+type backend struct {
+	name string
+	opts []reactor.Option
+}
+
+func backends() []backend {
+	return []backend{
+		{"epoll-1loop", []reactor.Option{reactor.WithPoller(poller.Epoll), reactor.WithLoops(1)}},
+		{"epoll-4loops", []reactor.Option{reactor.WithPoller(poller.Epoll), reactor.WithLoops(4)}},
+		{"poll-1loop", []reactor.Option{reactor.WithPoller(poller.Poll), reactor.WithLoops(1)}},
+		{"poll-4loops", []reactor.Option{reactor.WithPoller(poller.Poll), reactor.WithLoops(4), reactor.WithLoadBalancing(reactor.LeastConns)}},
+	}
+}
+
+// forEachBackend runs fn as a subtest per backend, checking that fds come
+// back to their baseline afterwards.
+func forEachBackend(t *testing.T, fn func(t *testing.T, b backend)) {
+	for _, b := range backends() {
+		t.Run(b.name, func(t *testing.T) {
+			before := openFDs(t)
+			// Registered first, so it runs last: after the engine's Stop.
+			t.Cleanup(func() { requireFDsBack(t, before) })
+			fn(t, b)
+		})
+	}
+}
+
+// openFDs counts this process's open fds.
+func openFDs(t *testing.T) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skip("no /proc/self/fd")
+	}
+	return len(ents)
+}
+
+// requireFDsBack waits (bounded) for the fd count to return to its baseline:
+// the net package closes client fds asynchronously in rare cases.
+func requireFDsBack(t *testing.T, before int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		now := openFDs(t)
+		if now <= before {
+			return
+		}
+		if time.Now().After(deadline) {
+			require.LessOrEqual(t, now, before, "fds leaked")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// recorder is a test handler: it echoes, and records every open and close.
+type recorder struct {
+	reactor.BaseHandler
+	mu       sync.Mutex
+	opened   map[conn.Conn]int
+	closed   map[conn.Conn]int
+	causes   []error
+	closedCh chan error
+	onData   func(c conn.Conn) reactor.Action
+}
+
+func newRecorder() *recorder {
+	return &recorder{opened: map[conn.Conn]int{}, closed: map[conn.Conn]int{}, closedCh: make(chan error, 4096)}
+}
+
+func (r *recorder) OnOpen(c conn.Conn) reactor.Action {
+	r.mu.Lock()
+	r.opened[c]++
+	r.mu.Unlock()
+	return reactor.None
+}
+
+func (r *recorder) OnTraffic(c conn.Conn) reactor.Action {
+	if r.onData != nil {
+		return r.onData(c)
+	}
+	b, _ := c.Next(-1)
+	c.Write(b)
+	return reactor.None
+}
+
+func (r *recorder) OnClose(c conn.Conn, err error) {
+	r.mu.Lock()
+	r.closed[c]++
+	r.causes = append(r.causes, err)
+	r.mu.Unlock()
+	r.closedCh <- err
+}
+
+// requireClosedOnce checks that every opened conn closed exactly once.
+func (r *recorder) requireClosedOnce(t *testing.T) {
+	t.Helper()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for c, n := range r.opened {
+		require.Equal(t, 1, n, "OnOpen count")
+		require.Equal(t, 1, r.closed[c], "OnClose count for %v", c.RemoteAddr())
+	}
+	require.Equal(t, len(r.opened), len(r.closed), "closed conns that never opened")
+}
+
+func (r *recorder) waitClose(t *testing.T) error {
+	t.Helper()
+	select {
+	case err := <-r.closedCh:
+		return err
+	case <-time.After(10 * time.Second):
+		t.Fatal("timed out waiting for OnClose")
+	}
+	return nil
+}
+
+func start(t *testing.T, h reactor.Handler, addr string, b backend, extra ...reactor.Option) reactor.Engine {
+	t.Helper()
+	e, err := reactor.Start(h, []string{addr}, append(append([]reactor.Option{}, b.opts...), extra...)...)
+	require.NoError(t, err)
+	t.Cleanup(func() { stop(t, e) })
+	return e
+}
+
+func stop(t *testing.T, e reactor.Engine) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	require.NoError(t, e.Stop(ctx))
+}
+
+func dial(t *testing.T, e reactor.Engine) net.Conn {
+	t.Helper()
+	a := e.Addrs()[0]
+	c, err := net.DialTimeout(a.Network(), a.String(), 5*time.Second)
+	require.NoError(t, err)
+	return c
+}
+
+func raiseNoFile(t *testing.T, want uint64) {
+	t.Helper()
+	var lim unix.Rlimit
+	require.NoError(t, unix.Getrlimit(unix.RLIMIT_NOFILE, &lim))
+	if lim.Cur >= want {
+		return
+	}
+	old := lim
+	lim.Cur = min(want, lim.Max)
+	require.NoError(t, unix.Setrlimit(unix.RLIMIT_NOFILE, &lim))
+	t.Cleanup(func() { unix.Setrlimit(unix.RLIMIT_NOFILE, &old) })
+	if lim.Cur < want {
+		t.Skipf("RLIMIT_NOFILE hard limit %d < %d", lim.Max, want)
+	}
+}
+
+func TestEcho1000Conns(t *testing.T) {
+	raiseNoFile(t, 4096)
+	forEachBackend(t, func(t *testing.T, b backend) {
+		r := newRecorder()
+		e := start(t, r, "tcp://127.0.0.1:0", b)
+		const conns = 1000
+		clients := make([]net.Conn, conns)
+		for i := range clients {
+			clients[i] = dial(t, e)
+		}
+		var wg sync.WaitGroup
+		errs := make(chan error, conns)
+		sent := 0
+		for i, c := range clients {
+			msg := []byte(fmt.Sprintf("hello from %d, padded %0200d", i, i))
+			sent += 3 * len(msg)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				c.SetDeadline(time.Now().Add(20 * time.Second))
+				for round := 0; round < 3; round++ {
+					if _, err := c.Write(msg); err != nil {
+						errs <- err
+						return
+					}
+					got := make([]byte, len(msg))
+					if _, err := io.ReadFull(c, got); err != nil {
+						errs <- err
+						return
+					}
+					if !bytes.Equal(got, msg) {
+						errs <- fmt.Errorf("conn %d: echo mismatch", i)
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			require.NoError(t, err)
+		}
+		require.Equal(t, conns, e.Conns())
+		for _, c := range clients {
+			c.Close()
+		}
+		for i := 0; i < conns; i++ {
+			require.NoError(t, r.waitClose(t))
+		}
+		r.requireClosedOnce(t)
+		st := e.Stats()
+		require.EqualValues(t, conns, st.Accepted)
+		require.EqualValues(t, conns, st.Closed)
+		require.EqualValues(t, sent, st.BytesIn)
+		require.EqualValues(t, sent, st.BytesOut)
+	})
+}
+
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+func TestLargePayloadSlowReader(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		const size = 32 << 20
+		var maxOut atomic.Int64
+		stalled := make(chan struct{})
+		var once sync.Once
+		r := newRecorder()
+		r.onData = func(c conn.Conn) reactor.Action {
+			buf, _ := c.Next(-1)
+			c.Write(buf)
+			if n := int64(c.OutboundBuffered()); n > maxOut.Load() {
+				maxOut.Store(n)
+				once.Do(func() { close(stalled) })
+			}
+			return reactor.None
+		}
+		e := start(t, r, "tcp://127.0.0.1:0", b)
+		c := dial(t, e)
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(60 * time.Second))
+
+		payload := make([]byte, size)
+		rand.Read(payload)
+		writeErr := make(chan error, 1)
+		go func() {
+			_, err := c.Write(payload)
+			writeErr <- err
+		}()
+		// The peer reads nothing until the server has had to buffer.
+		select {
+		case <-stalled:
+		case <-time.After(20 * time.Second):
+			t.Fatal("server never buffered output while the peer stalled")
+		}
+		got := make([]byte, size)
+		_, err := io.ReadFull(c, got)
+		require.NoError(t, err)
+		require.NoError(t, <-writeErr)
+		require.True(t, bytes.Equal(payload, got), "echoed bytes differ")
+		require.Greater(t, maxOut.Load(), int64(0))
+	})
+}
+
+func TestPeerHalfClose(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		r := newRecorder()
+		e := start(t, r, "tcp://127.0.0.1:0", b)
+		c := dial(t, e).(*net.TCPConn)
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		msg := bytes.Repeat([]byte("half-close "), 10000)
+		_, err := c.Write(msg)
+		require.NoError(t, err)
+		require.NoError(t, c.CloseWrite())
+		got, err := io.ReadAll(c) // ends at the server's close after the flush
+		require.NoError(t, err)
+		require.Equal(t, msg, got)
+		require.NoError(t, r.waitClose(t))
+		r.requireClosedOnce(t)
+	})
+}
+
+func TestPeerReset(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		r := newRecorder()
+		got := make(chan struct{}, 1)
+		r.onData = func(c conn.Conn) reactor.Action {
+			c.Discard(-1)
+			select {
+			case got <- struct{}{}:
+			default:
+			}
+			return reactor.None
+		}
+		e := start(t, r, "tcp://127.0.0.1:0", b)
+		c := dial(t, e).(*net.TCPConn)
+		_, err := c.Write([]byte("x"))
+		require.NoError(t, err)
+		select {
+		case <-got:
+		case <-time.After(10 * time.Second):
+			t.Fatal("no traffic")
+		}
+		require.NoError(t, c.SetLinger(0))
+		require.NoError(t, c.Close())
+		err = r.waitClose(t)
+		require.Error(t, err)
+		require.True(t, errors.Is(err, syscall.ECONNRESET), "cause %v", err)
+		r.requireClosedOnce(t)
+	})
+}
+
+func TestUnixSocketEcho(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		path := filepath.Join(t.TempDir(), "echo.sock")
+		r := newRecorder()
+		e := start(t, r, "unix://"+path, b)
+		require.Equal(t, "unix", e.Addrs()[0].Network())
+		require.Equal(t, path, e.Addrs()[0].String())
+		for i := 0; i < 10; i++ {
+			c := dial(t, e)
+			c.SetDeadline(time.Now().Add(10 * time.Second))
+			msg := []byte(fmt.Sprintf("unix message %d", i))
+			_, err := c.Write(msg)
+			require.NoError(t, err)
+			buf := make([]byte, len(msg))
+			_, err = io.ReadFull(c, buf)
+			require.NoError(t, err)
+			require.Equal(t, msg, buf)
+			require.NoError(t, c.Close())
+			require.NoError(t, r.waitClose(t))
+		}
+		stop(t, e)
+		_, err := os.Stat(path)
+		require.True(t, os.IsNotExist(err), "socket file left behind")
+		r.requireClosedOnce(t)
+	})
+}
+
+func TestStopFlushesAndClosesAll(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		r := newRecorder()
+		shutdown := make(chan struct{})
+		h := &shutdownRecorder{recorder: r, shut: shutdown}
+		e, err := reactor.Start(h, []string{"tcp://127.0.0.1:0"}, b.opts...)
+		require.NoError(t, err)
+		var clients []net.Conn
+		for i := 0; i < 20; i++ {
+			c := dial(t, e)
+			defer c.Close()
+			_, err := c.Write([]byte("ping"))
+			require.NoError(t, err)
+			buf := make([]byte, 4)
+			c.SetDeadline(time.Now().Add(10 * time.Second))
+			_, err = io.ReadFull(c, buf)
+			require.NoError(t, err)
+			clients = append(clients, c)
+		}
+		stop(t, e)
+		select {
+		case <-shutdown:
+		default:
+			t.Fatal("OnShutdown not called by the time Stop returned")
+		}
+		select {
+		case <-e.Done():
+		default:
+			t.Fatal("Done not closed")
+		}
+		for _, c := range clients {
+			_, err := c.Read(make([]byte, 1))
+			require.ErrorIs(t, err, io.EOF)
+		}
+		r.requireClosedOnce(t)
+		require.Equal(t, 0, e.Conns())
+		// Stop again is harmless.
+		stop(t, e)
+	})
+}
+
+type shutdownRecorder struct {
+	*recorder
+	shut chan struct{}
+}
+
+func (s *shutdownRecorder) OnShutdown(reactor.Engine) { close(s.shut) }
+
+func TestPanicClosesOnlyThatConn(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		r := newRecorder()
+		r.onData = func(c conn.Conn) reactor.Action {
+			buf, _ := c.Next(-1)
+			if bytes.Equal(buf, []byte("boom")) {
+				panic("handler exploded")
+			}
+			c.Write(buf)
+			return reactor.None
+		}
+		e := start(t, r, "tcp://127.0.0.1:0", b, reactor.WithLogger(discardLogger()))
+		bad := dial(t, e)
+		defer bad.Close()
+		good := dial(t, e)
+		defer good.Close()
+		_, err := bad.Write([]byte("boom"))
+		require.NoError(t, err)
+		require.ErrorIs(t, r.waitClose(t), reactor.ErrPanic)
+		good.SetDeadline(time.Now().Add(10 * time.Second))
+		_, err = good.Write([]byte("still alive"))
+		require.NoError(t, err)
+		buf := make([]byte, len("still alive"))
+		_, err = io.ReadFull(good, buf)
+		require.NoError(t, err)
+		require.EqualValues(t, 1, e.Stats().Panics)
+	})
+}
+
+func TestAddrsPortZero(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		e := start(t, newRecorder(), "tcp://127.0.0.1:0", b)
+		a, ok := e.Addrs()[0].(*net.TCPAddr)
+		require.True(t, ok)
+		require.NotZero(t, a.Port)
+		require.True(t, a.IP.IsLoopback())
+	})
+}
+
+func TestCloseActionFlushesFirst(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		big := bytes.Repeat([]byte("z"), 8<<20)
+		r := newRecorder()
+		r.onData = func(c conn.Conn) reactor.Action {
+			c.Discard(-1)
+			c.Write(big)
+			return reactor.Close
+		}
+		e := start(t, r, "tcp://127.0.0.1:0", b)
+		c := dial(t, e)
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(20 * time.Second))
+		_, err := c.Write([]byte("go"))
+		require.NoError(t, err)
+		got, err := io.ReadAll(c)
+		require.NoError(t, err)
+		require.Equal(t, len(big), len(got))
+		require.NoError(t, r.waitClose(t))
+	})
+}

@@ -2,7 +2,6 @@ package reactor
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -476,5 +475,3 @@ func (l *loop) snapshot() LoopStats {
 		Panics:           l.stats.panics.Load(),
 	}
 }
-
-var errStopped = errors.New("reactor: loop stopped")

@@ -57,6 +57,15 @@ type Handler interface {
 	OnShutdown(e Engine)
 }
 
+// DrainHandler is an optional Handler extension for backpressure. When a
+// conn's buffered output passes the high watermark (WithWriteWatermarks) the
+// loop stops reading it; once the output falls to the low watermark, reading
+// resumes and OnDrained is called: the moment to produce more output. A
+// handler can also ask at any time with Conn.OutboundBuffered.
+type DrainHandler interface {
+	OnDrained(c conn.Conn) Action
+}
+
 // BaseHandler has no-op callbacks; embed it and override what you need.
 type BaseHandler struct{}
 

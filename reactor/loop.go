@@ -198,12 +198,17 @@ func (l *loop) act(c *conn.FD, a Action) {
 // flush writes c's buffered output; a conn closing gracefully is torn down
 // once it is all out.
 func (l *loop) flush(c *conn.FD) {
+	paused := c.ReadPaused()
 	done, err := c.Flush()
 	switch {
 	case err != nil:
 		l.teardown(c, err)
 	case done:
 		l.teardown(c, nil)
+	case paused && !c.ReadPaused():
+		if d, ok := l.handler.(DrainHandler); ok {
+			l.act(c, l.callDrained(d, c))
+		}
 	}
 }
 
@@ -422,6 +427,16 @@ func (l *loop) callTraffic(c *conn.FD) (a Action) {
 		}
 	}()
 	return l.handler.OnTraffic(c)
+}
+
+func (l *loop) callDrained(d DrainHandler, c *conn.FD) (a Action) {
+	defer func() {
+		if r := recover(); r != nil {
+			l.recovered(c, r)
+			a = None
+		}
+	}()
+	return d.OnDrained(c)
 }
 
 func (l *loop) callClose(c *conn.FD, err error) {

@@ -1,0 +1,241 @@
+package reactor_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/evloop/evloop/conn"
+	"github.com/evloop/evloop/reactor"
+)
+
+// limitsHandler echoes and reports each OnClose cause.
+type limitsHandler struct {
+	reactor.BaseHandler
+	closed   chan error
+	drained  atomic.Int64
+	maxOut   atomic.Int64
+	consumed bool // false: leave inbound bytes unconsumed
+}
+
+func newLimitsHandler() *limitsHandler {
+	return &limitsHandler{closed: make(chan error, 64), consumed: true}
+}
+
+func (h *limitsHandler) OnTraffic(c conn.Conn) reactor.Action {
+	if !h.consumed {
+		return reactor.None
+	}
+	b, _ := c.Next(-1)
+	c.Write(b)
+	if n := int64(c.OutboundBuffered()); n > h.maxOut.Load() {
+		h.maxOut.Store(n)
+	}
+	return reactor.None
+}
+
+func (h *limitsHandler) OnClose(c conn.Conn, err error) { h.closed <- err }
+
+func (h *limitsHandler) OnDrained(c conn.Conn) reactor.Action {
+	h.drained.Add(1)
+	return reactor.None
+}
+
+func (h *limitsHandler) waitClose(t *testing.T) error {
+	t.Helper()
+	select {
+	case err := <-h.closed:
+		return err
+	case <-time.After(10 * time.Second):
+		t.Fatal("timed out waiting for OnClose")
+	}
+	return nil
+}
+
+func startLimits(t *testing.T, h reactor.Handler, opts ...reactor.Option) (reactor.Engine, func() net.Conn) {
+	t.Helper()
+	e, err := reactor.Start(h, []string{"tcp://127.0.0.1:0"}, append([]reactor.Option{reactor.WithLoops(2)}, opts...)...)
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		require.NoError(t, e.Stop(ctx))
+	})
+	return e, func() net.Conn {
+		c, err := net.DialTimeout("tcp", e.Addrs()[0].String(), 5*time.Second)
+		require.NoError(t, err)
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+}
+
+func TestIdleTimeoutClosesIdleConns(t *testing.T) {
+	h := newLimitsHandler()
+	_, dial := startLimits(t, h, reactor.WithIdleTimeout(100*time.Millisecond))
+	c := dial()
+	start := time.Now()
+	require.ErrorIs(t, h.waitClose(t), reactor.ErrIdleTimeout)
+	require.GreaterOrEqual(t, time.Since(start), 90*time.Millisecond)
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_, err := c.Read(make([]byte, 1))
+	require.ErrorIs(t, err, io.EOF)
+}
+
+func TestIdleTimeoutSparesBusyConns(t *testing.T) {
+	h := newLimitsHandler()
+	_, dial := startLimits(t, h, reactor.WithIdleTimeout(150*time.Millisecond))
+	busy := dial()
+	idle := dial()
+	_ = idle
+	// The busy conn talks every 20ms for well past the timeout; the idle one
+	// must be closed meanwhile, the busy one not.
+	done := time.Now().Add(600 * time.Millisecond)
+	buf := make([]byte, 1)
+	closedIdle := false
+	for time.Now().Before(done) {
+		busy.SetDeadline(time.Now().Add(5 * time.Second))
+		_, err := busy.Write([]byte("b"))
+		require.NoError(t, err)
+		_, err = io.ReadFull(busy, buf)
+		require.NoError(t, err)
+		select {
+		case err := <-h.closed:
+			require.ErrorIs(t, err, reactor.ErrIdleTimeout)
+			require.False(t, closedIdle, "two conns closed")
+			closedIdle = true
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	require.True(t, closedIdle, "the idle conn was not closed")
+}
+
+// idleSetter sets a per-conn idle timeout from OnOpen.
+type idleSetter struct{ *limitsHandler }
+
+func (h idleSetter) OnOpen(c conn.Conn) reactor.Action {
+	c.SetIdleTimeout(50 * time.Millisecond)
+	return reactor.None
+}
+
+func TestPerConnIdleTimeout(t *testing.T) {
+	h := newLimitsHandler()
+	_, dial := startLimits(t, idleSetter{h})
+	dial()
+	require.ErrorIs(t, h.waitClose(t), reactor.ErrIdleTimeout)
+}
+
+func TestWatermarksBoundAPeerThatNeverReads(t *testing.T) {
+	h := newLimitsHandler()
+	const low, high = 64 << 10, 256 << 10
+	e, dial := startLimits(t, h, reactor.WithWriteWatermarks(low, high), reactor.WithSocketBuffers(64<<10, 64<<10))
+	c := dial()
+	// Send far more than high while never reading: the writer must block once
+	// the server stops reading, and the server must hold about high bytes.
+	chunk := make([]byte, 64<<10)
+	wrote := 0
+	c.SetWriteDeadline(time.Now().Add(2 * time.Second))
+	for wrote < 64<<20 {
+		n, err := c.Write(chunk)
+		wrote += n
+		if err != nil {
+			var ne net.Error
+			require.True(t, errors.As(err, &ne) && ne.Timeout(), "%v", err)
+			break
+		}
+	}
+	require.Less(t, wrote, 64<<20, "the server kept reading from a peer that never reads")
+	out := e.Stats().OutboundBuffered
+	require.Greater(t, out, int64(0))
+	// One read buffer's worth may land on top of high before reading pauses.
+	require.LessOrEqual(t, out, int64(high+reactor.DefaultReadBufferSize), "outbound buffered past the watermark")
+
+	// Now read everything: the server drains, resumes reading, says so.
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	go io.Copy(io.Discard, c)
+	deadline := time.Now().Add(10 * time.Second)
+	for h.drained.Load() == 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	require.Greater(t, h.drained.Load(), int64(0), "OnDrained not called")
+}
+
+func TestMaxInboundClosesFlooder(t *testing.T) {
+	h := newLimitsHandler()
+	h.consumed = false
+	_, dial := startLimits(t, h, reactor.WithMaxInbound(1<<20))
+	c := dial()
+	go func() {
+		chunk := make([]byte, 64<<10)
+		c.SetWriteDeadline(time.Now().Add(10 * time.Second))
+		for i := 0; i < 64; i++ {
+			if _, err := c.Write(chunk); err != nil {
+				return
+			}
+		}
+	}()
+	require.ErrorIs(t, h.waitClose(t), conn.ErrInboundTooLarge)
+}
+
+func TestMaxConnsRejectsExcess(t *testing.T) {
+	h := newLimitsHandler()
+	e, dial := startLimits(t, h, reactor.WithMaxConns(3))
+	var kept []net.Conn
+	for i := 0; i < 3; i++ {
+		c := dial()
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		c.Write([]byte("x"))
+		_, err := io.ReadFull(c, make([]byte, 1))
+		require.NoError(t, err)
+		kept = append(kept, c)
+	}
+	extra := dial()
+	extra.SetDeadline(time.Now().Add(5 * time.Second))
+	_, err := extra.Read(make([]byte, 1))
+	require.Error(t, err, "the conn over the cap must be closed")
+	require.EqualValues(t, 1, e.Stats().Rejected)
+	require.Equal(t, 3, e.Conns())
+	// Closing one makes room.
+	kept[0].Close()
+	require.NoError(t, h.waitClose(t))
+	c := dial()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	c.Write([]byte("y"))
+	_, err = io.ReadFull(c, make([]byte, 1))
+	require.NoError(t, err)
+}
+
+func TestStatsCountTraffic(t *testing.T) {
+	h := newLimitsHandler()
+	e, dial := startLimits(t, h)
+	var wg sync.WaitGroup
+	for i := 0; i < 4; i++ {
+		c := dial()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c.SetDeadline(time.Now().Add(5 * time.Second))
+			c.Write([]byte("12345"))
+			io.ReadFull(c, make([]byte, 5))
+		}()
+	}
+	wg.Wait()
+	s := e.Stats()
+	require.Len(t, s.Loop, 2)
+	require.EqualValues(t, 4, s.Accepted)
+	require.EqualValues(t, 4, s.Open)
+	require.EqualValues(t, 20, s.BytesIn)
+	require.EqualValues(t, 20, s.BytesOut)
+	require.Greater(t, s.Wakeups, int64(0))
+	var sum int64
+	for _, l := range s.Loop {
+		sum += l.Accepted
+	}
+	require.EqualValues(t, 4, sum)
+}

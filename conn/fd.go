@@ -39,7 +39,7 @@ type Owner interface {
 // can be read from anywhere.
 type Shared struct {
 	ReadBuf     []byte
-	Now         int64 // unix nanoseconds, refreshed by the loop after each wait
+	Now         int64 // the loop clock (monotonic ns), refreshed once per wakeup
 	iovs        []unix.Iovec
 	BytesIn     atomic.Int64
 	BytesOut    atomic.Int64
@@ -77,6 +77,7 @@ type FD struct {
 	lastActive  int64
 
 	closing      bool // flush, then close
+	lingering    bool // flushed and write-shut: discarding input until the peer's EOF
 	shutPending  bool // shut the write half once flushed
 	writeShut    bool
 	readPaused   bool // backpressure
@@ -415,8 +416,14 @@ func (c *FD) Flush() (done bool, err error) {
 
 func (c *FD) shutWrite() error {
 	if c.wfd != c.rfd {
-		// A FIFO pair: closing the write end is how the peer sees EOF.
-		c.owner.SetInterest(c.wfd, false, false)
+		// A FIFO pair: closing the write end is how the peer sees EOF. The
+		// loop must forget the fd first; an owner that cannot is told to
+		// stop watching it at least.
+		if f, ok := c.owner.(interface{ ForgetFd(fd int) }); ok {
+			f.ForgetFd(c.wfd)
+		} else {
+			c.owner.SetInterest(c.wfd, false, false)
+		}
 		err := unix.Close(c.wfd)
 		c.wfd = -1
 		return os.NewSyscallError("close", err)
@@ -450,7 +457,7 @@ func (c *FD) syncInterest() {
 			c.readPaused = false
 		}
 	}
-	wantRead := !c.readPaused && !c.closing && !c.readEOF
+	wantRead := c.lingering || (!c.readPaused && !c.closing && !c.readEOF)
 	wantWrite := out > 0
 	if !c.registered || c.closed.Load() {
 		return
@@ -495,6 +502,30 @@ func (c *FD) BeginClose() bool {
 	return c.OutboundBuffered() == 0
 }
 
+// Linger shuts the write half of a flushed, closing socket and keeps
+// reading, so that the loop can discard what the peer still sends until its
+// EOF. Closing a socket with unread input makes the kernel send RST, and an
+// RST makes the peer's kernel drop output it has not read yet: lingering is
+// how every byte written before a Close reaches the peer. It reports false
+// when there is nothing to wait for (EOF already seen, or not a socket), so
+// the conn can be released at once.
+func (c *FD) Linger() bool {
+	if c.readEOF || c.rfd != c.wfd || c.lingering {
+		return false
+	}
+	if err := unix.Shutdown(c.wfd, unix.SHUT_WR); err != nil {
+		return false
+	}
+	c.writeShut = true
+	c.lingering = true
+	c.in = c.in[:0]
+	c.syncInterest()
+	return true
+}
+
+// Lingering tells whether the conn is discarding input before its close.
+func (c *FD) Lingering() bool { return c.lingering }
+
 // Closing tells whether the conn is waiting to flush before closing.
 func (c *FD) Closing() bool { return c.closing }
 
@@ -530,7 +561,7 @@ func (c *FD) Release() bool {
 // ReleaseInbound frees retained inbound bytes after OnClose.
 func (c *FD) ReleaseInbound() { c.releaseInbound() }
 
-// LastActive is the loop clock (unix ns) of the last read or write.
+// LastActive is the loop clock (monotonic ns) of the last read or write.
 func (c *FD) LastActive() int64 { return c.lastActive }
 
 // IdleTimeout is the conn's idle timeout (0: none).

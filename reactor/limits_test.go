@@ -79,8 +79,8 @@ func startLimits(t *testing.T, h reactor.Handler, opts ...reactor.Option) (react
 func TestIdleTimeoutClosesIdleConns(t *testing.T) {
 	h := newLimitsHandler()
 	_, dial := startLimits(t, h, reactor.WithIdleTimeout(100*time.Millisecond))
+	start := time.Now() // before dial: the server may accept before Dial returns
 	c := dial()
-	start := time.Now()
 	require.ErrorIs(t, h.waitClose(t), reactor.ErrIdleTimeout)
 	require.GreaterOrEqual(t, time.Since(start), 90*time.Millisecond)
 	c.SetReadDeadline(time.Now().Add(5 * time.Second))
@@ -226,6 +226,12 @@ func TestStatsCountTraffic(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+	// Counters move right after the syscalls, so a peer can see its echo a
+	// moment before BytesOut counts it.
+	deadline := time.Now().Add(5 * time.Second)
+	for e.Stats().BytesOut < 20 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
 	s := e.Stats()
 	require.Len(t, s.Loop, 2)
 	require.EqualValues(t, 4, s.Accepted)

@@ -34,9 +34,16 @@ type listener struct {
 	// listener is bound to one address (not a wildcard); else nil and each
 	// conn asks getsockname.
 	localFixed net.Addr
+	// special, when set, serves the fd instead of accept: a UDP socket, a
+	// FIFO's request pipe, a connect in progress (see transports.go).
+	special specialFD
 }
 
 func (ln *listener) close() {
+	if ln.special != nil {
+		ln.special.close()
+		return
+	}
 	unix.Close(ln.fd)
 	if ln.unlink != "" {
 		os.Remove(ln.unlink)
@@ -64,8 +71,8 @@ func (l *loop) accept(ln *listener) {
 			return
 		}
 		if max := e.opts.MaxConns; max > 0 && e.open.Load() >= int64(max) {
+			l.stats.rejected.Add(1) // counted before the peer can see the close
 			unix.Close(fd)
-			l.stats.rejected.Add(1)
 			l.log.Debug("conn rejected", "addr", ln.addr, "err", ErrTooManyConns)
 			continue
 		}

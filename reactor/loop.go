@@ -36,10 +36,11 @@ type loop struct {
 	shared    conn.Shared
 	onReady   func(fd int, ev poller.Event)
 
-	open     atomic.Int64
-	stats    loopCounters
-	draining bool
-	exited   bool
+	open       atomic.Int64
+	stats      loopCounters
+	draining   bool
+	exited     bool
+	clockFresh bool // shared.Now was read since the last Wait began
 }
 
 type loopCounters struct {
@@ -60,7 +61,7 @@ func newLoop(id int, e *engine) (*loop, error) {
 		listeners: map[int]*listener{},
 	}
 	l.shared.ReadBuf = make([]byte, e.opts.ReadBufferSize)
-	l.shared.Now = time.Now().UnixNano()
+	l.shared.Now = monotime()
 	l.onReady = l.dispatch
 	return l, nil
 }
@@ -70,13 +71,14 @@ func newLoop(id int, e *engine) (*loop, error) {
 func (l *loop) run() {
 	defer l.exit()
 	for !(l.draining && l.open.Load() == 0) {
+		l.clockFresh = false
 		if _, err := l.poller.Wait(l.waitTimeout(), l.onReady); err != nil {
 			l.log.Error("poller wait failed; loop stops", "err", err)
 			l.forceCloseAll(err)
 			return
 		}
 		l.stats.wakeups.Add(1)
-		l.shared.Now = time.Now().UnixNano()
+		l.refreshClock()
 		l.tasks.run()
 		l.runTimers()
 	}
@@ -91,7 +93,7 @@ func (l *loop) waitTimeout() time.Duration {
 	if next < 0 {
 		return -1
 	}
-	d := time.Duration(next - time.Now().UnixNano())
+	d := time.Duration(next - monotime())
 	if d < 0 {
 		return 0
 	}
@@ -104,8 +106,18 @@ func (l *loop) exit() {
 	l.engine.loopExited()
 }
 
+// refreshClock updates the loop clock once per wakeup: conns stamp their
+// activity with it, so it must not be older than the wakeup's events.
+func (l *loop) refreshClock() {
+	if !l.clockFresh {
+		l.shared.Now = monotime()
+		l.clockFresh = true
+	}
+}
+
 // dispatch handles one ready fd.
 func (l *loop) dispatch(fd int, ev poller.Event) {
+	l.refreshClock()
 	if fd < len(l.conns) {
 		if c := l.conns[fd]; c != nil {
 			l.connReady(c, fd, ev)
@@ -113,6 +125,10 @@ func (l *loop) dispatch(fd int, ev poller.Event) {
 		}
 	}
 	if ln, ok := l.listeners[fd]; ok {
+		if ln.special != nil {
+			ln.special.ready(ev)
+			return
+		}
 		l.accept(ln)
 		return
 	}
@@ -132,9 +148,11 @@ func (l *loop) connReady(c *conn.FD, fd int, ev poller.Event) {
 		l.flush(c)
 		return
 	}
-	if ev&(poller.Hangup|poller.Error) != 0 && !c.WantsRead() {
+	if ev&(poller.Hangup|poller.Error) != 0 && (!c.WantsRead() || c.ReadFd() != c.WriteFd()) {
 		// Terminal and level-triggered: with nothing read or written to
-		// notice it, tear down now or the loop would spin on it.
+		// notice it, tear down now or the loop would spin on it. A FIFO
+		// pair's write end reports it (the peer closed its read end)
+		// whatever the read side is doing.
 		l.teardown(c, hangupCause(fd))
 	}
 }
@@ -150,6 +168,16 @@ func hangupCause(fd int) error {
 func (l *loop) read(c *conn.FD) {
 	for i := 0; i < maxReadsPerWakeup; i++ {
 		n, err := c.FillFrom()
+		if c.Lingering() {
+			c.Discard(-1)
+			if n > 0 {
+				continue
+			}
+			if err != unix.EAGAIN {
+				l.teardown(c, nil) // the peer's EOF (or its reset): done
+			}
+			return
+		}
 		if n > 0 {
 			if !l.traffic(c) {
 				return
@@ -204,7 +232,7 @@ func (l *loop) flush(c *conn.FD) {
 	case err != nil:
 		l.teardown(c, err)
 	case done:
-		l.teardown(c, nil)
+		l.finishClose(c)
 	case paused && !c.ReadPaused():
 		if d, ok := l.handler.(DrainHandler); ok {
 			l.act(c, l.callDrained(d, c))
@@ -217,9 +245,24 @@ func (l *loop) closeConn(c *conn.FD, err error) {
 	if c.IsClosed() {
 		return
 	}
-	if err != nil || c.BeginClose() {
+	if err != nil {
 		l.teardown(c, err)
+	} else if c.BeginClose() {
+		l.finishClose(c)
 	}
+}
+
+// lingerTimeout bounds how long a closed conn waits for its peer's EOF.
+const lingerTimeout = 2 * time.Second
+
+// finishClose releases a conn whose output is flushed, lingering first when
+// the peer may still be sending (see conn.FD.Linger).
+func (l *loop) finishClose(c *conn.FD) {
+	if !c.Linger() {
+		l.teardown(c, nil)
+		return
+	}
+	l.after(lingerTimeout, func() { l.teardown(c, nil) })
 }
 
 // teardown removes c from the poller, closes its fds and calls OnClose,
@@ -320,7 +363,7 @@ func (l *loop) CloseConn(c *conn.FD, err error) { l.closeConn(c, err) }
 // TrafficConn implements conn.Owner.
 func (l *loop) TrafficConn(c *conn.FD) {
 	if l.traffic(c) && c.OutboundBuffered() == 0 && c.Closing() {
-		l.teardown(c, nil)
+		l.finishClose(c)
 	}
 }
 
@@ -359,7 +402,7 @@ func (l *loop) runTimers() {
 
 // after runs fn on the loop once d has passed.
 func (l *loop) after(d time.Duration, fn func()) {
-	l.timers.add(timer{when: time.Now().UnixNano() + int64(d), fn: fn})
+	l.timers.add(timer{when: monotime() + int64(d), fn: fn})
 }
 
 // ---- stopping ----
@@ -391,6 +434,11 @@ func (l *loop) forceCloseAll(cause error) {
 	l.draining = true
 	for _, c := range l.conns {
 		if c != nil && !c.IsClosed() {
+			if c.Lingering() {
+				l.teardown(c, nil) // its output is all out: a clean close
+				continue
+			}
+			l.engine.forced(cause)
 			l.teardown(c, cause)
 		}
 	}

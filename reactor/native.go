@@ -33,7 +33,9 @@ type engine struct {
 	loopsDone  chan struct{}
 	finishOnce sync.Once
 	done       chan struct{}
-	forced     atomic.Bool
+	signals    *signalWatch // WithSignals' watcher (signals.go)
+	forceOnce  sync.Once
+	forcedErr  error // why conns were closed before they drained; set once
 }
 
 func (nativeBackend) Start(h Handler, addrs []string, o *Options) (Engine, error) {
@@ -165,16 +167,19 @@ func (e *engine) Stop(ctx context.Context) error {
 	e.beginStop(deadline)
 	select {
 	case <-e.done:
-		return nil
 	case <-ctx.Done():
+		cause := ctx.Err()
+		for _, l := range e.loops {
+			l.Post(func() { l.forceCloseAll(cause) })
+		}
+		<-e.done
 	}
-	e.forced.Store(true)
-	cause := ctx.Err()
-	for _, l := range e.loops {
-		l.Post(func() { l.forceCloseAll(cause) })
-	}
-	<-e.done
-	return cause
+	return e.forcedErr
+}
+
+// forced records that conns were closed before their output drained.
+func (e *engine) forced(cause error) {
+	e.forceOnce.Do(func() { e.forcedErr = cause })
 }
 
 // beginStop asks every loop to drain, once.

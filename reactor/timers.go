@@ -2,6 +2,7 @@ package reactor
 
 import (
 	"container/heap"
+	"time"
 
 	"github.com/evloop/evloop/conn"
 )
@@ -9,7 +10,7 @@ import (
 // timer is one entry of a loop's timer heap: either a conn's idle check
 // (idle != nil) or a function.
 type timer struct {
-	when int64 // unix nanoseconds
+	when int64 // monotonic nanoseconds
 	idle *conn.FD
 	fn   func()
 }
@@ -48,3 +49,9 @@ func (h *timerHeap) popDue(now int64) (timer, bool) {
 	}
 	return heap.Pop(h).(timer), true
 }
+
+// clockBase anchors the loops' clock. Deadlines are kept as nanoseconds
+// since it, read from the monotonic clock: the wall clock may step or slew.
+var clockBase = time.Now()
+
+func monotime() int64 { return int64(time.Since(clockBase)) }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"runtime"
 	"runtime/debug"
 	"sync/atomic"
 	"time"
@@ -70,13 +71,26 @@ func newLoop(id int, e *engine) (*loop, error) {
 // tasks, run due timers; until the engine has stopped and every conn is gone.
 func (l *loop) run() {
 	defer l.exit()
+	busy := false
 	for !(l.draining && l.open.Load() == 0) {
 		l.clockFresh = false
-		if _, err := l.poller.Wait(l.waitTimeout(), l.onReady); err != nil {
+		timeout := l.waitTimeout()
+		if busy {
+			// Events came last time: look again without blocking first. A
+			// loop under load then never parks its thread in the kernel,
+			// which costs a scheduler handoff per wakeup.
+			timeout = 0
+		}
+		n, err := l.poller.Wait(timeout, l.onReady)
+		if err != nil {
 			l.log.Error("poller wait failed; loop stops", "err", err)
 			l.forceCloseAll(err)
 			return
 		}
+		if busy && n == 0 {
+			runtime.Gosched() // let the goroutines we serve run before we block
+		}
+		busy = n > 0
 		l.stats.wakeups.Add(1)
 		l.refreshClock()
 		l.tasks.run()

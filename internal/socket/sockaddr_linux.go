@@ -1,0 +1,7 @@
+package socket
+
+import "golang.org/x/sys/unix"
+
+// Linux sockaddrs carry no length byte.
+func setLenInet4(*unix.RawSockaddrInet4) {}
+func setLenInet6(*unix.RawSockaddrInet6) {}

@@ -162,11 +162,13 @@ func (l *loop) connReady(c *conn.FD, fd int, ev poller.Event) {
 		l.flush(c)
 		return
 	}
-	if ev&(poller.Hangup|poller.Error) != 0 && (!c.WantsRead() || c.ReadFd() != c.WriteFd()) {
+	if ev&(poller.Hangup|poller.Error) != 0 && c.ReadFd() != c.WriteFd() {
+		l.brokenPair(c) // fifo.go
+		return
+	}
+	if ev&(poller.Hangup|poller.Error) != 0 && !c.WantsRead() {
 		// Terminal and level-triggered: with nothing read or written to
-		// notice it, tear down now or the loop would spin on it. A FIFO
-		// pair's write end reports it (the peer closed its read end)
-		// whatever the read side is doing.
+		// notice it, tear down now or the loop would spin on it.
 		l.teardown(c, hangupCause(fd))
 	}
 }

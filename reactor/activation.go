@@ -1,0 +1,137 @@
+package reactor
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"sync"
+
+	"github.com/coreos/go-systemd/v22/activation"
+	"github.com/coreos/go-systemd/v22/daemon"
+	"golang.org/x/sys/unix"
+
+	"github.com/evloop/evloop/internal/socket"
+	"github.com/evloop/evloop/poller"
+)
+
+// ErrNoActivation is returned for a systemd:// address when the process
+// received no (matching) socket from systemd.
+var ErrNoActivation = errors.New("reactor: no socket passed by systemd")
+
+// listenFD serves an inherited socket, fd://N: a listening stream socket
+// (tcp or unix) or a UDP socket. The engine owns the fd once Start
+// succeeds, makes it nonblocking and close-on-exec, and closes it on Stop
+// (a unix socket's path is left alone: it is not ours to remove).
+func (e *engine) listenFD(a Addr) error {
+	n, err := strconv.Atoi(a.Target)
+	if err != nil || n < 0 {
+		return fmt.Errorf("%w: %q: want fd://N with N a file descriptor number", ErrBadAddress, a.String())
+	}
+	return e.adopt(n, a)
+}
+
+// adopt serves an inherited socket fd.
+func (e *engine) adopt(fd int, a Addr) error {
+	in, err := socket.Inherit(fd)
+	if err != nil {
+		return fmt.Errorf("reactor: %s: %w", a, err)
+	}
+	switch {
+	case in.Type == unix.SOCK_STREAM && in.Listening:
+		ln := &listener{fd: fd, addr: in.Addr, network: "tcp"}
+		if in.Family == unix.AF_UNIX {
+			ln.network, ln.localFixed = "unix", in.Addr
+		} else if ta, ok := in.Addr.(*net.TCPAddr); ok && !ta.IP.IsUnspecified() {
+			ln.localFixed = in.Addr
+		}
+		l := e.loops[0]
+		if err := l.poller.Add(fd, poller.Readable); err != nil {
+			return err
+		}
+		l.listeners[fd] = ln
+	case in.Type == unix.SOCK_DGRAM && in.Family != unix.AF_UNIX:
+		if err := e.adoptPacket(e.nextOwner(), fd, in.Addr, in.Family); err != nil {
+			return err
+		}
+	default:
+		return fmt.Errorf("reactor: %s: fd %d is neither a listening stream socket nor a UDP socket", a, fd)
+	}
+	e.addrs = append(e.addrs, in.Addr)
+	return nil
+}
+
+// activatedSocket is one socket systemd passed, by FileDescriptorName.
+type activatedSocket struct {
+	fd    int
+	name  string
+	taken bool // served by an engine already
+}
+
+// activated holds the sockets systemd passed to this process. They are
+// read from the environment once (which is then cleared, so children do
+// not take them for theirs) and each may be served by one engine.
+var activated struct {
+	once    sync.Once
+	mu      sync.Mutex
+	sockets []*activatedSocket
+}
+
+func activatedSockets() []*activatedSocket {
+	activated.once.Do(func() {
+		for _, f := range activation.Files(true) {
+			// Keep a duplicate of our own and close the *os.File: the
+			// file would close the fd when collected, and Go's poller may
+			// have taken it (it does for a nonblocking fd).
+			var dup int = -1
+			if rc, err := f.SyscallConn(); err == nil {
+				rc.Control(func(fd uintptr) {
+					dup, _ = unix.FcntlInt(fd, unix.F_DUPFD_CLOEXEC, 0)
+				})
+			}
+			f.Close()
+			if dup >= 0 {
+				activated.sockets = append(activated.sockets, &activatedSocket{fd: dup, name: f.Name()})
+			}
+		}
+	})
+	return activated.sockets
+}
+
+// listenSystemd serves the sockets systemd passed: all of them for
+// systemd://, or those whose FileDescriptorName is NAME for systemd://NAME.
+func (e *engine) listenSystemd(a Addr) error {
+	sockets := activatedSockets()
+	activated.mu.Lock()
+	defer activated.mu.Unlock()
+	served := 0
+	for _, s := range sockets {
+		if s.taken || (a.Target != "" && s.name != a.Target) {
+			continue
+		}
+		if err := e.adopt(s.fd, a); err != nil {
+			return err
+		}
+		s.taken = true
+		served++
+	}
+	if served == 0 {
+		what := "any"
+		if a.Target != "" {
+			what = "one named " + strconv.Quote(a.Target)
+		}
+		return fmt.Errorf("%w: %s: not %s (LISTEN_FDS unset, for another process, or already served)", ErrNoActivation, a, what)
+	}
+	return nil
+}
+
+// notifyReady tells systemd (Type=notify) that the engine serves. Without
+// NOTIFY_SOCKET in the environment it does nothing.
+func (e *engine) notifyReady() { e.sdNotify(daemon.SdNotifyReady) }
+
+func (e *engine) sdNotify(state string) {
+	if _, err := daemon.SdNotify(false, state); err != nil {
+		e.opts.Logger.Warn("systemd notify failed", "state", state, "err", err, "socket", os.Getenv("NOTIFY_SOCKET"))
+	}
+}

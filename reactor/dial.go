@@ -1,0 +1,250 @@
+package reactor
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/evloop/evloop/conn"
+	"github.com/evloop/evloop/internal/socket"
+	"github.com/evloop/evloop/poller"
+)
+
+// pendingDial is one outbound connection from Dial to OnOpen or OnClose.
+// Once on its loop it is watched as a special fd while the connect is in
+// progress.
+type pendingDial struct {
+	e        *engine
+	l        *loop
+	network  string // tcp, tcp4, tcp6 or unix
+	address  string // as given to Dial
+	deadline time.Time
+	sa       unix.Sockaddr
+	family   int
+	remote   net.Addr
+	err      error // a failure found before the loop got the dial (resolving)
+	fd       int
+	watched  bool // in the loop's poller and listeners
+	finished bool // OnOpen or OnClose is decided
+}
+
+// dialAddr is the RemoteAddr of a dial whose host name did not resolve.
+type dialAddr struct{ network, address string }
+
+func (a dialAddr) Network() string { return a.network }
+func (a dialAddr) String() string  { return a.address }
+
+// Dial implements Engine. It returns at once; the conn lives in a loop like
+// an accepted one, picked by the load balancer. OnOpen reports success;
+// OnClose reports failure with a *net.OpError (errors.Is works for
+// syscall.ECONNREFUSED and the like, ErrDialTimeout after WithDialTimeout,
+// ErrEngineStopped when the engine stops first). Errors Dial returns itself
+// mean that neither callback will run. A host name is resolved off the
+// loops, so Dial never blocks a handler.
+func (e *engine) Dial(network, address string) error {
+	switch network {
+	case "tcp", "tcp4", "tcp6", "unix":
+	default:
+		return fmt.Errorf("%w: dial %s (want tcp, tcp4, tcp6 or unix)", ErrUnsupported, network)
+	}
+	select {
+	case <-e.done:
+		return ErrEngineStopped
+	default:
+	}
+	if max := e.opts.MaxConns; max > 0 && e.open.Load() >= int64(max) {
+		return fmt.Errorf("dial %s %s: %w", network, address, ErrTooManyConns)
+	}
+	d := &pendingDial{e: e, network: network, address: address, deadline: time.Now().Add(e.opts.DialTimeout), fd: -1}
+	if network == "unix" {
+		d.sa, d.family = &unix.SockaddrUnix{Name: address}, unix.AF_UNIX
+		d.remote = &net.UnixAddr{Name: address, Net: "unix"}
+		return e.startDial(d)
+	}
+	host, _, err := net.SplitHostPort(address)
+	if err != nil {
+		return fmt.Errorf("%w: dial %s %q: %v", ErrBadAddress, network, address, err)
+	}
+	if _, perr := netip.ParseAddr(host); perr == nil || host == "" {
+		if err := d.resolveLiteral(); err != nil {
+			return err
+		}
+		return e.startDial(d)
+	}
+	go e.resolveAndDial(d)
+	return nil
+}
+
+func (d *pendingDial) resolveLiteral() error {
+	sa, family, err := socket.Sockaddr(d.network, d.address)
+	if err != nil {
+		return fmt.Errorf("%w: dial %s %q: %v", ErrBadAddress, d.network, d.address, err)
+	}
+	d.sa, d.family, d.remote = sa, family, socket.Addr("tcp", sa)
+	return nil
+}
+
+// resolveAndDial looks a host name up within the dial timeout, or until the
+// engine stops, then hands the dial (or its failure) to a loop.
+func (e *engine) resolveAndDial(d *pendingDial) {
+	ctx, cancel := context.WithDeadline(context.Background(), d.deadline)
+	defer cancel()
+	go func() {
+		select {
+		case <-e.done:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	d.remote = dialAddr{d.network, d.address}
+	host, port, _ := net.SplitHostPort(d.address)
+	ipNet := map[string]string{"tcp": "ip", "tcp4": "ip4", "tcp6": "ip6"}[d.network]
+	ips, err := net.DefaultResolver.LookupNetIP(ctx, ipNet, host)
+	switch {
+	case err != nil:
+		d.err = err
+	case len(ips) == 0:
+		d.err = &net.DNSError{Err: "no addresses", Name: host, IsNotFound: true}
+	default:
+		resolved := *d
+		resolved.address = net.JoinHostPort(ips[0].Unmap().String(), port)
+		if err := resolved.resolveLiteral(); err != nil {
+			d.err = err
+		} else {
+			d.sa, d.family, d.remote = resolved.sa, resolved.family, resolved.remote
+		}
+	}
+	if err := e.startDial(d); err != nil {
+		e.opts.Logger.Warn("dial dropped: the engine stopped while resolving", "network", d.network, "address", d.address)
+	}
+}
+
+// startDial gives the dial to the loop the balancer picks.
+func (e *engine) startDial(d *pendingDial) error {
+	l := e.pick(conn.NewFD(-1, -1, nil, d.remote, nil, nil, conn.Limits{}))
+	e.open.Add(1)
+	if err := l.Post(func() { l.connect(d) }); err != nil {
+		e.open.Add(-1)
+		return ErrEngineStopped
+	}
+	return nil
+}
+
+// connect starts the nonblocking connect on the loop.
+func (l *loop) connect(d *pendingDial) {
+	d.l = l
+	switch {
+	case d.err != nil:
+		d.fail(d.err)
+		return
+	case l.draining || l.exited:
+		d.fail(ErrEngineStopped)
+		return
+	}
+	fd, err := socket.Socket(d.family, unix.SOCK_STREAM, 0)
+	if err != nil {
+		d.fail(err)
+		return
+	}
+	d.fd = fd
+	if d.family != unix.AF_UNIX {
+		o := l.engine.opts
+		if o.TCPNoDelay {
+			socket.SetNoDelay(fd, true)
+		}
+		socket.SetKeepAlive(fd, o.KeepAlive)
+		socket.SetBuffers(fd, o.SocketRecvBuf, o.SocketSendBuf)
+	}
+	inProgress, err := socket.Connect(fd, d.sa)
+	switch {
+	case err != nil:
+		d.fail(err)
+	case !inProgress:
+		d.connected()
+	default:
+		if err := l.watch(fd, d.remote, d, poller.Writable); err != nil {
+			d.fail(err)
+			return
+		}
+		d.watched = true
+		l.after(max(time.Until(d.deadline), 0), d.expire)
+	}
+}
+
+// ready implements specialFD: the connect finished, one way or the other.
+func (d *pendingDial) ready(ev poller.Event) {
+	if d.finished {
+		return
+	}
+	d.l.unwatch(d.fd)
+	d.watched = false
+	err := socket.SocketError(d.fd)
+	if err != nil {
+		d.fail(os.NewSyscallError("connect", err))
+		return
+	}
+	if _, perr := unix.Getpeername(d.fd); perr != nil {
+		// Reported ready with no pending error but not connected: the
+		// error was consumed elsewhere; say what we know.
+		d.fail(os.NewSyscallError("connect", perr))
+		return
+	}
+	d.connected()
+}
+
+// expire is the dial timeout's timer.
+func (d *pendingDial) expire() {
+	if !d.finished {
+		d.fail(ErrDialTimeout)
+	}
+}
+
+// close implements specialFD: the loop is stopping with the dial pending.
+func (d *pendingDial) close() {
+	if !d.finished {
+		d.watched = false // the loop removes it
+		d.fail(ErrEngineStopped)
+	}
+}
+
+// connected adopts the socket as a conn: register, then OnOpen.
+func (d *pendingDial) connected() {
+	d.finished = true
+	l := d.l
+	var local net.Addr
+	if sa, err := unix.Getsockname(d.fd); err == nil {
+		local = socket.Addr(d.netFamily(), sa)
+	}
+	c := conn.NewFD(d.fd, d.fd, local, d.remote, l, &l.shared, l.engine.limits())
+	d.fd = -1
+	l.register(c)
+}
+
+func (d *pendingDial) netFamily() string {
+	if d.family == unix.AF_UNIX {
+		return "unix"
+	}
+	return "tcp"
+}
+
+// fail reports the dial's failure: OnClose with a conn whose RemoteAddr is
+// the address dialed, and the cause as a *net.OpError.
+func (d *pendingDial) fail(cause error) {
+	d.finished = true
+	l := d.l
+	if d.watched {
+		l.unwatch(d.fd)
+		d.watched = false
+	}
+	c := conn.NewFD(d.fd, d.fd, nil, d.remote, l, &l.shared, l.engine.limits())
+	d.fd = -1
+	c.Release() // closes the socket, if any
+	l.engine.open.Add(-1)
+	l.callClose(c, &net.OpError{Op: "dial", Net: d.network, Addr: d.remote, Err: cause})
+	c.ReleaseInbound()
+}

@@ -1,0 +1,145 @@
+package reactor
+
+import (
+	"fmt"
+	"os"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/evloop/evloop/conn"
+	"github.com/evloop/evloop/fifo"
+	"github.com/evloop/evloop/poller"
+)
+
+// Handshake retries: a client that has not opened its end yet is tried
+// again after a pause that doubles up to the maximum, until the handshake
+// timeout. In the normal order of the protocol the first try succeeds.
+const (
+	fifoRetryMin = time.Millisecond
+	fifoRetryMax = 100 * time.Millisecond
+)
+
+// fifoListener serves a well-known FIFO (fifo:///path) on one loop: it reads
+// request lines, completes each handshake without blocking, and hands the
+// pairs to the balancer as conns with separate read and write fds.
+type fifoListener struct {
+	l       *loop
+	srv     *fifo.Listener
+	pending map[*fifo.Handshake]struct{}
+	closed  bool
+}
+
+// listenFIFO binds fifo:///path[?mode=0660&timeout=2s].
+func (e *engine) listenFIFO(a Addr) error {
+	path, cfg, err := fifo.ParseTarget(a.Target)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrBadAddress, err)
+	}
+	srv, err := fifo.Listen(path, cfg)
+	if err != nil {
+		return fmt.Errorf("reactor: %s: %w", a, err)
+	}
+	l := e.nextOwner()
+	fl := &fifoListener{l: l, srv: srv, pending: map[*fifo.Handshake]struct{}{}}
+	if err := l.watch(srv.Fd(), srv.Addr(), fl, poller.Readable); err != nil {
+		srv.Close()
+		return err
+	}
+	e.addrs = append(e.addrs, srv.Addr())
+	return nil
+}
+
+// ready implements specialFD: requests have arrived.
+func (fl *fifoListener) ready(poller.Event) {
+	if err := fl.srv.ReadRequests(fl.request); err != nil {
+		fl.l.log.Error("fifo: reading requests failed", "addr", fl.srv.Addr(), "err", err)
+	}
+}
+
+// request starts the handshake of one request; a bad one is logged and
+// skipped, costing the loop nothing more.
+func (fl *fifoListener) request(req fifo.Request, err error) {
+	if err != nil {
+		fl.l.log.Warn("fifo: request skipped", "addr", fl.srv.Addr(), "err", err)
+		return
+	}
+	h, err := fl.srv.Begin(req)
+	if err != nil {
+		fl.l.log.Warn("fifo: request skipped", "addr", fl.srv.Addr(), "pid", req.PID, "err", err)
+		return
+	}
+	fl.pending[h] = struct{}{}
+	fl.step(h, fifoRetryMin)
+}
+
+// step advances a handshake, and on a timer again while the client has not
+// opened its end.
+func (fl *fifoListener) step(h *fifo.Handshake, pause time.Duration) {
+	if fl.closed {
+		return
+	}
+	done, err := h.Step()
+	switch {
+	case err != nil:
+		delete(fl.pending, h)
+		h.Close()
+		fl.l.log.Warn("fifo: handshake abandoned", "addr", fl.srv.Addr(), "pid", h.Request().PID, "err", err)
+	case done:
+		delete(fl.pending, h)
+		fl.accept(h)
+	default:
+		fl.l.after(pause, func() { fl.step(h, min(2*pause, fifoRetryMax)) })
+	}
+}
+
+// accept turns a completed handshake into a conn, as accept does for a
+// socket: WithMaxConns applies, then the balancer picks the loop.
+func (fl *fifoListener) accept(h *fifo.Handshake) {
+	e := fl.l.engine
+	remote := h.RemoteAddr()
+	rfd, wfd := h.Fds()
+	if max := e.opts.MaxConns; max > 0 && e.open.Load() >= int64(max) {
+		fl.l.stats.rejected.Add(1)
+		unix.Close(rfd)
+		unix.Close(wfd)
+		fl.l.log.Debug("conn rejected", "addr", fl.srv.Addr(), "err", ErrTooManyConns)
+		return
+	}
+	e.open.Add(1)
+	// The owner is set once the balancer has picked a loop.
+	fl.l.handOff(conn.NewFD(rfd, wfd, fl.srv.Addr(), remote, nil, nil, e.limits()))
+}
+
+// close implements specialFD: pending handshakes are abandoned, and the
+// FIFO and its lock file removed.
+func (fl *fifoListener) close() {
+	if fl.closed {
+		return
+	}
+	fl.closed = true
+	for h := range fl.pending {
+		h.Close()
+	}
+	fl.pending = nil
+	if err := fl.srv.Close(); err != nil {
+		fl.l.log.Warn("fifo: close", "addr", fl.srv.Addr(), "err", err)
+	}
+}
+
+// errPairBroken is the OnClose cause of a FIFO pair whose peer stopped
+// reading (closed its read end) without closing its write end.
+var errPairBroken = os.NewSyscallError("write", unix.EPIPE)
+
+// brokenPair handles an error on a FIFO pair's write end: the peer closed
+// its read end. It is level-triggered, so the conn must go now; what the
+// peer sent before is read first, and if that ends in the peer's EOF (it
+// closed both ends, the usual Close) the close is a clean one.
+func (l *loop) brokenPair(c *conn.FD) {
+	if c.WantsRead() {
+		l.read(c)
+	}
+	if !c.IsClosed() {
+		l.teardown(c, errPairBroken)
+	}
+}

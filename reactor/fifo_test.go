@@ -1,0 +1,245 @@
+package reactor_test
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
+
+	"github.com/evloop/evloop/conn"
+	"github.com/evloop/evloop/fifo"
+	"github.com/evloop/evloop/reactor"
+)
+
+func TestFIFOEchoManyClients(t *testing.T) {
+	for _, p := range tpPollers {
+		t.Run(p.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "echo.fifo")
+			h := newTPHandler()
+			e := tpStart(t, h, []string{"fifo://" + path}, p.opts...)
+			a := e.Addrs()[0]
+			require.Equal(t, "fifo://"+path, a.Network()+"://"+a.String())
+
+			const clients = 50
+			var wg sync.WaitGroup
+			errs := make(chan error, clients)
+			for i := 0; i < clients; i++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					errs <- fifoEcho(path, i)
+				}()
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				require.NoError(t, err)
+			}
+			for i := 0; i < clients; i++ {
+				ev := h.nextClose(t)
+				require.NoError(t, ev.err, "a client's Close is a clean EOF")
+				ra := ev.c.RemoteAddr().(fifo.Addr)
+				require.Equal(t, os.Getpid(), ra.PID)
+				require.Equal(t, fifo.Addr{Path: path}, ev.c.LocalAddr())
+			}
+			h.requireBalanced(t)
+			require.Equal(t, 0, e.Conns())
+
+			require.NoError(t, tpStop(t, e))
+			require.NoFileExists(t, path, "Stop removes the FIFO")
+			require.NoFileExists(t, path+".lock", "and its lock file")
+		})
+	}
+}
+
+// fifoEcho sends a message larger than a pipe's buffer and reads it back.
+func fifoEcho(path string, id int) error {
+	c, err := fifo.DialTimeout(path, tpBound)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(tpBound))
+	msg := bytes.Repeat([]byte(fmt.Sprintf("client %d. ", id)), 10000)
+	werr := make(chan error, 1)
+	go func() {
+		_, err := c.Write(msg)
+		werr <- err
+	}()
+	got := make([]byte, len(msg))
+	if _, err := io.ReadFull(c, got); err != nil {
+		return fmt.Errorf("client %d: %w", id, err)
+	}
+	if !bytes.Equal(got, msg) {
+		return fmt.Errorf("client %d: echo differs", id)
+	}
+	return <-werr
+}
+
+// TestFIFOServerCloseIsEOF: the server's Close (after a greeting) and
+// ShutdownWrite are both read as EOF by the client, and the client's
+// Close as a clean EOF by the server.
+func TestFIFOServerCloseIsEOF(t *testing.T) {
+	for _, p := range tpPollers {
+		t.Run(p.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "srv.fifo")
+			h := newTPHandler()
+			h.onOpen = func(c conn.Conn) reactor.Action {
+				c.Write([]byte("hello\n"))
+				return reactor.None
+			}
+			h.onTraffic = func(c conn.Conn) reactor.Action {
+				b, _ := c.Next(-1)
+				switch string(b) {
+				case "bye":
+					return reactor.Close
+				case "half":
+					c.Write([]byte("half-closed"))
+					c.ShutdownWrite()
+				}
+				return reactor.None
+			}
+			tpStart(t, h, []string{"fifo://" + path}, p.opts...)
+
+			c, err := fifo.DialTimeout(path, tpBound)
+			require.NoError(t, err)
+			c.SetDeadline(time.Now().Add(tpBound))
+			greeting := make([]byte, 6)
+			_, err = io.ReadFull(c, greeting)
+			require.NoError(t, err)
+			require.Equal(t, "hello\n", string(greeting))
+			_, err = c.Write([]byte("bye"))
+			require.NoError(t, err)
+			rest, err := io.ReadAll(c)
+			require.NoError(t, err, "the server's close is EOF")
+			require.Empty(t, rest)
+			require.NoError(t, h.nextClose(t).err)
+			c.Close()
+
+			// ShutdownWrite: the client reads the reply, then EOF, and can
+			// still write until it closes.
+			c, err = fifo.DialTimeout(path, tpBound)
+			require.NoError(t, err)
+			c.SetDeadline(time.Now().Add(tpBound))
+			_, err = io.ReadFull(c, greeting)
+			require.NoError(t, err)
+			_, err = c.Write([]byte("half"))
+			require.NoError(t, err)
+			rest, err = io.ReadAll(c)
+			require.NoError(t, err)
+			require.Equal(t, "half-closed", string(rest))
+			_, err = c.Write([]byte("still heard"))
+			require.NoError(t, err)
+			require.NoError(t, c.Close())
+			require.NoError(t, h.nextClose(t).err)
+			h.requireBalanced(t)
+		})
+	}
+}
+
+// writeFIFORaw writes p to the well-known FIFO as a misbehaving client.
+func writeFIFORaw(t *testing.T, path string, p []byte) {
+	t.Helper()
+	fd, err := unix.Open(path, unix.O_WRONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	require.NoError(t, err)
+	defer unix.Close(fd)
+	_, err = unix.Write(fd, p)
+	require.NoError(t, err)
+}
+
+// danglingPair makes a client's pair (as Dial does) whose client never
+// opens anything.
+func danglingPair(t *testing.T, random string) fifo.Request {
+	t.Helper()
+	pid := os.Getpid()
+	dir, err := os.MkdirTemp("", "evloop-fifo-"+strconv.Itoa(pid)+"-*")
+	require.NoError(t, err)
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	stem := filepath.Join(dir, strconv.Itoa(pid)+"-"+random)
+	req := fifo.Request{PID: pid, C2S: stem + ".c2s", S2C: stem + ".s2c"}
+	require.NoError(t, unix.Mkfifo(req.C2S, 0o600))
+	require.NoError(t, unix.Mkfifo(req.S2C, 0o600))
+	return req
+}
+
+func TestFIFOBadRequestsAreSkipped(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "srv.fifo")
+	log := newTPLog()
+	h := newTPHandler()
+	e := tpStart(t, h, []string{"fifo://" + path + "?timeout=300ms"}, reactor.WithLoops(1), reactor.WithLogger(slog.New(log)))
+
+	writeFIFORaw(t, path, []byte("not a request\n"))
+	require.Contains(t, log.waitLog(t, "fifo: request skipped"), "malformed")
+	writeFIFORaw(t, path, append(bytes.Repeat([]byte("z"), fifo.MaxRequestLen+10), '\n'))
+	require.Contains(t, log.waitLog(t, "fifo: request skipped"), "too long")
+
+	// A client that died mid-handshake, having removed its pair.
+	gone := danglingPair(t, "0123456789abcdef")
+	os.RemoveAll(filepath.Dir(gone.C2S))
+	writeFIFORaw(t, path, gone.Line())
+	require.Contains(t, log.waitLog(t, "fifo: request skipped"), "no such file")
+
+	// A client that wrote its request and never opened its end: the
+	// handshake waits without blocking anyone, then gives up.
+	dangling := danglingPair(t, "00000000000000aa")
+	writeFIFORaw(t, path, dangling.Line())
+	require.NoError(t, fifoEcho(path, 1), "other clients are served meanwhile")
+	require.Contains(t, log.waitLog(t, "fifo: handshake abandoned"), "handshake timed out")
+
+	require.NoError(t, h.nextClose(t).err)
+	h.requireBalanced(t)
+	require.Equal(t, 0, e.Conns())
+}
+
+func TestFIFOStartChecksThePath(t *testing.T) {
+	dir := t.TempDir()
+
+	// A stale FIFO (its server crashed) is replaced.
+	stale := filepath.Join(dir, "stale.fifo")
+	require.NoError(t, unix.Mkfifo(stale, 0o600))
+	require.NoError(t, os.WriteFile(stale+".lock", nil, 0o600))
+	e := tpStart(t, newTPHandler(), []string{"fifo://" + stale + "?mode=0620"})
+	fi, err := os.Lstat(stale)
+	require.NoError(t, err)
+	require.Equal(t, os.ModeNamedPipe|0o620, fi.Mode())
+	require.NoError(t, fifoEcho(stale, 0))
+
+	// A live server's FIFO is not taken over.
+	_, err = reactor.Start(newTPHandler(), []string{"fifo://" + stale})
+	require.ErrorIs(t, err, fifo.ErrInUse)
+	require.NoError(t, fifoEcho(stale, 1), "the live server is undisturbed")
+	require.NoError(t, tpStop(t, e))
+
+	regular := filepath.Join(dir, "regular")
+	require.NoError(t, os.WriteFile(regular, []byte("keep"), 0o600))
+	_, err = reactor.Start(newTPHandler(), []string{"fifo://" + regular})
+	require.ErrorIs(t, err, fifo.ErrNotFIFO)
+
+	link := filepath.Join(dir, "link.fifo")
+	require.NoError(t, os.Symlink(stale, link))
+	_, err = reactor.Start(newTPHandler(), []string{"fifo://" + link})
+	require.ErrorIs(t, err, fifo.ErrSymlink)
+
+	_, err = reactor.Start(newTPHandler(), []string{"fifo://" + stale + "?mode=nope"})
+	require.ErrorIs(t, err, reactor.ErrBadAddress)
+
+	b, err := os.ReadFile(regular)
+	require.NoError(t, err)
+	require.Equal(t, "keep", string(b))
+	left, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	var names []string
+	for _, d := range left {
+		names = append(names, d.Name())
+	}
+	require.ElementsMatch(t, []string{"regular", "link.fifo"}, names, "failed starts leave nothing behind")
+}

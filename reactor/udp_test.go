@@ -1,0 +1,168 @@
+package reactor_test
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/evloop/evloop/conn"
+	"github.com/evloop/evloop/reactor"
+)
+
+// TestUDPBurstsFromManySenders: every datagram of a burst from each of many
+// senders reaches OnTraffic with its sender as RemoteAddr, and the reply
+// (Write) goes back to that sender.
+func TestUDPBurstsFromManySenders(t *testing.T) {
+	for _, p := range tpPollers {
+		t.Run(p.name, func(t *testing.T) {
+			const senders, burst = 32, 128
+			h := newTPHandler()
+			var mu sync.Mutex
+			seen := map[string]int{} // sender address -> datagrams
+			h.onTraffic = func(c conn.Conn) reactor.Action {
+				mu.Lock()
+				seen[c.RemoteAddr().String()]++
+				mu.Unlock()
+				b, _ := c.Next(-1)
+				c.Write(b)
+				return reactor.None
+			}
+			e := tpStart(t, h, []string{"udp://127.0.0.1:0"}, p.opts...)
+			addr := e.Addrs()[0]
+			require.Equal(t, "udp", addr.Network())
+			require.Equal(t, "udp://"+addr.String(), addr.Network()+"://"+addr.String())
+
+			var wg sync.WaitGroup
+			errs := make(chan error, senders)
+			locals := make(chan string, senders)
+			for i := 0; i < senders; i++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					errs <- udpBurst(addr.(*net.UDPAddr), i, burst, locals)
+				}()
+			}
+			wg.Wait()
+			close(errs)
+			close(locals)
+			for err := range errs {
+				require.NoError(t, err)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			for local := range locals {
+				require.Equal(t, burst, seen[local], "every datagram of %s reached OnTraffic", local)
+			}
+			require.Len(t, seen, senders)
+			select {
+			case <-h.opened:
+				t.Fatal("OnOpen is not called for datagrams")
+			default:
+			}
+			require.Equal(t, 0, e.Conns())
+		})
+	}
+}
+
+// udpBurst sends a burst of datagrams from one socket, then reads every
+// echo back.
+func udpBurst(server *net.UDPAddr, id, burst int, locals chan<- string) error {
+	c, err := net.DialUDP("udp", nil, server)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	locals <- c.LocalAddr().String()
+	c.SetDeadline(time.Now().Add(tpBound))
+	want := map[string]bool{}
+	for j := 0; j < burst; j++ {
+		msg := fmt.Sprintf("sender %d datagram %d", id, j)
+		want[msg] = true
+		if _, err := c.Write([]byte(msg)); err != nil {
+			return err
+		}
+	}
+	buf := make([]byte, 2048)
+	for len(want) > 0 {
+		n, err := c.Read(buf)
+		if err != nil {
+			return fmt.Errorf("sender %d: %d echoes missing: %w", id, len(want), err)
+		}
+		if !want[string(buf[:n])] {
+			return fmt.Errorf("sender %d: unexpected echo %q", id, buf[:n])
+		}
+		delete(want, string(buf[:n]))
+	}
+	return nil
+}
+
+// TestUDPPacketConn covers what a datagram conn does besides echoing:
+// WriteTo another peer, AsyncWrite from another goroutine, Writev as one
+// datagram, and the calls that make no sense for datagrams.
+func TestUDPPacketConn(t *testing.T) {
+	other, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	require.NoError(t, err)
+	defer other.Close()
+
+	h := newTPHandler()
+	async := make(chan error, 1)
+	h.onTraffic = func(c conn.Conn) reactor.Action {
+		pc := c.(reactor.PacketConn)
+		msg, _ := c.Next(-1)
+		switch string(msg) {
+		case "forward":
+			pc.WriteTo([]byte("forwarded"), other.LocalAddr())
+		case "async":
+			go func() {
+				async <- c.AsyncWrite([]byte("async reply"), nil)
+			}()
+		case "writev":
+			c.Writev([][]byte{[]byte("wr"), []byte("it"), []byte("ev")})
+		case "checks":
+			ok := errors.Is(c.ShutdownWrite(), reactor.ErrUnsupported) &&
+				errors.Is(c.SetIdleTimeout(time.Second), reactor.ErrUnsupported) &&
+				c.Close() == nil && c.LocalAddr() != nil
+			c.Write([]byte(fmt.Sprint(ok)))
+			return reactor.Close // does nothing for a datagram socket
+		case "left":
+			// Leave bytes unconsumed: dropped with the datagram.
+			return reactor.None
+		}
+		return reactor.None
+	}
+	e := tpStart(t, h, []string{"udp4://127.0.0.1:0"}, reactor.WithLoops(1))
+	c, err := net.DialUDP("udp", nil, e.Addrs()[0].(*net.UDPAddr))
+	require.NoError(t, err)
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(tpBound))
+	other.SetDeadline(time.Now().Add(tpBound))
+	buf := make([]byte, 64)
+	roundTrip := func(send, want string) {
+		t.Helper()
+		_, err := c.Write([]byte(send))
+		require.NoError(t, err)
+		n, err := c.Read(buf)
+		require.NoError(t, err)
+		require.Equal(t, want, string(buf[:n]))
+	}
+
+	_, err = c.Write([]byte("forward"))
+	require.NoError(t, err)
+	n, err := other.Read(buf)
+	require.NoError(t, err)
+	require.Equal(t, "forwarded", string(buf[:n]))
+
+	// Unconsumed bytes go with their datagram: the next one arrives alone.
+	_, err = c.Write([]byte("left"))
+	require.NoError(t, err)
+	roundTrip("async", "async reply")
+	require.NoError(t, <-async)
+	roundTrip("writev", "writev")
+	roundTrip("checks", "true")
+	roundTrip("checks", "true") // the socket survived the Close action
+}

@@ -1,0 +1,8 @@
+//go:build darwin || dragonfly || freebsd || netbsd || openbsd
+
+package gnetbackend
+
+import "github.com/evloop/evloop/poller"
+
+// gnetPoller is the readiness API gnet uses here.
+const gnetPoller = poller.Kqueue

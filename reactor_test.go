@@ -27,10 +27,16 @@ import (
 	"github.com/evloop/evloop/conn"
 	"github.com/evloop/evloop/poller"
 	"github.com/evloop/evloop/reactor"
+	"github.com/evloop/evloop/reactor/gnetbackend"
 )
 
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
+	goleak.VerifyTestMain(m,
+		// gnet's package init starts an ants worker pool that lives as
+		// long as the process.
+		goleak.IgnoreTopFunction("github.com/panjf2000/ants/v2.(*poolCommon).purgeStaleWorkers"),
+		goleak.IgnoreTopFunction("github.com/panjf2000/ants/v2.(*poolCommon).ticktock"),
+	)
 }
 
 // backend is one configuration the suite runs against.
@@ -45,6 +51,8 @@ func backends() []backend {
 		{"epoll-4loops", []reactor.Option{reactor.WithPoller(poller.Epoll), reactor.WithLoops(4)}},
 		{"poll-1loop", []reactor.Option{reactor.WithPoller(poller.Poll), reactor.WithLoops(1)}},
 		{"poll-4loops", []reactor.Option{reactor.WithPoller(poller.Poll), reactor.WithLoops(4), reactor.WithLoadBalancing(reactor.LeastConns)}},
+		{"gnet-1loop", []reactor.Option{reactor.WithBackend(gnetbackend.New()), reactor.WithLoops(1)}},
+		{"gnet-4loops", []reactor.Option{reactor.WithBackend(gnetbackend.New()), reactor.WithLoops(4)}},
 	}
 }
 

@@ -131,12 +131,13 @@ func (c *FD) Peek(n int) ([]byte, error) {
 		return c.in, nil
 	}
 	if n > len(c.in) {
-		return nil, io.ErrShortBuffer
+		return c.in, io.ErrShortBuffer
 	}
 	return c.in[:n:n], nil
 }
 
-// Next returns and consumes the next n buffered bytes (n < 0: all).
+// Next returns and consumes the next n buffered bytes (n < 0: all). Asking
+// for more than is buffered consumes nothing.
 func (c *FD) Next(n int) ([]byte, error) {
 	b, err := c.Peek(n)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/evloop/evloop/reactor"
+	"github.com/evloop/evloop/reactor/gnetbackend"
 )
 
 // selectBackend maps the -backend flag to a reactor.Backend (nil: native).
@@ -11,6 +12,8 @@ func selectBackend(name string) (reactor.Backend, error) {
 	switch name {
 	case "native", "":
 		return nil, nil
+	case "gnet":
+		return gnetbackend.New(), nil
 	}
 	return nil, fmt.Errorf("unknown backend %q (want native or gnet)", name)
 }

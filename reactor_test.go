@@ -484,3 +484,131 @@ func TestCloseActionFlushesFirst(t *testing.T) {
 		require.NoError(t, r.waitClose(t))
 	})
 }
+
+// orderHandler checks that callbacks of one conn come in order: open, then
+// traffic, then close, once.
+type orderHandler struct {
+	reactor.BaseHandler
+	mu     sync.Mutex
+	events map[conn.Conn][]string
+	closed chan struct{}
+}
+
+func (h *orderHandler) note(c conn.Conn, ev string) {
+	h.mu.Lock()
+	h.events[c] = append(h.events[c], ev)
+	h.mu.Unlock()
+}
+
+func (h *orderHandler) OnOpen(c conn.Conn) reactor.Action { h.note(c, "open"); return reactor.None }
+func (h *orderHandler) OnTraffic(c conn.Conn) reactor.Action {
+	h.note(c, "traffic")
+	c.Discard(-1)
+	return reactor.Close
+}
+func (h *orderHandler) OnClose(c conn.Conn, err error) {
+	h.note(c, fmt.Sprintf("close:%v", err))
+	h.closed <- struct{}{}
+}
+
+func TestCallbackOrder(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		h := &orderHandler{events: map[conn.Conn][]string{}, closed: make(chan struct{}, 16)}
+		e := start(t, h, "tcp://127.0.0.1:0", b)
+		for i := 0; i < 5; i++ {
+			c := dial(t, e)
+			c.Write([]byte("hi"))
+			c.SetDeadline(time.Now().Add(10 * time.Second))
+			_, err := c.Read(make([]byte, 1))
+			require.ErrorIs(t, err, io.EOF, "Close action closes the conn")
+			c.Close()
+		}
+		for i := 0; i < 5; i++ {
+			select {
+			case <-h.closed:
+			case <-time.After(10 * time.Second):
+				t.Fatal("OnClose missing")
+			}
+		}
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		require.Len(t, h.events, 5)
+		for _, evs := range h.events {
+			require.Equal(t, []string{"open", "traffic", "close:<nil>"}, evs)
+		}
+	})
+}
+
+// asyncOpen hands each opened conn to the test.
+type asyncOpen struct {
+	reactor.BaseHandler
+	opened chan conn.Conn
+}
+
+func (h asyncOpen) OnOpen(c conn.Conn) reactor.Action { h.opened <- c; return reactor.None }
+
+func TestAsyncWriteOrderFromManyGoroutines(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		h := asyncOpen{opened: make(chan conn.Conn, 1)}
+		e := start(t, h, "tcp://127.0.0.1:0", b)
+		c := dial(t, e)
+		defer c.Close()
+		var sc conn.Conn
+		select {
+		case sc = <-h.opened:
+		case <-time.After(10 * time.Second):
+			t.Fatal("no OnOpen")
+		}
+		const writers, each = 8, 200
+		var wg sync.WaitGroup
+		for w := 0; w < writers; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := 0; i < each; i++ {
+					msg := []byte(fmt.Sprintf("%d:%04d\n", w, i))
+					require.NoError(t, sc.AsyncWrite(msg, nil))
+				}
+			}()
+		}
+		wg.Wait()
+		c.SetDeadline(time.Now().Add(20 * time.Second))
+		got := make([]byte, writers*each*len("0:0000\n"))
+		_, err := io.ReadFull(c, got)
+		require.NoError(t, err)
+		next := make([]int, writers)
+		for _, line := range bytes.Split(bytes.TrimSuffix(got, []byte("\n")), []byte("\n")) {
+			var w, i int
+			_, err := fmt.Sscanf(string(line), "%d:%d", &w, &i)
+			require.NoError(t, err)
+			require.Equal(t, next[w], i, "writer %d out of order", w)
+			next[w]++
+		}
+	})
+}
+
+// ticker counts ticks and shuts the engine down on the fifth.
+type ticker struct {
+	reactor.BaseHandler
+	ticks atomic.Int32
+}
+
+func (h *ticker) OnTick() (time.Duration, reactor.Action) {
+	if h.ticks.Add(1) == 5 {
+		return 0, reactor.Shutdown
+	}
+	return 5 * time.Millisecond, reactor.None
+}
+
+func TestTickAndShutdownAction(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		h := &ticker{}
+		e := start(t, h, "tcp://127.0.0.1:0", b, reactor.WithTicker(true))
+		select {
+		case <-e.Done():
+		case <-time.After(10 * time.Second):
+			t.Fatal("Shutdown from OnTick did not stop the engine")
+		}
+		require.EqualValues(t, 5, h.ticks.Load())
+	})
+}

@@ -261,7 +261,9 @@ func (c *FD) OutboundBuffered() int {
 
 func (c *FD) writable() error {
 	switch {
-	case c.closed.Load():
+	case c.closed.Load() || c.closing:
+		// Closing means "after what was written so far": later writes
+		// would make the close wait on output nobody asked for before it.
 		return ErrClosed
 	case c.writeFailure != nil:
 		return c.writeFailure

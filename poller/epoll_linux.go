@@ -2,7 +2,6 @@ package poller
 
 import (
 	"os"
-	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -10,11 +9,9 @@ import (
 
 // epoll is the Linux poller: level-triggered epoll with an eventfd for wakeups.
 type epoll struct {
-	epfd    int
-	wakefd  int
-	waking  atomic.Bool // a wakeup is pending: later Wakes need no syscall
-	events  []unix.EpollEvent
-	wakeBuf [8]byte
+	epfd   int
+	wake   *wakeup // one eventfd, both ends
+	events []unix.EpollEvent
 }
 
 func newDefault() (Poller, error) { return newEpoll() }
@@ -31,7 +28,7 @@ func newEpoll() (Poller, error) {
 		unix.Close(epfd)
 		return nil, os.NewSyscallError("eventfd", err)
 	}
-	p := &epoll{epfd: epfd, wakefd: wakefd, events: make([]unix.EpollEvent, 256)}
+	p := &epoll{epfd: epfd, wake: &wakeup{rfd: wakefd, wfd: wakefd}, events: make([]unix.EpollEvent, 256)}
 	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(wakefd)}
 	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, wakefd, &ev); err != nil {
 		p.Close()
@@ -55,6 +52,10 @@ func epollInterest(interest Event) uint32 {
 }
 
 func (p *epoll) ctl(op, fd int, interest Event) error {
+	if p.wake.isClosed() {
+		// epfd's number may belong to another poller by now.
+		return ErrClosed
+	}
 	ev := unix.EpollEvent{Events: epollInterest(interest), Fd: int32(fd)}
 	for {
 		err := unix.EpollCtl(p.epfd, op, fd, &ev)
@@ -74,6 +75,9 @@ func (p *epoll) Remove(fd int) error                 { return p.ctl(unix.EPOLL_C
 func (p *epoll) Kind() Kind                          { return Epoll }
 
 func (p *epoll) Wait(timeout time.Duration, fn func(fd int, ev Event)) (int, error) {
+	if p.wake.isClosed() {
+		return 0, ErrClosed
+	}
 	var n int
 	var err error
 	for {
@@ -89,11 +93,8 @@ func (p *epoll) Wait(timeout time.Duration, fn func(fd int, ev Event)) (int, err
 	for i := 0; i < n; i++ {
 		e := &p.events[i]
 		fd := int(e.Fd)
-		if fd == p.wakefd {
-			// Drain before clearing the flag: a Wake that lands after the
-			// read writes again, so none is lost.
-			unix.Read(p.wakefd, p.wakeBuf[:])
-			p.waking.Store(false)
+		if fd == p.wake.rfd {
+			p.wake.drain()
 			continue
 		}
 		var ev Event
@@ -122,28 +123,20 @@ func (p *epoll) Wait(timeout time.Duration, fn func(fd int, ev Event)) (int, err
 	return reported, nil
 }
 
-func (p *epoll) Wake() error {
-	if !p.waking.CompareAndSwap(false, true) {
-		return nil
-	}
-	one := [8]byte{1, 0, 0, 0, 0, 0, 0, 0}
-	for {
-		_, err := unix.Write(p.wakefd, one[:])
-		if err == unix.EINTR {
-			continue
-		}
-		if err == nil || err == unix.EAGAIN {
-			return nil
-		}
-		return os.NewSyscallError("write eventfd", err)
-	}
-}
+func (p *epoll) Wake() error { return p.wake.wake() }
 
+// Close releases the eventfd and the epoll fd once; later calls, and any Wake
+// racing it, return ErrClosed rather than touch fd numbers that the kernel may
+// have reused.
 func (p *epoll) Close() error {
-	err1 := unix.Close(p.wakefd)
+	err1 := p.wake.close()
+	if err1 == ErrClosed {
+		return ErrClosed
+	}
 	err2 := unix.Close(p.epfd)
+	p.epfd = -1
 	if err1 != nil {
-		return os.NewSyscallError("close", err1)
+		return err1
 	}
 	if err2 != nil {
 		return os.NewSyscallError("close", err2)

@@ -13,11 +13,15 @@
 //     timeout passes. It retries EINTR itself and calls fn once per ready fd.
 //     Only one goroutine (the loop's) calls Add, Modify, Remove and Wait.
 //   - Wake may be called from any goroutine. Wakeups coalesce: many Wake calls
-//     before the loop runs cost one wakeup (eventfd on Linux, a nonblocking
-//     pipe elsewhere).
+//     before the loop runs cost one wakeup (an eventfd for epoll, a
+//     nonblocking pipe for poll and kqueue).
 //   - Hangup, Error and ReadHangup are reported whatever the interest: a
 //     caller that reads after them sees the remaining bytes, then EOF or the
-//     error.
+//     error. (kqueue is the exception: with no interest at all it has no
+//     filter on the fd, so it reports nothing until interest is set again.)
+//   - Close releases the poller's own fds. Every later call, including a Wake
+//     racing Close from another goroutine, returns ErrClosed and touches no
+//     fd, since the kernel may already have reused the numbers.
 //
 // Non-goals: edge-triggered mode, one-shot registration, timers (the loop
 // keeps those), and Windows.

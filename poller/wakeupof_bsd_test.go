@@ -1,0 +1,5 @@
+//go:build darwin || dragonfly || freebsd || netbsd || openbsd
+
+package poller
+
+func platformWakeupOf(p Poller) *wakeup { return p.(*kqueue).wake }

@@ -1,0 +1,3 @@
+package poller
+
+func platformWakeupOf(p Poller) *wakeup { return p.(*epoll).wake }

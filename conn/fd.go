@@ -76,6 +76,11 @@ type FD struct {
 	idleTimeout time.Duration
 	lastActive  int64
 
+	// Batch is the loop's wakeup count when the conn was registered, kept
+	// by the loop: events of that same batch were reported for an earlier
+	// owner of the fd number and must not reach this conn.
+	Batch uint64
+
 	closing      bool // flush, then close
 	lingering    bool // flushed and write-shut: discarding input until the peer's EOF
 	shutPending  bool // shut the write half once flushed

@@ -41,7 +41,8 @@ type loop struct {
 	stats      loopCounters
 	draining   bool
 	exited     bool
-	clockFresh bool // shared.Now was read since the last Wait began
+	clockFresh bool   // shared.Now was read since the last Wait began
+	batch      uint64 // counts Waits; see conn.FD.Batch
 }
 
 type loopCounters struct {
@@ -74,6 +75,7 @@ func (l *loop) run() {
 	busy := false
 	for !(l.draining && l.open.Load() == 0) {
 		l.clockFresh = false
+		l.batch++
 		timeout := l.waitTimeout()
 		if busy {
 			// Events came last time: look again without blocking first. A
@@ -134,6 +136,12 @@ func (l *loop) dispatch(fd int, ev poller.Event) {
 	l.refreshClock()
 	if fd < len(l.conns) {
 		if c := l.conns[fd]; c != nil {
+			if c.Batch == l.batch {
+				// Registered during this batch: the event is for the conn
+				// that held the fd number before. Level triggering reports
+				// the new conn's own readiness on the next Wait.
+				return
+			}
 			l.connReady(c, fd, ev)
 			return
 		}
@@ -146,7 +154,7 @@ func (l *loop) dispatch(fd int, ev poller.Event) {
 		l.accept(ln)
 		return
 	}
-	// A fd closed and reported in the same batch: the poller forgot it.
+	// A fd closed earlier in this batch: nothing owns it now.
 }
 
 func (l *loop) connReady(c *conn.FD, fd int, ev poller.Event) {
@@ -329,6 +337,7 @@ func (l *loop) register(c *conn.FD) {
 		l.setConn(wfd, c)
 	}
 	l.setConn(rfd, c)
+	c.Batch = l.batch
 	l.open.Add(1)
 	l.stats.accepted.Add(1)
 	c.Registered()

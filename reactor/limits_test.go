@@ -245,3 +245,43 @@ func TestStatsCountTraffic(t *testing.T) {
 	}
 	require.EqualValues(t, 4, sum)
 }
+
+// tickCounter counts ticks.
+type tickCounter struct {
+	*limitsHandler
+	ticks atomic.Int64
+}
+
+func (h *tickCounter) OnTick() (time.Duration, reactor.Action) {
+	h.ticks.Add(1)
+	return 10 * time.Millisecond, reactor.None
+}
+
+func TestTickWithThousandsOfTimersArmed(t *testing.T) {
+	raiseFDLimit(t, 8192)
+	h := &tickCounter{limitsHandler: newLimitsHandler()}
+	h.closed = make(chan error, 4096)
+	e, dial := startLimits(t, h, reactor.WithTicker(true), reactor.WithIdleTimeout(time.Hour))
+	const conns = 2000
+	for i := 0; i < conns; i++ {
+		dial()
+	}
+	waitFor(t, "every conn registered", 10*time.Second, func() bool { return e.Conns() == conns })
+	before := h.ticks.Load()
+	waitFor(t, "ticks while 2,000 idle timers are armed", 10*time.Second, func() bool { return h.ticks.Load() >= before+5 })
+}
+
+func TestReusePortListenersShareThePort(t *testing.T) {
+	h := newLimitsHandler()
+	e, dial := startLimits(t, h, reactor.WithLoops(2), reactor.WithReusePort(true))
+	for i := 0; i < 20; i++ {
+		c := dial()
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		_, err := c.Write([]byte("r"))
+		require.NoError(t, err)
+		_, err = io.ReadFull(c, make([]byte, 1))
+		require.NoError(t, err)
+	}
+	require.Len(t, e.Addrs(), 1)
+	require.EqualValues(t, 20, e.Stats().Accepted)
+}

@@ -33,7 +33,11 @@ func startTestServer(t *testing.T, path string, cfg ListenConfig) *testServer {
 	l, err := Listen(path, cfg)
 	require.NoError(t, err)
 	s := &testServer{l: l, skipped: make(chan error, 1024), served: make(chan struct{})}
-	require.NoError(t, unix.Pipe2(s.wake[:], unix.O_CLOEXEC|unix.O_NONBLOCK))
+	require.NoError(t, unix.Pipe(s.wake[:]))
+	for _, fd := range s.wake {
+		unix.CloseOnExec(fd)
+		require.NoError(t, unix.SetNonblock(fd, true))
+	}
 	go s.serve()
 	t.Cleanup(s.stop)
 	return s

@@ -131,7 +131,7 @@ func tpStart(t *testing.T, h reactor.Handler, addrs []string, opts ...reactor.Op
 }
 
 // tpStop stops e within tpBound.
-func tpStop(t *testing.T, e reactor.Engine) error {
+func tpStop(t testing.TB, e reactor.Engine) error {
 	ctx, cancel := context.WithTimeout(context.Background(), tpBound)
 	defer cancel()
 	return e.Stop(ctx)

@@ -166,3 +166,26 @@ func TestUDPPacketConn(t *testing.T) {
 	roundTrip("checks", "true")
 	roundTrip("checks", "true") // the socket survived the Close action
 }
+
+// BenchmarkUDPEcho measures one datagram round trip through the loop. A run
+// of datagrams from one sender allocates nothing on the server side.
+func BenchmarkUDPEcho(b *testing.B) {
+	e, err := reactor.Start(newTPHandler(), []string{"udp://127.0.0.1:0"}, reactor.WithLoops(1))
+	require.NoError(b, err)
+	defer tpStop(b, e)
+	c, err := net.DialUDP("udp", nil, e.Addrs()[0].(*net.UDPAddr))
+	require.NoError(b, err)
+	defer c.Close()
+	msg := []byte("0123456789abcdef0123456789abcdef")
+	buf := make([]byte, 64)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(msg)))
+	for i := 0; i < b.N; i++ {
+		if _, err := c.Write(msg); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := c.Read(buf); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -135,6 +135,7 @@ func freeAddr(t *testing.T) string {
 }
 
 func TestDialRefusedReportsOnClose(t *testing.T) {
+	before := tpFDs()
 	h := newTPHandler()
 	e := tpStart(t, h, []string{"tcp://127.0.0.1:0"}, reactor.WithLoops(2))
 
@@ -171,6 +172,8 @@ func TestDialRefusedReportsOnClose(t *testing.T) {
 	default:
 	}
 	require.Equal(t, 0, e.Conns())
+	require.NoError(t, tpStop(t, e))
+	requireFDsBackTo(t, before)
 }
 
 func TestDialSucceedsByNameAndOverUnix(t *testing.T) {

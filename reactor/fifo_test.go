@@ -24,6 +24,7 @@ func TestFIFOEchoManyClients(t *testing.T) {
 	for _, p := range tpPollers {
 		t.Run(p.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "echo.fifo")
+			before := tpFDs()
 			h := newTPHandler()
 			e := tpStart(t, h, []string{"fifo://" + path}, p.opts...)
 			a := e.Addrs()[0]
@@ -57,6 +58,7 @@ func TestFIFOEchoManyClients(t *testing.T) {
 			require.NoError(t, tpStop(t, e))
 			require.NoFileExists(t, path, "Stop removes the FIFO")
 			require.NoFileExists(t, path+".lock", "and its lock file")
+			requireFDsBackTo(t, before)
 		})
 	}
 }

@@ -6,6 +6,7 @@ package reactor_test
 import (
 	"context"
 	"log/slog"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -175,4 +176,27 @@ func (l *tpLog) waitLog(t *testing.T, want string) string {
 			return ""
 		}
 	}
+}
+
+// tpFDs counts this process's open fds (-1 where /proc is missing).
+func tpFDs() int {
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return -1
+	}
+	return len(ents)
+}
+
+// requireFDsBackTo waits (bounded) for the fd count to fall back to before:
+// Go's poller closes a client's files a moment after Close returns.
+func requireFDsBackTo(t *testing.T, before int) {
+	t.Helper()
+	if before < 0 {
+		return
+	}
+	deadline := time.Now().Add(tpBound)
+	for tpFDs() > before && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	require.LessOrEqual(t, tpFDs(), before, "fds leaked")
 }

@@ -21,6 +21,7 @@ func TestUDPBurstsFromManySenders(t *testing.T) {
 	for _, p := range tpPollers {
 		t.Run(p.name, func(t *testing.T) {
 			const senders, burst = 32, 128
+			before := tpFDs()
 			h := newTPHandler()
 			var mu sync.Mutex
 			seen := map[string]int{} // sender address -> datagrams
@@ -37,25 +38,37 @@ func TestUDPBurstsFromManySenders(t *testing.T) {
 			require.Equal(t, "udp", addr.Network())
 			require.Equal(t, "udp://"+addr.String(), addr.Network()+"://"+addr.String())
 
+			// All sockets stay open until every burst is done, so no two
+			// senders share a port.
+			conns := make([]*net.UDPConn, senders)
+			for i := range conns {
+				c, err := net.DialUDP("udp", nil, addr.(*net.UDPAddr))
+				require.NoError(t, err)
+				conns[i] = c
+			}
 			var wg sync.WaitGroup
 			errs := make(chan error, senders)
-			locals := make(chan string, senders)
-			for i := 0; i < senders; i++ {
+			for i, c := range conns {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					errs <- udpBurst(addr.(*net.UDPAddr), i, burst, locals)
+					errs <- udpBurst(c, i, burst)
 				}()
 			}
 			wg.Wait()
 			close(errs)
-			close(locals)
 			for err := range errs {
 				require.NoError(t, err)
 			}
+			for _, c := range conns {
+				c.Close()
+			}
+			require.Equal(t, 0, e.Conns())
+			require.NoError(t, tpStop(t, e)) // no handler runs after this
 			mu.Lock()
 			defer mu.Unlock()
-			for local := range locals {
+			for _, c := range conns {
+				local := c.LocalAddr().String()
 				require.Equal(t, burst, seen[local], "every datagram of %s reached OnTraffic", local)
 			}
 			require.Len(t, seen, senders)
@@ -64,20 +77,14 @@ func TestUDPBurstsFromManySenders(t *testing.T) {
 				t.Fatal("OnOpen is not called for datagrams")
 			default:
 			}
-			require.Equal(t, 0, e.Conns())
+			requireFDsBackTo(t, before)
 		})
 	}
 }
 
 // udpBurst sends a burst of datagrams from one socket, then reads every
 // echo back.
-func udpBurst(server *net.UDPAddr, id, burst int, locals chan<- string) error {
-	c, err := net.DialUDP("udp", nil, server)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	locals <- c.LocalAddr().String()
+func udpBurst(c *net.UDPConn, id, burst int) error {
 	c.SetDeadline(time.Now().Add(tpBound))
 	want := map[string]bool{}
 	for j := 0; j < burst; j++ {
@@ -187,5 +194,31 @@ func BenchmarkUDPEcho(b *testing.B) {
 		if _, err := c.Read(buf); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestUDP6AndDualStack: udp6 serves IPv6 senders; a udp:// socket bound to
+// the IPv6 wildcard also serves IPv4 senders (dual stack), replying to their
+// IPv4-mapped addresses.
+func TestUDP6AndDualStack(t *testing.T) {
+	probe, err := net.ListenUDP("udp6", &net.UDPAddr{IP: net.IPv6loopback})
+	if err != nil {
+		t.Skip("no IPv6 loopback here")
+	}
+	probe.Close()
+	e := tpStart(t, newTPHandler(), []string{"udp6://[::1]:0", "udp://[::]:0"}, reactor.WithLoops(2))
+	_, port, err := net.SplitHostPort(e.Addrs()[1].String())
+	require.NoError(t, err)
+	for _, target := range []string{e.Addrs()[0].String(), "127.0.0.1:" + port, "[::1]:" + port} {
+		c, err := net.Dial("udp", target)
+		require.NoError(t, err)
+		c.SetDeadline(time.Now().Add(tpBound))
+		_, err = c.Write([]byte(target))
+		require.NoError(t, err)
+		buf := make([]byte, 64)
+		n, err := c.Read(buf)
+		require.NoError(t, err, target)
+		require.Equal(t, target, string(buf[:n]))
+		c.Close()
 	}
 }

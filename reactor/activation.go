@@ -21,9 +21,11 @@ import (
 var ErrNoActivation = errors.New("reactor: no socket passed by systemd")
 
 // listenFD serves an inherited socket, fd://N: a listening stream socket
-// (tcp or unix) or a UDP socket. The engine owns the fd once Start
-// succeeds, makes it nonblocking and close-on-exec, and closes it on Stop
-// (a unix socket's path is left alone: it is not ours to remove).
+// (tcp or unix) or a UDP socket. The engine takes the fd over: it makes it
+// nonblocking and close-on-exec, and closes it on Stop, or when Start fails
+// after taking it (a unix socket's path is left alone: it is not ours to
+// remove). If the fd is not a socket it can serve, Start fails and leaves
+// the fd open.
 func (e *engine) listenFD(a Addr) error {
 	n, err := strconv.Atoi(a.Target)
 	if err != nil || n < 0 {

@@ -112,11 +112,14 @@ func (h *tpHandler) requireBalanced(t *testing.T) {
 	}
 }
 
-// tpPollers are the native configurations the transports run on.
-var tpPollers = []struct {
+// tpConfig is one engine configuration a transport test runs on.
+type tpConfig struct {
 	name string
 	opts []reactor.Option
-}{
+}
+
+// tpPollers are the native configurations the transports run on.
+var tpPollers = []tpConfig{
 	{"epoll-2loops", []reactor.Option{reactor.WithPoller(poller.Epoll), reactor.WithLoops(2)}},
 	{"poll-1loop", []reactor.Option{reactor.WithPoller(poller.Poll), reactor.WithLoops(1)}},
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -18,7 +19,9 @@ import (
 // senders reaches OnTraffic with its sender as RemoteAddr, and the reply
 // (Write) goes back to that sender.
 func TestUDPBurstsFromManySenders(t *testing.T) {
-	for _, p := range tpPollers {
+	configs := append(slices.Clone(tpPollers),
+		tpConfig{"reuseport-2loops", []reactor.Option{reactor.WithReusePort(true), reactor.WithLoops(2)}})
+	for _, p := range configs {
 		t.Run(p.name, func(t *testing.T) {
 			const senders, burst = 32, 128
 			before := tpFDs()

@@ -39,7 +39,7 @@ func main() {
 }
 
 func run() error {
-	addr := flag.String("addr", "tcp://127.0.0.1:7000", "listen address (tcp://, tcp4://, tcp6://, unix://, udp://, fifo://, fd://)")
+	addr := flag.String("addr", "tcp://127.0.0.1:7000", "listen address (tcp://, tcp4://, tcp6://, unix://, udp://, fifo://, fd://N, systemd://[NAME])")
 	loops := flag.Int("loops", runtime.NumCPU(), "number of event loops")
 	backendName := flag.String("backend", "native", "native or gnet")
 	pollerName := flag.String("poller", "auto", "auto, epoll, poll or kqueue (native backend)")

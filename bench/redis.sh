@@ -1,0 +1,137 @@
+#!/bin/sh
+# Compares examples/kv with a real redis-server under redis-benchmark, on
+# loopback only:
+#
+#	bench/redis.sh
+#
+# It installs redis-server and redis-tools from the distribution (Debian,
+# apt-get) if they are missing, builds examples/kv, starts redis-server on
+# 127.0.0.1:6390 (no persistence) and kv on 127.0.0.1:6380, and runs
+#
+#	redis-benchmark -h 127.0.0.1 -p PORT -t ping_inline,set,get -c 50 -n 200000 -q -P {1,16}
+#
+# against each, alternating which server goes first, for ROUNDS rounds. It
+# prints the median requests per second of each test and the ratio kv/redis,
+# then stops both servers.
+#
+# Environment: ROUNDS (3), REQUESTS (200000), CLIENTS (50), PIPELINES
+# ("1 16"), TESTS (ping_inline,set,get), KV_LOOPS (2), KV_FLAGS (extra kv
+# flags, e.g. "-cpuprofile /tmp/kv.pprof"), REDIS_PORT (6390), KV_PORT (6380).
+set -eu
+
+ROUNDS=${ROUNDS:-3}
+REQUESTS=${REQUESTS:-200000}
+CLIENTS=${CLIENTS:-50}
+PIPELINES=${PIPELINES:-"1 16"}
+TESTS=${TESTS:-ping_inline,set,get}
+KV_LOOPS=${KV_LOOPS:-2}
+KV_FLAGS=${KV_FLAGS:-}
+REDIS_PORT=${REDIS_PORT:-6390}
+KV_PORT=${KV_PORT:-6380}
+HOST=127.0.0.1
+
+cd "$(dirname "$0")/.."
+
+if ! command -v redis-server >/dev/null 2>&1 || ! command -v redis-benchmark >/dev/null 2>&1 ||
+	! command -v redis-cli >/dev/null 2>&1; then
+	sudo=
+	if [ "$(id -u)" -ne 0 ]; then
+		sudo=sudo
+	fi
+	echo "installing redis-server and redis-tools" >&2
+	$sudo apt-get update
+	$sudo apt-get install -y redis-tools redis-server
+fi
+
+work=$(mktemp -d)
+redis_pid=
+kv_pid=
+cleanup() {
+	for pid in $kv_pid $redis_pid; do
+		kill "$pid" 2>/dev/null || true
+	done
+	for pid in $kv_pid $redis_pid; do
+		wait "$pid" 2>/dev/null || true
+	done
+	rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+for port in "$REDIS_PORT" "$KV_PORT"; do
+	if redis-cli -h "$HOST" -p "$port" ping >/dev/null 2>&1; then
+		echo "something already answers on $HOST:$port; stop it or set REDIS_PORT/KV_PORT" >&2
+		exit 1
+	fi
+done
+
+echo "building examples/kv" >&2
+go build -o "$work/kv" ./examples/kv
+
+redis-server --bind "$HOST" --port "$REDIS_PORT" --save '' --appendonly no \
+	--daemonize no --logfile "$work/redis.log" --dir "$work" &
+redis_pid=$!
+
+# shellcheck disable=SC2086 # KV_FLAGS is a list of flags
+"$work/kv" -addr "tcp://$HOST:$KV_PORT" -loops "$KV_LOOPS" $KV_FLAGS >"$work/kv.out" 2>"$work/kv.err" &
+kv_pid=$!
+
+# Wait for both: kv prints its listening line, redis answers PING.
+i=0
+until grep -q '^listening ' "$work/kv.out" 2>/dev/null &&
+	redis-cli -h "$HOST" -p "$REDIS_PORT" ping >/dev/null 2>&1; do
+	i=$((i + 1))
+	if [ "$i" -gt 100 ] || ! kill -0 "$kv_pid" 2>/dev/null || ! kill -0 "$redis_pid" 2>/dev/null; then
+		echo "servers did not start:" >&2
+		cat "$work/kv.err" "$work/redis.log" >&2 2>/dev/null || true
+		exit 1
+	fi
+	sleep 0.1
+done
+echo "redis-server $(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/') on :$REDIS_PORT, kv (-loops $KV_LOOPS) on :$KV_PORT" >&2
+
+# bench SERVER PORT PIPELINE ROUND appends "server pipeline test rps" lines
+# to results. redis-benchmark -q redraws progress with '\r'; keep the final
+# lines only.
+bench() {
+	redis-benchmark -h "$HOST" -p "$2" -t "$TESTS" -c "$CLIENTS" -n "$REQUESTS" -q -P "$3" 2>&1 |
+		tr '\r' '\n' | grep 'requests per second' |
+		awk -v s="$1" -v p="$3" -v r="$4" '{ sub(":", "", $1); print s, p, $1, $2, r; printf "  round %s  %-6s -P %-3s %-12s %12.0f rps\n", r, s, p, $1, $2 > "/dev/stderr" }' \
+			>>"$work/results"
+}
+
+: >"$work/results"
+round=1
+while [ "$round" -le "$ROUNDS" ]; do
+	for p in $PIPELINES; do
+		if [ $((round % 2)) -eq 1 ]; then
+			bench redis "$REDIS_PORT" "$p" "$round"
+			bench kv "$KV_PORT" "$p" "$round"
+		else
+			bench kv "$KV_PORT" "$p" "$round"
+			bench redis "$REDIS_PORT" "$p" "$round"
+		fi
+	done
+	round=$((round + 1))
+done
+
+if ! kill -0 "$kv_pid" 2>/dev/null; then
+	echo "kv exited during the benchmark:" >&2
+	cat "$work/kv.err" >&2
+	exit 1
+fi
+
+echo
+echo "median requests/s over $ROUNDS rounds (-c $CLIENTS -n $REQUESTS, kv -loops $KV_LOOPS)"
+printf '%-12s %4s %14s %14s %9s\n' test P redis kv kv/redis
+# Medians per (pipeline, test, server); then one row per (pipeline, test).
+sort -k2,2n -k3,3 -k1,1 -k4,4g "$work/results" | awk '
+	{ key = $2 " " $3 " " $1; n[key]++; v[key, n[key]] = $4; if (!(($2 " " $3) in seen)) { seen[$2 " " $3] = 1; order[++rows] = $2 " " $3 } }
+	function median(key,   c) { c = n[key]; if (c == 0) return 0; return c % 2 ? v[key, (c + 1) / 2] : (v[key, c / 2] + v[key, c / 2 + 1]) / 2 }
+	END {
+		for (i = 1; i <= rows; i++) {
+			split(order[i], f, " ")
+			r = median(order[i] " redis"); k = median(order[i] " kv")
+			printf "%-12s %4s %14.0f %14.0f %9.2f\n", f[2], f[1], r, k, r ? k / r : 0
+		}
+	}'

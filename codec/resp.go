@@ -1,0 +1,390 @@
+package codec
+
+import (
+	"bytes"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// RESP is the Redis serialization protocol, version 2. A client sends each
+// command as an array of bulk strings,
+//
+//	*2\r\n$3\r\nGET\r\n$3\r\nkey\r\n
+//
+// or, typed into nc or telnet, as an inline command: one line of words
+// separated by white space ("GET key\r\n"). A server answers with simple
+// strings (+OK), errors (-ERR ...), integers (:1), bulk strings ($3\r\nabc),
+// the null bulk string ($-1) and arrays (*2 ...), built here with the Append
+// functions.
+
+// Default RESP request limits, used for a RESPConfig field that is 0.
+// redis-server allows 512 MiB bulk strings; an embedded server is better
+// served by a smaller bound, since a conn may buffer one whole request.
+const (
+	// DefaultRESPMaxBulk bounds one bulk string (argument) of a request.
+	DefaultRESPMaxBulk = 64 << 20
+	// DefaultRESPMaxArgs bounds the number of arguments of a request, as
+	// redis-server does for unauthenticated clients' arrays.
+	DefaultRESPMaxArgs = 1024 * 1024
+	// DefaultRESPMaxInline bounds an inline command line, as redis-server's
+	// PROTO_INLINE_MAX_SIZE does.
+	DefaultRESPMaxInline = 64 << 10
+)
+
+// respLimitMax keeps offsets computed from limits far from overflow.
+const respLimitMax = 1 << 40
+
+// respMaxDigits bounds the digits of an array or bulk string length: every
+// limit is far below 10^18, so a longer number is too large whatever follows.
+const respMaxDigits = 18
+
+// RESPConfig sets a RESPDecoder's limits. A zero field means its default.
+type RESPConfig struct {
+	// MaxBulk is the largest bulk string argument, in bytes
+	// (DefaultRESPMaxBulk). Inline arguments are bounded by MaxInline.
+	MaxBulk int
+	// MaxArgs is the largest number of arguments (DefaultRESPMaxArgs).
+	MaxArgs int
+	// MaxInline is the longest inline command line, its line end included
+	// (DefaultRESPMaxInline).
+	MaxInline int
+	// MaxRequest is the largest request, in bytes on the wire; 0 means
+	// 2*MaxBulk + MaxInline, room for a command with two maximal arguments.
+	// It is what a conn may have to buffer for one request, so a server
+	// should let its conns buffer at least this much (reactor.WithMaxInbound).
+	MaxRequest int
+}
+
+// RESPDecoder parses RESP requests: arrays of bulk strings and inline
+// commands. Like the other decoders it keeps no per-conn state: a request
+// is parsed from its first byte each time, and an incomplete one is parsed
+// again when more bytes arrive (the bulk strings' contents are skipped, not
+// scanned). A RESPDecoder is immutable and safe for concurrent use.
+//
+// Limits are enforced as soon as the bytes that break them arrive: an
+// array announcing more than MaxArgs elements or a bulk string announcing
+// more than MaxBulk bytes fails at its header, before its contents are
+// buffered.
+type RESPDecoder struct {
+	cfg RESPConfig
+}
+
+var _ Decoder = (*RESPDecoder)(nil)
+
+// NewRESPDecoder returns a decoder with cfg's limits, or an error wrapping
+// ErrConfig for a negative or absurdly large limit.
+func NewRESPDecoder(cfg RESPConfig) (*RESPDecoder, error) {
+	for _, f := range []struct {
+		name string
+		v    *int
+		def  int
+	}{
+		{"MaxBulk", &cfg.MaxBulk, DefaultRESPMaxBulk},
+		{"MaxArgs", &cfg.MaxArgs, DefaultRESPMaxArgs},
+		{"MaxInline", &cfg.MaxInline, DefaultRESPMaxInline},
+		{"MaxRequest", &cfg.MaxRequest, 0},
+	} {
+		if *f.v < 0 || *f.v > respLimitMax {
+			return nil, fmt.Errorf("%w: RESP %s %d out of range", ErrConfig, f.name, *f.v)
+		}
+		if *f.v == 0 {
+			*f.v = f.def
+		}
+	}
+	if cfg.MaxRequest == 0 {
+		cfg.MaxRequest = 2*cfg.MaxBulk + cfg.MaxInline
+	}
+	return &RESPDecoder{cfg: cfg}, nil
+}
+
+// Config returns the decoder's limits, defaults filled in.
+func (d *RESPDecoder) Config() RESPConfig { return d.cfg }
+
+// RESPProtocolError is the error RESPDecoder returns for input that is not a
+// valid request, or that is over a limit. It wraps ErrMalformed or
+// ErrFrameTooLarge. A server answers it with "-ERR Protocol error: " and
+// the Reason, then closes the conn, as redis-server does.
+type RESPProtocolError struct {
+	// Reason is the problem in redis-server's words, for example "invalid
+	// bulk length" or "expected '$', got 'x'".
+	Reason string
+	kind   error
+}
+
+func (e *RESPProtocolError) Error() string {
+	return e.kind.Error() + ": RESP protocol error: " + e.Reason
+}
+
+// Unwrap returns ErrMalformed or ErrFrameTooLarge.
+func (e *RESPProtocolError) Unwrap() error { return e.kind }
+
+func respErr(kind error, reason string) error {
+	return &RESPProtocolError{Reason: reason, kind: kind}
+}
+
+// DecodeCommand parses the first request in buf into its arguments. It
+// appends them to args[:0] and returns the extended slice; each argument
+// aliases buf, so it is valid as long as buf is. Passing the returned slice
+// back in on the next call makes parsing allocation-free once it has grown
+// to the longest command's length.
+//
+// n is the number of bytes the request spans. n == 0 with a nil error means
+// buf holds no complete request yet. A complete request may have no
+// arguments (a blank inline line, or an array of length 0 or less, which
+// redis-server also skips); the caller consumes its n bytes and ignores it.
+// Errors are *RESPProtocolError values.
+func (d *RESPDecoder) DecodeCommand(buf []byte, args [][]byte) (argsOut [][]byte, n int, err error) {
+	return d.decode(buf, args[:0], true)
+}
+
+// DecodeBytes implements Decoder: the frame is the whole request as it
+// arrived, for handlers that forward or log requests rather than execute
+// them.
+func (d *RESPDecoder) DecodeBytes(buf []byte) ([]byte, int, error) {
+	_, n, err := d.decode(buf, nil, false)
+	if n == 0 || err != nil {
+		return nil, 0, err
+	}
+	return buf[:n], n, nil
+}
+
+func (d *RESPDecoder) decode(buf []byte, args [][]byte, collect bool) ([][]byte, int, error) {
+	if len(buf) == 0 {
+		return args, 0, nil
+	}
+	if buf[0] != '*' {
+		return d.inline(buf, args, collect)
+	}
+	return d.multibulk(buf, args, collect)
+}
+
+// multibulk parses "*<count>\r\n" and count "$<len>\r\n<bytes>\r\n". Every
+// decision is taken on the first byte that makes it certain, scanning in
+// order, so a request gives the same result whole or in pieces.
+func (d *RESPDecoder) multibulk(buf []byte, args [][]byte, collect bool) ([][]byte, int, error) {
+	count, p, st := parseRESPLength(buf, 1)
+	switch st {
+	case lengthIncomplete:
+		return args[:0], 0, nil
+	case lengthBad:
+		return args[:0], 0, respErr(ErrMalformed, "invalid multibulk length")
+	case lengthHuge:
+		return args[:0], 0, respErr(ErrFrameTooLarge, "invalid multibulk length")
+	}
+	if count <= 0 {
+		return args, p, nil
+	}
+	if count > int64(d.cfg.MaxArgs) {
+		return args[:0], 0, respErr(ErrFrameTooLarge, "invalid multibulk length")
+	}
+	for i := int64(0); i < count; i++ {
+		if p >= len(buf) {
+			return args[:0], 0, nil
+		}
+		if buf[p] != '$' {
+			return args[:0], 0, respErr(ErrMalformed, "expected '$', got '"+printableByte(buf[p])+"'")
+		}
+		size, q, st := parseRESPLength(buf, p+1)
+		switch {
+		case st == lengthIncomplete:
+			return args[:0], 0, nil
+		case st == lengthBad || (st == lengthOK && size < 0):
+			return args[:0], 0, respErr(ErrMalformed, "invalid bulk length")
+		case st == lengthHuge || size > int64(d.cfg.MaxBulk):
+			return args[:0], 0, respErr(ErrFrameTooLarge, "invalid bulk length")
+		}
+		end := q + int(size)
+		if end+2 > d.cfg.MaxRequest {
+			return args[:0], 0, respErr(ErrFrameTooLarge, "too big request (limit "+strconv.Itoa(d.cfg.MaxRequest)+" bytes)")
+		}
+		if end >= len(buf) {
+			return args[:0], 0, nil
+		}
+		if buf[end] != '\r' {
+			return args[:0], 0, respErr(ErrMalformed, "expected CRLF after bulk string")
+		}
+		if end+1 >= len(buf) {
+			return args[:0], 0, nil
+		}
+		if buf[end+1] != '\n' {
+			return args[:0], 0, respErr(ErrMalformed, "expected CRLF after bulk string")
+		}
+		if collect {
+			args = append(args, buf[q:end:end])
+		}
+		p = end + 2
+	}
+	return args, p, nil
+}
+
+type lengthState uint8
+
+const (
+	lengthOK lengthState = iota
+	lengthIncomplete
+	lengthBad  // not a number in canonical form, or no CRLF after it
+	lengthHuge // more digits than any limit allows
+)
+
+// parseRESPLength parses the decimal number and CRLF at buf[i:] as
+// redis-server's string2ll does: an optional '-', then digits without a
+// leading zero ("0" alone is fine, "-0" is not). It returns the value and
+// where the line after it starts.
+func parseRESPLength(buf []byte, i int) (int64, int, lengthState) {
+	j := i
+	neg := j < len(buf) && buf[j] == '-'
+	if neg {
+		j++
+	}
+	start := j
+	var v int64
+	for ; j < len(buf); j++ {
+		c := buf[j]
+		if '0' <= c && c <= '9' {
+			switch {
+			case j > start && buf[start] == '0':
+				return 0, 0, lengthBad
+			case j-start >= respMaxDigits:
+				return 0, 0, lengthHuge
+			}
+			v = v*10 + int64(c-'0')
+			continue
+		}
+		if c != '\r' || j == start || (neg && v == 0) {
+			return 0, 0, lengthBad
+		}
+		if j+1 >= len(buf) {
+			return 0, 0, lengthIncomplete
+		}
+		if buf[j+1] != '\n' {
+			return 0, 0, lengthBad
+		}
+		if neg {
+			v = -v
+		}
+		return v, j + 2, lengthOK
+	}
+	return 0, 0, lengthIncomplete
+}
+
+// inline parses one line of words separated by white space. Unlike
+// redis-server it does not interpret quotes: each word is taken as is.
+func (d *RESPDecoder) inline(buf []byte, args [][]byte, collect bool) ([][]byte, int, error) {
+	scan := buf
+	if len(scan) > d.cfg.MaxInline {
+		scan = scan[:d.cfg.MaxInline]
+	}
+	end := bytes.IndexByte(scan, '\n')
+	if end < 0 {
+		if len(buf) >= d.cfg.MaxInline {
+			return args[:0], 0, respErr(ErrFrameTooLarge, "too big inline request")
+		}
+		return args[:0], 0, nil
+	}
+	line := buf[:end]
+	words := 0
+	for i := 0; i < len(line); {
+		if isRESPSpace(line[i]) {
+			i++
+			continue
+		}
+		j := i + 1
+		for j < len(line) && !isRESPSpace(line[j]) {
+			j++
+		}
+		if words++; words > d.cfg.MaxArgs {
+			return args[:0], 0, respErr(ErrFrameTooLarge, "too many arguments in inline request")
+		}
+		if collect {
+			args = append(args, line[i:j:j])
+		}
+		i = j
+	}
+	return args, end + 1, nil
+}
+
+// isRESPSpace is C's isspace, which redis-server splits inline commands at
+// ('\n' ends the line before it gets here).
+func isRESPSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f'
+}
+
+func printableByte(c byte) string {
+	if c >= 0x20 && c < 0x7f {
+		return string(rune(c))
+	}
+	return fmt.Sprintf("\\x%02x", c)
+}
+
+// AppendSimple appends the simple string reply "+s\r\n". A simple string
+// cannot hold a line end: '\r' and '\n' in s become spaces, as in
+// redis-server.
+func AppendSimple(dst []byte, s string) []byte {
+	dst = append(dst, '+')
+	return append(appendRESPLine(dst, s), '\r', '\n')
+}
+
+// AppendError appends the error reply "-msg\r\n". By convention msg starts
+// with an upper-case error code: "ERR unknown command 'foo'", "WRONGTYPE
+// ...". '\r' and '\n' in msg become spaces.
+func AppendError(dst []byte, msg string) []byte {
+	dst = append(dst, '-')
+	return append(appendRESPLine(dst, msg), '\r', '\n')
+}
+
+func appendRESPLine(dst []byte, s string) []byte {
+	for {
+		i := strings.IndexAny(s, "\r\n")
+		if i < 0 {
+			return append(dst, s...)
+		}
+		dst = append(append(dst, s[:i]...), ' ')
+		s = s[i+1:]
+	}
+}
+
+// AppendInt appends the integer reply ":v\r\n".
+func AppendInt(dst []byte, v int64) []byte {
+	dst = strconv.AppendInt(append(dst, ':'), v, 10)
+	return append(dst, '\r', '\n')
+}
+
+// AppendBulk appends b as the bulk string reply "$len\r\nb\r\n". A nil b
+// is an empty bulk string, not the null one (see AppendNull).
+func AppendBulk(dst, b []byte) []byte {
+	dst = strconv.AppendInt(append(dst, '$'), int64(len(b)), 10)
+	dst = append(append(dst, '\r', '\n'), b...)
+	return append(dst, '\r', '\n')
+}
+
+// AppendBulkString is AppendBulk for a string.
+func AppendBulkString(dst []byte, s string) []byte {
+	dst = strconv.AppendInt(append(dst, '$'), int64(len(s)), 10)
+	dst = append(append(dst, '\r', '\n'), s...)
+	return append(dst, '\r', '\n')
+}
+
+// AppendNull appends the null bulk string "$-1\r\n", RESP2's "no value"
+// (GET of a missing key).
+func AppendNull(dst []byte) []byte { return append(dst, "$-1\r\n"...) }
+
+// AppendArrayHeader appends "*n\r\n", the header of an array of n replies
+// that the caller appends next; n < 0 appends the null array "*-1\r\n".
+func AppendArrayHeader(dst []byte, n int) []byte {
+	if n < 0 {
+		return append(dst, "*-1\r\n"...)
+	}
+	dst = strconv.AppendInt(append(dst, '*'), int64(n), 10)
+	return append(dst, '\r', '\n')
+}
+
+// AppendCommand appends a request as clients send it: an array of bulk
+// strings. DecodeCommand gives args back.
+func AppendCommand(dst []byte, args ...[]byte) []byte {
+	dst = AppendArrayHeader(dst, len(args))
+	for _, a := range args {
+		dst = AppendBulk(dst, a)
+	}
+	return dst
+}

@@ -1,0 +1,117 @@
+package codec
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+)
+
+// FuzzRESP checks RESPDecoder on arbitrary input and limits: no panic;
+// 0 <= n <= len(input); arguments within the limits and aliasing the
+// request; a bounded number of bytes left pending; the same commands and
+// error whether the input arrives whole, in two pieces or byte by byte; and
+// that a command encoded with AppendCommand (and, where it can be, as an
+// inline line) decodes back to the same arguments, or fails for a limit it
+// really breaks.
+//
+//	go test ./codec -run '^$' -fuzz '^FuzzRESP$' -fuzztime 30s
+func FuzzRESP(f *testing.F) {
+	for _, s := range []string{
+		"*1\r\n$4\r\nPING\r\n",
+		"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$3\r\na\r\n\r\n",
+		"PING\r\nGET k\n\r\n",
+		"*0\r\n*-1\r\n",
+		"*2\r\n$3\r\nGET\r\n$-1\r\n",
+		"*1\r\n$3\r\nabcX",
+		"*01\r\n",
+		"*1\r\n+OK\r\n",
+		"*9999999999999999999\r\n",
+	} {
+		f.Add([]byte(s), uint16(0), uint8(0), uint16(0), uint16(0), 3)
+		f.Add([]byte(s), uint16(4), uint8(2), uint16(8), uint16(24), 7)
+	}
+	f.Fuzz(func(t *testing.T, data []byte, maxBulk uint16, maxArgs uint8, maxInline, maxRequest uint16, split int) {
+		cfg := RESPConfig{MaxBulk: int(maxBulk), MaxArgs: int(maxArgs), MaxInline: int(maxInline), MaxRequest: int(maxRequest)}
+		d, err := NewRESPDecoder(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg = d.Config()
+
+		// Arrivals: whole, at split, and byte by byte for short inputs.
+		whole := respStream(t, d, data)
+		split = int(uint(split) % uint(len(data)+1))
+		if got := respStream(t, d, data[:split], data[split:]); !got.equal(whole) {
+			t.Fatalf("split at %d: %v; whole: %v", split, got, whole)
+		}
+		if len(data) <= 512 {
+			bytewise := make([][]byte, len(data))
+			for i := range data {
+				bytewise[i] = data[i : i+1]
+			}
+			if got := respStream(t, d, bytewise...); !got.equal(whole) {
+				t.Fatalf("byte by byte: %v; whole: %v", got, whole)
+			}
+		}
+
+		// Round trip: the input, cut at NUL bytes, as a command's args.
+		args := bytes.Split(data, []byte{0})
+		wire := AppendCommand(nil, args...)
+		size := len(wire)
+		longest := 0
+		for _, a := range args {
+			longest = max(longest, len(a))
+		}
+		var wantErr error
+		switch {
+		case len(args) > cfg.MaxArgs, longest > cfg.MaxBulk, size > cfg.MaxRequest:
+			wantErr = ErrFrameTooLarge
+		}
+		// Stale args to be replaced, not appended to.
+		got, n, err := d.DecodeCommand(wire, [][]byte{[]byte("stale"), nil})
+		if wantErr != nil {
+			if !errors.Is(err, wantErr) || n != 0 {
+				t.Fatalf("%d args (longest %d, %d bytes): n=%d err=%v, want %v", len(args), longest, size, n, err, wantErr)
+			}
+		} else if err != nil || n != size || !equalArgs(got, args) {
+			t.Fatalf("decode(AppendCommand(%q)) = %q, %d, %v", args, got, n, err)
+		}
+
+		// Inline round trip, for args without white space or '\n' whose
+		// line does not start with '*'.
+		var words [][]byte
+		for _, w := range bytes.Split(data, []byte(" ")) {
+			if bytes.ContainsAny(w, "\r\n\t\v\f") {
+				return
+			}
+			if len(w) > 0 {
+				words = append(words, w)
+			}
+		}
+		if len(words) == 0 || words[0][0] == '*' {
+			return
+		}
+		line := append(bytes.Join(words, []byte(" ")), '\r', '\n')
+		got, n, err = d.DecodeCommand(line, got)
+		switch {
+		case len(line) > cfg.MaxInline || len(words) > cfg.MaxArgs:
+			if !errors.Is(err, ErrFrameTooLarge) {
+				t.Fatalf("inline %q: %v, want ErrFrameTooLarge", line, err)
+			}
+		case err != nil || n != len(line) || !equalArgs(got, words):
+			t.Fatalf("inline %q: %q, %d, %v", line, got, n, err)
+		}
+	})
+}
+
+func equalArgs(a, b [][]byte) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if !bytes.Equal(a[i], b[i]) {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,345 @@
+package codec
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// respResult is what a stream of RESP bytes decodes to: the commands (each
+// a list of arguments, possibly empty) and the error that ended it.
+type respResult struct {
+	cmds [][]string
+	err  error
+}
+
+func (r respResult) String() string {
+	return fmt.Sprintf("%q err=%v", r.cmds, r.err)
+}
+
+func (r respResult) equal(o respResult) bool {
+	if len(r.cmds) != len(o.cmds) || (r.err == nil) != (o.err == nil) {
+		return false
+	}
+	for i := range r.cmds {
+		if strings.Join(r.cmds[i], "\x00") != strings.Join(o.cmds[i], "\x00") || len(r.cmds[i]) != len(o.cmds[i]) {
+			return false
+		}
+	}
+	if r.err == nil {
+		return true
+	}
+	// The same sentinel and the same reason, whatever the arrival pattern.
+	var a, b *RESPProtocolError
+	return errors.As(r.err, &a) && errors.As(o.err, &b) && a.Reason == b.Reason && sentinel(a) == sentinel(b)
+}
+
+// respPendingLimit is the most bytes d may leave buffered without either
+// completing a request or failing: a request of MaxRequest bytes plus the
+// header of the bulk string that would cross it ('$', '-', 18 digits,
+// '\r'), or an inline line one byte short of MaxInline.
+func respPendingLimit(d *RESPDecoder) int {
+	return max(d.cfg.MaxRequest+21, d.cfg.MaxInline-1)
+}
+
+// respStream feeds pieces to d as a conn would receive them: each piece is
+// appended to what is still buffered, complete requests are decoded and
+// consumed, and the rest waits for the next piece. It checks the decoder's
+// contract at every step.
+func respStream(t testing.TB, d *RESPDecoder, pieces ...[]byte) respResult {
+	t.Helper()
+	var r respResult
+	var buffered []byte
+	var args [][]byte
+	for _, p := range pieces {
+		// Fresh memory each time, as a conn's buffer may move.
+		buffered = append(append([]byte(nil), buffered...), p...)
+		for {
+			var n int
+			var err error
+			args, n, err = d.DecodeCommand(buffered, args)
+			if n < 0 || n > len(buffered) {
+				t.Fatalf("DecodeCommand consumed %d of %d bytes", n, len(buffered))
+			}
+			if err != nil {
+				var perr *RESPProtocolError
+				if n != 0 || !errors.As(err, &perr) || (sentinel(err) != ErrMalformed && sentinel(err) != ErrFrameTooLarge) {
+					t.Fatalf("DecodeCommand error %v (%T) with n=%d", err, err, n)
+				}
+				r.err = err
+				return r
+			}
+			if n == 0 {
+				if len(args) != 0 {
+					t.Fatalf("incomplete request returned %d args", len(args))
+				}
+				break
+			}
+			checkArgs(t, d, buffered[:n], args)
+			cmd := make([]string, len(args))
+			for i, a := range args {
+				cmd[i] = string(a)
+			}
+			r.cmds = append(r.cmds, cmd)
+			buffered = buffered[n:]
+		}
+		if len(buffered) > respPendingLimit(d) {
+			t.Fatalf("%d bytes left buffered, limit %d", len(buffered), respPendingLimit(d))
+		}
+	}
+	return r
+}
+
+// checkArgs checks that args are within the limits and alias req, the
+// request's bytes, without room to append over them.
+func checkArgs(t testing.TB, d *RESPDecoder, req []byte, args [][]byte) {
+	t.Helper()
+	if len(args) > d.cfg.MaxArgs {
+		t.Fatalf("%d args, limit %d", len(args), d.cfg.MaxArgs)
+	}
+	if len(req) > max(d.cfg.MaxRequest, d.cfg.MaxInline) {
+		t.Fatalf("request of %d bytes, limits %d and %d", len(req), d.cfg.MaxRequest, d.cfg.MaxInline)
+	}
+	for _, a := range args {
+		if len(a) > max(d.cfg.MaxBulk, d.cfg.MaxInline) {
+			t.Fatalf("arg of %d bytes, limits %d and %d", len(a), d.cfg.MaxBulk, d.cfg.MaxInline)
+		}
+		if cap(a) != len(a) {
+			t.Fatalf("arg %q has spare capacity %d", a, cap(a)-len(a))
+		}
+		if len(a) > 0 && !aliases(req, a) {
+			t.Fatalf("arg %q does not alias the request %q", a, req)
+		}
+	}
+}
+
+// aliases reports whether a is a subslice of buf.
+func aliases(buf, a []byte) bool {
+	for off := 0; off+len(a) <= len(buf); off++ {
+		if &buf[off] == &a[0] {
+			return true
+		}
+	}
+	return false
+}
+
+// checkRESPArrivals decodes wire whole, split in two at every byte, and
+// byte by byte, and wants the same result each time; it returns it.
+func checkRESPArrivals(t testing.TB, d *RESPDecoder, wire []byte) respResult {
+	t.Helper()
+	whole := respStream(t, d, wire)
+	for split := 0; split <= len(wire); split++ {
+		if got := respStream(t, d, wire[:split], wire[split:]); !got.equal(whole) {
+			t.Fatalf("split at %d: %v; whole: %v", split, got, whole)
+		}
+	}
+	bytewise := make([][]byte, len(wire))
+	for i := range wire {
+		bytewise[i] = wire[i : i+1]
+	}
+	if got := respStream(t, d, bytewise...); !got.equal(whole) {
+		t.Fatalf("byte by byte: %v; whole: %v", got, whole)
+	}
+	// The frame-level Decoder agrees on where each request ends.
+	rest := wire
+	for _, cmd := range whole.cmds {
+		_, cn, _ := d.DecodeCommand(rest, nil)
+		frame, n, err := d.DecodeBytes(rest)
+		if err != nil || n != cn || !bytes.Equal(frame, rest[:n]) {
+			t.Fatalf("DecodeBytes = %q, %d, %v; DecodeCommand of %q spans %d", frame, n, err, cmd, cn)
+		}
+		rest = rest[n:]
+	}
+	if _, n, err := d.DecodeBytes(rest); n != 0 || (err == nil) != (whole.err == nil) {
+		t.Fatalf("DecodeBytes after the requests: n=%d err=%v, want error %v", n, err, whole.err)
+	}
+	return whole
+}
+
+func cmds(c ...[]string) [][]string { return c }
+
+func TestRESPDecode(t *testing.T) {
+	small := RESPConfig{MaxBulk: 8, MaxArgs: 3, MaxInline: 16, MaxRequest: 48}
+	for _, tc := range []struct {
+		name    string
+		cfg     RESPConfig
+		wire    string
+		want    [][]string
+		wantErr error
+		reason  string
+	}{
+		{"ping", RESPConfig{}, "*1\r\n$4\r\nPING\r\n", cmds([]string{"PING"}), nil, ""},
+		{"set", RESPConfig{}, "*3\r\n$3\r\nSET\r\n$3\r\nkey\r\n$5\r\nvalue\r\n", cmds([]string{"SET", "key", "value"}), nil, ""},
+		{"binary bulk", RESPConfig{}, "*2\r\n$4\r\nECHO\r\n$6\r\na\r\n\x00*$\r\n", cmds([]string{"ECHO", "a\r\n\x00*$"}), nil, ""},
+		{"empty bulk", RESPConfig{}, "*2\r\n$3\r\nGET\r\n$0\r\n\r\n", cmds([]string{"GET", ""}), nil, ""},
+		{"pipeline", RESPConfig{}, "*1\r\n$4\r\nPING\r\n*2\r\n$3\r\nGET\r\n$1\r\nk\r\n*1\r\n$4\r\nQUIT\r\n",
+			cmds([]string{"PING"}, []string{"GET", "k"}, []string{"QUIT"}), nil, ""},
+		{"incomplete tail waits", RESPConfig{}, "*1\r\n$4\r\nPING\r\n*2\r\n$3\r\nGET\r\n$1\r\n", cmds([]string{"PING"}), nil, ""},
+		{"empty array", RESPConfig{}, "*0\r\n*1\r\n$1\r\na\r\n", cmds([]string{}, []string{"a"}), nil, ""},
+		{"null array", RESPConfig{}, "*-1\r\n", cmds([]string{}), nil, ""},
+		{"inline", RESPConfig{}, "PING\r\n", cmds([]string{"PING"}), nil, ""},
+		{"inline lf", RESPConfig{}, "PING\n", cmds([]string{"PING"}), nil, ""},
+		{"inline words", RESPConfig{}, "  SET \t key  value\r\r\n", cmds([]string{"SET", "key", "value"}), nil, ""},
+		{"inline quotes taken as is", RESPConfig{}, "SET k \"a b\"\r\n", cmds([]string{"SET", "k", "\"a", "b\""}), nil, ""},
+		{"blank lines", RESPConfig{}, "\r\n\n \t\r\n", cmds([]string{}, []string{}, []string{}), nil, ""},
+		{"inline then array", RESPConfig{}, "PING\r\n*1\r\n$4\r\nPING\r\nECHO x\n",
+			cmds([]string{"PING"}, []string{"PING"}, []string{"ECHO", "x"}), nil, ""},
+		{"nothing", RESPConfig{}, "", nil, nil, ""},
+
+		{"not a bulk", RESPConfig{}, "*1\r\n+PING\r\n", nil, ErrMalformed, "expected '$', got '+'"},
+		{"not a bulk, unprintable", RESPConfig{}, "*1\r\n\x01", nil, ErrMalformed, "expected '$', got '\\x01'"},
+		{"bad count", RESPConfig{}, "*x\r\n", nil, ErrMalformed, "invalid multibulk length"},
+		{"count without digits", RESPConfig{}, "*\r\n", nil, ErrMalformed, "invalid multibulk length"},
+		{"count with plus", RESPConfig{}, "*+1\r\n", nil, ErrMalformed, "invalid multibulk length"},
+		{"count leading zero", RESPConfig{}, "*01\r\n", nil, ErrMalformed, "invalid multibulk length"},
+		{"count minus zero", RESPConfig{}, "*-0\r\n", nil, ErrMalformed, "invalid multibulk length"},
+		{"count lf only", RESPConfig{}, "*1\n", nil, ErrMalformed, "invalid multibulk length"},
+		{"count cr not lf", RESPConfig{}, "*1\rx", nil, ErrMalformed, "invalid multibulk length"},
+		{"count too many digits", RESPConfig{}, "*1234567890123456789", nil, ErrFrameTooLarge, "invalid multibulk length"},
+		{"negative bulk", RESPConfig{}, "*1\r\n$-1\r\n", nil, ErrMalformed, "invalid bulk length"},
+		{"bad bulk length", RESPConfig{}, "*1\r\n$1x", nil, ErrMalformed, "invalid bulk length"},
+		{"bulk without crlf", RESPConfig{}, "*1\r\n$3\r\nabcX\r\n", nil, ErrMalformed, "expected CRLF after bulk string"},
+		{"bulk with cr only", RESPConfig{}, "*1\r\n$3\r\nabc\rX", nil, ErrMalformed, "expected CRLF after bulk string"},
+		{"good then bad", RESPConfig{}, "PING\r\n*1\r\n$4\r\nPING\r\n*1\r\n:1\r\n", cmds([]string{"PING"}, []string{"PING"}), ErrMalformed, "expected '$', got ':'"},
+
+		{"at the limits", small, "*3\r\n$8\r\n12345678\r\n$0\r\n\r\n$1\r\nx\r\n", cmds([]string{"12345678", "", "x"}), nil, ""},
+		{"too many args", small, "*4\r\n", nil, ErrFrameTooLarge, "invalid multibulk length"},
+		{"bulk too long", small, "*1\r\n$9\r\n", nil, ErrFrameTooLarge, "invalid bulk length"},
+		{"bulk length too many digits", RESPConfig{}, "*1\r\n$1000000000000000000", nil, ErrFrameTooLarge, "invalid bulk length"},
+		{"default bulk limit", RESPConfig{}, fmt.Sprintf("*1\r\n$%d\r\n", DefaultRESPMaxBulk+1), nil, ErrFrameTooLarge, "invalid bulk length"},
+		{"default args limit", RESPConfig{}, fmt.Sprintf("*%d\r\n", DefaultRESPMaxArgs+1), nil, ErrFrameTooLarge, "invalid multibulk length"},
+		{"request too large", RESPConfig{MaxBulk: 8, MaxRequest: 20}, "*2\r\n$3\r\nabc\r\n$2\r\n", nil, ErrFrameTooLarge, "too big request (limit 20 bytes)"},
+		{"request just fits", RESPConfig{MaxBulk: 8, MaxRequest: 21}, "*2\r\n$3\r\nabc\r\n$1\r\nx\r\n", cmds([]string{"abc", "x"}), nil, ""},
+		{"inline at limit", small, "123456789 12345\n", cmds([]string{"123456789", "12345"}), nil, ""},
+		{"inline too long", small, "123456789 123456\n", nil, ErrFrameTooLarge, "too big inline request"},
+		{"inline never ends", small, "1234567890123456", nil, ErrFrameTooLarge, "too big inline request"},
+		{"inline too many words", small, "a b c d\n", nil, ErrFrameTooLarge, "too many arguments in inline request"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d, err := NewRESPDecoder(tc.cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := checkRESPArrivals(t, d, []byte(tc.wire))
+			want := respResult{cmds: tc.want}
+			if tc.wantErr != nil {
+				want.err = &RESPProtocolError{Reason: tc.reason, kind: tc.wantErr}
+			}
+			if !got.equal(want) {
+				t.Fatalf("got %v, want %v", got, want)
+			}
+		})
+	}
+}
+
+func TestRESPArgsReuseAndAllocs(t *testing.T) {
+	d, err := NewRESPDecoder(RESPConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wire []byte
+	for i := 0; i < 16; i++ {
+		wire = AppendCommand(wire, []byte("SET"), []byte("key"), []byte("value"))
+		wire = append(wire, "GET key\r\n"...)
+	}
+	args := make([][]byte, 0, 4)
+	run := func() {
+		for buf := wire; len(buf) > 0; {
+			var n int
+			var err error
+			args, n, err = d.DecodeCommand(buf, args)
+			if err != nil || n == 0 || len(args) < 2 {
+				t.Fatalf("DecodeCommand: %q, %d, %v", args, n, err)
+			}
+			buf = buf[n:]
+		}
+	}
+	run()
+	if raceEnabled {
+		return
+	}
+	if n := testing.AllocsPerRun(100, run); n != 0 {
+		t.Errorf("decoding 32 commands: %v allocs, want 0", n)
+	}
+	first := &args[:1][0]
+	args, _, _ = d.DecodeCommand(wire, args)
+	if &args[0] != first {
+		t.Error("DecodeCommand did not reuse the args slice")
+	}
+}
+
+func TestRESPConfig(t *testing.T) {
+	d, err := NewRESPDecoder(RESPConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := RESPConfig{DefaultRESPMaxBulk, DefaultRESPMaxArgs, DefaultRESPMaxInline, 2*DefaultRESPMaxBulk + DefaultRESPMaxInline}
+	if got := d.Config(); got != want {
+		t.Errorf("defaults %+v, want %+v", got, want)
+	}
+	for _, cfg := range []RESPConfig{{MaxBulk: -1}, {MaxArgs: -1}, {MaxInline: -1}, {MaxRequest: -1}, {MaxBulk: 1 << 41}} {
+		if _, err := NewRESPDecoder(cfg); !errors.Is(err, ErrConfig) {
+			t.Errorf("NewRESPDecoder(%+v) error %v, want ErrConfig", cfg, err)
+		}
+	}
+}
+
+func TestRESPProtocolErrorText(t *testing.T) {
+	d, _ := NewRESPDecoder(RESPConfig{})
+	_, _, err := d.DecodeCommand([]byte("*1\r\n$x"), nil)
+	var perr *RESPProtocolError
+	if !errors.As(err, &perr) || perr.Reason != "invalid bulk length" || !errors.Is(err, ErrMalformed) {
+		t.Fatalf("error %v, want a RESPProtocolError wrapping ErrMalformed", err)
+	}
+	if got, want := err.Error(), "codec: malformed frame: RESP protocol error: invalid bulk length"; got != want {
+		t.Errorf("Error() = %q, want %q", got, want)
+	}
+}
+
+func TestRESPAppend(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		got  []byte
+		want string
+	}{
+		{"simple", AppendSimple([]byte("x"), "OK"), "x+OK\r\n"},
+		{"simple sanitized", AppendSimple(nil, "a\r\nb\nc"), "+a  b c\r\n"},
+		{"error", AppendError(nil, "ERR unknown command 'foo'"), "-ERR unknown command 'foo'\r\n"},
+		{"error sanitized", AppendError(nil, "ERR a\r\nb"), "-ERR a  b\r\n"},
+		{"int", AppendInt(nil, 42), ":42\r\n"},
+		{"negative int", AppendInt(nil, -9223372036854775808), ":-9223372036854775808\r\n"},
+		{"bulk", AppendBulk(nil, []byte("a\r\nb")), "$4\r\na\r\nb\r\n"},
+		{"empty bulk", AppendBulk(nil, nil), "$0\r\n\r\n"},
+		{"bulk string", AppendBulkString(nil, "hello"), "$5\r\nhello\r\n"},
+		{"null", AppendNull(nil), "$-1\r\n"},
+		{"array", AppendArrayHeader(nil, 3), "*3\r\n"},
+		{"empty array", AppendArrayHeader(nil, 0), "*0\r\n"},
+		{"null array", AppendArrayHeader(nil, -1), "*-1\r\n"},
+		{"command", AppendCommand(nil, []byte("GET"), []byte("k")), "*2\r\n$3\r\nGET\r\n$1\r\nk\r\n"},
+		{"empty command", AppendCommand(nil), "*0\r\n"},
+	} {
+		if string(tc.got) != tc.want {
+			t.Errorf("%s: %q, want %q", tc.name, tc.got, tc.want)
+		}
+	}
+}
+
+func BenchmarkRESPDecodeCommand(b *testing.B) {
+	d, _ := NewRESPDecoder(RESPConfig{})
+	var wire []byte
+	for i := 0; i < 16; i++ {
+		wire = AppendCommand(wire, []byte("SET"), []byte("key:000000000042"), bytes.Repeat([]byte("x"), 3))
+	}
+	args := make([][]byte, 0, 4)
+	b.SetBytes(int64(len(wire)))
+	b.ReportAllocs()
+	for b.Loop() {
+		for buf := wire; len(buf) > 0; {
+			var n int
+			args, n, _ = d.DecodeCommand(buf, args)
+			buf = buf[n:]
+		}
+	}
+}

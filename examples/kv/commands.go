@@ -1,0 +1,471 @@
+package main
+
+import (
+	"fmt"
+	"math"
+	"os"
+	"path"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/evloop/evloop/codec"
+)
+
+// command is one entry of the command table.
+type command struct {
+	name string
+	// arity counts the command name, as in redis-server: n > 0 exactly n
+	// arguments, n < 0 at least -n.
+	arity int
+	run   func(s *server, out []byte, args [][]byte) []byte
+	// quit closes the conn once the reply is flushed.
+	quit bool
+}
+
+// commands maps lower-case names to commands; filled by init, read-only
+// afterwards, so loops share it without locks.
+var commands map[string]*command
+
+func init() {
+	commands = map[string]*command{}
+	for _, c := range []*command{
+		{name: "ping", arity: -1, run: (*server).ping},
+		{name: "echo", arity: 2, run: (*server).echo},
+		{name: "get", arity: 2, run: (*server).get},
+		{name: "set", arity: -3, run: (*server).set},
+		{name: "del", arity: -2, run: (*server).del},
+		{name: "exists", arity: -2, run: (*server).exists},
+		{name: "incr", arity: 2, run: (*server).incr},
+		{name: "decr", arity: 2, run: (*server).decr},
+		{name: "incrby", arity: 3, run: (*server).incrby},
+		{name: "decrby", arity: 3, run: (*server).decrby},
+		{name: "mget", arity: -2, run: (*server).mget},
+		{name: "mset", arity: -3, run: (*server).mset},
+		{name: "ttl", arity: 2, run: (*server).ttl},
+		{name: "pttl", arity: 2, run: (*server).pttl},
+		{name: "dbsize", arity: 1, run: (*server).dbsize},
+		{name: "flushdb", arity: -1, run: (*server).flush},
+		{name: "flushall", arity: -1, run: (*server).flush},
+		{name: "quit", arity: -1, run: (*server).ok, quit: true},
+		{name: "command", arity: -1, run: (*server).command},
+		{name: "client", arity: -2, run: (*server).client},
+		{name: "hello", arity: -1, run: (*server).hello},
+		{name: "auth", arity: -2, run: (*server).auth},
+		{name: "select", arity: 2, run: (*server).selectDB},
+		{name: "config", arity: -2, run: (*server).config},
+		{name: "info", arity: -1, run: (*server).info},
+	} {
+		commands[c.name] = c
+	}
+}
+
+// maxCommandName is the longest name in the table; longer names are
+// unknown without a lookup.
+const maxCommandName = 16
+
+// lookup finds args[0] in the table, case-insensitively and without
+// allocating.
+func lookup(name []byte) *command {
+	if len(name) > maxCommandName {
+		return nil
+	}
+	var lower [maxCommandName]byte
+	for i, c := range name {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		lower[i] = c
+	}
+	return commands[string(lower[:len(name)])]
+}
+
+// Replies shared by many commands.
+const (
+	errNotInteger = "ERR value is not an integer or out of range"
+	errSyntax     = "ERR syntax error"
+)
+
+// exec runs one command and appends its reply to out. quit asks for the
+// conn to be closed once the reply is out.
+func (s *server) exec(out []byte, args [][]byte) (_ []byte, quit bool) {
+	cmd := lookup(args[0])
+	if cmd == nil {
+		return codec.AppendError(out, unknownCommand(args)), false
+	}
+	if (cmd.arity > 0 && len(args) != cmd.arity) || (cmd.arity < 0 && len(args) < -cmd.arity) {
+		return wrongArgs(out, cmd.name), false
+	}
+	return cmd.run(s, out, args), cmd.quit
+}
+
+// unknownCommand words the error as redis-server 7 does, without the
+// trailing "with args beginning with:" when there are none.
+func unknownCommand(args [][]byte) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "ERR unknown command '%s'", clip(args[0]))
+	if len(args) > 1 {
+		b.WriteString(", with args beginning with: ")
+		for _, a := range args[1:] {
+			if b.Len() > 256 {
+				break
+			}
+			fmt.Fprintf(&b, "'%s' ", clip(a))
+		}
+	}
+	return b.String()
+}
+
+// clip shortens user input quoted in an error reply.
+func clip(b []byte) []byte {
+	if len(b) > 128 {
+		return b[:128]
+	}
+	return b
+}
+
+func wrongArgs(out []byte, name string) []byte {
+	return codec.AppendError(out, "ERR wrong number of arguments for '"+name+"' command")
+}
+
+// is reports whether arg is opt, ignoring ASCII case; opt is lower case.
+func is(arg []byte, opt string) bool {
+	if len(arg) != len(opt) {
+		return false
+	}
+	for i, c := range arg {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != opt[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *server) ok(out []byte, _ [][]byte) []byte { return append(out, "+OK\r\n"...) }
+
+func (s *server) ping(out []byte, args [][]byte) []byte {
+	switch len(args) {
+	case 1:
+		return append(out, "+PONG\r\n"...)
+	case 2:
+		return codec.AppendBulk(out, args[1])
+	}
+	return wrongArgs(out, "ping")
+}
+
+func (s *server) echo(out []byte, args [][]byte) []byte { return codec.AppendBulk(out, args[1]) }
+
+func (s *server) get(out []byte, args [][]byte) []byte {
+	if v, ok := s.store.get(args[1]); ok {
+		return codec.AppendBulk(out, v)
+	}
+	return codec.AppendNull(out)
+}
+
+// set is SET key value [NX | XX] [GET] [EX s | PX ms | EXAT s | PXAT ms | KEEPTTL].
+func (s *server) set(out []byte, args [][]byte) []byte {
+	var m setMode
+	expiry := false
+	for i := 3; i < len(args); i++ {
+		opt := args[i]
+		switch {
+		case is(opt, "nx") && !m.xx:
+			m.nx = true
+		case is(opt, "xx") && !m.nx:
+			m.xx = true
+		case is(opt, "get"):
+			m.get = true
+		case is(opt, "keepttl") && !expiry:
+			m.keepTTL = true
+		case (is(opt, "ex") || is(opt, "px") || is(opt, "exat") || is(opt, "pxat")) && !expiry && !m.keepTTL && i+1 < len(args):
+			i++
+			v, ok := parseInt(args[i])
+			if !ok {
+				return codec.AppendError(out, errNotInteger)
+			}
+			at, ok := s.deadline(opt, v)
+			if !ok {
+				return codec.AppendError(out, "ERR invalid expire time in 'set' command")
+			}
+			m.expireAt, expiry = at, true
+		default:
+			return codec.AppendError(out, errSyntax)
+		}
+	}
+	old, hadOld, stored := s.store.set(args[1], args[2], m)
+	switch {
+	case m.get && hadOld:
+		return codec.AppendBulk(out, old)
+	case m.get, !stored:
+		return codec.AppendNull(out)
+	}
+	return append(out, "+OK\r\n"...)
+}
+
+// deadline converts SET's EX/PX/EXAT/PXAT value to the store clock. A
+// deadline already past is valid for EXAT/PXAT (the key is set expired, as
+// in redis-server); a non-positive or overflowing value is not.
+func (s *server) deadline(opt []byte, v int64) (int64, bool) {
+	if v <= 0 {
+		return 0, false
+	}
+	seconds := is(opt, "ex") || is(opt, "exat")
+	if seconds {
+		if v > math.MaxInt64/int64(time.Second) {
+			return 0, false
+		}
+	} else if v > math.MaxInt64/int64(time.Millisecond) {
+		return 0, false
+	}
+	var ms int64
+	if seconds {
+		ms = v * 1000
+	} else {
+		ms = v
+	}
+	if is(opt, "ex") || is(opt, "px") {
+		at := s.store.now() + ms*int64(time.Millisecond)
+		if at <= 0 {
+			return 0, false
+		}
+		return at, true
+	}
+	return max(s.store.deadlineAt(ms), 1), true
+}
+
+func (s *server) del(out []byte, args [][]byte) []byte {
+	return codec.AppendInt(out, s.store.del(args[1:]))
+}
+
+func (s *server) exists(out []byte, args [][]byte) []byte {
+	return codec.AppendInt(out, s.store.exists(args[1:]))
+}
+
+func (s *server) incr(out []byte, args [][]byte) []byte { return s.incrBy(out, args[1], 1) }
+func (s *server) decr(out []byte, args [][]byte) []byte { return s.incrBy(out, args[1], -1) }
+
+func (s *server) incrby(out []byte, args [][]byte) []byte {
+	d, ok := parseInt(args[2])
+	if !ok {
+		return codec.AppendError(out, errNotInteger)
+	}
+	return s.incrBy(out, args[1], d)
+}
+
+func (s *server) decrby(out []byte, args [][]byte) []byte {
+	d, ok := parseInt(args[2])
+	if !ok {
+		return codec.AppendError(out, errNotInteger)
+	}
+	if d == math.MinInt64 {
+		return codec.AppendError(out, "ERR decrement would overflow")
+	}
+	return s.incrBy(out, args[1], -d)
+}
+
+func (s *server) incrBy(out []byte, key []byte, delta int64) []byte {
+	v, res := s.store.incrBy(key, delta)
+	switch res {
+	case incrNotInteger:
+		return codec.AppendError(out, errNotInteger)
+	case incrOverflow:
+		return codec.AppendError(out, "ERR increment or decrement would overflow")
+	}
+	return codec.AppendInt(out, v)
+}
+
+func (s *server) mget(out []byte, args [][]byte) []byte {
+	out = codec.AppendArrayHeader(out, len(args)-1)
+	s.store.mget(args[1:], func(v []byte, ok bool) {
+		if ok {
+			out = codec.AppendBulk(out, v)
+		} else {
+			out = codec.AppendNull(out)
+		}
+	})
+	return out
+}
+
+func (s *server) mset(out []byte, args [][]byte) []byte {
+	if len(args)%2 != 1 {
+		return wrongArgs(out, "mset")
+	}
+	s.store.mset(args[1:])
+	return append(out, "+OK\r\n"...)
+}
+
+func (s *server) ttl(out []byte, args [][]byte) []byte {
+	d := s.store.ttl(args[1])
+	if d < 0 {
+		return codec.AppendInt(out, int64(d))
+	}
+	return codec.AppendInt(out, int64((d+time.Second/2)/time.Second))
+}
+
+func (s *server) pttl(out []byte, args [][]byte) []byte {
+	d := s.store.ttl(args[1])
+	if d < 0 {
+		return codec.AppendInt(out, int64(d))
+	}
+	return codec.AppendInt(out, int64((d+time.Millisecond/2)/time.Millisecond))
+}
+
+func (s *server) dbsize(out []byte, _ [][]byte) []byte {
+	n, _ := s.store.size()
+	return codec.AppendInt(out, int64(n))
+}
+
+// flush is FLUSHDB and FLUSHALL [ASYNC | SYNC].
+func (s *server) flush(out []byte, args [][]byte) []byte {
+	if len(args) > 2 || (len(args) == 2 && !is(args[1], "async") && !is(args[1], "sync")) {
+		return codec.AppendError(out, errSyntax)
+	}
+	s.store.flush()
+	return append(out, "+OK\r\n"...)
+}
+
+// command answers COMMAND and its subcommands with as little as clients
+// need to carry on: no command documentation.
+func (s *server) command(out []byte, args [][]byte) []byte {
+	if len(args) >= 2 && is(args[1], "count") {
+		return codec.AppendInt(out, int64(len(commands)))
+	}
+	return codec.AppendArrayHeader(out, 0)
+}
+
+// client accepts the CLIENT calls client libraries make when they connect.
+func (s *server) client(out []byte, args [][]byte) []byte {
+	sub := args[1]
+	switch {
+	case is(sub, "setname") && len(args) == 3, is(sub, "setinfo") && len(args) == 4:
+		return append(out, "+OK\r\n"...)
+	case is(sub, "no-evict") || is(sub, "no-touch"):
+		return append(out, "+OK\r\n"...)
+	case is(sub, "getname") && len(args) == 2:
+		return codec.AppendNull(out)
+	case is(sub, "setname"), is(sub, "setinfo"), is(sub, "getname"):
+		return wrongArgs(out, "client|"+strings.ToLower(string(sub)))
+	}
+	return unknownSubcommand(out, sub, "CLIENT")
+}
+
+func unknownSubcommand(out, sub []byte, cmd string) []byte {
+	return codec.AppendError(out, fmt.Sprintf("ERR unknown subcommand '%s'. Try %s HELP.", clip(sub), cmd))
+}
+
+// hello speaks RESP2 only: HELLO [2] [AUTH user pass] [SETNAME name]
+// answers with the server's description; HELLO 3 gets NOPROTO, on which
+// clients fall back to RESP2.
+func (s *server) hello(out []byte, args [][]byte) []byte {
+	if len(args) >= 2 {
+		v, ok := parseInt(args[1])
+		if !ok {
+			return codec.AppendError(out, "ERR Protocol version is not an integer or out of range")
+		}
+		if v != 2 {
+			return codec.AppendError(out, "NOPROTO sorry, this protocol version is not supported.")
+		}
+		for i := 2; i < len(args); i++ {
+			switch {
+			case is(args[i], "auth") && i+2 < len(args):
+				i += 2
+			case is(args[i], "setname") && i+1 < len(args):
+				i++
+			default:
+				return codec.AppendError(out, fmt.Sprintf("ERR Syntax error in HELLO option '%s'", clip(args[i])))
+			}
+		}
+	}
+	out = codec.AppendArrayHeader(out, 14)
+	out = codec.AppendBulkString(out, "server")
+	out = codec.AppendBulkString(out, "redis")
+	out = codec.AppendBulkString(out, "version")
+	out = codec.AppendBulkString(out, redisVersion)
+	out = codec.AppendBulkString(out, "proto")
+	out = codec.AppendInt(out, 2)
+	out = codec.AppendBulkString(out, "id")
+	out = codec.AppendInt(out, 0)
+	out = codec.AppendBulkString(out, "mode")
+	out = codec.AppendBulkString(out, "standalone")
+	out = codec.AppendBulkString(out, "role")
+	out = codec.AppendBulkString(out, "master")
+	out = codec.AppendBulkString(out, "modules")
+	return codec.AppendArrayHeader(out, 0)
+}
+
+// redisVersion is the redis-server version kv claims to be compatible with,
+// for clients that check it before using a command.
+const redisVersion = "7.0.0"
+
+// auth: kv has no users or passwords, and says so as redis-server does.
+func (s *server) auth(out []byte, args [][]byte) []byte {
+	if len(args) > 3 {
+		return codec.AppendError(out, errSyntax)
+	}
+	return codec.AppendError(out, "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?")
+}
+
+func (s *server) selectDB(out []byte, args [][]byte) []byte {
+	db, ok := parseInt(args[1])
+	switch {
+	case !ok:
+		return codec.AppendError(out, errNotInteger)
+	case db != 0:
+		return codec.AppendError(out, "ERR DB index is out of range")
+	}
+	return append(out, "+OK\r\n"...)
+}
+
+// configParams are the parameters CONFIG GET reports, with the values that
+// describe kv: no persistence, one database, no memory limit.
+var configParams = [][2]string{
+	{"save", ""},
+	{"appendonly", "no"},
+	{"databases", "1"},
+	{"maxmemory", "0"},
+}
+
+// config is CONFIG GET pattern [pattern ...] and CONFIG RESETSTAT.
+func (s *server) config(out []byte, args [][]byte) []byte {
+	switch sub := args[1]; {
+	case is(sub, "get") && len(args) >= 3:
+		var match [][2]string
+		for _, p := range configParams {
+			for _, pat := range args[2:] {
+				if ok, _ := path.Match(strings.ToLower(string(pat)), p[0]); ok {
+					match = append(match, p)
+					break
+				}
+			}
+		}
+		out = codec.AppendArrayHeader(out, 2*len(match))
+		for _, p := range match {
+			out = codec.AppendBulkString(codec.AppendBulkString(out, p[0]), p[1])
+		}
+		return out
+	case is(sub, "get"):
+		return wrongArgs(out, "config|get")
+	case is(sub, "resetstat") && len(args) == 2:
+		return append(out, "+OK\r\n"...)
+	}
+	return unknownSubcommand(out, args[1], "CONFIG")
+}
+
+// info reports a few fields in INFO's format, whatever section is asked.
+func (s *server) info(out []byte, _ [][]byte) []byte {
+	keys, expires := s.store.size()
+	conns := 0
+	if e := s.engine.Load(); e != nil {
+		conns = (*e).Conns()
+	}
+	text := fmt.Sprintf("# Server\r\nredis_version:%s\r\nredis_mode:standalone\r\nevloop_kv:1\r\n"+
+		"process_id:%d\r\ngo_version:%s\r\nuptime_in_seconds:%d\r\n\r\n"+
+		"# Clients\r\nconnected_clients:%d\r\n\r\n"+
+		"# Keyspace\r\ndb0:keys=%d,expires=%d,avg_ttl=0\r\n",
+		redisVersion, os.Getpid(), runtime.Version(), int64(time.Since(s.store.epoch)/time.Second),
+		conns, keys, expires)
+	return codec.AppendBulkString(out, text)
+}

@@ -1,0 +1,155 @@
+// Command kv is an in-memory key-value server that speaks the Redis
+// protocol (RESP2), on evloop. redis-cli, redis-benchmark and Redis client
+// libraries talk to it; so do nc and telnet, with inline commands.
+//
+//	go run ./examples/kv -addr tcp://127.0.0.1:6380 -loops 2 -backend native
+//	redis-cli -p 6380 set greeting hello
+//	printf 'GET greeting\r\n' | nc -q1 127.0.0.1 6380
+//
+// Commands: PING, ECHO, SET (NX, XX, GET, EX, PX, EXAT, PXAT, KEEPTTL),
+// GET, DEL, EXISTS, INCR, DECR, INCRBY, DECRBY, MGET, MSET, TTL, PTTL,
+// DBSIZE, FLUSHDB, FLUSHALL, QUIT; and for client libraries' handshakes
+// COMMAND, CLIENT SETNAME/SETINFO/GETNAME, HELLO (RESP2 only), AUTH,
+// SELECT 0, CONFIG GET and INFO. Requests may be pipelined.
+//
+// Every request is bounded (-maxbulk, -maxargs, -maxinline, -maxrequest);
+// a request over a limit, or malformed, is answered with "-ERR Protocol
+// error: ..." and the conn is closed.
+//
+// It prints one line "listening <addr>" on stdout once ready and exits 0 on
+// SIGINT or SIGTERM after closing its conns.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime"
+	"runtime/pprof"
+	"syscall"
+
+	"github.com/evloop/evloop/codec"
+	"github.com/evloop/evloop/reactor"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "kv:", err)
+		os.Exit(1)
+	}
+}
+
+// config is the command line.
+type config struct {
+	addr       string
+	loops      int
+	backend    string
+	limits     codec.RESPConfig
+	cpuprofile string
+}
+
+// hiddenFlags work but are left out of -help: tools for whoever measures
+// kv, not part of its interface.
+var hiddenFlags = map[string]bool{"cpuprofile": true}
+
+func parseFlags(args []string, stderr io.Writer) (config, error) {
+	var cfg config
+	fs := flag.NewFlagSet("kv", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&cfg.addr, "addr", "tcp://127.0.0.1:6380", "listen address (tcp://, tcp4://, tcp6://, unix://)")
+	fs.IntVar(&cfg.loops, "loops", runtime.NumCPU(), "number of event loops")
+	fs.StringVar(&cfg.backend, "backend", "native", "native or gnet")
+	fs.IntVar(&cfg.limits.MaxBulk, "maxbulk", codec.DefaultRESPMaxBulk, "largest argument (bulk string), bytes")
+	fs.IntVar(&cfg.limits.MaxArgs, "maxargs", codec.DefaultRESPMaxArgs, "most arguments in one request")
+	fs.IntVar(&cfg.limits.MaxInline, "maxinline", codec.DefaultRESPMaxInline, "longest inline request line, bytes")
+	fs.IntVar(&cfg.limits.MaxRequest, "maxrequest", 0, "largest request, bytes (0: 2*maxbulk+maxinline)")
+	fs.StringVar(&cfg.cpuprofile, "cpuprofile", "", "write a CPU profile to this file until exit")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage of kv:\n")
+		visible := flag.NewFlagSet("kv", flag.ContinueOnError)
+		visible.SetOutput(fs.Output())
+		fs.VisitAll(func(f *flag.Flag) {
+			if !hiddenFlags[f.Name] {
+				visible.Var(f.Value, f.Name, f.Usage)
+			}
+		})
+		visible.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	if fs.NArg() > 0 {
+		return cfg, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	return cfg, nil
+}
+
+// run serves until ctx ends or the engine stops, printing the listening
+// line to stdout once ready.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg, err := parseFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	if cfg.cpuprofile != "" {
+		f, err := os.Create(cfg.cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	eng, err := start(cfg, logger)
+	if err != nil {
+		return err
+	}
+	for _, a := range eng.Addrs() {
+		fmt.Fprintf(stdout, "listening %s://%s\n", a.Network(), a.String())
+	}
+	select {
+	case <-ctx.Done():
+	case <-eng.Done():
+	}
+	stopCtx, cancel := context.WithTimeout(context.Background(), reactor.DefaultDrainTimeout)
+	defer cancel()
+	eng.Stop(stopCtx)
+	return nil
+}
+
+// start builds the server for cfg and starts an engine serving it.
+func start(cfg config, logger *slog.Logger) (reactor.Engine, error) {
+	backend, err := selectBackend(cfg.backend)
+	if err != nil {
+		return nil, err
+	}
+	srv, err := newServer(cfg.limits, reactor.DefaultWriteHigh)
+	if err != nil {
+		return nil, err
+	}
+	limits := srv.dec.Config()
+	opts := []reactor.Option{
+		reactor.WithLoops(cfg.loops),
+		reactor.WithLogger(logger),
+		reactor.WithTicker(true),
+		reactor.WithWriteWatermarks(reactor.DefaultWriteLow, reactor.DefaultWriteHigh),
+		// A conn buffers at most one partial request (the decoder fails
+		// one past its limits as soon as it can tell), plus what arrived
+		// while its output was over the high watermark: the decoder, not
+		// the inbound cap, is what answers an oversized request.
+		reactor.WithMaxInbound(max(limits.MaxRequest, limits.MaxInline) + 4*reactor.DefaultReadBufferSize),
+	}
+	if backend != nil {
+		opts = append(opts, reactor.WithBackend(backend))
+	}
+	return reactor.Start(srv, []string{cfg.addr}, opts...)
+}

@@ -1,0 +1,154 @@
+package main
+
+import (
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/evloop/evloop/codec"
+	"github.com/evloop/evloop/conn"
+	"github.com/evloop/evloop/reactor"
+)
+
+// Sweep pacing: every tick examines at most sweepBudget keys with a
+// deadline and deletes the expired ones, so a tick's pause is bounded
+// whatever the keyspace size. Keys nobody touches again are gone within
+// (keys with a deadline / sweepBudget) ticks.
+const (
+	tickEvery   = 100 * time.Millisecond
+	sweepBudget = 2000
+)
+
+// flushAt is the reply size at which serve writes mid-batch rather than
+// growing its buffer further.
+const flushAt = 64 << 10
+
+// server is the reactor.Handler: it parses each batch of requests a conn
+// delivers, runs them against the store and answers the batch with one
+// write. It keeps no per-conn state; all of it is in the conn's buffers.
+type server struct {
+	reactor.BaseHandler
+	dec       *codec.RESPDecoder
+	store     *store
+	writeHigh int // the engine's high watermark: above it, stop and wait for OnDrained
+	engine    atomic.Pointer[reactor.Engine]
+}
+
+func newServer(limits codec.RESPConfig, writeHigh int) (*server, error) {
+	dec, err := codec.NewRESPDecoder(limits)
+	if err != nil {
+		return nil, err
+	}
+	return &server{dec: dec, store: newStore(), writeHigh: writeHigh}, nil
+}
+
+// scratch is the memory one OnTraffic call works in. It is pooled rather
+// than per conn, so idle conns hold none of it, and rather than per loop,
+// which a handler cannot name; sync.Pool's per-P caches make it nearly as
+// cheap.
+type scratch struct {
+	args [][]byte
+	out  []byte
+}
+
+var scratches = sync.Pool{New: func() any {
+	return &scratch{args: make([][]byte, 0, 16), out: make([]byte, 0, 16<<10)}
+}}
+
+// Pooled scratch past these sizes (after a huge MGET or MSET) is dropped
+// rather than kept.
+const (
+	maxPooledOut  = 1 << 20
+	maxPooledArgs = 1024
+)
+
+// OnBoot keeps the engine for INFO.
+func (s *server) OnBoot(e reactor.Engine) reactor.Action {
+	s.engine.Store(&e)
+	return reactor.None
+}
+
+// OnTraffic serves the requests buffered in c.
+func (s *server) OnTraffic(c conn.Conn) reactor.Action { return s.serve(c) }
+
+// OnDrained resumes serving a conn serve left requests in because its
+// output had passed the high watermark.
+func (s *server) OnDrained(c conn.Conn) reactor.Action { return s.serve(c) }
+
+// OnTick sweeps expired keys.
+func (s *server) OnTick() (time.Duration, reactor.Action) {
+	s.store.sweep(sweepBudget)
+	return tickEvery, reactor.None
+}
+
+// serve runs every complete request buffered in c, appending the replies to
+// one buffer written once at the end (or every flushAt bytes): a pipelined
+// batch costs one write. Arguments alias c's inbound buffer, so the bytes
+// are consumed only after the last request that uses them has run.
+func (s *server) serve(c conn.Conn) reactor.Action {
+	buf, _ := c.Peek(-1)
+	if len(buf) == 0 {
+		return reactor.None
+	}
+	sc := scratches.Get().(*scratch)
+	out := sc.out[:0]
+	action := reactor.None
+	done := 0
+	for done < len(buf) {
+		args, n, err := s.dec.DecodeCommand(buf[done:], sc.args)
+		sc.args = args
+		if err != nil {
+			out = appendProtocolError(out, err)
+			action = reactor.Close
+			break
+		}
+		if n == 0 {
+			break
+		}
+		done += n
+		if len(args) == 0 {
+			continue
+		}
+		var quit bool
+		out, quit = s.exec(out, args)
+		if quit {
+			action = reactor.Close
+			break
+		}
+		if len(out) >= flushAt {
+			c.Write(out)
+			out = out[:0]
+			if c.OutboundBuffered() > s.writeHigh {
+				// The loop has paused reading c; the rest waits for
+				// OnDrained, so a client that does not read its replies
+				// cannot make the server buffer them without bound.
+				break
+			}
+		}
+	}
+	if action == reactor.Close {
+		// Closing: nothing after QUIT or bad input is served.
+		done = len(buf)
+	}
+	if len(out) > 0 {
+		c.Write(out)
+	}
+	c.Discard(done)
+	if cap(out) <= maxPooledOut && cap(sc.args) <= maxPooledArgs {
+		sc.out = out[:0]
+		clear(sc.args[:cap(sc.args)]) // drop references into c's buffer
+		scratches.Put(sc)
+	}
+	return action
+}
+
+// appendProtocolError answers bad input as redis-server does, before it
+// closes the conn.
+func appendProtocolError(out []byte, err error) []byte {
+	var perr *codec.RESPProtocolError
+	if errors.As(err, &perr) {
+		return codec.AppendError(out, "ERR Protocol error: "+perr.Reason)
+	}
+	return codec.AppendError(out, "ERR Protocol error: "+err.Error())
+}

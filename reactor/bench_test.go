@@ -58,6 +58,15 @@ func BenchmarkEcho(b *testing.B) {
 	}
 }
 
+// emfileEcho echoes what arrives (named for its first user, the EMFILE test).
+type emfileEcho struct{ reactor.BaseHandler }
+
+func (emfileEcho) OnTraffic(c conn.Conn) reactor.Action {
+	b, _ := c.Next(-1)
+	c.Write(b)
+	return reactor.None
+}
+
 // asyncHandler hands its conn to the benchmark once open.
 type asyncHandler struct {
 	reactor.BaseHandler

@@ -18,19 +18,11 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 
-	"github.com/evloop/evloop/conn"
 	"github.com/evloop/evloop/reactor"
 )
 
 const emfileChildEnv = "EVLOOP_EMFILE_CHILD"
 
-type emfileEcho struct{ reactor.BaseHandler }
-
-func (emfileEcho) OnTraffic(c conn.Conn) reactor.Action {
-	b, _ := c.Next(-1)
-	c.Write(b)
-	return reactor.None
-}
 
 // TestEMFILEChild is the server half of TestAcceptSurvivesEMFILE: it runs
 // only in the child process, with a lowered RLIMIT_NOFILE.

@@ -23,7 +23,6 @@ import (
 
 const emfileChildEnv = "EVLOOP_EMFILE_CHILD"
 
-
 // TestEMFILEChild is the server half of TestAcceptSurvivesEMFILE: it runs
 // only in the child process, with a lowered RLIMIT_NOFILE.
 func TestEMFILEChild(t *testing.T) {

@@ -8,7 +8,7 @@
 set -eu
 fuzztime=${1:-10s}
 cd "$(dirname "$0")/.."
-for target in FuzzLine FuzzDelimiter FuzzFixed FuzzLengthField; do
+for target in FuzzLine FuzzDelimiter FuzzFixed FuzzLengthField FuzzRESP; do
 	echo "== $target ($fuzztime)"
 	go test ./codec -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime"
 done

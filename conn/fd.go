@@ -53,6 +53,8 @@ type Limits struct {
 	MaxInbound          int // unconsumed inbound bytes before the conn is closed; 0: no cap
 }
 
+var noLimits Limits
+
 // FD is the native Conn over nonblocking file descriptors: one for sockets,
 // or a read fd and a write fd for FIFO pairs.
 type FD struct {
@@ -61,7 +63,7 @@ type FD struct {
 	remote   net.Addr
 	owner    Owner
 	shared   *Shared
-	limits   Limits
+	limits   *Limits // shared by every conn of an engine
 
 	// in holds the unconsumed inbound bytes: a view of shared.ReadBuf during
 	// a callback, or of inBuf once retained past one.
@@ -75,11 +77,6 @@ type FD struct {
 	ctx         any
 	idleTimeout time.Duration
 	lastActive  int64
-
-	// Batch is the loop's wakeup count when the conn was registered, kept
-	// by the loop: events of that same batch were reported for an earlier
-	// owner of the fd number and must not reach this conn.
-	Batch uint64
 
 	closing      bool // flush, then close
 	lingering    bool // flushed and write-shut: discarding input until the peer's EOF
@@ -97,7 +94,10 @@ type FD struct {
 // NewFD wraps fds that are already nonblocking. rfd and wfd are the same fd
 // for sockets. The loop registers the conn with its poller and then calls
 // Started.
-func NewFD(rfd, wfd int, local, remote net.Addr, owner Owner, shared *Shared, limits Limits) *FD {
+func NewFD(rfd, wfd int, local, remote net.Addr, owner Owner, shared *Shared, limits *Limits) *FD {
+	if limits == nil {
+		limits = &noLimits
+	}
 	return &FD{rfd: rfd, wfd: wfd, local: local, remote: remote, owner: owner, shared: shared, limits: limits}
 }
 

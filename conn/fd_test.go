@@ -40,7 +40,7 @@ func (o *fakeOwner) runTasks() {
 
 // pair returns a registered FD over one end of a nonblocking socketpair and
 // the other end, with small kernel buffers so that writes fill them quickly.
-func pair(t testing.TB, limits Limits) (*FD, int, *fakeOwner) {
+func pair(t testing.TB, limits *Limits) (*FD, int, *fakeOwner) {
 	t.Helper()
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
 	require.NoError(t, err)
@@ -78,7 +78,7 @@ func drain(t *testing.T, fd int) []byte {
 }
 
 func TestPeekNextDiscard(t *testing.T) {
-	c, peer, _ := pair(t, Limits{})
+	c, peer, _ := pair(t, &Limits{})
 	_, err := unix.Write(peer, []byte("hello world"))
 	require.NoError(t, err)
 	n, err := c.FillFrom()
@@ -112,7 +112,7 @@ func TestPeekNextDiscard(t *testing.T) {
 }
 
 func TestRetainKeepsUnconsumedAcrossReads(t *testing.T) {
-	c, peer, _ := pair(t, Limits{})
+	c, peer, _ := pair(t, &Limits{})
 	unix.Write(peer, []byte("abc"))
 	_, err := c.FillFrom()
 	require.NoError(t, err)
@@ -143,7 +143,7 @@ func TestRetainKeepsUnconsumedAcrossReads(t *testing.T) {
 }
 
 func TestMaxInbound(t *testing.T) {
-	c, peer, _ := pair(t, Limits{MaxInbound: 100})
+	c, peer, _ := pair(t, &Limits{MaxInbound: 100})
 	unix.Write(peer, bytes.Repeat([]byte("x"), 101))
 	_, err := c.FillFrom()
 	require.NoError(t, err)
@@ -151,7 +151,7 @@ func TestMaxInbound(t *testing.T) {
 }
 
 func TestEOF(t *testing.T) {
-	c, peer, _ := pair(t, Limits{})
+	c, peer, _ := pair(t, &Limits{})
 	unix.Write(peer, []byte("last"))
 	unix.Shutdown(peer, unix.SHUT_WR)
 	n, err := c.FillFrom()
@@ -163,7 +163,7 @@ func TestEOF(t *testing.T) {
 }
 
 func TestWriteBuffersAndFlushesInOrder(t *testing.T) {
-	c, peer, o := pair(t, Limits{WriteLow: 1 << 10, WriteHigh: 64 << 10})
+	c, peer, o := pair(t, &Limits{WriteLow: 1 << 10, WriteHigh: 64 << 10})
 	var want []byte
 	for i := 0; i < 50; i++ {
 		chunk := bytes.Repeat([]byte{byte('a' + i%26)}, 1000+i)
@@ -194,7 +194,7 @@ func TestWriteBuffersAndFlushesInOrder(t *testing.T) {
 }
 
 func TestBackpressurePausesReading(t *testing.T) {
-	c, peer, o := pair(t, Limits{WriteLow: 2000, WriteHigh: 20000})
+	c, peer, o := pair(t, &Limits{WriteLow: 2000, WriteHigh: 20000})
 	big := bytes.Repeat([]byte("b"), 100000)
 	c.Write(big)
 	require.True(t, c.ReadPaused())
@@ -209,7 +209,7 @@ func TestBackpressurePausesReading(t *testing.T) {
 }
 
 func TestShutdownWriteAfterFlush(t *testing.T) {
-	c, peer, _ := pair(t, Limits{})
+	c, peer, _ := pair(t, &Limits{})
 	big := bytes.Repeat([]byte("s"), 50000)
 	c.Write(big)
 	require.NoError(t, c.ShutdownWrite())
@@ -231,7 +231,7 @@ func TestShutdownWriteAfterFlush(t *testing.T) {
 }
 
 func TestWriteErrorClosesViaLoop(t *testing.T) {
-	c, peer, o := pair(t, Limits{})
+	c, peer, o := pair(t, &Limits{})
 	unix.Shutdown(peer, unix.SHUT_RDWR)
 	_, err := c.Write([]byte("to nobody"))
 	require.Error(t, err)
@@ -245,7 +245,7 @@ func TestWriteErrorClosesViaLoop(t *testing.T) {
 }
 
 func TestAsyncOpsGoThroughTheLoop(t *testing.T) {
-	c, peer, o := pair(t, Limits{})
+	c, peer, o := pair(t, &Limits{})
 	var cbErr error = errors.New("not called")
 	require.NoError(t, c.AsyncWrite([]byte("async"), func(_ Conn, err error) error { cbErr = err; return nil }))
 	require.NoError(t, c.AsyncWritev([][]byte{[]byte("-"), []byte("v")}, nil))
@@ -274,7 +274,7 @@ func TestBufPoolClasses(t *testing.T) {
 // BenchmarkWriteRead is the conn half of a steady-state echo: one read into
 // the shared buffer, one write of what came in. It must not allocate.
 func BenchmarkWriteRead(b *testing.B) {
-	c, peer, _ := pair(b, Limits{})
+	c, peer, _ := pair(b, &Limits{})
 	msg := bytes.Repeat([]byte("m"), 64)
 	sink := make([]byte, 64)
 	b.ReportAllocs()
@@ -294,7 +294,7 @@ func BenchmarkWriteRead(b *testing.B) {
 
 // BenchmarkWritev gathers three buffers per call.
 func BenchmarkWritev(b *testing.B) {
-	c, peer, _ := pair(b, Limits{})
+	c, peer, _ := pair(b, &Limits{})
 	bufs := [][]byte{[]byte("head:"), bytes.Repeat([]byte("v"), 54), []byte("\r\n")}
 	sink := make([]byte, 128)
 	b.ReportAllocs()

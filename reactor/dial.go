@@ -126,7 +126,7 @@ func (e *engine) resolveAndDial(d *pendingDial) {
 
 // startDial gives the dial to the loop the balancer picks.
 func (e *engine) startDial(d *pendingDial) error {
-	l := e.pick(conn.NewFD(-1, -1, nil, d.remote, nil, nil, conn.Limits{}))
+	l := e.pick(conn.NewFD(-1, -1, nil, d.remote, nil, nil, nil))
 	e.open.Add(1)
 	if err := l.Post(func() { l.connect(d) }); err != nil {
 		e.open.Add(-1)

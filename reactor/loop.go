@@ -41,8 +41,8 @@ type loop struct {
 	stats      loopCounters
 	draining   bool
 	exited     bool
-	clockFresh bool   // shared.Now was read since the last Wait began
-	batch      uint64 // counts Waits; see conn.FD.Batch
+	clockFresh bool  // shared.Now was read since the last Wait began
+	fresh      []int // fds registered since the current Wait returned
 }
 
 type loopCounters struct {
@@ -75,7 +75,7 @@ func (l *loop) run() {
 	busy := false
 	for !(l.draining && l.open.Load() == 0) {
 		l.clockFresh = false
-		l.batch++
+		l.fresh = l.fresh[:0]
 		timeout := l.waitTimeout()
 		if busy {
 			// Events came last time: look again without blocking first. A
@@ -131,15 +131,27 @@ func (l *loop) refreshClock() {
 	}
 }
 
+// registeredThisBatch tells whether fd was registered during the current
+// batch of events: a later event of the same batch for that fd number was
+// meant for the conn that held it before. The list is almost always empty.
+func (l *loop) registeredThisBatch(fd int) bool {
+	for _, f := range l.fresh {
+		if f == fd {
+			return true
+		}
+	}
+	return false
+}
+
 // dispatch handles one ready fd.
 func (l *loop) dispatch(fd int, ev poller.Event) {
 	l.refreshClock()
 	if fd < len(l.conns) {
 		if c := l.conns[fd]; c != nil {
-			if c.Batch == l.batch {
-				// Registered during this batch: the event is for the conn
-				// that held the fd number before. Level triggering reports
-				// the new conn's own readiness on the next Wait.
+			if l.registeredThisBatch(fd) {
+				// The event is for the conn that held the fd number before.
+				// Level triggering reports the new conn's own readiness on
+				// the next Wait.
 				return
 			}
 			l.connReady(c, fd, ev)
@@ -337,7 +349,7 @@ func (l *loop) register(c *conn.FD) {
 		l.setConn(wfd, c)
 	}
 	l.setConn(rfd, c)
-	c.Batch = l.batch
+	l.fresh = append(l.fresh, rfd)
 	l.open.Add(1)
 	l.stats.accepted.Add(1)
 	c.Registered()

@@ -34,6 +34,8 @@ type engine struct {
 	finishOnce sync.Once
 	done       chan struct{}
 	signals    *signalWatch // WithSignals' watcher (signals.go)
+	limitsOnce sync.Once
+	connLimits conn.Limits // one copy for every conn
 	forceOnce  sync.Once
 	forcedErr  error // why conns were closed before they drained; set once
 }
@@ -131,8 +133,11 @@ func (e *engine) abort() {
 	}
 }
 
-func (e *engine) limits() conn.Limits {
-	return conn.Limits{WriteLow: e.opts.WriteLow, WriteHigh: e.opts.WriteHigh, MaxInbound: e.opts.MaxInbound}
+func (e *engine) limits() *conn.Limits {
+	e.limitsOnce.Do(func() {
+		e.connLimits = conn.Limits{WriteLow: e.opts.WriteLow, WriteHigh: e.opts.WriteHigh, MaxInbound: e.opts.MaxInbound}
+	})
+	return &e.connLimits
 }
 
 // Addrs implements Engine.

@@ -172,6 +172,10 @@ func (d *RESPDecoder) multibulk(buf []byte, args [][]byte, collect bool) ([][]by
 	case lengthHuge:
 		return args[:0], 0, respErr(ErrFrameTooLarge, "invalid multibulk length")
 	}
+	if p > d.cfg.MaxRequest {
+		// Even the header passes the limit (tiny limits only).
+		return args[:0], 0, respErr(ErrFrameTooLarge, "too big request (limit "+strconv.Itoa(d.cfg.MaxRequest)+" bytes)")
+	}
 	if count <= 0 {
 		return args, p, nil
 	}

@@ -612,3 +612,21 @@ func TestTickAndShutdownAction(t *testing.T) {
 		require.EqualValues(t, 5, h.ticks.Load())
 	})
 }
+
+func TestSignalsStopTheGnetBackend(t *testing.T) {
+	e, err := reactor.Start(newRecorder(), []string{"tcp://127.0.0.1:0"},
+		reactor.WithBackend(gnetbackend.New()), reactor.WithLoops(1), reactor.WithSignals(syscall.SIGUSR2))
+	require.NoError(t, err)
+	c := dial(t, e)
+	defer c.Close()
+	require.NoError(t, syscall.Kill(os.Getpid(), syscall.SIGUSR2))
+	select {
+	case <-e.Done():
+	case <-time.After(10 * time.Second):
+		stop(t, e)
+		t.Fatal("SIGUSR2 did not stop the engine")
+	}
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	_, err = c.Read(make([]byte, 1))
+	require.ErrorIs(t, err, io.EOF)
+}

@@ -76,9 +76,13 @@ func Start(h Handler, addrs []string, opts ...Option) (Engine, error) {
 	o := NewOptions(opts...)
 	b := o.Backend
 	if b == nil {
-		b = nativeBackend{}
+		return nativeBackend{}.Start(h, addrs, o)
 	}
-	return b.Start(h, addrs, o)
+	e, err := b.Start(h, addrs, o)
+	if err == nil && len(o.Signals) > 0 {
+		watchSignalsFor(e, o) // the native engine watches its own
+	}
+	return e, err
 }
 
 // Run is Start followed by a wait for ctx to end or for a callback to return

@@ -1,6 +1,7 @@
 package reactor
 
 import (
+	"context"
 	"errors"
 	"os"
 	"os/signal"
@@ -74,4 +75,35 @@ func (e *engine) stopSignals() {
 	signal.Stop(w.ch)
 	close(w.quit)
 	<-w.exited
+}
+
+// watchSignalsFor gives WithSignals to backends that do not handle it
+// themselves: the first signal stops e within the drain timeout, a second
+// one cancels the drain. The goroutines end with the engine.
+func watchSignalsFor(e Engine, o *Options) {
+	ch := make(chan os.Signal, 2)
+	signal.Notify(ch, o.Signals...)
+	go func() {
+		defer signal.Stop(ch)
+		select {
+		case sig := <-ch:
+			o.Logger.Info("stopping on signal", "signal", sig, "drain_timeout", o.DrainTimeout)
+		case <-e.Done():
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), o.DrainTimeout)
+		defer cancel()
+		stopped := make(chan struct{})
+		go func() {
+			defer close(stopped)
+			e.Stop(ctx)
+		}()
+		select {
+		case sig := <-ch:
+			o.Logger.Warn("second signal: closing conns without waiting for them to drain", "signal", sig)
+			cancel()
+			<-stopped
+		case <-stopped:
+		}
+	}()
 }

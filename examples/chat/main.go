@@ -24,6 +24,7 @@ import (
 	"runtime"
 	"syscall"
 
+	"github.com/evloop/evloop/examples/internal/backend"
 	"github.com/evloop/evloop/poller"
 	"github.com/evloop/evloop/reactor"
 )
@@ -48,14 +49,14 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	backend, err := selectBackend(*backendName)
+	be, err := backend.Select(*backendName)
 	if err != nil {
 		return err
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	opts := []reactor.Option{reactor.WithLoops(*loops), reactor.WithPoller(kind), reactor.WithLogger(logger)}
-	if backend != nil {
-		opts = append(opts, reactor.WithBackend(backend))
+	if be != nil {
+		opts = append(opts, reactor.WithBackend(be))
 	}
 
 	// Before Start, so that a signal right after "listening" is not fatal.

@@ -18,6 +18,7 @@ import (
 	"syscall"
 
 	"github.com/evloop/evloop/conn"
+	"github.com/evloop/evloop/examples/internal/backend"
 	"github.com/evloop/evloop/poller"
 	"github.com/evloop/evloop/reactor"
 )
@@ -49,14 +50,14 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	backend, err := selectBackend(*backendName)
+	be, err := backend.Select(*backendName)
 	if err != nil {
 		return err
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	opts := []reactor.Option{reactor.WithLoops(*loops), reactor.WithPoller(kind), reactor.WithLogger(logger)}
-	if backend != nil {
-		opts = append(opts, reactor.WithBackend(backend))
+	if be != nil {
+		opts = append(opts, reactor.WithBackend(be))
 	}
 	eng, err := reactor.Start(echo{}, []string{*addr}, opts...)
 	if err != nil {

@@ -33,6 +33,7 @@ import (
 	"syscall"
 
 	"github.com/evloop/evloop/codec"
+	"github.com/evloop/evloop/examples/internal/backend"
 	"github.com/evloop/evloop/reactor"
 )
 
@@ -128,7 +129,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 // start builds the server for cfg and starts an engine serving it.
 func start(cfg config, logger *slog.Logger) (reactor.Engine, error) {
-	backend, err := selectBackend(cfg.backend)
+	be, err := backend.Select(cfg.backend)
 	if err != nil {
 		return nil, err
 	}
@@ -148,8 +149,8 @@ func start(cfg config, logger *slog.Logger) (reactor.Engine, error) {
 		// the inbound cap, is what answers an oversized request.
 		reactor.WithMaxInbound(max(limits.MaxRequest, limits.MaxInline) + 4*reactor.DefaultReadBufferSize),
 	}
-	if backend != nil {
-		opts = append(opts, reactor.WithBackend(backend))
+	if be != nil {
+		opts = append(opts, reactor.WithBackend(be))
 	}
 	return reactor.Start(srv, []string{cfg.addr}, opts...)
 }

@@ -1,4 +1,5 @@
-package main
+// Package backend maps the examples' -backend flag to a reactor.Backend.
+package backend
 
 import (
 	"fmt"
@@ -7,8 +8,9 @@ import (
 	"github.com/evloop/evloop/reactor/gnetbackend"
 )
 
-// selectBackend maps the -backend flag to a reactor.Backend (nil: native).
-func selectBackend(name string) (reactor.Backend, error) {
+// Select returns the backend named by the -backend flag: nil for "native"
+// (the default), gnetbackend.New() for "gnet".
+func Select(name string) (reactor.Backend, error) {
 	switch name {
 	case "native", "":
 		return nil, nil

@@ -56,7 +56,8 @@ type LoopStats struct {
 	Panics           int64 // callbacks that panicked
 }
 
-func (s *LoopStats) add(o LoopStats) {
+// Add adds o's counters to s; backends use it to sum their loops.
+func (s *LoopStats) Add(o LoopStats) {
 	s.Open += o.Open
 	s.Accepted += o.Accepted
 	s.Closed += o.Closed

@@ -158,7 +158,7 @@ func (e *engine) Stats() Stats {
 	for _, l := range e.loops {
 		ls := l.snapshot()
 		s.Loop = append(s.Loop, ls)
-		s.add(ls)
+		s.Add(ls)
 	}
 	return s
 }

@@ -25,7 +25,6 @@ import (
 	"syscall"
 
 	"github.com/evloop/evloop/examples/internal/backend"
-	"github.com/evloop/evloop/poller"
 	"github.com/evloop/evloop/reactor"
 )
 
@@ -45,18 +44,10 @@ func run() error {
 	maxLine := flag.Int("maxline", DefaultMaxLine, "longest line a client may send, in bytes")
 	flag.Parse()
 
-	kind, err := poller.ParseKind(*pollerName)
-	if err != nil {
-		return err
-	}
-	be, err := backend.Select(*backendName)
-	if err != nil {
-		return err
-	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	opts := []reactor.Option{reactor.WithLoops(*loops), reactor.WithPoller(kind), reactor.WithLogger(logger)}
-	if be != nil {
-		opts = append(opts, reactor.WithBackend(be))
+	opts, err := backend.Options(*loops, *backendName, *pollerName, logger)
+	if err != nil {
+		return err
 	}
 
 	// Before Start, so that a signal right after "listening" is not fatal.

@@ -19,7 +19,6 @@ import (
 
 	"github.com/evloop/evloop/conn"
 	"github.com/evloop/evloop/examples/internal/backend"
-	"github.com/evloop/evloop/poller"
 	"github.com/evloop/evloop/reactor"
 )
 
@@ -46,18 +45,10 @@ func run() error {
 	pollerName := flag.String("poller", "auto", "auto, epoll, poll or kqueue (native backend)")
 	flag.Parse()
 
-	kind, err := poller.ParseKind(*pollerName)
-	if err != nil {
-		return err
-	}
-	be, err := backend.Select(*backendName)
-	if err != nil {
-		return err
-	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	opts := []reactor.Option{reactor.WithLoops(*loops), reactor.WithPoller(kind), reactor.WithLogger(logger)}
-	if be != nil {
-		opts = append(opts, reactor.WithBackend(be))
+	opts, err := backend.Options(*loops, *backendName, *pollerName, logger)
+	if err != nil {
+		return err
 	}
 	eng, err := reactor.Start(echo{}, []string{*addr}, opts...)
 	if err != nil {

@@ -250,13 +250,7 @@ func (e *engine) Stats() reactor.Stats {
 		s.Loop[0].Panics += n
 	}
 	for _, l := range s.Loop {
-		s.Open += l.Open
-		s.Accepted += l.Accepted
-		s.Closed += l.Closed
-		s.Rejected += l.Rejected
-		s.BytesIn += l.BytesIn
-		s.BytesOut += l.BytesOut
-		s.Panics += l.Panics
+		s.Add(l)
 	}
 	return s
 }

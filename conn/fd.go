@@ -33,11 +33,14 @@ type Owner interface {
 	IdleChanged(c *FD)
 }
 
-// Shared is what a loop lends to all of its conns: one read buffer (an idle
-// conn holds no inbound memory), writev scratch, the loop's clock and its
-// counters. Only the loop goroutine writes it; counters are atomic so Stats
-// can be read from anywhere.
+// Shared is what a loop lends to all of its conns: the loop itself (Owner),
+// the engine's buffer limits, one read buffer (an idle conn holds no inbound
+// memory), writev scratch, the loop's clock and its counters. Keeping these
+// here rather than in every FD saves each conn three words. Only the loop
+// goroutine writes it; counters are atomic so Stats can be read from anywhere.
 type Shared struct {
+	Owner       Owner
+	Limits      *Limits // nil: no limits
 	ReadBuf     []byte
 	Now         int64 // the loop clock (monotonic ns), refreshed once per wakeup
 	iovs        []unix.Iovec
@@ -57,13 +60,25 @@ var noLimits Limits
 
 // FD is the native Conn over nonblocking file descriptors: one for sockets,
 // or a read fd and a write fd for FIFO pairs.
+//
+// The struct is kept to 176 bytes (a Go size class): idle conns are mostly
+// this struct, so every word counts at 10,000 conns.
 type FD struct {
-	rfd, wfd int
+	rfd, wfd int32
+	shared   *Shared // the owning loop's; nil until SetOwner
 	local    net.Addr
-	remote   net.Addr
-	owner    Owner
-	shared   *Shared
-	limits   *Limits // shared by every conn of an engine
+	// remote is the peer's net.Addr: set at creation, or built on first use
+	// from peer (an accepted TCP conn allocates no address until asked).
+	remote atomic.Value
+	peer   socket.InetAddr
+	// outHead is an int32 to keep the struct in its size class; Flush moves
+	// the pending bytes down before it could overflow.
+	outHead     int32
+	closed      atomic.Bool
+	closing     bool // flush, then close
+	lingering   bool // flushed and write-shut: discarding input until the peer's EOF
+	shutPending bool // shut the write half once flushed
+	writeShut   bool
 
 	// in holds the unconsumed inbound bytes: a view of shared.ReadBuf during
 	// a callback, or of inBuf once retained past one.
@@ -71,22 +86,16 @@ type FD struct {
 	inBuf *[]byte
 
 	// out holds output the kernel has not taken yet: (*out)[outHead:].
-	out     *[]byte
-	outHead int
+	out *[]byte
 
 	ctx         any
 	idleTimeout time.Duration
 	lastActive  int64
 
-	closing      bool // flush, then close
-	lingering    bool // flushed and write-shut: discarding input until the peer's EOF
-	shutPending  bool // shut the write half once flushed
-	writeShut    bool
 	readPaused   bool // backpressure
 	readEOF      bool
 	regRead      bool // interest the poller has now
 	regWrite     bool
-	closed       atomic.Bool
 	registered   bool
 	writeFailure error
 }
@@ -94,33 +103,71 @@ type FD struct {
 // NewFD wraps fds that are already nonblocking. rfd and wfd are the same fd
 // for sockets. The loop registers the conn with its poller and then calls
 // Started.
-func NewFD(rfd, wfd int, local, remote net.Addr, owner Owner, shared *Shared, limits *Limits) *FD {
-	if limits == nil {
-		limits = &noLimits
+// shared may be nil until SetOwner.
+func NewFD(rfd, wfd int, local, remote net.Addr, shared *Shared) *FD {
+	c := &FD{rfd: int32(rfd), wfd: int32(wfd), local: local, shared: shared}
+	if remote != nil {
+		c.remote.Store(addrBox{remote})
 	}
-	return &FD{rfd: rfd, wfd: wfd, local: local, remote: remote, owner: owner, shared: shared, limits: limits}
+	return c
+}
+
+// NewAcceptedFD wraps a socket that accept returned. An IP peer is kept
+// inline and becomes a net.Addr only when RemoteAddr is first called.
+func NewAcceptedFD(fd int, local net.Addr, peer *socket.Peer) *FD {
+	c := &FD{rfd: int32(fd), wfd: int32(fd), local: local, peer: peer.Inet}
+	if peer.Inet.Family == 0 {
+		c.remote.Store(addrBox{peer.Addr})
+	}
+	return c
 }
 
 // SetOwner hands the conn to the loop that will own it, before it is
 // registered there.
-func (c *FD) SetOwner(owner Owner, shared *Shared) {
-	c.owner, c.shared = owner, shared
+func (c *FD) SetOwner(shared *Shared) { c.shared = shared }
+
+func (c *FD) owner() Owner { return c.shared.Owner }
+
+func (c *FD) limits() *Limits {
+	if c.shared == nil || c.shared.Limits == nil {
+		return &noLimits
+	}
+	return c.shared.Limits
 }
 
 // ReadFd is the fd the conn reads from.
-func (c *FD) ReadFd() int { return c.rfd }
+func (c *FD) ReadFd() int { return int(c.rfd) }
 
 // WriteFd is the fd the conn writes to (the same as ReadFd for sockets).
-func (c *FD) WriteFd() int { return c.wfd }
+func (c *FD) WriteFd() int { return int(c.wfd) }
 
 // Fd is the fd the conn reads from.
-func (c *FD) Fd() int { return c.rfd }
+func (c *FD) Fd() int { return int(c.rfd) }
 
 // LocalAddr is the local address.
 func (c *FD) LocalAddr() net.Addr { return c.local }
 
-// RemoteAddr is the peer's address.
-func (c *FD) RemoteAddr() net.Addr { return c.remote }
+// RemoteAddr is the peer's address. It is safe from any goroutine.
+func (c *FD) RemoteAddr() net.Addr {
+	if b, ok := c.remote.Load().(addrBox); ok {
+		return b.Addr
+	}
+	a := c.peer.TCPAddr()
+	if a == nil {
+		return nil
+	}
+	// Two goroutines may race to build it; both return the one stored.
+	c.remote.CompareAndSwap(nil, addrBox{a})
+	return c.remote.Load().(addrBox).Addr
+}
+
+// addrBox gives atomic.Value one concrete type whatever the address's.
+type addrBox struct{ net.Addr }
+
+// PeerIP is the peer's IP address without allocating, or nil when the peer
+// has none inline (unix sockets, FIFOs, dialed conns): for load balancing by
+// source.
+func (c *FD) PeerIP() []byte { return c.peer.IPBytes() }
 
 // Context returns the handler's per-conn value.
 func (c *FD) Context() any { return c.ctx }
@@ -190,7 +237,7 @@ func (c *FD) FillFrom() (int, error) {
 	} else {
 		dst = c.inboundTail(len(scratch))
 	}
-	n, err := readRetry(c.rfd, dst)
+	n, err := readRetry(int(c.rfd), dst)
 	if err != nil {
 		return 0, err
 	}
@@ -240,7 +287,7 @@ func (c *FD) Retain() error {
 		c.inBuf = nb
 		c.in = *nb
 	}
-	if c.limits.MaxInbound > 0 && len(c.in) > c.limits.MaxInbound {
+	if c.limits().MaxInbound > 0 && len(c.in) > c.limits().MaxInbound {
 		return ErrInboundTooLarge
 	}
 	return nil
@@ -261,7 +308,7 @@ func (c *FD) OutboundBuffered() int {
 	if c.out == nil {
 		return 0
 	}
-	return len(*c.out) - c.outHead
+	return len(*c.out) - int(c.outHead)
 }
 
 func (c *FD) writable() error {
@@ -288,7 +335,7 @@ func (c *FD) Write(p []byte) (int, error) {
 	}
 	rest := p
 	if c.OutboundBuffered() == 0 {
-		n, err := writeRetry(c.wfd, p)
+		n, err := writeRetry(int(c.wfd), p)
 		if err != nil {
 			return 0, c.failWrite(err)
 		}
@@ -317,7 +364,7 @@ func (c *FD) Writev(bufs [][]byte) (int, error) {
 	}
 	skip := 0
 	if c.OutboundBuffered() == 0 {
-		n, iovs, err := writevRetry(c.wfd, bufs, c.shared.iovs)
+		n, iovs, err := writevRetry(int(c.wfd), bufs, c.shared.iovs)
 		c.shared.iovs = iovs
 		if err != nil {
 			return 0, c.failWrite(err)
@@ -355,12 +402,17 @@ func (c *FD) failWrite(err error) error {
 	err = os.NewSyscallError("write", err)
 	if c.writeFailure == nil {
 		c.writeFailure = err
-		if perr := c.owner.Post(func() { c.owner.CloseConn(c, err) }); perr != nil {
-			c.owner.CloseConn(c, err)
+		if perr := c.owner().Post(func() { c.owner().CloseConn(c, err) }); perr != nil {
+			c.owner().CloseConn(c, err)
 		}
 	}
 	return err
 }
+
+// maxOutHead is where Flush moves unsent output to the front of its buffer,
+// well before outHead (an int32) could overflow; single writes are at most
+// 2 GiB on Linux.
+var maxOutHead int32 = 1 << 30 // a var so tests can lower it
 
 func (c *FD) appendOut(p []byte) {
 	c.shared.Outbound.Add(int64(len(p)))
@@ -370,7 +422,7 @@ func (c *FD) appendOut(p []byte) {
 		return
 	}
 	buf := *c.out
-	pending := len(buf) - c.outHead
+	pending := len(buf) - int(c.outHead)
 	switch {
 	case len(buf)+len(p) <= cap(buf):
 	case pending+len(p) <= cap(buf):
@@ -395,15 +447,20 @@ func (c *FD) appendOut(p []byte) {
 func (c *FD) Flush() (done bool, err error) {
 	for c.OutboundBuffered() > 0 {
 		pending := (*c.out)[c.outHead:]
-		n, err := writeRetry(c.wfd, pending)
+		n, err := writeRetry(int(c.wfd), pending)
 		if err != nil {
 			c.writeFailure = os.NewSyscallError("write", err)
 			return false, c.writeFailure
 		}
-		c.outHead += n
+		c.outHead += int32(n)
 		c.shared.Outbound.Add(-int64(n))
 		c.wrote(n, len(pending)-n)
 		if n < len(pending) {
+			if c.outHead > maxOutHead {
+				rest := copy(*c.out, (*c.out)[c.outHead:])
+				*c.out = (*c.out)[:rest]
+				c.outHead = 0
+			}
 			break
 		}
 	}
@@ -427,16 +484,16 @@ func (c *FD) shutWrite() error {
 		// A FIFO pair: closing the write end is how the peer sees EOF. The
 		// loop must forget the fd first; an owner that cannot is told to
 		// stop watching it at least.
-		if f, ok := c.owner.(interface{ ForgetFd(fd int) }); ok {
-			f.ForgetFd(c.wfd)
+		if f, ok := c.owner().(interface{ ForgetFd(fd int) }); ok {
+			f.ForgetFd(int(c.wfd))
 		} else {
-			c.owner.SetInterest(c.wfd, false, false)
+			c.owner().SetInterest(int(c.wfd), false, false)
 		}
-		err := unix.Close(c.wfd)
+		err := unix.Close(int(c.wfd))
 		c.wfd = -1
 		return os.NewSyscallError("close", err)
 	}
-	return os.NewSyscallError("shutdown", unix.Shutdown(c.wfd, unix.SHUT_WR))
+	return os.NewSyscallError("shutdown", unix.Shutdown(int(c.wfd), unix.SHUT_WR))
 }
 
 // ShutdownWrite half-closes the conn once pending output is flushed.
@@ -458,10 +515,10 @@ func (c *FD) ShutdownWrite() error {
 // paused by backpressure, closing or EOF; writing while output is pending.
 func (c *FD) syncInterest() {
 	out := c.OutboundBuffered()
-	if c.limits.WriteHigh > 0 {
-		if !c.readPaused && out > c.limits.WriteHigh {
+	if c.limits().WriteHigh > 0 {
+		if !c.readPaused && out > c.limits().WriteHigh {
 			c.readPaused = true
-		} else if c.readPaused && out <= c.limits.WriteLow {
+		} else if c.readPaused && out <= c.limits().WriteLow {
 			c.readPaused = false
 		}
 	}
@@ -472,17 +529,17 @@ func (c *FD) syncInterest() {
 	}
 	if c.rfd == c.wfd {
 		if wantRead != c.regRead || wantWrite != c.regWrite {
-			c.owner.SetInterest(c.rfd, wantRead, wantWrite)
+			c.owner().SetInterest(int(c.rfd), wantRead, wantWrite)
 			c.regRead, c.regWrite = wantRead, wantWrite
 		}
 		return
 	}
 	if wantRead != c.regRead {
-		c.owner.SetInterest(c.rfd, wantRead, false)
+		c.owner().SetInterest(int(c.rfd), wantRead, false)
 		c.regRead = wantRead
 	}
 	if wantWrite != c.regWrite && c.wfd >= 0 {
-		c.owner.SetInterest(c.wfd, false, wantWrite)
+		c.owner().SetInterest(int(c.wfd), false, wantWrite)
 		c.regWrite = wantWrite
 	}
 }
@@ -521,7 +578,7 @@ func (c *FD) Linger() bool {
 	if c.readEOF || c.rfd != c.wfd || c.lingering {
 		return false
 	}
-	if err := unix.Shutdown(c.wfd, unix.SHUT_WR); err != nil {
+	if err := unix.Shutdown(int(c.wfd), unix.SHUT_WR); err != nil {
 		return false
 	}
 	c.writeShut = true
@@ -548,10 +605,10 @@ func (c *FD) Release() bool {
 		return false
 	}
 	if c.rfd >= 0 {
-		unix.Close(c.rfd)
+		unix.Close(int(c.rfd))
 	}
 	if c.wfd >= 0 && c.wfd != c.rfd {
-		unix.Close(c.wfd)
+		unix.Close(int(c.wfd))
 	}
 	c.shared.Outbound.Add(-int64(c.OutboundBuffered()))
 	// Inbound stays readable (Peek/Next) in OnClose only if retained; the
@@ -583,7 +640,7 @@ func (c *FD) SetIdleTimeout(d time.Duration) error {
 	c.idleTimeout = d
 	c.lastActive = c.shared.Now
 	if c.registered && !c.closed.Load() {
-		c.owner.IdleChanged(c)
+		c.owner().IdleChanged(c)
 	}
 	return nil
 }
@@ -595,7 +652,7 @@ func (c *FD) AsyncWrite(p []byte, done AsyncCallback) error {
 	if c.closed.Load() {
 		return ErrClosed
 	}
-	return c.owner.Post(func() {
+	return c.owner().Post(func() {
 		_, err := c.Write(p)
 		if done != nil {
 			done(c, err)
@@ -608,7 +665,7 @@ func (c *FD) AsyncWritev(bufs [][]byte, done AsyncCallback) error {
 	if c.closed.Load() {
 		return ErrClosed
 	}
-	return c.owner.Post(func() {
+	return c.owner().Post(func() {
 		_, err := c.Writev(bufs)
 		if done != nil {
 			done(c, err)
@@ -621,9 +678,9 @@ func (c *FD) Wake() error {
 	if c.closed.Load() {
 		return ErrClosed
 	}
-	return c.owner.Post(func() {
+	return c.owner().Post(func() {
 		if !c.closed.Load() {
-			c.owner.TrafficConn(c)
+			c.owner().TrafficConn(c)
 		}
 	})
 }
@@ -633,7 +690,7 @@ func (c *FD) Close() error {
 	if c.closed.Load() {
 		return ErrClosed
 	}
-	return c.owner.Post(func() { c.owner.CloseConn(c, nil) })
+	return c.owner().Post(func() { c.owner().CloseConn(c, nil) })
 }
 
 // ---- syscalls ----

@@ -49,8 +49,8 @@ func pair(t testing.TB, limits *Limits) (*FD, int, *fakeOwner) {
 		unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, 4096)
 	}
 	o := &fakeOwner{interest: map[int][2]bool{}}
-	shared := &Shared{ReadBuf: make([]byte, 1024)}
-	c := NewFD(fds[0], fds[0], nil, nil, o, shared, limits)
+	shared := &Shared{Owner: o, Limits: limits, ReadBuf: make([]byte, 1024)}
+	c := NewFD(fds[0], fds[0], nil, nil, shared)
 	c.Registered()
 	t.Cleanup(func() {
 		c.Release()

@@ -126,7 +126,7 @@ func (e *engine) resolveAndDial(d *pendingDial) {
 
 // startDial gives the dial to the loop the balancer picks.
 func (e *engine) startDial(d *pendingDial) error {
-	l := e.pick(conn.NewFD(-1, -1, nil, d.remote, nil, nil, nil))
+	l := e.pick(nil, d.remote)
 	e.open.Add(1)
 	if err := l.Post(func() { l.connect(d) }); err != nil {
 		e.open.Add(-1)
@@ -220,7 +220,7 @@ func (d *pendingDial) connected() {
 	if sa, err := unix.Getsockname(d.fd); err == nil {
 		local = socket.Addr(d.netFamily(), sa)
 	}
-	c := conn.NewFD(d.fd, d.fd, local, d.remote, l, &l.shared, l.engine.limits())
+	c := conn.NewFD(d.fd, d.fd, local, d.remote, &l.shared)
 	d.fd = -1
 	l.register(c)
 }
@@ -241,7 +241,7 @@ func (d *pendingDial) fail(cause error) {
 		l.unwatch(d.fd)
 		d.watched = false
 	}
-	c := conn.NewFD(d.fd, d.fd, nil, d.remote, l, &l.shared, l.engine.limits())
+	c := conn.NewFD(d.fd, d.fd, nil, d.remote, &l.shared)
 	d.fd = -1
 	c.Release() // closes the socket, if any
 	l.engine.open.Add(-1)

@@ -108,7 +108,7 @@ func (fl *fifoListener) accept(h *fifo.Handshake) {
 	}
 	e.open.Add(1)
 	// The owner is set once the balancer has picked a loop.
-	fl.l.handOff(conn.NewFD(rfd, wfd, fl.srv.Addr(), remote, nil, nil, e.limits()))
+	fl.l.handOff(conn.NewFD(rfd, wfd, fl.srv.Addr(), remote, nil))
 }
 
 // close implements specialFD: pending handshakes are abandoned, and the

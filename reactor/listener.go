@@ -55,7 +55,7 @@ func (ln *listener) close() {
 func (l *loop) accept(ln *listener) {
 	e := l.engine
 	for i := 0; i < maxAcceptsPerWakeup; i++ {
-		fd, sa, err := socket.Accept(ln.fd)
+		fd, peer, err := socket.Accept(ln.fd, ln.network, &l.acceptBuf)
 		switch err {
 		case nil:
 		case unix.EAGAIN:
@@ -77,7 +77,7 @@ func (l *loop) accept(ln *listener) {
 			continue
 		}
 		e.open.Add(1)
-		l.handOff(e.newConn(fd, ln, sa))
+		l.handOff(e.newConn(fd, ln, &peer))
 	}
 }
 
@@ -96,8 +96,13 @@ func (l *loop) pauseAccept(ln *listener, cause error) {
 
 // handOff gives a new conn to the loop the balancer picks.
 func (l *loop) handOff(c *conn.FD) {
-	target := l.engine.pick(c)
-	c.SetOwner(target, &target.shared)
+	ip := c.PeerIP()
+	var peer net.Addr
+	if ip == nil {
+		peer = c.RemoteAddr() // stored, not built
+	}
+	target := l.engine.pick(ip, peer)
+	c.SetOwner(&target.shared)
 	if target == l {
 		target.register(c)
 		return
@@ -109,10 +114,10 @@ func (l *loop) handOff(c *conn.FD) {
 }
 
 // newConn wraps an accepted fd, applying the socket options.
-func (e *engine) newConn(fd int, ln *listener, sa unix.Sockaddr) *conn.FD {
+func (e *engine) newConn(fd int, ln *listener, peer *socket.Peer) *conn.FD {
 	o := e.opts
 	local := ln.localFixed
-	if socket.IsTCP(sa) {
+	if peer.IsInet() {
 		if o.TCPNoDelay {
 			socket.SetNoDelay(fd, true)
 		}
@@ -124,16 +129,13 @@ func (e *engine) newConn(fd int, ln *listener, sa unix.Sockaddr) *conn.FD {
 			}
 		}
 	}
-	remote := socket.Addr(ln.network, sa)
-	if remote == nil {
-		remote = &net.UnixAddr{Net: "unix"}
-	}
 	// The owner is set once the balancer has picked a loop.
-	return conn.NewFD(fd, fd, local, remote, nil, nil, e.limits())
+	return conn.NewAcceptedFD(fd, local, peer)
 }
 
-// pick chooses the loop for a new conn.
-func (e *engine) pick(c *conn.FD) *loop {
+// pick chooses the loop for a new conn. The source hash is of the peer's IP
+// when there is one, else of its address.
+func (e *engine) pick(ip []byte, peer net.Addr) *loop {
 	if len(e.loops) == 1 {
 		return e.loops[0]
 	}
@@ -148,11 +150,16 @@ func (e *engine) pick(c *conn.FD) *loop {
 		}
 	case SourceHash:
 		h := fnv.New32a()
-		switch a := c.RemoteAddr().(type) {
-		case *net.TCPAddr:
-			h.Write(a.IP)
-		default:
-			h.Write([]byte(a.String()))
+		if ip != nil {
+			h.Write(ip)
+		} else {
+			switch a := peer.(type) {
+			case *net.TCPAddr:
+				h.Write(a.IP)
+			case nil:
+			default:
+				h.Write([]byte(a.String()))
+			}
 		}
 		l = e.loops[int(h.Sum32()%uint32(len(e.loops)))]
 	default:

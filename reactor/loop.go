@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/evloop/evloop/conn"
+	"github.com/evloop/evloop/internal/socket"
 	"github.com/evloop/evloop/poller"
 )
 
@@ -32,7 +33,7 @@ type loop struct {
 	log       *slog.Logger
 	tasks     taskQueue
 	timers    timerHeap
-	conns     []*conn.FD // indexed by fd; both fds of a FIFO pair
+	conns     fdTable // both fds of a FIFO pair
 	listeners map[int]*listener
 	shared    conn.Shared
 	onReady   func(fd int, ev poller.Event)
@@ -41,6 +42,7 @@ type loop struct {
 	stats      loopCounters
 	draining   bool
 	exited     bool
+	acceptBuf  socket.AcceptBuf
 	clockFresh bool  // shared.Now was read since the last Wait began
 	fresh      []int // fds registered since the current Wait returned
 }
@@ -62,6 +64,8 @@ func newLoop(id int, e *engine) (*loop, error) {
 		log:       e.opts.Logger.With("loop", id),
 		listeners: map[int]*listener{},
 	}
+	l.shared.Owner = l
+	l.shared.Limits = e.limits()
 	l.shared.ReadBuf = make([]byte, e.opts.ReadBufferSize)
 	l.shared.Now = monotime()
 	l.onReady = l.dispatch
@@ -146,17 +150,15 @@ func (l *loop) registeredThisBatch(fd int) bool {
 // dispatch handles one ready fd.
 func (l *loop) dispatch(fd int, ev poller.Event) {
 	l.refreshClock()
-	if fd < len(l.conns) {
-		if c := l.conns[fd]; c != nil {
-			if l.registeredThisBatch(fd) {
-				// The event is for the conn that held the fd number before.
-				// Level triggering reports the new conn's own readiness on
-				// the next Wait.
-				return
-			}
-			l.connReady(c, fd, ev)
+	if c := l.conns.get(fd); c != nil {
+		if l.registeredThisBatch(fd) {
+			// The event is for the conn that held the fd number before.
+			// Level triggering reports the new conn's own readiness on
+			// the next Wait.
 			return
 		}
+		l.connReady(c, fd, ev)
+		return
 	}
 	if ln, ok := l.listeners[fd]; ok {
 		if ln.special != nil {
@@ -309,10 +311,10 @@ func (l *loop) teardown(c *conn.FD, cause error) {
 	}
 	rfd, wfd := c.ReadFd(), c.WriteFd()
 	l.poller.Remove(rfd)
-	l.conns[rfd] = nil
+	l.conns.set(rfd, nil)
 	if wfd >= 0 && wfd != rfd {
 		l.poller.Remove(wfd)
-		l.conns[wfd] = nil
+		l.conns.set(wfd, nil)
 	}
 	if !c.Release() {
 		return
@@ -346,9 +348,9 @@ func (l *loop) register(c *conn.FD) {
 			l.engine.open.Add(-1)
 			return
 		}
-		l.setConn(wfd, c)
+		l.conns.set(wfd, c)
 	}
-	l.setConn(rfd, c)
+	l.conns.set(rfd, c)
 	l.fresh = append(l.fresh, rfd)
 	l.open.Add(1)
 	l.stats.accepted.Add(1)
@@ -360,16 +362,6 @@ func (l *loop) register(c *conn.FD) {
 	if !c.IsClosed() {
 		l.act(c, a)
 	}
-}
-
-func (l *loop) setConn(fd int, c *conn.FD) {
-	if fd >= len(l.conns) {
-		n := max(2*len(l.conns), fd+1, 64)
-		grown := make([]*conn.FD, n)
-		copy(grown, l.conns)
-		l.conns = grown
-	}
-	l.conns[fd] = c
 }
 
 // ---- conn.Owner ----
@@ -456,11 +448,11 @@ func (l *loop) drain(deadline time.Time) {
 		ln.close()
 		delete(l.listeners, fd)
 	}
-	for _, c := range l.conns {
-		if c != nil && !c.IsClosed() {
+	l.conns.each(func(c *conn.FD) {
+		if !c.IsClosed() {
 			l.closeConn(c, nil)
 		}
-	}
+	})
 	if !deadline.IsZero() {
 		l.after(time.Until(deadline), func() { l.forceCloseAll(context.DeadlineExceeded) })
 	}
@@ -469,16 +461,17 @@ func (l *loop) drain(deadline time.Time) {
 // forceCloseAll tears down every conn still open, with cause.
 func (l *loop) forceCloseAll(cause error) {
 	l.draining = true
-	for _, c := range l.conns {
-		if c != nil && !c.IsClosed() {
-			if c.Lingering() {
-				l.teardown(c, nil) // its output is all out: a clean close
-				continue
-			}
-			l.engine.forced(cause)
-			l.teardown(c, cause)
+	l.conns.each(func(c *conn.FD) {
+		if c.IsClosed() {
+			return
 		}
-	}
+		if c.Lingering() {
+			l.teardown(c, nil) // its output is all out: a clean close
+			return
+		}
+		l.engine.forced(cause)
+		l.teardown(c, cause)
+	})
 }
 
 // ---- callbacks, each guarded so that a panic closes only its conn ----

@@ -61,7 +61,5 @@ func (l *loop) unwatch(fd int) {
 // the conn table must not route the fd's next owner to the old conn.
 func (l *loop) ForgetFd(fd int) {
 	l.poller.Remove(fd)
-	if fd >= 0 && fd < len(l.conns) {
-		l.conns[fd] = nil
-	}
+	l.conns.set(fd, nil)
 }

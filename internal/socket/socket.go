@@ -211,12 +211,3 @@ func SocketError(fd int) error {
 	}
 	return nil
 }
-
-// IsTCP tells whether a sockaddr is an internet (TCP/UDP) address.
-func IsTCP(sa unix.Sockaddr) bool {
-	switch sa.(type) {
-	case *unix.SockaddrInet4, *unix.SockaddrInet6:
-		return true
-	}
-	return false
-}

@@ -30,8 +30,9 @@ func Socket(family, typ, proto int) (int, error) {
 	return fd, nil
 }
 
-// Accept accepts one conn as a nonblocking, close-on-exec fd.
-func Accept(fd int) (int, unix.Sockaddr, error) {
+// Accept accepts one conn as a nonblocking, close-on-exec fd. buf is unused
+// here: x/sys's Accept decodes the address itself.
+func Accept(fd int, network string, buf *AcceptBuf) (int, Peer, error) {
 	for {
 		syscall.ForkLock.RLock()
 		nfd, sa, err := unix.Accept(fd)
@@ -43,13 +44,13 @@ func Accept(fd int) (int, unix.Sockaddr, error) {
 			continue
 		}
 		if err != nil {
-			return -1, nil, err
+			return -1, Peer{}, err
 		}
 		if err := unix.SetNonblock(nfd, true); err != nil {
 			unix.Close(nfd)
-			return -1, nil, err
+			return -1, Peer{}, err
 		}
-		return nfd, sa, nil
+		return nfd, PeerOf(network, sa), nil
 	}
 }
 

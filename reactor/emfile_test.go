@@ -29,6 +29,10 @@ func TestEMFILEChild(t *testing.T) {
 	if os.Getenv(emfileChildEnv) == "" {
 		t.Skip("runs as the child of TestAcceptSurvivesEMFILE")
 	}
+	// The runtime opens its own epoll fd on the first timer. Make that
+	// happen now: once the loop has used up every fd it would fail, and the
+	// runtime treats that as fatal.
+	time.Sleep(time.Millisecond)
 	lim := unix.Rlimit{Cur: 64, Max: 64}
 	require.NoError(t, unix.Setrlimit(unix.RLIMIT_NOFILE, &lim))
 	e, err := reactor.Start(emfileEcho{}, []string{"tcp://127.0.0.1:0"}, reactor.WithLoops(1), reactor.WithLogger(slog.New(slog.DiscardHandler)))

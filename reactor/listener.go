@@ -34,6 +34,9 @@ type listener struct {
 	// listener is bound to one address (not a wildcard); else nil and each
 	// conn asks getsockname.
 	localFixed net.Addr
+	// inherits: TCP options were set on the listener and accepted conns
+	// inherit them (Linux), so they cost no syscall per conn.
+	inherits bool
 	// special, when set, serves the fd instead of accept: a UDP socket, a
 	// FIFO's request pipe, a connect in progress (see transports.go).
 	special specialFD
@@ -115,14 +118,11 @@ func (l *loop) handOff(c *conn.FD) {
 
 // newConn wraps an accepted fd, applying the socket options.
 func (e *engine) newConn(fd int, ln *listener, peer *socket.Peer) *conn.FD {
-	o := e.opts
 	local := ln.localFixed
 	if peer.IsInet() {
-		if o.TCPNoDelay {
-			socket.SetNoDelay(fd, true)
+		if !ln.inherits {
+			e.setTCPOptions(fd)
 		}
-		socket.SetKeepAlive(fd, o.KeepAlive)
-		socket.SetBuffers(fd, o.SocketRecvBuf, o.SocketSendBuf)
 		if local == nil {
 			if lsa, err := unix.Getsockname(fd); err == nil {
 				local = socket.Addr(ln.network, lsa)
@@ -131,6 +131,17 @@ func (e *engine) newConn(fd int, ln *listener, peer *socket.Peer) *conn.FD {
 	}
 	// The owner is set once the balancer has picked a loop.
 	return conn.NewAcceptedFD(fd, local, peer)
+}
+
+// setTCPOptions applies the TCP options to a conn, or to a listener whose
+// conns inherit them.
+func (e *engine) setTCPOptions(fd int) {
+	o := e.opts
+	if o.TCPNoDelay {
+		socket.SetNoDelay(fd, true)
+	}
+	socket.SetKeepAlive(fd, o.KeepAlive)
+	socket.SetBuffers(fd, o.SocketRecvBuf, o.SocketSendBuf)
 }
 
 // pick chooses the loop for a new conn. The source hash is of the peer's IP

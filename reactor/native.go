@@ -97,15 +97,21 @@ func (e *engine) listen(s string) error {
 	}
 	target := a.Target
 	for i, l := range owners {
-		fd, bound, err := socket.Listen(a.Scheme, target, e.opts.ReusePort && a.Scheme != "unix")
+		// TCP options go on the listener before it listens: conns inherit
+		// them on Linux, and buffer sizes then also shape the window scale
+		// of each handshake.
+		fd, bound, err := socket.Listen(a.Scheme, target, e.opts.ReusePort && a.Scheme != "unix", e.setTCPOptions)
 		if err != nil {
 			return fmt.Errorf("reactor: %s: %w", a, err)
 		}
 		ln := &listener{fd: fd, addr: bound, network: "tcp"}
 		if a.Scheme == "unix" {
 			ln.network, ln.unlink, ln.localFixed = "unix", a.Target, bound
-		} else if ta, ok := bound.(*net.TCPAddr); ok && !ta.IP.IsUnspecified() {
-			ln.localFixed = bound
+		} else {
+			if ta, ok := bound.(*net.TCPAddr); ok && !ta.IP.IsUnspecified() {
+				ln.localFixed = bound
+			}
+			ln.inherits = socket.AcceptInheritsOptions
 		}
 		if err := l.poller.Add(fd, poller.Readable); err != nil {
 			ln.close()

@@ -16,7 +16,7 @@ import (
 // clientAddr when set), and accepts the conn with Accept.
 func acceptOne(t *testing.T, network, address string, dial func(a net.Addr) net.Conn) (Peer, net.Conn) {
 	t.Helper()
-	lfd, bound, err := Listen(network, address, false)
+	lfd, bound, err := Listen(network, address, false, nil)
 	require.NoError(t, err)
 	t.Cleanup(func() { unix.Close(lfd) })
 	c := dial(bound)
@@ -96,7 +96,7 @@ func TestAcceptDecodesUnixPeers(t *testing.T) {
 
 // Accept runs once per conn on the loop: for IP peers it allocates nothing.
 func TestAcceptAllocatesNothingForIPPeers(t *testing.T) {
-	lfd, bound, err := Listen("tcp4", "127.0.0.1:0", false)
+	lfd, bound, err := Listen("tcp4", "127.0.0.1:0", false, nil)
 	require.NoError(t, err)
 	defer unix.Close(lfd)
 	const n = 20

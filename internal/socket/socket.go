@@ -102,7 +102,10 @@ func isUDP(network string) bool {
 // Listen creates a nonblocking, close-on-exec listening socket. For unix
 // sockets a stale socket file (one nobody accepts on) is removed first; a
 // live one or a non-socket file is an error.
-func Listen(network, address string, reusePort bool) (int, net.Addr, error) {
+//
+// setup, if not nil, runs on internet sockets before bind and listen: options
+// that accepted conns inherit belong there, set before any peer can connect.
+func Listen(network, address string, reusePort bool, setup func(fd int)) (int, net.Addr, error) {
 	sa, family, err := Sockaddr(network, address)
 	if err != nil {
 		return -1, nil, err
@@ -115,6 +118,9 @@ func Listen(network, address string, reusePort bool) (int, net.Addr, error) {
 	fd, err := Socket(family, unix.SOCK_STREAM, 0)
 	if err != nil {
 		return -1, nil, err
+	}
+	if setup != nil && family != unix.AF_UNIX {
+		setup(fd)
 	}
 	if err := listenOn(fd, family, sa, reusePort); err != nil {
 		unix.Close(fd)

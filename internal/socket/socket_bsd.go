@@ -30,6 +30,10 @@ func Socket(family, typ, proto int) (int, error) {
 	return fd, nil
 }
 
+// AcceptInheritsOptions is false here: the options are set on each accepted
+// conn, as package net does.
+const AcceptInheritsOptions = false
+
 // Accept accepts one conn as a nonblocking, close-on-exec fd. buf is unused
 // here: x/sys's Accept decodes the address itself.
 func Accept(fd int, network string, buf *AcceptBuf) (int, Peer, error) {

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/evloop/evloop/codec"
 )
 
@@ -118,7 +120,7 @@ func TestCommands(t *testing.T) {
 		cmd("-ERR unknown command 'a  b'", "a\r\nb"),
 		cmd("[]", "COMMAND"),
 		cmd("[]", "COMMAND", "DOCS"),
-		cmd(fmt.Sprintf(":%d", len(commands)), "COMMAND", "COUNT"),
+		cmd(":25", "COMMAND", "COUNT"),
 		cmd("+OK", "CLIENT", "SETNAME", "test"),
 		cmd("+OK", "CLIENT", "SETINFO", "LIB-NAME", "go-test"),
 		cmd("(nil)", "CLIENT", "GETNAME"),
@@ -486,4 +488,23 @@ func TestSignalExit(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestLookupFindsEveryCommandInAnyCase(t *testing.T) {
+	n := 0
+	for _, bucket := range commandsByLen {
+		for _, c := range bucket {
+			n++
+			require.Same(t, c, lookup([]byte(c.name)))
+			require.Same(t, c, lookup([]byte(strings.ToUpper(c.name))))
+			mixed := []byte(c.name)
+			mixed[0] -= 'a' - 'A'
+			require.Same(t, c, lookup(mixed))
+		}
+	}
+	require.Equal(t, 25, n)
+	require.Nil(t, lookup([]byte("gets")))
+	require.Nil(t, lookup([]byte("ge")))
+	require.Nil(t, lookup(nil))
+	require.Nil(t, lookup([]byte("averyveryverylongcommandname")))
 }

@@ -102,8 +102,7 @@ type FD struct {
 
 // NewFD wraps fds that are already nonblocking. rfd and wfd are the same fd
 // for sockets. The loop registers the conn with its poller and then calls
-// Started.
-// shared may be nil until SetOwner.
+// Registered. shared may be nil until SetOwner.
 func NewFD(rfd, wfd int, local, remote net.Addr, shared *Shared) *FD {
 	c := &FD{rfd: int32(rfd), wfd: int32(wfd), local: local, shared: shared}
 	if remote != nil {
@@ -113,7 +112,8 @@ func NewFD(rfd, wfd int, local, remote net.Addr, shared *Shared) *FD {
 }
 
 // NewAcceptedFD wraps a socket that accept returned. An IP peer is kept
-// inline and becomes a net.Addr only when RemoteAddr is first called.
+// inline and becomes a net.Addr only when RemoteAddr is first called. It is
+// for evloop's own loops: peer comes from an internal package.
 func NewAcceptedFD(fd int, local net.Addr, peer *socket.Peer) *FD {
 	c := &FD{rfd: int32(fd), wfd: int32(fd), local: local, peer: peer.Inet}
 	if peer.Inet.Family == 0 {

@@ -21,7 +21,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"runtime"
 	"syscall"
 
 	"github.com/evloop/evloop/examples/internal/backend"
@@ -37,15 +36,13 @@ func main() {
 
 func run() error {
 	addr := flag.String("addr", "tcp://127.0.0.1:7100", "listen address (tcp://, tcp4://, tcp6://, unix://, fd://)")
-	loops := flag.Int("loops", runtime.NumCPU(), "number of event loops")
-	backendName := flag.String("backend", "native", "native or gnet")
-	pollerName := flag.String("poller", "auto", "auto, epoll, poll or kqueue (native backend)")
+	shared := backend.AddFlags(flag.CommandLine)
 	maxBacklog := flag.Int("maxbacklog", DefaultMaxBacklog, "outbound bytes a client may fall behind before it is disconnected")
 	maxLine := flag.Int("maxline", DefaultMaxLine, "longest line a client may send, in bytes")
 	flag.Parse()
 
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	opts, err := backend.Options(*loops, *backendName, *pollerName, logger)
+	opts, err := shared.Options(logger)
 	if err != nil {
 		return err
 	}

@@ -14,7 +14,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"runtime"
 	"syscall"
 
 	"github.com/evloop/evloop/conn"
@@ -40,13 +39,11 @@ func main() {
 
 func run() error {
 	addr := flag.String("addr", "tcp://127.0.0.1:7000", "listen address (tcp://, tcp4://, tcp6://, unix://, udp://, fifo://, fd://N, systemd://[NAME])")
-	loops := flag.Int("loops", runtime.NumCPU(), "number of event loops")
-	backendName := flag.String("backend", "native", "native or gnet")
-	pollerName := flag.String("poller", "auto", "auto, epoll, poll or kqueue (native backend)")
+	shared := backend.AddFlags(flag.CommandLine)
 	flag.Parse()
 
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	opts, err := backend.Options(*loops, *backendName, *pollerName, logger)
+	opts, err := shared.Options(logger)
 	if err != nil {
 		return err
 	}

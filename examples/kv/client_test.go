@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/evloop/evloop/codec"
+	"github.com/evloop/evloop/examples/internal/backend"
 )
 
 // startKV serves cfg in-process on a free loopback port for the test's
@@ -21,8 +22,8 @@ import (
 func startKV(t testing.TB, cfg config) string {
 	t.Helper()
 	cfg.addr = "tcp://127.0.0.1:0"
-	if cfg.loops == 0 {
-		cfg.loops = 2
+	if cfg.shared == nil {
+		cfg.shared = &backend.Flags{Loops: 2, Backend: "native", Poller: "auto"}
 	}
 	eng, err := start(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {

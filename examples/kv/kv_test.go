@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/evloop/evloop/codec"
+	"github.com/evloop/evloop/examples/internal/backend"
 )
 
 // step is one command and the reply it must get, in client's text form.
@@ -337,7 +338,7 @@ func TestExpirySweep(t *testing.T) {
 }
 
 func TestConcurrentClients(t *testing.T) {
-	addr := startKV(t, config{loops: 4})
+	addr := startKV(t, config{shared: &backend.Flags{Loops: 4, Backend: "native", Poller: "auto"}})
 	const clients, incrs = 8, 300
 	var wg sync.WaitGroup
 	for i := 0; i < clients; i++ {

@@ -28,7 +28,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"runtime"
 	"runtime/pprof"
 	"syscall"
 
@@ -49,8 +48,7 @@ func main() {
 // config is the command line.
 type config struct {
 	addr       string
-	loops      int
-	backend    string
+	shared     *backend.Flags // -loops, -backend, -poller
 	limits     codec.RESPConfig
 	cpuprofile string
 }
@@ -64,8 +62,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs := flag.NewFlagSet("kv", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&cfg.addr, "addr", "tcp://127.0.0.1:6380", "listen address (tcp://, tcp4://, tcp6://, unix://)")
-	fs.IntVar(&cfg.loops, "loops", runtime.NumCPU(), "number of event loops")
-	fs.StringVar(&cfg.backend, "backend", "native", "native or gnet")
+	cfg.shared = backend.AddFlags(fs)
 	fs.IntVar(&cfg.limits.MaxBulk, "maxbulk", codec.DefaultRESPMaxBulk, "largest argument (bulk string), bytes")
 	fs.IntVar(&cfg.limits.MaxArgs, "maxargs", codec.DefaultRESPMaxArgs, "most arguments in one request")
 	fs.IntVar(&cfg.limits.MaxInline, "maxinline", codec.DefaultRESPMaxInline, "longest inline request line, bytes")
@@ -129,7 +126,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 // start builds the server for cfg and starts an engine serving it.
 func start(cfg config, logger *slog.Logger) (reactor.Engine, error) {
-	be, err := backend.Select(cfg.backend)
+	opts, err := cfg.shared.Options(logger)
 	if err != nil {
 		return nil, err
 	}
@@ -138,19 +135,14 @@ func start(cfg config, logger *slog.Logger) (reactor.Engine, error) {
 		return nil, err
 	}
 	limits := srv.dec.Config()
-	opts := []reactor.Option{
-		reactor.WithLoops(cfg.loops),
-		reactor.WithLogger(logger),
+	opts = append(opts,
 		reactor.WithTicker(true),
 		reactor.WithWriteWatermarks(reactor.DefaultWriteLow, reactor.DefaultWriteHigh),
 		// A conn buffers at most one partial request (the decoder fails
 		// one past its limits as soon as it can tell), plus what arrived
 		// while its output was over the high watermark: the decoder, not
 		// the inbound cap, is what answers an oversized request.
-		reactor.WithMaxInbound(max(limits.MaxRequest, limits.MaxInline) + 4*reactor.DefaultReadBufferSize),
-	}
-	if be != nil {
-		opts = append(opts, reactor.WithBackend(be))
-	}
+		reactor.WithMaxInbound(max(limits.MaxRequest, limits.MaxInline)+4*reactor.DefaultReadBufferSize),
+	)
 	return reactor.Start(srv, []string{cfg.addr}, opts...)
 }

@@ -3,8 +3,10 @@
 package backend
 
 import (
+	"flag"
 	"fmt"
 	"log/slog"
+	"runtime"
 
 	"github.com/evloop/evloop/poller"
 	"github.com/evloop/evloop/reactor"
@@ -21,6 +23,27 @@ func Select(name string) (reactor.Backend, error) {
 		return gnetbackend.New(), nil
 	}
 	return nil, fmt.Errorf("unknown backend %q (want native or gnet)", name)
+}
+
+// Flags are the flags every example takes: -loops, -backend and -poller.
+type Flags struct {
+	Loops   int
+	Backend string
+	Poller  string
+}
+
+// AddFlags registers the shared flags on fs.
+func AddFlags(fs *flag.FlagSet) *Flags {
+	f := &Flags{}
+	fs.IntVar(&f.Loops, "loops", runtime.NumCPU(), "number of event loops")
+	fs.StringVar(&f.Backend, "backend", "native", "native or gnet")
+	fs.StringVar(&f.Poller, "poller", "auto", "auto, epoll, poll or kqueue (native backend)")
+	return f
+}
+
+// Options turns the parsed flags into engine options, logging to logger.
+func (f *Flags) Options(logger *slog.Logger) ([]reactor.Option, error) {
+	return Options(f.Loops, f.Backend, f.Poller, logger)
 }
 
 // Options turns the examples' common flags (-loops, -backend, -poller) into

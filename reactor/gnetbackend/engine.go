@@ -48,6 +48,11 @@ type engine struct {
 
 	localFix sync.Map // gnet's listener net.Addr (one pointer per listener) -> localAddr
 
+	// listenerDups are duplicates of gnet's TCP listening sockets, taken at
+	// boot for stopByListeners; closed once gnet has stopped.
+	dupMu        sync.Mutex
+	listenerDups []int
+
 	mu       sync.Mutex
 	conns    map[*wconn]struct{} // conns the handler has seen open
 	stopping bool
@@ -92,7 +97,7 @@ func newEngine(h reactor.Handler, o *reactor.Options, plan []listenerPlan) *engi
 		h:          h,
 		o:          o,
 		log:        log,
-		glog:       gnetLogger{log},
+		glog:       newGnetLogger(log),
 		plan:       plan,
 		booted:     make(chan struct{}),
 		serving:    make(chan struct{}),
@@ -130,6 +135,7 @@ func (e *engine) start() error {
 		// OnBoot returned gnet.Shutdown: gnet closes its listeners and
 		// returns without starting a loop.
 		<-e.rotateDone
+		e.releaseListenerDups()
 		e.dialCancel()
 		if e.bootPanic != nil {
 			panic(e.bootPanic) // in Start's caller, as the native backend's OnBoot would
@@ -147,6 +153,7 @@ func (e *engine) start() error {
 		select {
 		case <-e.serving: // served, and already stopped (a first OnTick said Shutdown)
 		default:
+			e.releaseListenerDups()
 			e.dialCancel()
 			return fmt.Errorf("gnetbackend: starting gnet's loops: %w", e.rotateErr)
 		}
@@ -191,7 +198,13 @@ func (e *engine) resolveAddrs() error {
 			return fmt.Errorf("gnetbackend: finding listener %s: %w", p.addr, err)
 		}
 		sa, err := unix.Getsockname(fd)
-		unix.Close(fd)
+		if err == nil && p.network == "tcp" && !e.o.ReusePort {
+			e.dupMu.Lock()
+			e.listenerDups = append(e.listenerDups, fd)
+			e.dupMu.Unlock()
+		} else {
+			unix.Close(fd)
+		}
 		if err != nil {
 			return fmt.Errorf("gnetbackend: getsockname %s: %w", p.addr, err)
 		}
@@ -413,6 +426,9 @@ func (e *engine) closeAll(cause error) {
 // it does only after every loop and the ticker have exited. gnet's own Stop
 // polls for that every 500ms; it is cancelled as soon as Rotate is back.
 func (e *engine) stopGnet() {
+	if e.stopByListeners() {
+		return
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	stopped := make(chan struct{})
 	go func() {
@@ -424,10 +440,70 @@ func (e *engine) stopGnet() {
 	<-stopped
 }
 
+// listenerStopGrace bounds how long stopByListeners waits for gnet to stop
+// by itself before stopping it the usual way.
+const listenerStopGrace = 2 * time.Second
+
+// stopByListeners makes gnet stop by itself, in the one order that strands
+// no conn. gnet.Engine.Stop tells the sub-loops to exit before the main
+// reactor, which accepts on: a conn accepted in between is queued to a loop
+// that has gone, and its fd is never opened nor closed. Shutting the
+// listening sockets down instead makes the main reactor's accept fail, so it
+// exits first, and the conns it queued reach the sub-loops ahead of their
+// exit (OnOpen turns them away: the engine is stopping); pending conns in
+// the backlog are reset by the kernel. It applies to TCP listeners without
+// SO_REUSEPORT only: shutdown does not end a unix listener, and with
+// SO_REUSEPORT each loop accepts for itself, so nothing is queued. It
+// reports whether gnet stopped; if not, the caller stops it.
+func (e *engine) stopByListeners() bool {
+	for _, p := range e.plan {
+		if p.network != "tcp" {
+			return false
+		}
+	}
+	e.dupMu.Lock()
+	if e.o.ReusePort || len(e.listenerDups) != len(e.plan) {
+		e.dupMu.Unlock()
+		return false
+	}
+	e.glog.quiet.Store(true) // the failed accept is how gnet stops now, not news
+	shut := false
+	for _, fd := range e.listenerDups {
+		if unix.Shutdown(fd, unix.SHUT_RD) == nil {
+			shut = true
+		}
+	}
+	e.dupMu.Unlock()
+	if !shut {
+		return false
+	}
+	grace := time.NewTimer(listenerStopGrace)
+	defer grace.Stop()
+	select {
+	case <-e.rotateDone:
+		return true
+	case <-grace.C:
+		e.log.Warn("gnet did not stop when its listeners were shut down; stopping it")
+		return false
+	}
+}
+
+// releaseListenerDups closes the listener duplicates, once gnet has stopped
+// or never started: a duplicate would keep a listening socket alive.
+func (e *engine) releaseListenerDups() {
+	e.dupMu.Lock()
+	defer e.dupMu.Unlock()
+	for _, fd := range e.listenerDups {
+		unix.Close(fd)
+	}
+	e.listenerDups = nil
+}
+
 // monitor finishes the engine once gnet has returned, whether it was
 // stopped or stopped by itself.
 func (e *engine) monitor() {
 	<-e.rotateDone
+	e.releaseListenerDups()
 	if !e.stopFlag.Load() {
 		e.log.Error("gnet stopped by itself; the engine stops", "err", e.rotateErr)
 	}

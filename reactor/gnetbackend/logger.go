@@ -6,15 +6,27 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 )
 
 // gnetLogger adapts slog to gnet's logging.Logger. gnet logs routine events
 // ("Launching gnet with N event-loops") at Info; they go to Debug so that an
 // application's Info log carries its own events only. Fatalf is logged as an
 // error: gnet's Fatalf does not stop anything, and neither does this.
-type gnetLogger struct{ l *slog.Logger }
+//
+// Once quiet is set (the engine is shutting its listeners down to stop gnet),
+// warnings and errors go to Debug too: the failing accept is the stop.
+type gnetLogger struct {
+	l     *slog.Logger
+	quiet *atomic.Bool
+}
+
+func newGnetLogger(l *slog.Logger) gnetLogger { return gnetLogger{l: l, quiet: new(atomic.Bool)} }
 
 func (g gnetLogger) logf(level slog.Level, format string, args []any) {
+	if level > slog.LevelDebug && g.quiet.Load() {
+		level = slog.LevelDebug
+	}
 	if !g.l.Enabled(context.Background(), level) {
 		return
 	}

@@ -83,7 +83,12 @@
 // Stop and the Shutdown action drain as the native backend does: every conn
 // is closed once flushed (OnClose each), conns still flushing when the
 // deadline passes are closed with its error, then gnet's engine is stopped and
-// waited for, OnShutdown runs, and Done is closed.
+// waited for, OnShutdown runs, and Done is closed. gnet is stopped by shutting
+// its TCP listening sockets down (each listener holds one extra fd, a
+// duplicate, while the engine runs): gnet.Engine.Stop alone ends the loops
+// before the main reactor, and a conn accepted in between would be left open
+// with no loop to serve or close it. Unix listeners cannot be stopped that
+// way, and keep that race.
 //
 // Engine.Dial runs on a gnet.Client created on first use, with the same
 // handler: the connect runs on a goroutine of its own (bounded by

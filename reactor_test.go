@@ -22,9 +22,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
-	"golang.org/x/sys/unix"
 
 	"github.com/evloop/evloop/conn"
+	"github.com/evloop/evloop/internal/fdtest"
 	"github.com/evloop/evloop/poller"
 	"github.com/evloop/evloop/reactor"
 	"github.com/evloop/evloop/reactor/gnetbackend"
@@ -61,22 +61,12 @@ func backends() []backend {
 func forEachBackend(t *testing.T, fn func(t *testing.T, b backend)) {
 	for _, b := range backends() {
 		t.Run(b.name, func(t *testing.T) {
-			before := openFDs(t)
+			before := fdtest.Open(t)
 			// Registered first, so it runs last: after the engine's Stop.
 			t.Cleanup(func() { requireFDsBack(t, before) })
 			fn(t, b)
 		})
 	}
-}
-
-// openFDs counts this process's open fds.
-func openFDs(t *testing.T) int {
-	t.Helper()
-	ents, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		t.Skip("no /proc/self/fd")
-	}
-	return len(ents)
 }
 
 // requireFDsBack waits (bounded) for the fd count to return to its baseline:
@@ -85,7 +75,7 @@ func requireFDsBack(t *testing.T, before int) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		now := openFDs(t)
+		now := fdtest.Open(t)
 		if now <= before {
 			return
 		}
@@ -181,24 +171,8 @@ func dial(t *testing.T, e reactor.Engine) net.Conn {
 	return c
 }
 
-func raiseNoFile(t *testing.T, want uint64) {
-	t.Helper()
-	var lim unix.Rlimit
-	require.NoError(t, unix.Getrlimit(unix.RLIMIT_NOFILE, &lim))
-	if lim.Cur >= want {
-		return
-	}
-	old := lim
-	lim.Cur = min(want, lim.Max)
-	require.NoError(t, unix.Setrlimit(unix.RLIMIT_NOFILE, &lim))
-	t.Cleanup(func() { unix.Setrlimit(unix.RLIMIT_NOFILE, &old) })
-	if lim.Cur < want {
-		t.Skipf("RLIMIT_NOFILE hard limit %d < %d", lim.Max, want)
-	}
-}
-
 func TestEcho1000Conns(t *testing.T) {
-	raiseNoFile(t, 4096)
+	fdtest.RaiseNoFile(t, 4096)
 	forEachBackend(t, func(t *testing.T, b backend) {
 		r := newRecorder()
 		e := start(t, r, "tcp://127.0.0.1:0", b)

@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"os"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -19,6 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/evloop/evloop/conn"
+	"github.com/evloop/evloop/internal/fdtest"
 	"github.com/evloop/evloop/reactor"
 )
 
@@ -72,31 +72,6 @@ func (l *ledger) requireBalanced(t *testing.T) {
 	}
 }
 
-func fdCount(t *testing.T) int {
-	t.Helper()
-	ents, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		t.Skip("no /proc/self/fd")
-	}
-	return len(ents)
-}
-
-func raiseFDLimit(t *testing.T, want uint64) {
-	t.Helper()
-	var lim unix.Rlimit
-	require.NoError(t, unix.Getrlimit(unix.RLIMIT_NOFILE, &lim))
-	if lim.Cur >= want {
-		return
-	}
-	old := lim
-	lim.Cur = min(want, lim.Max)
-	require.NoError(t, unix.Setrlimit(unix.RLIMIT_NOFILE, &lim))
-	t.Cleanup(func() { unix.Setrlimit(unix.RLIMIT_NOFILE, &old) })
-	if lim.Cur < want {
-		t.Skipf("RLIMIT_NOFILE hard limit %d < %d", lim.Max, want)
-	}
-}
-
 // waitFor polls cond until it holds or the bound passes.
 func waitFor(t *testing.T, what string, bound time.Duration, cond func() bool) {
 	t.Helper()
@@ -110,8 +85,8 @@ func waitFor(t *testing.T, what string, bound time.Duration, cond func() bool) {
 }
 
 func TestHostilePeers(t *testing.T) {
-	raiseFDLimit(t, 8192)
-	before := fdCount(t)
+	fdtest.RaiseNoFile(t, 8192)
+	before := fdtest.Open(t)
 	h := newLedger()
 	h.panicOn = "PANIC"
 	e, err := reactor.Start(h, []string{"tcp://127.0.0.1:0"}, reactor.WithLoops(2),
@@ -238,7 +213,7 @@ func TestHostilePeers(t *testing.T) {
 	h.requireBalanced(t)
 	require.Equal(t, 0, e.Conns())
 	require.GreaterOrEqual(t, e.Stats().Panics, int64(20))
-	waitFor(t, "fds back to baseline", 5*time.Second, func() bool { return fdCount(t) <= before })
+	waitFor(t, "fds back to baseline", 5*time.Second, func() bool { return fdtest.Open(t) <= before })
 }
 
 // TestGracefulStopLosesNothing stops the engine while clients stream: every

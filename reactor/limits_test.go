@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/evloop/evloop/conn"
+	"github.com/evloop/evloop/internal/fdtest"
 	"github.com/evloop/evloop/reactor"
 )
 
@@ -260,7 +261,7 @@ func (h *tickCounter) OnTick() (time.Duration, reactor.Action) {
 }
 
 func TestTickWithThousandsOfTimersArmed(t *testing.T) {
-	raiseFDLimit(t, 8192)
+	fdtest.RaiseNoFile(t, 8192)
 	h := &tickCounter{limitsHandler: newLimitsHandler()}
 	h.closed = make(chan error, 4096)
 	e, dial := startLimits(t, h, reactor.WithTicker(true), reactor.WithIdleTimeout(time.Hour))

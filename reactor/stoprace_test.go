@@ -4,16 +4,12 @@ package reactor_test
 
 import (
 	"context"
-	"errors"
-	"net"
-	"os"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/evloop/evloop/internal/fdtest"
 	"github.com/evloop/evloop/reactor"
 )
 
@@ -26,52 +22,18 @@ import (
 // reset it. The server holds nothing for such a client, so these are
 // counted, and only many of them fail the test.
 func TestStopWhileConnsArriveLeavesNoConnBehind(t *testing.T) {
-	countFDs := func() int {
-		ents, err := os.ReadDir("/proc/self/fd")
-		require.NoError(t, err)
-		return len(ents)
-	}
-	before := countFDs()
-	var hung atomic.Int64
+	before := fdtest.Open(t)
+	var hung int64
 	for round := 0; round < 15; round++ {
-		h := newLimitsHandler()
-		e, err := reactor.Start(h, []string{"tcp://127.0.0.1:0"}, reactor.WithLoops(2))
+		e, err := reactor.Start(newLimitsHandler(), []string{"tcp://127.0.0.1:0"}, reactor.WithLoops(2))
 		require.NoError(t, err)
-		addr := e.Addrs()[0].String()
-		quit := make(chan struct{})
-		var wg sync.WaitGroup
-		for w := 0; w < 4; w++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for {
-					select {
-					case <-quit:
-						return
-					default:
-					}
-					c, err := net.DialTimeout("tcp", addr, time.Second)
-					if err != nil {
-						continue // refused once the listener is gone
-					}
-					c.SetReadDeadline(time.Now().Add(5 * time.Second))
-					_, err = c.Read(make([]byte, 1))
-					var ne net.Error
-					if errors.As(err, &ne) && ne.Timeout() {
-						hung.Add(1)
-					}
-					c.Close()
-				}
-			}()
-		}
-		time.Sleep(20 * time.Millisecond) // conns in flight when Stop begins: that is the case under test
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		require.NoError(t, e.Stop(ctx))
-		cancel()
-		close(quit)
-		wg.Wait()
+		hung += fdtest.DialWhileStopping(e.Addrs()[0].String(), 5*time.Second, func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			require.NoError(t, e.Stop(ctx))
+		})
 	}
-	require.LessOrEqual(t, countFDs(), before, "fds leaked")
-	t.Logf("%d clients left established with no server socket", hung.Load())
-	require.Less(t, hung.Load(), int64(8), "clients left hanging")
+	require.LessOrEqual(t, fdtest.Open(t), before, "fds leaked")
+	t.Logf("%d clients left established with no server socket", hung)
+	require.Less(t, hung, int64(8), "clients left hanging")
 }

@@ -456,13 +456,10 @@ const listenerStopGrace = 2 * time.Second
 // SO_REUSEPORT each loop accepts for itself, so nothing is queued. It
 // reports whether gnet stopped; if not, the caller stops it.
 func (e *engine) stopByListeners() bool {
-	for _, p := range e.plan {
-		if p.network != "tcp" {
-			return false
-		}
-	}
 	e.dupMu.Lock()
-	if e.o.ReusePort || len(e.listenerDups) != len(e.plan) {
+	// resolveAddrs took a duplicate of each TCP listener, and only without
+	// SO_REUSEPORT: one per address means this engine qualifies.
+	if len(e.listenerDups) != len(e.plan) {
 		e.dupMu.Unlock()
 		return false
 	}

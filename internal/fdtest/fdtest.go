@@ -35,17 +35,21 @@ func RaiseNoFile(t testing.TB, want uint64) {
 	t.Helper()
 	var lim unix.Rlimit
 	require.NoError(t, unix.Getrlimit(unix.RLIMIT_NOFILE, &lim))
-	if lim.Cur >= want {
+	if uint64(lim.Cur) >= want {
 		return
 	}
 	old := lim
-	lim.Cur = min(want, lim.Max)
+	setLimit(&lim.Cur, min(want, uint64(lim.Max)))
 	require.NoError(t, unix.Setrlimit(unix.RLIMIT_NOFILE, &lim))
 	t.Cleanup(func() { unix.Setrlimit(unix.RLIMIT_NOFILE, &old) })
-	if lim.Cur < want {
+	if uint64(lim.Cur) < want {
 		t.Skipf("RLIMIT_NOFILE hard limit %d < %d", lim.Max, want)
 	}
 }
+
+// setLimit stores v in an rlimit field, which is a uint64 on Linux and
+// darwin and an int64 on the BSDs.
+func setLimit[T int64 | uint64](field *T, v uint64) { *field = T(v) }
 
 // DialWhileStopping dials addr from four goroutines in a loop, each conn
 // waiting up to readWait for the server to close or reset it, and calls stop

@@ -9,7 +9,7 @@ package codec
 //
 // Run one for a bounded time with, for example,
 //
-//	go test ./codec -run '^$' -fuzz '^FuzzLine$' -fuzztime 10s
+//	go test ./codec -run '^$' -fuzz '^FuzzLine$' -fuzztime 150000x
 //
 // or all of them with codec/fuzz.sh [fuzztime].
 

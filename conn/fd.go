@@ -100,7 +100,9 @@ type FD struct {
 	writeFailure error
 }
 
-// NewFD wraps fds that are already nonblocking. rfd and wfd are the same fd
+// NewFD wraps fds that are already nonblocking (they must be: reads and
+// writes on them are raw system calls, invisible to the Go scheduler, that
+// would stall the loop thread on a blocking fd). rfd and wfd are the same fd
 // for sockets. The loop registers the conn with its poller and then calls
 // Registered. shared may be nil until SetOwner.
 func NewFD(rfd, wfd int, local, remote net.Addr, shared *Shared) *FD {
@@ -697,7 +699,7 @@ func (c *FD) Close() error {
 
 func readRetry(fd int, p []byte) (int, error) {
 	for {
-		n, err := unix.Read(fd, p)
+		n, err := socket.Read(fd, p)
 		if err == unix.EINTR {
 			continue
 		}
@@ -711,7 +713,7 @@ func readRetry(fd int, p []byte) (int, error) {
 // writeRetry writes once; EAGAIN is not an error but zero bytes taken.
 func writeRetry(fd int, p []byte) (int, error) {
 	for {
-		n, err := unix.Write(fd, p)
+		n, err := socket.Write(fd, p)
 		switch err {
 		case nil:
 			return n, nil

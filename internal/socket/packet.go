@@ -154,14 +154,15 @@ func RawFromUDP(a *RawSockaddr, addr *net.UDPAddr, family int) error {
 
 // Recvfrom receives one datagram into p and its sender into from, with one
 // system call and no allocation (unix.Recvfrom allocates the sender). EINTR
-// is retried; EAGAIN is returned as it is.
+// is retried; EAGAIN is returned as it is. fd must be nonblocking: the call
+// is raw (see Read).
 func Recvfrom(fd int, p []byte, from *RawSockaddr) (int, error) {
 	if len(p) == 0 {
 		return 0, errors.New("socket: recvfrom into an empty buffer")
 	}
 	for {
 		from.len = unix.SizeofSockaddrAny
-		n, _, errno := unix.Syscall6(unix.SYS_RECVFROM, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)), 0,
+		n, _, errno := unix.RawSyscall6(unix.SYS_RECVFROM, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)), 0,
 			uintptr(unsafe.Pointer(&from.raw)), uintptr(unsafe.Pointer(&from.len)))
 		if errno == unix.EINTR {
 			continue
@@ -175,14 +176,15 @@ func Recvfrom(fd int, p []byte, from *RawSockaddr) (int, error) {
 }
 
 // Sendto sends p as one datagram to to, without allocating. EINTR is
-// retried; EAGAIN is returned as it is.
+// retried; EAGAIN is returned as it is. fd must be nonblocking: the call is
+// raw (see Read).
 func Sendto(fd int, p []byte, to *RawSockaddr) (int, error) {
-	var base uintptr
+	var base unsafe.Pointer
 	if len(p) > 0 {
-		base = uintptr(unsafe.Pointer(&p[0]))
+		base = unsafe.Pointer(&p[0])
 	}
 	for {
-		n, _, errno := unix.Syscall6(unix.SYS_SENDTO, uintptr(fd), base, uintptr(len(p)), 0,
+		n, _, errno := unix.RawSyscall6(unix.SYS_SENDTO, uintptr(fd), uintptr(base), uintptr(len(p)), 0,
 			uintptr(unsafe.Pointer(&to.raw)), uintptr(to.len))
 		if errno == unix.EINTR {
 			continue

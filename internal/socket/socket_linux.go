@@ -26,11 +26,12 @@ const AcceptInheritsOptions = true
 // Accept accepts one conn as a nonblocking, close-on-exec fd. EINTR is
 // retried; other errors, EAGAIN included, are returned as they are. The
 // peer's address lands in buf and comes back by value: for IP peers nothing
-// is allocated (x/sys's Accept4 allocates about 180 bytes per conn).
+// is allocated (x/sys's Accept4 allocates about 180 bytes per conn). The
+// listener must be nonblocking: the call is raw (see Read).
 func Accept(fd int, network string, buf *AcceptBuf) (int, Peer, error) {
 	for {
 		buf.len = unix.SizeofSockaddrAny
-		nfd, _, errno := unix.Syscall6(unix.SYS_ACCEPT4, uintptr(fd),
+		nfd, _, errno := unix.RawSyscall6(unix.SYS_ACCEPT4, uintptr(fd),
 			uintptr(unsafe.Pointer(&buf.rsa)), uintptr(unsafe.Pointer(&buf.len)),
 			unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0, 0)
 		switch errno {

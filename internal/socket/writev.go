@@ -13,7 +13,8 @@ const MaxIovecs = 1024
 
 // Writev writes bufs with one writev(2), using iovs as scratch space so the
 // call allocates nothing (unix.Writev allocates its iovec slice per call).
-// It returns the bytes written; EINTR is retried.
+// It returns the bytes written; EINTR is retried. fd must be nonblocking: the
+// call is raw (see Read).
 func Writev(fd int, bufs [][]byte, iovs []unix.Iovec) (int, []unix.Iovec, error) {
 	iovs = iovs[:0]
 	for _, b := range bufs {
@@ -32,7 +33,7 @@ func Writev(fd int, bufs [][]byte, iovs []unix.Iovec) (int, []unix.Iovec, error)
 		return 0, iovs, nil
 	}
 	for {
-		n, _, errno := unix.Syscall(unix.SYS_WRITEV, uintptr(fd), uintptr(unsafe.Pointer(&iovs[0])), uintptr(len(iovs)))
+		n, _, errno := unix.RawSyscall(unix.SYS_WRITEV, uintptr(fd), uintptr(unsafe.Pointer(&iovs[0])), uintptr(len(iovs)))
 		if errno == unix.EINTR {
 			continue
 		}

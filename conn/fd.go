@@ -29,8 +29,14 @@ type Owner interface {
 	CloseConn(c *FD, err error)
 	// TrafficConn calls the handler's OnTraffic for c (after Wake).
 	TrafficConn(c *FD)
-	// IdleChanged tells the loop that c's idle timeout changed.
+	// IdleChanged asks the loop for an idle-timer entry at c's last
+	// activity plus its timeout (SetIdleTimeout calls it only when no armed
+	// entry would be due by then).
 	IdleChanged(c *FD)
+	// AsyncDone calls an AsyncWrite's or AsyncWritev's done callback for c
+	// on the loop, guarded as the handler's callbacks are: a panic in it
+	// closes c, not the process.
+	AsyncDone(c *FD, done AsyncCallback, err error)
 }
 
 // Shared is what a loop lends to all of its conns: the loop itself (Owner),
@@ -92,11 +98,14 @@ type FD struct {
 	idleTimeout time.Duration
 	lastActive  int64
 
-	readPaused   bool // backpressure
-	readEOF      bool
-	regRead      bool // interest the poller has now
-	regWrite     bool
-	registered   bool
+	readPaused bool // backpressure
+	readEOF    bool
+	regRead    bool // interest the poller has now
+	regWrite   bool
+	registered bool
+	// idleTimers counts the loop's timer entries for this conn, so that
+	// re-arming with the same timeout (per message, say) adds none.
+	idleTimers   uint8
 	writeFailure error
 }
 
@@ -631,6 +640,23 @@ func (c *FD) ReleaseInbound() { c.releaseInbound() }
 // LastActive is the loop clock (monotonic ns) of the last read or write.
 func (c *FD) LastActive() int64 { return c.lastActive }
 
+// maxIdleTimers bounds the timer entries one conn can have at once (a
+// handler shrinking its timeout over and over); the count is a uint8.
+const maxIdleTimers = 8
+
+// IdleTimerArmed records that the loop put an idle-timer entry for c in its
+// timer heap.
+func (c *FD) IdleTimerArmed() { c.idleTimers++ }
+
+// IdleTimerFired records that the loop took one out, and reports whether
+// another is still armed.
+func (c *FD) IdleTimerFired() (othersArmed bool) {
+	if c.idleTimers > 0 {
+		c.idleTimers--
+	}
+	return c.idleTimers > 0
+}
+
 // IdleTimeout is the conn's idle timeout (0: none).
 func (c *FD) IdleTimeout() time.Duration { return c.idleTimeout }
 
@@ -639,9 +665,16 @@ func (c *FD) SetIdleTimeout(d time.Duration) error {
 	if d < 0 {
 		return errors.New("conn: negative idle timeout")
 	}
+	old := c.idleTimeout
 	c.idleTimeout = d
 	c.lastActive = c.shared.Now
-	if c.registered && !c.closed.Load() {
+	if d == 0 || !c.registered || c.closed.Load() {
+		return nil // an entry still armed finds no timeout and lapses
+	}
+	// An armed entry is due no later than the last activity plus the old
+	// timeout, and re-arms itself from there, so it serves a timeout that
+	// did not shrink. A shorter one needs an earlier entry.
+	if c.idleTimers == 0 || (d < old && c.idleTimers < maxIdleTimers) {
 		c.owner().IdleChanged(c)
 	}
 	return nil
@@ -657,7 +690,7 @@ func (c *FD) AsyncWrite(p []byte, done AsyncCallback) error {
 	return c.owner().Post(func() {
 		_, err := c.Write(p)
 		if done != nil {
-			done(c, err)
+			c.owner().AsyncDone(c, done, err)
 		}
 	})
 }
@@ -670,7 +703,7 @@ func (c *FD) AsyncWritev(bufs [][]byte, done AsyncCallback) error {
 	return c.owner().Post(func() {
 		_, err := c.Writev(bufs)
 		if done != nil {
-			done(c, err)
+			c.owner().AsyncDone(c, done, err)
 		}
 	})
 }

@@ -29,6 +29,9 @@ func (o *fakeOwner) Post(task func()) error     { o.tasks = append(o.tasks, task
 func (o *fakeOwner) CloseConn(c *FD, err error) { o.closed = append(o.closed, err) }
 func (o *fakeOwner) TrafficConn(c *FD)          { o.woken++ }
 func (o *fakeOwner) IdleChanged(c *FD)          { o.idle++ }
+func (o *fakeOwner) AsyncDone(c *FD, done AsyncCallback, err error) {
+	done(c, err)
+}
 
 func (o *fakeOwner) runTasks() {
 	for len(o.tasks) > 0 {

@@ -50,6 +50,7 @@ func (e *engine) adopt(fd int, a Addr) error {
 		}
 		l := e.loops[0]
 		if err := l.poller.Add(fd, poller.Readable); err != nil {
+			unix.Close(fd) // taken over already: Start failing closes it
 			return err
 		}
 		l.listeners[fd] = ln

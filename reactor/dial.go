@@ -60,7 +60,7 @@ func (e *engine) Dial(network, address string) error {
 	if max := e.opts.MaxConns; max > 0 && e.open.Load() >= int64(max) {
 		return fmt.Errorf("dial %s %s: %w", network, address, ErrTooManyConns)
 	}
-	d := &pendingDial{e: e, network: network, address: address, deadline: time.Now().Add(e.opts.DialTimeout), fd: -1}
+	d := &pendingDial{e: e, network: network, address: address, deadline: e.opts.DialDeadline(), fd: -1}
 	if network == "unix" {
 		d.sa, d.family = &unix.SockaddrUnix{Name: address}, unix.AF_UNIX
 		d.remote = &net.UnixAddr{Name: address, Net: "unix"}
@@ -76,7 +76,11 @@ func (e *engine) Dial(network, address string) error {
 		}
 		return e.startDial(d)
 	}
-	go e.resolveAndDial(d)
+	// The loop is chosen now and waits for the dial: stopping the engine
+	// cuts the lookup short, and the loop reports ErrEngineStopped.
+	l := e.pick(nil, dialAddr{network, address})
+	l.resolving.Add(1)
+	go e.resolveAndDial(d, l)
 	return nil
 }
 
@@ -89,14 +93,18 @@ func (d *pendingDial) resolveLiteral() error {
 	return nil
 }
 
+// lookupNetIP resolves host names for Dial; tests replace it.
+var lookupNetIP = net.DefaultResolver.LookupNetIP
+
 // resolveAndDial looks a host name up within the dial timeout, or until the
-// engine stops, then hands the dial (or its failure) to a loop.
-func (e *engine) resolveAndDial(d *pendingDial) {
-	ctx, cancel := context.WithDeadline(context.Background(), d.deadline)
+// engine begins to stop, then hands the dial (or its failure) to l, which
+// does not exit while l.resolving counts it.
+func (e *engine) resolveAndDial(d *pendingDial, l *loop) {
+	ctx, cancel := withDeadline(context.Background(), d.deadline)
 	defer cancel()
 	go func() {
 		select {
-		case <-e.done:
+		case <-e.stopping:
 			cancel()
 		case <-ctx.Done():
 		}
@@ -104,8 +112,10 @@ func (e *engine) resolveAndDial(d *pendingDial) {
 	d.remote = dialAddr{d.network, d.address}
 	host, port, _ := net.SplitHostPort(d.address)
 	ipNet := map[string]string{"tcp": "ip", "tcp4": "ip4", "tcp6": "ip6"}[d.network]
-	ips, err := net.DefaultResolver.LookupNetIP(ctx, ipNet, host)
+	ips, err := lookupNetIP(ctx, ipNet, host)
 	switch {
+	case err != nil && ctx.Err() == context.Canceled:
+		d.err = ErrEngineStopped // the lookup was cut short by the stop
 	case err != nil:
 		d.err = err
 	case len(ips) == 0:
@@ -119,8 +129,15 @@ func (e *engine) resolveAndDial(d *pendingDial) {
 			d.sa, d.family, d.remote = resolved.sa, resolved.family, resolved.remote
 		}
 	}
-	if err := e.startDial(d); err != nil {
-		e.opts.Logger.Warn("dial dropped: the engine stopped while resolving", "network", d.network, "address", d.address)
+	e.open.Add(1)
+	err = l.Post(func() {
+		l.connect(d)
+		l.resolving.Add(-1)
+	})
+	if err != nil {
+		// Only a loop whose poller failed exits with dials pending.
+		e.open.Add(-1)
+		e.opts.Logger.Warn("dial dropped: its loop has exited", "network", d.network, "address", d.address)
 	}
 }
 
@@ -172,7 +189,9 @@ func (l *loop) connect(d *pendingDial) {
 			return
 		}
 		d.watched = true
-		l.after(max(time.Until(d.deadline), 0), d.expire)
+		if !d.deadline.IsZero() {
+			l.after(max(time.Until(d.deadline), 0), d.expire)
+		}
 	}
 }
 
@@ -222,7 +241,12 @@ func (d *pendingDial) connected() {
 	}
 	c := conn.NewFD(d.fd, d.fd, local, d.remote, &l.shared)
 	d.fd = -1
-	l.register(c)
+	if err := l.register(c); err != nil {
+		// register has closed the socket and counted the conn out; the
+		// dial still owes its OnClose.
+		l.callClose(c, &net.OpError{Op: "dial", Net: d.network, Addr: d.remote, Err: err})
+		c.ReleaseInbound()
+	}
 }
 
 func (d *pendingDial) netFamily() string {

@@ -19,6 +19,8 @@ type Engine interface {
 	// calls OnShutdown and returns once every loop goroutine has exited. ctx
 	// bounds the drain: conns still flushing when it ends are closed with
 	// ctx's error. Calling Stop again returns the first call's result.
+	// Stop waits for the loops, so a callback must not call it (it would
+	// wait for itself): return the Shutdown action instead.
 	Stop(ctx context.Context) error
 	// Done is closed once the engine has stopped, whether by Stop or by a
 	// callback returning Shutdown.
@@ -99,7 +101,7 @@ func Run(ctx context.Context, h Handler, addrs []string, opts ...Option) error {
 	case <-e.Done():
 	}
 	o := NewOptions(opts...)
-	stopCtx, cancel := context.WithTimeout(context.Background(), o.DrainTimeout)
+	stopCtx, cancel := o.DrainContext()
 	defer cancel()
 	return e.Stop(stopCtx)
 }

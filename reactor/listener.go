@@ -66,11 +66,10 @@ func (l *loop) accept(ln *listener) {
 			return
 		case unix.ECONNABORTED, unix.EPROTO, unix.EPERM:
 			continue // the peer gave up before we accepted: skip it
-		case unix.EMFILE, unix.ENFILE, unix.ENOBUFS, unix.ENOMEM:
-			l.pauseAccept(ln, err)
-			return
 		default:
-			l.log.Error("accept failed", "addr", ln.addr, "err", err)
+			// Out of fds or memory, or an error we do not know: the
+			// listener stays readable, so pause it rather than spin.
+			l.pauseAccept(ln, err)
 			return
 		}
 		if max := e.opts.MaxConns; max > 0 && e.open.Load() >= int64(max) {
@@ -88,10 +87,11 @@ func (l *loop) accept(ln *listener) {
 func (l *loop) pauseAccept(ln *listener, cause error) {
 	ln.backoff = min(max(2*ln.backoff, acceptBackoffMin), acceptBackoffMax)
 	l.stats.backoffs.Add(1)
-	l.log.Warn("accept paused: out of file descriptors", "addr", ln.addr, "err", cause, "retry_in", ln.backoff)
+	l.log.Warn("accept paused", "addr", ln.addr, "err", cause, "retry_in", ln.backoff)
 	l.poller.Modify(ln.fd, 0)
 	l.after(ln.backoff, func() {
-		if _, ok := l.listeners[ln.fd]; ok {
+		// The same listener, not another fd that took its number.
+		if l.listeners[ln.fd] == ln {
 			l.poller.Modify(ln.fd, poller.Readable)
 		}
 	})

@@ -39,6 +39,7 @@ type loop struct {
 	onReady   func(fd int, ev poller.Event)
 
 	open       atomic.Int64
+	resolving  atomic.Int32 // dials to host names bound for this loop, still resolving
 	stats      loopCounters
 	draining   bool
 	exited     bool
@@ -77,7 +78,7 @@ func newLoop(id int, e *engine) (*loop, error) {
 func (l *loop) run() {
 	defer l.exit()
 	busy := false
-	for !(l.draining && l.open.Load() == 0) {
+	for !(l.draining && l.open.Load() == 0 && l.resolving.Load() == 0) {
 		l.clockFresh = false
 		l.fresh = l.fresh[:0]
 		timeout := l.waitTimeout()
@@ -326,29 +327,32 @@ func (l *loop) teardown(c *conn.FD, cause error) {
 	c.ReleaseInbound()
 }
 
-// register adopts a new conn: into the poller, then OnOpen.
-func (l *loop) register(c *conn.FD) {
+// register adopts a new conn: into the poller, then OnOpen. If it cannot, it
+// releases c (closing its fds) and says why; such a conn was never opened.
+func (l *loop) register(c *conn.FD) error {
 	if l.draining {
 		// Accepted while the engine stops: never opened, so no OnClose.
 		c.Release()
 		l.engine.open.Add(-1)
-		return
+		return ErrEngineStopped
 	}
 	rfd, wfd := c.ReadFd(), c.WriteFd()
 	if err := l.poller.Add(rfd, poller.Readable); err != nil {
 		l.log.Warn("register conn", "fd", rfd, "err", err)
 		c.Release()
 		l.engine.open.Add(-1)
-		return
+		return err
 	}
 	if wfd != rfd {
 		if err := l.poller.Add(wfd, 0); err != nil {
+			l.log.Warn("register conn", "fd", wfd, "err", err)
 			l.poller.Remove(rfd)
 			c.Release()
 			l.engine.open.Add(-1)
-			return
+			return err
 		}
 		l.conns.set(wfd, c)
+		l.fresh = append(l.fresh, wfd)
 	}
 	l.conns.set(rfd, c)
 	l.fresh = append(l.fresh, rfd)
@@ -362,6 +366,7 @@ func (l *loop) register(c *conn.FD) {
 	if !c.IsClosed() {
 		l.act(c, a)
 	}
+	return nil
 }
 
 // ---- conn.Owner ----
@@ -375,6 +380,17 @@ func (l *loop) SetInterest(fd int, read, write bool) error {
 	if write {
 		ev |= poller.Writable
 	}
+	if c := l.conns.get(fd); c != nil && fd == c.ReadFd() && fd != c.WriteFd() {
+		// The read half of a FIFO pair. Pollers report a pipe's hangup
+		// whatever the interest, and for a pipe it is not the end of the
+		// conn but the writer's EOF, which stays set: a read half that is
+		// not reading (closing, or paused by backpressure) would wake the
+		// loop on every Wait. So it leaves the poller until it reads again.
+		if ev == 0 {
+			return l.poller.Remove(fd)
+		}
+		return l.poller.Add(fd, ev)
+	}
 	return l.poller.Modify(fd, ev)
 }
 
@@ -383,7 +399,13 @@ func (l *loop) Post(task func()) error {
 	if !l.tasks.push(task) {
 		return conn.ErrClosed
 	}
-	return l.poller.Wake()
+	// Once queued the task runs, even if the loop is exiting (its queue's
+	// close runs what is left), so a Wake that finds the poller closed is
+	// no failure of the Post.
+	if err := l.poller.Wake(); err != nil && err != poller.ErrClosed {
+		return err
+	}
+	return nil
 }
 
 // CloseConn implements conn.Owner.
@@ -400,6 +422,7 @@ func (l *loop) TrafficConn(c *conn.FD) {
 func (l *loop) IdleChanged(c *conn.FD) {
 	if d := c.IdleTimeout(); d > 0 {
 		l.timers.add(timer{when: c.LastActive() + int64(d), idle: c})
+		c.IdleTimerArmed()
 	}
 }
 
@@ -417,12 +440,22 @@ func (l *loop) runTimers() {
 			continue
 		}
 		c := t.idle
+		othersArmed := c.IdleTimerFired()
 		d := c.IdleTimeout()
 		if c.IsClosed() || d <= 0 {
 			continue
 		}
 		if deadline := c.LastActive() + int64(d); deadline > now {
-			l.timers.add(timer{when: deadline, idle: c})
+			if !othersArmed { // else the other entry carries on
+				l.timers.add(timer{when: deadline, idle: c})
+				c.IdleTimerArmed()
+			}
+			continue
+		}
+		if c.Lingering() {
+			// The handler closed it and its output is out: only the
+			// peer's EOF is awaited, and the linger timer bounds that.
+			// Idleness now is no error of the conn's.
 			continue
 		}
 		l.teardown(c, ErrIdleTimeout)
@@ -515,6 +548,16 @@ func (l *loop) callDrained(d DrainHandler, c *conn.FD) (a Action) {
 		}
 	}()
 	return d.OnDrained(c)
+}
+
+// AsyncDone implements conn.Owner.
+func (l *loop) AsyncDone(c *conn.FD, done conn.AsyncCallback, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			l.recovered(c, r)
+		}
+	}()
+	done(c, err)
 }
 
 func (l *loop) callClose(c *conn.FD, err error) {

@@ -29,7 +29,8 @@ type engine struct {
 	open    atomic.Int64  // conns open or being handed to a loop
 
 	stopOnce   sync.Once
-	running    atomic.Int32 // loops not yet exited
+	stopping   chan struct{} // closed once a stop has begun
+	running    atomic.Int32  // loops not yet exited
 	loopsDone  chan struct{}
 	finishOnce sync.Once
 	done       chan struct{}
@@ -47,7 +48,7 @@ func (nativeBackend) Start(h Handler, addrs []string, o *Options) (Engine, error
 	if len(addrs) == 0 {
 		return nil, fmt.Errorf("%w: no address to listen on", ErrBadAddress)
 	}
-	e := &engine{opts: o, handler: h, loopsDone: make(chan struct{}), done: make(chan struct{})}
+	e := &engine{opts: o, handler: h, loopsDone: make(chan struct{}), done: make(chan struct{}), stopping: make(chan struct{})}
 	for i := 0; i < o.Loops; i++ {
 		l, err := newLoop(i, e)
 		if err != nil {
@@ -72,10 +73,13 @@ func (nativeBackend) Start(h Handler, addrs []string, o *Options) (Engine, error
 		l.after(0, l.tick)
 	}
 	e.running.Store(int32(len(e.loops)))
+	// The watcher starts before the loops: a loop may finish the engine at
+	// once (OnTick returning Shutdown), and finishing stops the watcher.
+	e.watchSignals()
 	for _, l := range e.loops {
 		go l.run()
 	}
-	e.watchSignals()
+	e.notifyReady()
 	return e, nil
 }
 
@@ -196,6 +200,7 @@ func (e *engine) forced(cause error) {
 // beginStop asks every loop to drain, once.
 func (e *engine) beginStop(deadline time.Time) {
 	e.stopOnce.Do(func() {
+		close(e.stopping)
 		for _, l := range e.loops {
 			l.Post(func() { l.drain(deadline) })
 		}
@@ -204,7 +209,7 @@ func (e *engine) beginStop(deadline time.Time) {
 
 // shutdownAsync is a callback's Shutdown: drain with the drain timeout.
 func (e *engine) shutdownAsync() {
-	e.beginStop(time.Now().Add(e.opts.DrainTimeout))
+	e.beginStop(e.opts.DrainDeadline())
 }
 
 // loopExited runs on each loop's goroutine as it ends; the last one calls

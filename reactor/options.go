@@ -1,6 +1,7 @@
 package reactor
 
 import (
+	"context"
 	"log/slog"
 	"os"
 	"runtime"
@@ -142,14 +143,47 @@ func WithLogger(l *slog.Logger) Option { return func(o *Options) { o.Logger = l 
 // signal forces the stop.
 func WithSignals(sigs ...os.Signal) Option { return func(o *Options) { o.Signals = sigs } }
 
-// WithDrainTimeout bounds how long Run's graceful stop waits for output to
-// flush (default 5s).
+// WithDrainTimeout bounds how long a graceful stop (Run's, a Shutdown
+// action's, a signal's) waits for output to flush (default 5s; 0 or less: no
+// bound).
 func WithDrainTimeout(d time.Duration) Option { return func(o *Options) { o.DrainTimeout = d } }
 
-// WithDialTimeout bounds Engine.Dial (default 10s).
+// WithDialTimeout bounds Engine.Dial, name lookup included (default 10s; 0
+// or less: no bound but the kernel's own connect timeout).
 func WithDialTimeout(d time.Duration) Option { return func(o *Options) { o.DialTimeout = d } }
 
 // WithSocketBuffers sets SO_RCVBUF and SO_SNDBUF on new sockets (0: kernel default).
 func WithSocketBuffers(recv, send int) Option {
 	return func(o *Options) { o.SocketRecvBuf, o.SocketSendBuf = recv, send }
+}
+
+// DrainDeadline is when a graceful stop starting now gives up waiting for
+// output: now plus DrainTimeout, or the zero Time (no bound).
+func (o *Options) DrainDeadline() time.Time {
+	if o.DrainTimeout <= 0 {
+		return time.Time{}
+	}
+	return time.Now().Add(o.DrainTimeout)
+}
+
+// DrainContext is the context for a graceful stop starting now: bounded by
+// DrainTimeout, if it is positive.
+func (o *Options) DrainContext() (context.Context, context.CancelFunc) {
+	return withDeadline(context.Background(), o.DrainDeadline())
+}
+
+// DialDeadline is when a dial starting now times out, or the zero Time.
+func (o *Options) DialDeadline() time.Time {
+	if o.DialTimeout <= 0 {
+		return time.Time{}
+	}
+	return time.Now().Add(o.DialTimeout)
+}
+
+// withDeadline is context.WithDeadline, where the zero Time means none.
+func withDeadline(parent context.Context, d time.Time) (context.Context, context.CancelFunc) {
+	if d.IsZero() {
+		return context.WithCancel(parent)
+	}
+	return context.WithDeadline(parent, d)
 }

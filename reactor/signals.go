@@ -1,11 +1,9 @@
 package reactor
 
 import (
-	"context"
 	"errors"
 	"os"
 	"os/signal"
-	"time"
 
 	"github.com/coreos/go-systemd/v22/daemon"
 )
@@ -25,12 +23,10 @@ type signalWatch struct {
 // "draining" after the first signal, "forced" after the second.
 var signalHook func(step string)
 
-// watchSignals runs once the engine serves (it is called at the end of
-// Start): it tells systemd the service is ready and, with WithSignals,
-// starts the watcher. The first signal starts a graceful stop bounded by
-// the drain timeout; a second one forces it, closing what has not drained.
+// watchSignals starts the WithSignals watcher as Start ends, just before the
+// loops run. The first signal starts a graceful stop bounded by the drain
+// timeout; a second one forces it, closing what has not drained.
 func (e *engine) watchSignals() {
-	e.notifyReady()
 	if len(e.opts.Signals) == 0 {
 		return
 	}
@@ -46,7 +42,7 @@ func (e *engine) watchSignals() {
 			return
 		}
 		e.sdNotify(daemon.SdNotifyStopping)
-		e.beginStop(time.Now().Add(e.opts.DrainTimeout))
+		e.beginStop(e.opts.DrainDeadline())
 		if signalHook != nil {
 			signalHook("draining")
 		}
@@ -91,7 +87,7 @@ func watchSignalsFor(e Engine, o *Options) {
 		case <-e.Done():
 			return
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), o.DrainTimeout)
+		ctx, cancel := o.DrainContext()
 		defer cancel()
 		stopped := make(chan struct{})
 		go func() {

@@ -185,6 +185,18 @@ func (pc *packetConn) deliver(in []byte) {
 	}
 }
 
+// callDone runs an async write's done callback; a panic in it is logged and
+// counted, and the socket serves on, as for OnTraffic.
+func (pc *packetConn) callDone(done conn.AsyncCallback, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			pc.l.stats.panics.Add(1)
+			pc.l.log.Error("async write callback panicked", "addr", pc.local, "panic", r, "stack", string(debug.Stack()))
+		}
+	}()
+	done(pc, err)
+}
+
 // callTraffic runs OnTraffic; a panic drops the datagram, is logged and
 // counted, and the socket serves on.
 func (pc *packetConn) callTraffic() (a Action) {
@@ -285,7 +297,7 @@ func (pc *packetConn) Peek(n int) ([]byte, error) {
 		return pc.in, nil
 	}
 	if n > len(pc.in) {
-		return nil, io.ErrShortBuffer
+		return pc.in, io.ErrShortBuffer // what there is, as conn.Conn says
 	}
 	return pc.in[:n:n], nil
 }
@@ -396,7 +408,7 @@ func (pc *packetConn) post(write func() (int, error), done conn.AsyncCallback) e
 	return pc.l.Post(func() {
 		_, err := write()
 		if done != nil {
-			done(pc, err)
+			pc.callDone(done, err)
 		}
 	})
 }

@@ -25,7 +25,7 @@ func ListenPacket(network, address string, reusePort bool) (int, net.Addr, int, 
 	if err != nil {
 		return -1, nil, 0, err
 	}
-	if err := bindPacket(fd, family, sa, reusePort); err != nil {
+	if err := bindPacket(fd, family, sa, reusePort, v6only(network)); err != nil {
 		unix.Close(fd)
 		return -1, nil, 0, fmt.Errorf("listen %s %s: %w", network, address, err)
 	}
@@ -37,7 +37,7 @@ func ListenPacket(network, address string, reusePort bool) (int, net.Addr, int, 
 	return fd, Addr("udp", bound), family, nil
 }
 
-func bindPacket(fd, family int, sa unix.Sockaddr, reusePort bool) error {
+func bindPacket(fd, family int, sa unix.Sockaddr, reusePort, v6Only bool) error {
 	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); err != nil {
 		return os.NewSyscallError("setsockopt SO_REUSEADDR", err)
 	}
@@ -46,10 +46,7 @@ func bindPacket(fd, family int, sa unix.Sockaddr, reusePort bool) error {
 			return os.NewSyscallError("setsockopt SO_REUSEPORT", err)
 		}
 	}
-	if family == unix.AF_INET6 {
-		// Dual-stack unless the address pins IPv6, like the net package.
-		unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, 0)
-	}
+	setV6Only(fd, family, v6Only)
 	return os.NewSyscallError("bind", unix.Bind(fd, sa))
 }
 

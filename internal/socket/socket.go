@@ -122,7 +122,7 @@ func Listen(network, address string, reusePort bool, setup func(fd int)) (int, n
 	if setup != nil && family != unix.AF_UNIX {
 		setup(fd)
 	}
-	if err := listenOn(fd, family, sa, reusePort); err != nil {
+	if err := listenOn(fd, family, sa, reusePort, v6only(network)); err != nil {
 		unix.Close(fd)
 		return -1, nil, fmt.Errorf("listen %s %s: %w", network, address, err)
 	}
@@ -137,7 +137,7 @@ func Listen(network, address string, reusePort bool, setup func(fd int)) (int, n
 	return fd, Addr(network, bound), nil
 }
 
-func listenOn(fd, family int, sa unix.Sockaddr, reusePort bool) error {
+func listenOn(fd, family int, sa unix.Sockaddr, reusePort, v6Only bool) error {
 	if family != unix.AF_UNIX {
 		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); err != nil {
 			return os.NewSyscallError("setsockopt SO_REUSEADDR", err)
@@ -148,10 +148,7 @@ func listenOn(fd, family int, sa unix.Sockaddr, reusePort bool) error {
 			}
 		}
 	}
-	if family == unix.AF_INET6 {
-		// Dual-stack unless the address pins IPv6, like the net package.
-		unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, 0)
-	}
+	setV6Only(fd, family, v6Only)
 	if err := unix.Bind(fd, sa); err != nil {
 		return os.NewSyscallError("bind", err)
 	}
@@ -159,6 +156,23 @@ func listenOn(fd, family int, sa unix.Sockaddr, reusePort bool) error {
 		return os.NewSyscallError("listen", err)
 	}
 	return nil
+}
+
+// v6only tells whether network pins IPv6 (tcp6, udp6), as in package net.
+func v6only(network string) bool { return network == "tcp6" || network == "udp6" }
+
+// setV6Only makes an IPv6 socket dual-stack, unless the network pinned IPv6:
+// then it serves IPv6 only, and tcp4://0.0.0.0:P and tcp6://[::]:P can both
+// be served, as with package net.
+func setV6Only(fd, family int, v6Only bool) {
+	if family != unix.AF_INET6 {
+		return
+	}
+	v := 0
+	if v6Only {
+		v = 1
+	}
+	unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, v)
 }
 
 // removeStaleUnixSocket removes path if it is a unix socket no one listens

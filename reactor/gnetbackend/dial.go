@@ -52,7 +52,13 @@ func (e *engine) Dial(network, addr string) error {
 
 func (e *engine) dial(cli *gnet.Client, network, addr string) {
 	defer e.dialWG.Done()
-	ctx, cancel := context.WithTimeout(e.dialCtx, e.o.DialTimeout)
+	var ctx context.Context
+	var cancel context.CancelFunc
+	if deadline := e.o.DialDeadline(); deadline.IsZero() {
+		ctx, cancel = context.WithCancel(e.dialCtx)
+	} else {
+		ctx, cancel = context.WithDeadline(e.dialCtx, deadline)
+	}
 	defer cancel()
 	// Keep-alive and no-delay are the engine's, applied by the client;
 	// net.Dialer's own defaults would outlive the dup gnet makes.

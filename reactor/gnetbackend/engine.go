@@ -353,7 +353,7 @@ func (e *engine) Stop(ctx context.Context) error {
 
 // shutdownAsync is a callback's Shutdown: drain within the drain timeout.
 func (e *engine) shutdownAsync() {
-	e.beginStop(time.Now().Add(e.o.DrainTimeout))
+	e.beginStop(e.o.DrainDeadline())
 }
 
 // beginStop starts the drain, once: from then on new conns are turned away,

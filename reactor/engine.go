@@ -18,7 +18,8 @@ type Engine interface {
 	// Stop stops accepting, flushes and closes every conn (OnClose each),
 	// calls OnShutdown and returns once every loop goroutine has exited. ctx
 	// bounds the drain: conns still flushing when it ends are closed with
-	// ctx's error. Calling Stop again returns the first call's result.
+	// ctx's error (context.Cause: a context cancelled with a cause gives
+	// that cause). Calling Stop again returns the first call's result.
 	// Stop waits for the loops, so a callback must not call it (it would
 	// wait for itself): return the Shutdown action instead.
 	Stop(ctx context.Context) error

@@ -183,7 +183,7 @@ func (e *engine) Stop(ctx context.Context) error {
 	select {
 	case <-e.done:
 	case <-ctx.Done():
-		cause := ctx.Err()
+		cause := context.Cause(ctx) // ctx.Err(), unless cancelled with a cause
 		for _, l := range e.loops {
 			l.Post(func() { l.forceCloseAll(cause) })
 		}

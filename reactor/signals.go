@@ -1,6 +1,7 @@
 package reactor
 
 import (
+	"context"
 	"errors"
 	"os"
 	"os/signal"
@@ -87,8 +88,10 @@ func watchSignalsFor(e Engine, o *Options) {
 		case <-e.Done():
 			return
 		}
-		ctx, cancel := o.DrainContext()
-		defer cancel()
+		drain, cancelDrain := o.DrainContext()
+		defer cancelDrain()
+		ctx, cancel := context.WithCancelCause(drain)
+		defer cancel(nil)
 		stopped := make(chan struct{})
 		go func() {
 			defer close(stopped)
@@ -97,7 +100,7 @@ func watchSignalsFor(e Engine, o *Options) {
 		select {
 		case sig := <-ch:
 			o.Logger.Warn("second signal: closing conns without waiting for them to drain", "signal", sig)
-			cancel()
+			cancel(ErrForcedStop) // Stop closes what is left with this cause
 			<-stopped
 		case <-stopped:
 		}

@@ -88,7 +88,7 @@ func (a *adapter) OnTraffic(gc gnet.Conn) gnet.Action {
 	if n := gc.InboundBuffered() - w.retained; n > 0 {
 		w.stats.bytesIn.Add(int64(n))
 		w.touch()
-		if w.closing {
+		if w.closing.Load() {
 			// The native backend stops reading a closing conn; gnet
 			// cannot, so what arrives is dropped unseen.
 			gc.Discard(-1)
@@ -259,10 +259,11 @@ func (w *wconn) settle(a reactor.Action) gnet.Action {
 	w.retained = w.gc.InboundBuffered()
 	switch a {
 	case reactor.Close:
+		w.closing.Store(true)
 		if w.gc.OutboundBuffered() == 0 {
-			return gnet.Close
+			w.flushedClose()
+			return gnet.None
 		}
-		w.closing = true
 		w.watchFlush()
 	case reactor.Shutdown:
 		w.e.shutdownAsync()

@@ -7,12 +7,15 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"os"
 	"path"
 	"strings"
 	"time"
 
 	"github.com/panjf2000/gnet/v2"
+	"golang.org/x/sys/unix"
 
+	"github.com/evloop/evloop/internal/socket"
 	"github.com/evloop/evloop/poller"
 	"github.com/evloop/evloop/reactor"
 )
@@ -47,6 +50,9 @@ func (Backend) Start(h reactor.Handler, addrs []string, o *reactor.Options) (rea
 	}
 	plan, err := planListeners(addrs, o)
 	if err != nil {
+		return nil, err
+	}
+	if err := preflight(plan, o); err != nil {
 		return nil, err
 	}
 	e := newEngine(h, o, plan)
@@ -175,6 +181,44 @@ func planListeners(addrs []string, o *reactor.Options) ([]listenerPlan, error) {
 		}
 	}
 	return plan, nil
+}
+
+// preflight binds each address once and lets it go, before gnet binds it:
+//   - gnet removes whatever is at a unix path before binding it (a file, a
+//     directory tree, a live server's socket); the native backend's check
+//     removes only a stale socket and refuses the rest;
+//   - gnet leaks the listeners it has opened when a later address fails
+//     (gnet v2.10 createListeners), so an address that cannot be bound is
+//     found here, with nothing opened yet.
+//
+// Port 0 needs no check. Another process can still take an address between
+// this check and gnet's bind; then the leak above can happen.
+func preflight(plan []listenerPlan, o *reactor.Options) error {
+	for _, p := range plan {
+		var fd int
+		var err error
+		switch p.network {
+		case "unix":
+			fd, _, err = socket.Listen("unix", p.address, false, nil)
+		case "tcp", "udp":
+			if _, port, _ := net.SplitHostPort(p.address); port == "0" {
+				continue
+			}
+			if p.network == "tcp" {
+				fd, _, err = socket.Listen(p.addr.Scheme, p.address, o.ReusePort, nil)
+			} else {
+				fd, _, _, err = socket.ListenPacket(p.addr.Scheme, p.address, true)
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("reactor: %s: %w", p.addr, err)
+		}
+		unix.Close(fd)
+		if p.network == "unix" {
+			os.Remove(p.address) // ours, just made: gnet binds it afresh
+		}
+	}
+	return nil
 }
 
 // unixProto writes a unix path so that gnet's URL parsing gives it back: an

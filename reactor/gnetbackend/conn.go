@@ -46,7 +46,8 @@ type wconn struct {
 	// cause is the OnClose cause when evloop, not gnet, closed the conn
 	// (panic, idle timeout, inbound limit, forced stop).
 	cause        error
-	closing      bool // close once output is flushed
+	closing      atomic.Bool // close once output is flushed; read by any goroutine
+	lingering    bool        // flushed and write-shut: discarding input until the peer's EOF
 	inCallback   int
 	pendingClose bool
 	closeErr     error
@@ -234,7 +235,7 @@ func (w *wconn) InboundBuffered() int {
 
 func (w *wconn) writable() error {
 	switch {
-	case w.closed.Load() && !w.udp:
+	case (w.closed.Load() || w.closing.Load()) && !w.udp:
 		return conn.ErrClosed
 	case w.shut.Load():
 		return conn.ErrWriteShut
@@ -392,6 +393,11 @@ func (w *wconn) checkIdle() {
 		w.idleTimer.Reset(time.Duration(deadline - now))
 		return
 	}
+	if w.lingering {
+		// Closed by the handler with its output out; only the peer's EOF
+		// is awaited, and the linger bounds that. Not an idle timeout.
+		return
+	}
 	w.closeNow(reactor.ErrIdleTimeout)
 }
 
@@ -441,7 +447,7 @@ func (w *wconn) AsyncWritev(bufs [][]byte, done conn.AsyncCallback) error {
 
 func (w *wconn) asyncWritable() error {
 	switch {
-	case w.closed.Load():
+	case w.closed.Load() || w.closing.Load():
 		return conn.ErrClosed
 	case w.shut.Load():
 		return conn.ErrWriteShut
@@ -521,15 +527,48 @@ func (w *wconn) post(fn func()) error {
 // closeGracefully closes the conn once its output is flushed; it runs in a
 // loop task, outside gnet's callbacks.
 func (w *wconn) closeGracefully() {
-	if w.closed.Load() || w.closing {
+	if w.closed.Load() || w.closing.Load() {
 		return
 	}
+	w.closing.Store(true)
 	if w.gc.OutboundBuffered() == 0 {
+		w.flushedClose()
+		return
+	}
+	w.watchFlush()
+}
+
+// lingerTimeout bounds how long a closed conn waits for its peer's EOF, as
+// in the native backend.
+const lingerTimeout = 2 * time.Second
+
+// flushedClose closes a conn whose output is all out. Like the native
+// backend (see conn.FD.Linger) it first shuts the write half and discards
+// input until the peer's EOF, on which gnet closes the conn itself: closing
+// a socket with unread input sends RST, and an RST makes the peer's kernel
+// drop what it has not read yet. lingerTimeout bounds the wait.
+func (w *wconn) flushedClose() {
+	if w.lingering || w.closed.Load() {
+		return
+	}
+	if w.udp || unix.Shutdown(w.fd, unix.SHUT_WR) != nil {
 		w.el.Close(w.gc)
 		return
 	}
-	w.closing = true
-	w.watchFlush()
+	w.lingering = true
+	w.gc.Discard(-1)
+	w.retained = 0
+	if w.flushTimer != nil {
+		w.flushTimer.Stop()
+	}
+	// The flush timer is done with: it bounds the linger now.
+	w.flushTimer = time.AfterFunc(lingerTimeout, func() {
+		w.post(func() {
+			if !w.closed.Load() {
+				w.el.Close(w.gc)
+			}
+		})
+	})
 }
 
 // closeNow closes the conn at once with cause; it runs in a loop task.
@@ -579,8 +618,11 @@ func (w *wconn) checkFlush() {
 			return
 		}
 	}
+	if w.lingering {
+		return // the linger timer owns flushTimer now
+	}
 	if w.gc.OutboundBuffered() > 0 {
-		if w.closing || w.shutPending || w.drainWait {
+		if w.closing.Load() || w.shutPending || w.drainWait {
 			w.flushDelay = min(2*w.flushDelay, maxFlushDelay)
 			w.flushTimer.Reset(w.flushDelay)
 			return
@@ -596,8 +638,8 @@ func (w *wconn) checkFlush() {
 			return
 		}
 	}
-	if w.closing {
-		w.el.Close(w.gc)
+	if w.closing.Load() {
+		w.flushedClose()
 	}
 }
 
@@ -607,6 +649,9 @@ func (w *wconn) afterTask(a reactor.Action) {
 	if w.deliverPendingClose() || w.closed.Load() {
 		return
 	}
+	// The callback may have consumed input outside OnTraffic; what OnTraffic
+	// counts as new must start from what is left.
+	w.retained = w.InboundBuffered()
 	if w.cause != nil {
 		w.el.Close(w.gc)
 		return

@@ -340,7 +340,7 @@ func (e *engine) Stop(ctx context.Context) error {
 	select {
 	case <-e.done:
 	case <-ctx.Done():
-		err = ctx.Err()
+		err = context.Cause(ctx) // ctx.Err(), unless cancelled with a cause
 		select {
 		case e.force <- err:
 		default:

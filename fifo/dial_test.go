@@ -209,3 +209,43 @@ func TestBadRequestsDoNotBlockOthers(t *testing.T) {
 	writeRaw(t, path, sneaky.Line())
 	require.ErrorIs(t, s.nextSkip(t), ErrSymlink)
 }
+
+// A stray write with no newline (short, oversized, or itself starting with
+// Magic) is skipped and does not spoil the next client's request.
+func TestStrayWriteDoesNotBlockNextClient(t *testing.T) {
+	cases := []struct {
+		name  string
+		stray []byte
+		want  error
+	}{
+		{"7 bytes", []byte("garbage"), ErrMalformed},
+		{"600 bytes", bytes.Repeat([]byte("g"), 600), ErrTooLong},
+		{"a truncated request", []byte(Magic + " 4"), ErrMalformed},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "srv.fifo")
+			s := startTestServer(t, path, ListenConfig{})
+			writeRaw(t, path, c.stray)
+			for i := 0; i < 2; i++ { // the first client after the stray bytes, and one more
+				conn, err := DialTimeout(path, 5*time.Second)
+				require.NoError(t, err)
+				conn.SetDeadline(time.Now().Add(5 * time.Second))
+				_, err = conn.Write([]byte("ping"))
+				require.NoError(t, err)
+				got := make([]byte, 4)
+				_, err = io.ReadFull(conn, got)
+				require.NoError(t, err)
+				require.Equal(t, "ping", string(got))
+				require.NoError(t, conn.Close())
+			}
+			require.ErrorIs(t, s.nextSkip(t), c.want)
+			select {
+			case err := <-s.skipped:
+				t.Fatalf("skipped more than the stray bytes: %v", err)
+			default:
+			}
+			requireNoPairsLeft(t)
+		})
+	}
+}

@@ -21,7 +21,10 @@
 //  3. The client writes one request line naming the pair to the well-known
 //     FIFO in a single write of at most MaxRequestLen bytes. Writes of no
 //     more than PIPE_BUF bytes (at least 512 on every POSIX system) are
-//     atomic, so concurrent clients' lines never interleave.
+//     atomic, so concurrent clients' lines never interleave. Since every
+//     request is such a write and starts with Magic, the server finds it
+//     by its Magic even after stray bytes that someone wrote with no
+//     newline, which it skips.
 //  4. The server validates the line and the two paths (FIFOs, not symlinks,
 //     in a directory only their owner can write), opens the c2s read end and
 //     then the s2c write end, both nonblocking. The write end fails with

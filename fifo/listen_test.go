@@ -1,8 +1,11 @@
 package fifo
 
 import (
+	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -165,4 +168,131 @@ func TestReadRequestsSplitsAndSkips(t *testing.T) {
 	require.Len(t, errs, 2)
 	require.ErrorIs(t, errs[0], ErrMalformed)
 	require.ErrorIs(t, errs[1], ErrTooLong)
+}
+
+// splitEvents feeds chunks to a fresh Listener's split, as successive reads
+// would return them, and describes what it reported: "req <c2s>" for a
+// request, "malformed" or "too long" for skipped bytes.
+func splitEvents(t *testing.T, chunks ...[]byte) []string {
+	t.Helper()
+	l := &Listener{}
+	var got []string
+	for _, c := range chunks {
+		l.split(c, func(r Request, err error) {
+			switch {
+			case err == nil:
+				got = append(got, "req "+r.C2S)
+			case errors.Is(err, ErrTooLong):
+				got = append(got, "too long")
+			case errors.Is(err, ErrMalformed):
+				got = append(got, "malformed")
+			default:
+				t.Fatalf("unexpected error %v", err)
+			}
+		})
+		require.Less(t, len(l.partial), MaxRequestLen, "an unfinished line is bounded")
+	}
+	return got
+}
+
+// maxLenRequest is a valid request whose line is exactly MaxRequestLen bytes.
+// The paths' characters count twice, so the pid (9 or 19) sets the parity.
+func maxLenRequest(t *testing.T) Request {
+	for _, pid := range []int{9, 19} {
+		base := pairNames("/tmp/evloop-fifo-", pid, "0123456789abcdef")
+		if pad := MaxRequestLen - len(base.Line()); pad%2 == 0 {
+			r := pairNames("/tmp/evloop-fifo-"+strings.Repeat("p", pad/2), pid, "0123456789abcdef")
+			require.Len(t, r.Line(), MaxRequestLen)
+			return r
+		}
+	}
+	panic("unreachable")
+}
+
+func TestSplitResynchronisesOnMagic(t *testing.T) {
+	good := pairNames("/tmp/evloop-fifo-7-x", 7, "0123456789abcdef")
+	good2 := pairNames("/tmp/evloop-fifo-8-y", 8, "fedcba9876543210")
+	// A real request whose directory name contains Magic: the Magic inside
+	// its quoted path must not be taken for the start of a request.
+	inner := pairNames("/tmp/"+Magic+" 7 x/evloop-fifo-7-z", 7, "0123456789abcdef")
+	long := maxLenRequest(t)
+	line, line2 := good.Line(), good2.Line()
+	req := "req " + good.C2S
+	req2 := "req " + good2.C2S
+	x600 := bytes.Repeat([]byte("x"), 600)
+	cat := func(ps ...[]byte) []byte { return bytes.Join(ps, nil) }
+	b := func(s string) []byte { return []byte(s) }
+
+	cases := []struct {
+		name   string
+		chunks [][]byte
+		want   []string
+	}{
+		{"one request", [][]byte{line}, []string{req}},
+		{"two requests in one read", [][]byte{cat(line, line2)}, []string{req, req2}},
+		{"request split across reads", [][]byte{line[:5], line[5:]}, []string{req}},
+		{"request of MaxRequestLen bytes", [][]byte{long.Line()[:MaxRequestLen-1], long.Line()[MaxRequestLen-1:]}, []string{"req " + long.C2S}},
+		{"garbage line, then request", [][]byte{cat(b("garbage\n"), line)}, []string{"malformed", req}},
+		{"garbage with no newline, then request, one read", [][]byte{cat(b("garbage"), line)}, []string{"malformed", req}},
+		{"garbage with no newline, then request, two reads", [][]byte{b("garbage"), line, line2}, []string{"malformed", req, req2}},
+		{"garbage with a newline inside", [][]byte{b("gar\nbage"), line}, []string{"malformed", "malformed", req}},
+		{"garbage ending in part of Magic", [][]byte{b("junk" + Magic[:6]), line}, []string{"malformed", req}},
+		{"stray bytes that start with Magic", [][]byte{b(Magic + " 4"), line}, []string{"malformed", req}},
+		{"Magic inside the request's path", [][]byte{b("junk"), inner.Line()}, []string{"malformed", "req " + inner.C2S}},
+		{"malformed request after garbage, reported once", [][]byte{b("junk" + Magic + " 0 x\n"), line}, []string{"malformed", req}},
+		{"oversized garbage, then request, one read", [][]byte{cat(x600, line, line2)}, []string{"too long", req, req2}},
+		{"oversized garbage in pieces, then request", [][]byte{x600[:300], x600[300:], line}, []string{"too long", req}},
+		{"oversized garbage, then Magic split across reads", [][]byte{cat(x600, line[:5]), line[5:]}, []string{"too long", req}},
+		{"oversized garbage and a newline, then request", [][]byte{x600, b("\n"), line}, []string{"too long", req}},
+		{"oversized garbage full of Magic, then request", [][]byte{b(strings.Repeat(Magic, 50)), line}, []string{"too long", req}},
+		{"oversized line with no request", [][]byte{cat(x600, b("\n"))}, []string{"too long"}},
+		{"garbage before a request of MaxRequestLen bytes", [][]byte{b("garbage"), long.Line()}, []string{"too long", "req " + long.C2S}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			require.Equal(t, c.want, splitEvents(t, c.chunks...))
+		})
+	}
+
+	// However the reads cut the bytes, the same things are reported.
+	for _, prefix := range [][]byte{nil, b("garbage"), b(Magic + " 4"), x600} {
+		all := cat(prefix, line, line2)
+		want := splitEvents(t, all)
+		require.Equal(t, []string{req, req2}, want[len(want)-2:])
+		for k := range all {
+			require.Equal(t, want, splitEvents(t, all[:k], all[k:]), "prefix %d bytes, cut at %d", len(prefix), k)
+		}
+		bytewise := make([][]byte, len(all))
+		for i := range all {
+			bytewise[i] = all[i : i+1]
+		}
+		require.Equal(t, want, splitEvents(t, bytewise...), "prefix %d bytes, a byte per read", len(prefix))
+	}
+}
+
+func TestSplitBoundsGarbage(t *testing.T) {
+	// A megabyte with no newline, read as a full FIFO returns it: reported
+	// once, costing at most a line's worth of memory, and the request after
+	// it still gets through.
+	l := &Listener{}
+	var errs []error
+	var reqs []Request
+	fn := func(r Request, err error) {
+		if err != nil {
+			errs = append(errs, err)
+			return
+		}
+		reqs = append(reqs, r)
+	}
+	chunk := bytes.Repeat([]byte("z"), len(l.readBuf))
+	for i := 0; i < 256; i++ {
+		l.split(chunk, fn)
+		require.Less(t, len(l.partial), MaxRequestLen)
+		require.LessOrEqual(t, cap(l.partial), 2*(len(l.readBuf)+MaxRequestLen))
+	}
+	good := pairNames("/tmp/evloop-fifo-7-x", 7, "0123456789abcdef")
+	l.split(good.Line(), fn)
+	require.Len(t, errs, 1)
+	require.ErrorIs(t, errs[0], ErrTooLong)
+	require.Equal(t, []Request{good}, reqs)
 }

@@ -80,8 +80,8 @@ type Listener struct {
 	dev, ino uint64 // the FIFO we created, so Close removes only that
 
 	readBuf    [4096]byte
-	partial    []byte // a request line whose newline has not arrived
-	discarding bool   // skipping the rest of an oversized line
+	partial    []byte // the tail of a line whose newline has not arrived
+	discarding bool   // the line in partial was reported as too long
 	closed     bool
 }
 
@@ -216,10 +216,12 @@ func (l *Listener) Config() ListenConfig { return l.cfg }
 const maxReadsPerCall = 16
 
 // ReadRequests reads the request lines waiting in the FIFO without blocking
-// and calls fn for each, with the parsed request or with the reason the line
-// is skipped (ErrMalformed, ErrTooLong). A line split across reads is
-// completed on a later call. It returns nil once the FIFO is drained or the
-// per-call bound is reached, or the read error.
+// and calls fn for each, with the parsed request or with the reason bytes
+// are skipped (ErrMalformed, ErrTooLong). A line split across reads is
+// completed on a later call; stray bytes written with no newline are skipped
+// rather than spoiling the request that follows them (see split). It returns
+// nil once the FIFO is drained or the per-call bound is reached, or the read
+// error.
 func (l *Listener) ReadRequests(fn func(Request, error)) error {
 	if l.closed {
 		return ErrClosed
@@ -244,39 +246,93 @@ func (l *Listener) ReadRequests(fn func(Request, error)) error {
 	return nil
 }
 
-// split cuts p into lines, keeping an unfinished one for later. A line that
-// grows past MaxRequestLen is reported once and skipped up to its newline,
-// so a misbehaving writer costs bounded memory.
+// split cuts p into lines, keeping an unfinished one for later, and calls
+// fn for the request each line ends with and for the bytes it skips.
+//
+// Every real request is one atomic write that starts with Magic and ends
+// with its newline, but anyone who can open the FIFO may also write bytes
+// with no newline, and those prefix the next client's request on the same
+// line. So a line is searched for the request it ends with (endLine), and an
+// unfinished line keeps only its last MaxRequestLen-1 bytes: that is the
+// most of a request that can come before its newline, so memory stays
+// bounded however long the garbage, and a request that follows it is still
+// whole when its newline comes. Bytes are kept raw, not cut at Magic, so a
+// Magic split across two reads is found too.
 func (l *Listener) split(p []byte, fn func(Request, error)) {
 	for len(p) > 0 {
 		i := bytes.IndexByte(p, '\n')
 		if i < 0 {
-			if l.discarding {
-				return
-			}
-			if len(l.partial)+len(p) >= MaxRequestLen {
-				l.partial = l.partial[:0]
-				l.discarding = true
-				fn(Request{}, fmt.Errorf("%w: no newline in %d bytes", ErrTooLong, MaxRequestLen))
-				return
-			}
 			l.partial = append(l.partial, p...)
+			if drop := len(l.partial) - (MaxRequestLen - 1); drop > 0 {
+				if !l.discarding {
+					fn(Request{}, fmt.Errorf("%w: no newline in %d bytes", ErrTooLong, MaxRequestLen))
+					l.discarding = true // reported once, however long the line
+				}
+				l.partial = append(l.partial[:0], l.partial[drop:]...)
+			}
 			return
 		}
 		line := p[:i+1]
 		p = p[i+1:]
-		if l.discarding {
-			l.discarding = false
-			continue
-		}
 		if len(l.partial) > 0 {
 			l.partial = append(l.partial, line...)
 			line = l.partial
 		}
-		req, err := ParseRequest(line)
+		l.endLine(line, fn)
 		l.partial = l.partial[:0]
-		fn(req, err)
+		l.discarding = false
 	}
+}
+
+// endLine reports the request a complete line ends with, if any, after the
+// bytes before it (unless split already reported them as too long).
+func (l *Listener) endLine(line []byte, fn func(Request, error)) {
+	reported := l.discarding
+	if len(line) > MaxRequestLen {
+		if !reported {
+			fn(Request{}, fmt.Errorf("%w: line of %d bytes (max %d)", ErrTooLong, len(line), MaxRequestLen))
+			reported = true
+		}
+		line = line[len(line)-MaxRequestLen:] // only the tail can hold a request
+	}
+	at, req, err := lastRequest(line)
+	if !reported {
+		switch {
+		case at < 0:
+			fn(Request{}, err)
+		case at > 0:
+			fn(Request{}, fmt.Errorf("%w: %d stray bytes before a request", ErrMalformed, at))
+		}
+	}
+	if at >= 0 {
+		fn(req, nil)
+	}
+}
+
+// lastRequest finds the request that line ends with: the suffix from the
+// last Magic that parses. It returns the suffix's offset, or -1 and why the
+// line does not parse. Trying the last Magic first is what makes this
+// right: a later Magic can only be inside the real request's quoted paths,
+// where it cannot parse (a request needs a '"' right after its pid, and a
+// '"' inside a quoted path is escaped), whereas an earlier one may be stray
+// bytes that happen to start with Magic.
+func lastRequest(line []byte) (int, Request, error) {
+	var err error
+	for end := len(line); ; {
+		i := bytes.LastIndex(line[:end], []byte(Magic))
+		if i < 0 {
+			break
+		}
+		var req Request
+		if req, err = ParseRequest(line[i:]); err == nil {
+			return i, req, nil
+		}
+		end = i
+	}
+	if err == nil { // no Magic at all
+		_, err = ParseRequest(line)
+	}
+	return -1, Request{}, err
 }
 
 // Close removes the FIFO (if it is still the one this Listener made) and the

@@ -91,6 +91,7 @@ func (l *loop) run() {
 		n, err := l.poller.Wait(timeout, l.onReady)
 		if err != nil {
 			l.log.Error("poller wait failed; loop stops", "err", err)
+			l.drain(time.Time{}) // listeners, pending dials: closed, not leaked
 			l.forceCloseAll(err)
 			return
 		}

@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/coreos/go-systemd/v22/daemon"
+
 	"github.com/evloop/evloop/conn"
 	"github.com/evloop/evloop/internal/socket"
 	"github.com/evloop/evloop/poller"
@@ -201,6 +203,7 @@ func (e *engine) forced(cause error) {
 func (e *engine) beginStop(deadline time.Time) {
 	e.stopOnce.Do(func() {
 		close(e.stopping)
+		e.sdNotify(daemon.SdNotifyStopping)
 		for _, l := range e.loops {
 			l.Post(func() { l.drain(deadline) })
 		}

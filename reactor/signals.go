@@ -5,8 +5,6 @@ import (
 	"errors"
 	"os"
 	"os/signal"
-
-	"github.com/coreos/go-systemd/v22/daemon"
 )
 
 // ErrForcedStop is the OnClose cause of conns closed before they drained
@@ -42,7 +40,6 @@ func (e *engine) watchSignals() {
 		case <-w.quit:
 			return
 		}
-		e.sdNotify(daemon.SdNotifyStopping)
 		e.beginStop(e.opts.DrainDeadline())
 		if signalHook != nil {
 			signalHook("draining")

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/coreos/go-systemd/v22/daemon"
 	"github.com/panjf2000/gnet/v2"
 	"golang.org/x/sys/unix"
 
@@ -159,6 +160,7 @@ func (e *engine) start() error {
 		}
 	}
 	go e.monitor()
+	e.sdNotify(daemon.SdNotifyReady)
 	return nil
 }
 
@@ -356,10 +358,19 @@ func (e *engine) shutdownAsync() {
 	e.beginStop(e.o.DrainDeadline())
 }
 
+// sdNotify tells systemd (Type=notify) the service's state, as the native
+// backend does; without NOTIFY_SOCKET it does nothing.
+func (e *engine) sdNotify(state string) {
+	if _, err := daemon.SdNotify(false, state); err != nil {
+		e.log.Warn("systemd notify failed", "state", state, "err", err)
+	}
+}
+
 // beginStop starts the drain, once: from then on new conns are turned away,
 // and every open one is closed once flushed.
 func (e *engine) beginStop(deadline time.Time) {
 	e.stopOnce.Do(func() {
+		e.sdNotify(daemon.SdNotifyStopping)
 		e.mu.Lock()
 		e.stopping = true
 		e.stopFlag.Store(true)

@@ -96,10 +96,10 @@ func (h consumeLater) OnClose(_ conn.Conn, err error) { h.closed <- err }
 func TestDeferredConsumeKeepsTheConnActive(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {
 		h := consumeLater{closed: make(chan error, 1)}
-		e := start(t, h, "tcp://127.0.0.1:0", b, reactor.WithIdleTimeout(400*time.Millisecond), reactor.WithLogger(discardLogger()))
+		e := start(t, h, "tcp://127.0.0.1:0", b, reactor.WithIdleTimeout(time.Second), reactor.WithLogger(discardLogger()))
 		c := dial(t, e)
 		defer c.Close()
-		const sends = 10
+		const sends = 15 // 1.5 s of traffic, past the idle timeout
 		tick := time.NewTicker(100 * time.Millisecond)
 		defer tick.Stop()
 		for i := 0; i < sends; i++ {

@@ -20,6 +20,15 @@ const (
 	fifoRetryMax = 100 * time.Millisecond
 )
 
+// maxFIFOHandshakes bounds the handshakes one FIFO listener has in progress.
+// Each holds an fd (the client's c2s read end) for up to the handshake
+// timeout, so anyone who can write the well-known FIFO could otherwise use
+// up the process's fds with requests it never completes. An honest client
+// completes its handshake in about a millisecond; while the bound is
+// reached, new requests are skipped (and logged), as a full listen backlog
+// turns connects away.
+var maxFIFOHandshakes = 256
+
 // fifoListener serves a well-known FIFO (fifo:///path) on one loop: it reads
 // request lines, completes each handshake without blocking, and hands the
 // pairs to the balancer as conns with separate read and write fds.
@@ -62,6 +71,10 @@ func (fl *fifoListener) ready(poller.Event) {
 func (fl *fifoListener) request(req fifo.Request, err error) {
 	if err != nil {
 		fl.l.log.Warn("fifo: request skipped", "addr", fl.srv.Addr(), "err", err)
+		return
+	}
+	if len(fl.pending) >= maxFIFOHandshakes {
+		fl.l.log.Warn("fifo: request skipped: too many handshakes in progress", "addr", fl.srv.Addr(), "pid", req.PID, "max", maxFIFOHandshakes)
 		return
 	}
 	h, err := fl.srv.Begin(req)

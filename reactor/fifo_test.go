@@ -245,3 +245,25 @@ func TestFIFOStartChecksThePath(t *testing.T) {
 	}
 	require.ElementsMatch(t, []string{"regular", "link.fifo"}, names, "failed starts leave nothing behind")
 }
+
+// Handshakes in progress are bounded: requests past the bound are skipped,
+// so requests never completed cannot use up the server's fds.
+func TestFIFOHandshakesInProgressAreBounded(t *testing.T) {
+	t.Cleanup(reactor.SetMaxFIFOHandshakes(2)) // runs after the engine has stopped
+	path := filepath.Join(t.TempDir(), "srv.fifo")
+	log := newTPLog()
+	h := newTPHandler()
+	tpStart(t, h, []string{"fifo://" + path + "?timeout=500ms"}, reactor.WithLoops(1), reactor.WithLogger(slog.New(log)))
+
+	for i, random := range []string{"00000000000000b1", "00000000000000b2", "00000000000000b3"} {
+		writeFIFORaw(t, path, danglingPair(t, random).Line())
+		if i < 2 {
+			continue
+		}
+		require.Contains(t, log.waitLog(t, "fifo: request skipped"), "too many handshakes")
+	}
+	// Once the dangling ones time out, clients are served again.
+	log.waitLog(t, "fifo: handshake abandoned")
+	log.waitLog(t, "fifo: handshake abandoned")
+	require.NoError(t, fifoEcho(path, 1))
+}

@@ -1,5 +1,7 @@
 package reactor
 
+// Hooks for the external tests.
+
 // SetSignalHook lets the external tests follow the signal watcher's steps;
 // it returns a function restoring the previous hook. Set it before Start
 // and restore it after the engine is done.
@@ -7,4 +9,12 @@ func SetSignalHook(fn func(step string)) (restore func()) {
 	old := signalHook
 	signalHook = fn
 	return func() { signalHook = old }
+}
+
+// SetMaxFIFOHandshakes lowers the bound on FIFO handshakes in progress for a
+// test; it returns a function restoring the previous bound.
+func SetMaxFIFOHandshakes(n int) (restore func()) {
+	old := maxFIFOHandshakes
+	maxFIFOHandshakes = n
+	return func() { maxFIFOHandshakes = old }
 }

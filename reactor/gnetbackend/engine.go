@@ -69,8 +69,8 @@ type engine struct {
 	force      chan error
 	drainDone  chan struct{}
 	done       chan struct{}
-	resultOnce sync.Once
-	result     error
+	forcedMu  sync.Mutex
+	forcedErr error // why conns were closed before they drained; set once
 
 	dialCtx    context.Context
 	dialCancel context.CancelFunc
@@ -349,8 +349,11 @@ func (e *engine) Stop(ctx context.Context) error {
 		}
 		<-e.done
 	}
-	e.resultOnce.Do(func() { e.result = err })
-	return e.result
+	// The native backend's result: nil when every conn drained, even if
+	// gnet itself took longer than ctx to stop.
+	e.forcedMu.Lock()
+	defer e.forcedMu.Unlock()
+	return e.forcedErr
 }
 
 // shutdownAsync is a callback's Shutdown: drain within the drain timeout.
@@ -416,6 +419,15 @@ func (e *engine) drain(deadline time.Time, open []*wconn) {
 	e.stopClient()
 }
 
+// forced records that conns were closed before their output drained.
+func (e *engine) forced(cause error) {
+	e.forcedMu.Lock()
+	defer e.forcedMu.Unlock()
+	if e.forcedErr == nil {
+		e.forcedErr = cause
+	}
+}
+
 // closeAll closes every conn still open at once, with cause.
 func (e *engine) closeAll(cause error) {
 	e.mu.Lock()
@@ -425,7 +437,17 @@ func (e *engine) closeAll(cause error) {
 	}
 	e.mu.Unlock()
 	for _, w := range open {
-		w.post(func() { w.closeNow(cause) })
+		w.post(func() {
+			if w.closed.Load() {
+				return
+			}
+			if w.lingering {
+				w.el.Close(w.gc) // its output is all out: a clean close
+				return
+			}
+			e.forced(cause)
+			w.closeNow(cause)
+		})
 	}
 	select {
 	case <-e.drained:

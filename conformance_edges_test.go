@@ -205,3 +205,14 @@ func TestFailedStartReleasesEarlierAddresses(t *testing.T) {
 		again.Close()
 	})
 }
+
+// A second server on a UDP port already served fails to start, as one on a
+// TCP port does, instead of silently sharing (and taking) the datagrams.
+func TestUDPPortInUseIsRefused(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		first := start(t, reactor.BaseHandler{}, "udp://127.0.0.1:0", b)
+		_, err := reactor.Start(reactor.BaseHandler{}, []string{"udp://" + first.Addrs()[0].String()},
+			append(b.opts, reactor.WithLogger(discardLogger()))...)
+		require.Error(t, err)
+	})
+}

@@ -60,9 +60,11 @@ func run() error {
 	for _, a := range eng.Addrs() {
 		fmt.Printf("listening %s://%s\n", a.Network(), a.String())
 	}
+	var stopped error
 	select {
 	case <-sigs:
 	case <-eng.Done():
+		stopped = backend.ErrStoppedByItself
 	}
 	r.shutdown()
 	ctx, cancel := context.WithTimeout(context.Background(), reactor.DefaultDrainTimeout)
@@ -70,5 +72,5 @@ func run() error {
 	if err := eng.Stop(ctx); err != nil {
 		logger.Warn("chat: some clients were cut off before their output drained", "err", err)
 	}
-	return nil
+	return stopped
 }

@@ -56,12 +56,14 @@ func run() error {
 	}
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	var stopped error
 	select {
 	case <-sigs:
 	case <-eng.Done():
+		stopped = backend.ErrStoppedByItself
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), reactor.DefaultDrainTimeout)
 	defer cancel()
 	eng.Stop(ctx)
-	return nil
+	return stopped
 }

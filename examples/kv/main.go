@@ -114,14 +114,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	for _, a := range eng.Addrs() {
 		fmt.Fprintf(stdout, "listening %s://%s\n", a.Network(), a.String())
 	}
+	var stopped error
 	select {
 	case <-ctx.Done():
 	case <-eng.Done():
+		stopped = backend.ErrStoppedByItself
 	}
 	stopCtx, cancel := context.WithTimeout(context.Background(), reactor.DefaultDrainTimeout)
 	defer cancel()
 	eng.Stop(stopCtx)
-	return nil
+	return stopped
 }
 
 // start builds the server for cfg and starts an engine serving it.

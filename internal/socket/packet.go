@@ -38,9 +38,8 @@ func ListenPacket(network, address string, reusePort bool) (int, net.Addr, int, 
 }
 
 func bindPacket(fd, family int, sa unix.Sockaddr, reusePort, v6Only bool) error {
-	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); err != nil {
-		return os.NewSyscallError("setsockopt SO_REUSEADDR", err)
-	}
+	// No SO_REUSEADDR, as in package net: for UDP it would let a second
+	// server bind the same port and silently take the datagrams.
 	if reusePort {
 		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEPORT, 1); err != nil {
 			return os.NewSyscallError("setsockopt SO_REUSEPORT", err)

@@ -207,7 +207,9 @@ func preflight(plan []listenerPlan, o *reactor.Options) error {
 			if p.network == "tcp" {
 				fd, _, err = socket.Listen(p.addr.Scheme, p.address, o.ReusePort, nil)
 			} else {
-				fd, _, _, err = socket.ListenPacket(p.addr.Scheme, p.address, true)
+				// Without SO_REUSEPORT, though gnet sets it: the check
+				// must fail on a port any socket holds.
+				fd, _, _, err = socket.ListenPacket(p.addr.Scheme, p.address, false)
 			}
 		}
 		if err != nil {

@@ -3,6 +3,7 @@
 package backend
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -49,6 +50,9 @@ func (f *Flags) Options(logger *slog.Logger) ([]reactor.Option, error) {
 // Options turns the examples' common flags (-loops, -backend, -poller) into
 // engine options, logging to logger.
 func Options(loops int, backendName, pollerName string, logger *slog.Logger) ([]reactor.Option, error) {
+	if loops < 1 {
+		return nil, fmt.Errorf("-loops %d: want at least 1", loops)
+	}
 	kind, err := poller.ParseKind(pollerName)
 	if err != nil {
 		return nil, err
@@ -63,3 +67,8 @@ func Options(loops int, backendName, pollerName string, logger *slog.Logger) ([]
 	}
 	return opts, nil
 }
+
+// ErrStoppedByItself is what an example returns when its engine stopped
+// without being asked (the log says why): a server that dies must not exit
+// 0, or a supervisor set to restart it on failure would not.
+var ErrStoppedByItself = errors.New("the engine stopped by itself")

@@ -121,6 +121,21 @@ func (p *Proc) Stop(sig syscall.Signal) {
 	require.Empty(p.t, rest, "stdout after the listening line")
 }
 
+// Pid is the command's process id.
+func (p *Proc) Pid() int { return p.cmd.Process.Pid }
+
+// Exited waits (bounded) for the command to exit by itself and returns its
+// exit code.
+func (p *Proc) Exited() int {
+	p.t.Helper()
+	select {
+	case <-p.exited:
+	case <-time.After(WaitLimit):
+		require.FailNow(p.t, "the command did not exit")
+	}
+	return p.cmd.ProcessState.ExitCode()
+}
+
 // Stderr returns what the command has written to stderr so far.
 func (p *Proc) Stderr() string { return p.stderr.String() }
 

@@ -65,10 +65,10 @@ type engine struct {
 	loopOrder []*loopStats // guarded by loopsMu
 	misc      loopStats    // counters no loop owns (OnTick panics)
 
-	stopOnce   sync.Once
-	force      chan error
-	drainDone  chan struct{}
-	done       chan struct{}
+	stopOnce  sync.Once
+	force     chan error
+	drainDone chan struct{}
+	done      chan struct{}
 	forcedMu  sync.Mutex
 	forcedErr error // why conns were closed before they drained; set once
 

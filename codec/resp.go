@@ -13,7 +13,8 @@ import (
 //	*2\r\n$3\r\nGET\r\n$3\r\nkey\r\n
 //
 // or, typed into nc or telnet, as an inline command: one line of words
-// separated by white space ("GET key\r\n"). A server answers with simple
+// separated by white space, quoted as redis-server quotes them ("GET key\r\n",
+// "SET k \"a b\"\r\n"). A server answers with simple
 // strings (+OK), errors (-ERR ...), integers (:1), bulk strings ($3\r\nabc),
 // the null bulk string ($-1) and arrays (*2 ...), built here with the Append
 // functions.
@@ -125,7 +126,8 @@ func respErr(kind error, reason string) error {
 
 // DecodeCommand parses the first request in buf into its arguments. It
 // appends them to args[:0] and returns the extended slice; each argument
-// aliases buf, so it is valid as long as buf is. Passing the returned slice
+// aliases buf, so it is valid as long as buf is (a quoted inline argument is
+// unescaped into a slice of its own). Passing the returned slice
 // back in on the next call makes parsing allocation-free once it has grown
 // to the longest command's length.
 //
@@ -272,8 +274,14 @@ func parseRESPLength(buf []byte, i int) (int64, int, lengthState) {
 	return 0, 0, lengthIncomplete
 }
 
-// inline parses one line of words separated by white space. Unlike
-// redis-server it does not interpret quotes: each word is taken as is.
+// inline parses one inline command line the way redis-server does
+// (sdssplitargs): words separated by white space, where "double quotes"
+// take the escapes \n \r \t \b \a \xHH and \<any>, 'single quotes' take
+// \', a quote may open inside a word, and a closing quote must be followed
+// by white space or the line end. Unbalanced quotes are an error. A NUL
+// byte ends the line, as it ends redis-server's C string. A plain word
+// aliases buf; a quoted one is unescaped into a new slice (people type
+// those, so the allocation is off the hot path).
 func (d *RESPDecoder) inline(buf []byte, args [][]byte, collect bool) ([][]byte, int, error) {
 	scan := buf
 	if len(scan) > d.cfg.MaxInline {
@@ -288,24 +296,137 @@ func (d *RESPDecoder) inline(buf []byte, args [][]byte, collect bool) ([][]byte,
 	}
 	line := buf[:end]
 	words := 0
-	for i := 0; i < len(line); {
-		if isRESPSpace(line[i]) {
+	for i := 0; ; {
+		for i < len(line) && isRESPSpace(line[i]) {
 			i++
-			continue
 		}
-		j := i + 1
-		for j < len(line) && !isRESPSpace(line[j]) {
-			j++
+		if i == len(line) || line[i] == 0 {
+			break
+		}
+		arg, next, err := inlineArg(line, i, collect)
+		if err != nil {
+			return args[:0], 0, err
 		}
 		if words++; words > d.cfg.MaxArgs {
 			return args[:0], 0, respErr(ErrFrameTooLarge, "too many arguments in inline request")
 		}
 		if collect {
-			args = append(args, line[i:j:j])
+			args = append(args, arg)
 		}
-		i = j
+		i = next
 	}
 	return args, end + 1, nil
+}
+
+// inlineArg reads the inline argument starting at line[i] and returns it
+// (if collect is set) and where reading goes on.
+func inlineArg(line []byte, i int, collect bool) (arg []byte, next int, err error) {
+	start := i
+	var out []byte  // the unescaped argument, once a quote has appeared
+	quoted := false // a quote has appeared: out holds the argument
+	var quote byte  // the open quote: 0, '"' or '\''
+	put := func(c byte) {
+		if quoted && collect {
+			out = append(out, c)
+		}
+	}
+	word := func(end int) []byte {
+		if !collect {
+			return nil
+		}
+		if !quoted {
+			return line[start:end:end]
+		}
+		if out == nil {
+			out = []byte{} // "" is an empty argument, not a missing one
+		}
+		return out[:len(out):len(out)]
+	}
+	for ; ; i++ {
+		if i == len(line) || (quote != 0 && line[i] == 0) {
+			if quote != 0 {
+				return nil, 0, errUnbalanced()
+			}
+			return word(i), i, nil
+		}
+		c := line[i]
+		switch quote {
+		case '"':
+			switch {
+			case c == '\\' && i+3 < len(line) && line[i+1] == 'x' && isHex(line[i+2]) && isHex(line[i+3]):
+				put(unhex(line[i+2])<<4 | unhex(line[i+3]))
+				i += 3
+			case c == '\\' && i+1 < len(line):
+				i++
+				put(unescape(line[i]))
+			case c == '"':
+				if i+1 < len(line) && !isRESPSpace(line[i+1]) {
+					return nil, 0, errUnbalanced()
+				}
+				return word(i), i + 1, nil
+			default:
+				put(c)
+			}
+		case '\'':
+			switch {
+			case c == '\\' && i+1 < len(line) && line[i+1] == '\'':
+				i++
+				put('\'')
+			case c == '\'':
+				if i+1 < len(line) && !isRESPSpace(line[i+1]) {
+					return nil, 0, errUnbalanced()
+				}
+				return word(i), i + 1, nil
+			default:
+				put(c)
+			}
+		default:
+			switch c {
+			case ' ', '\r', '\t', 0: // redis-server's word ends, not isspace's
+				return word(i), i, nil
+			case '"', '\'':
+				if !quoted && collect {
+					out = append(out, line[start:i]...)
+				}
+				quoted, quote = true, c
+			default:
+				put(c)
+			}
+		}
+	}
+}
+
+func errUnbalanced() error { return respErr(ErrMalformed, "unbalanced quotes in request") }
+
+// unescape is the byte a backslash escape inside double quotes stands for.
+func unescape(c byte) byte {
+	switch c {
+	case 'n':
+		return '\n'
+	case 'r':
+		return '\r'
+	case 't':
+		return '\t'
+	case 'b':
+		return '\b'
+	case 'a':
+		return '\a'
+	}
+	return c
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func unhex(c byte) byte {
+	switch {
+	case c <= '9':
+		return c - '0'
+	case c >= 'a':
+		return c - 'a' + 10
+	}
+	return c - 'A' + 10
 }
 
 // isRESPSpace is C's isspace, which redis-server splits inline commands at

@@ -77,21 +77,17 @@ func FuzzRESP(f *testing.F) {
 			t.Fatalf("decode(AppendCommand(%q)) = %q, %d, %v", args, got, n, err)
 		}
 
-		// Inline round trip, for args without white space or '\n' whose
-		// line does not start with '*'.
-		var words [][]byte
-		for _, w := range bytes.Split(data, []byte(" ")) {
-			if bytes.ContainsAny(w, "\r\n\t\v\f") {
-				return
+		// Inline round trip: the words of data, each bare when it can be
+		// and double-quoted with escapes when it must, as redis-cli quotes.
+		words := bytes.Split(data, []byte(" "))
+		var line []byte
+		for i, w := range words {
+			if i > 0 {
+				line = append(line, ' ')
 			}
-			if len(w) > 0 {
-				words = append(words, w)
-			}
+			line = appendInlineWord(line, w, i == 0)
 		}
-		if len(words) == 0 || words[0][0] == '*' {
-			return
-		}
-		line := append(bytes.Join(words, []byte(" ")), '\r', '\n')
+		line = append(line, '\r', '\n')
 		got, n, err = d.DecodeCommand(line, got)
 		switch {
 		case len(line) > cfg.MaxInline || len(words) > cfg.MaxArgs:
@@ -99,9 +95,37 @@ func FuzzRESP(f *testing.F) {
 				t.Fatalf("inline %q: %v, want ErrFrameTooLarge", line, err)
 			}
 		case err != nil || n != len(line) || !equalArgs(got, words):
-			t.Fatalf("inline %q: %q, %d, %v", line, got, n, err)
+			t.Fatalf("inline %q: %q, %d, %v; want %q", line, got, n, err, words)
 		}
 	})
+}
+
+// appendInlineWord appends w to an inline command line: bare if nothing in
+// it would be read as a separator, a quote or a line end (nor, first on the
+// line, as an array), else double-quoted with every byte that needs it
+// escaped.
+func appendInlineWord(line, w []byte, first bool) []byte {
+	bare := len(w) > 0 && !(first && w[0] == '*')
+	for _, c := range w {
+		if c <= ' ' || c >= 0x7f || c == '"' || c == '\'' {
+			bare = false
+		}
+	}
+	if bare {
+		return append(line, w...)
+	}
+	line = append(line, '"')
+	for _, c := range w {
+		switch {
+		case c == '"' || c == '\\':
+			line = append(line, '\\', c)
+		case c < ' ' || c >= 0x7f:
+			line = append(line, '\\', 'x', "0123456789abcdef"[c>>4], "0123456789abcdef"[c&15])
+		default:
+			line = append(line, c)
+		}
+	}
+	return append(line, '"')
 }
 
 func equalArgs(a, b [][]byte) bool {

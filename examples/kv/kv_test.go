@@ -197,6 +197,13 @@ func TestInline(t *testing.T) {
 			t.Fatalf("got %s, want %s", got, want)
 		}
 	}
+	// Quoted words, as redis-server reads them from nc or telnet.
+	c.send([]byte("SET q \"hello world\\x21\"\r\nGET q\r\nSET 'it\\'s' x\r\nGET \"it's\"\r\nECHO \"\"\r\n"))
+	for _, want := range []string{"+OK", `"hello world!"`, "+OK", `"x"`, `""`} {
+		if got := c.read(); got != want {
+			t.Fatalf("got %s, want %s", got, want)
+		}
+	}
 	// Inline and array requests mix, even split across writes.
 	c.send([]byte("GET gre"))
 	time.Sleep(10 * time.Millisecond)
@@ -221,6 +228,7 @@ func TestProtocolErrorCloses(t *testing.T) {
 		{"bad count", "*x\r\n", []string{"-ERR Protocol error: invalid multibulk length"}},
 		{"negative bulk", "*1\r\n$-3\r\n", []string{"-ERR Protocol error: invalid bulk length"}},
 		{"no crlf after bulk", "*1\r\n$4\r\nPINGxx", []string{"-ERR Protocol error: expected CRLF after bulk string"}},
+		{"unbalanced quotes inline", "SET q \"unterminated\r\n", []string{"-ERR Protocol error: unbalanced quotes in request"}},
 		{"requests before are served", "PING\r\n*1\r\n$4\r\nECHO\r\n*1\r\n:1\r\nPING\r\n",
 			[]string{"+PONG", "-ERR wrong number of arguments for 'echo' command", "-ERR Protocol error: expected '$', got ':'"}},
 	} {

@@ -224,28 +224,37 @@ func (s *server) deadline(opt []byte, v int64) (int64, bool) {
 	if v <= 0 {
 		return 0, false
 	}
-	seconds := is(opt, "ex") || is(opt, "exat")
-	if seconds {
-		if v > math.MaxInt64/int64(time.Second) {
+	// redis-server's bounds: the time in milliseconds must fit an int64
+	// (for EX and PX, once added to now).
+	ms := v
+	if is(opt, "ex") || is(opt, "exat") {
+		if v > math.MaxInt64/1000 {
 			return 0, false
 		}
-	} else if v > math.MaxInt64/int64(time.Millisecond) {
-		return 0, false
-	}
-	var ms int64
-	if seconds {
 		ms = v * 1000
-	} else {
-		ms = v
 	}
 	if is(opt, "ex") || is(opt, "px") {
-		at := s.store.now() + ms*int64(time.Millisecond)
-		if at <= 0 {
+		nowMs := time.Now().UnixMilli()
+		if ms > math.MaxInt64-nowMs {
 			return 0, false
 		}
-		return at, true
+		ms += nowMs
 	}
-	return max(s.store.deadlineAt(ms), 1), true
+	// The store keeps nanoseconds, which end in 2262: later deadlines are
+	// kept as never reached.
+	if ms > math.MaxInt64/int64(time.Millisecond) {
+		return math.MaxInt64, true
+	}
+	return clampDeadline(s.store.deadlineAt(ms)), true
+}
+
+// clampDeadline keeps a deadline positive (0 means none) and, past the
+// store clock's overflow, as never reached.
+func clampDeadline(at int64) int64 {
+	if at <= 0 {
+		return 1 // already past: expires at once
+	}
+	return at
 }
 
 func (s *server) del(out []byte, args [][]byte) []byte {

@@ -67,6 +67,12 @@ func TestCommands(t *testing.T) {
 		cmd("-ERR invalid expire time in 'set' command", "SET", "k", "v", "EX", "0"),
 		cmd("-ERR invalid expire time in 'set' command", "SET", "k", "v", "PX", "-5"),
 		cmd("-ERR invalid expire time in 'set' command", "SET", "k", "v", "EX", "9223372036854775807"),
+		cmd("-ERR invalid expire time in 'set' command", "SET", "k", "v", "EX", "9223372036854776"),
+		// Past the store clock's 2262 but within redis-server's bounds.
+		cmd("+OK", "SET", "far", "v", "EX", "9223372036854"),
+		cmd(`"v"`, "GET", "far"),
+		cmd("+OK", "SET", "far", "v2", "PXAT", "99999999999999"),
+		cmd(`"v2"`, "GET", "far"),
 		cmd(`"v4"`, "GET", "k"),
 		cmd("-ERR wrong number of arguments for 'set' command", "SET", "k"),
 		cmd("-ERR wrong number of arguments for 'get' command", "GET"),

@@ -22,6 +22,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -39,7 +40,14 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	switch {
+	case err == nil:
+	case errors.Is(err, flag.ErrHelp):
+		// -h: usage printed, as the flag package's own programs exit.
+	case errors.Is(err, errUsage):
+		os.Exit(2) // the flag package has said what was wrong
+	default:
 		fmt.Fprintln(os.Stderr, "kv:", err)
 		os.Exit(1)
 	}
@@ -80,13 +88,19 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		visible.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
-		return cfg, err
+		if errors.Is(err, flag.ErrHelp) {
+			return cfg, err
+		}
+		return cfg, fmt.Errorf("%w: %v", errUsage, err)
 	}
 	if fs.NArg() > 0 {
 		return cfg, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	return cfg, nil
 }
+
+// errUsage marks a command line the flag package refused (exit status 2).
+var errUsage = errors.New("usage")
 
 // run serves until ctx ends or the engine stops, printing the listening
 // line to stdout once ready.

@@ -96,6 +96,13 @@ func (a *adapter) OnTraffic(gc gnet.Conn) gnet.Action {
 			return gnet.None
 		}
 	}
+	if w.drainWait {
+		// Output is past the high watermark: hold input back until it
+		// drains, as the native backend stops reading. gnet reads on, so
+		// what piles up is bounded by MaxInbound (settle checks it).
+		w.held = true
+		return w.settle(reactor.None)
+	}
 	act := w.callTraffic()
 	return w.settle(act)
 }

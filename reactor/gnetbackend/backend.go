@@ -67,10 +67,6 @@ func checkOptions(o *reactor.Options) error {
 	if o.Poller != poller.Auto && o.Poller != gnetPoller {
 		return fmt.Errorf("%w: WithPoller(%v): gnet always uses %v on this OS", reactor.ErrUnsupported, o.Poller, gnetPoller)
 	}
-	if o.WriteLow != reactor.DefaultWriteLow || o.WriteHigh != reactor.DefaultWriteHigh {
-		return fmt.Errorf("%w: WithWriteWatermarks(%d, %d): gnet cannot pause reading a conn, so there is no backpressure",
-			reactor.ErrUnsupported, o.WriteLow, o.WriteHigh)
-	}
 	if o.Loops > maxLoops {
 		return fmt.Errorf("%w: WithLoops(%d): gnet runs at most %d loops", reactor.ErrUnsupported, o.Loops, maxLoops)
 	}

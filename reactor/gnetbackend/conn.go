@@ -54,7 +54,11 @@ type wconn struct {
 
 	shut        atomic.Bool // ShutdownWrite called; any goroutine
 	shutPending bool        // shutdown(2) once output is flushed
-	drainWait   bool        // output passed the high watermark: OnDrained is due at the low one
+	// drainWait: output passed the high watermark. Input is held back from
+	// OnTraffic (held says some arrived) until output is down to the low
+	// watermark, when OnDrained and then OnTraffic run.
+	drainWait bool
+	held      bool
 
 	flushTimer    *time.Timer
 	flushDelay    time.Duration
@@ -281,7 +285,7 @@ func (w *wconn) wrote(n int) {
 	}
 	w.stats.bytesOut.Add(int64(n))
 	w.touch()
-	if w.e.drainer != nil && !w.drainWait && w.OutboundBuffered() > w.e.o.WriteHigh {
+	if !w.drainWait && w.e.o.WriteHigh > 0 && w.OutboundBuffered() > w.e.o.WriteHigh {
 		w.drainWait = true
 		w.watchFlush()
 	}
@@ -613,9 +617,21 @@ func (w *wconn) checkFlush() {
 	}
 	if w.drainWait && w.gc.OutboundBuffered() <= w.e.o.WriteLow {
 		w.drainWait = false
-		w.afterTask(w.callDrained())
-		if w.closed.Load() {
-			return
+		if w.e.drainer != nil {
+			w.afterTask(w.callDrained())
+			if w.closed.Load() {
+				return
+			}
+		}
+		if w.held && !w.closing.Load() && !w.drainWait {
+			// What arrived while output was past the watermark.
+			w.held = false
+			if w.InboundBuffered() > 0 {
+				w.afterTask(w.callTraffic())
+				if w.closed.Load() {
+					return
+				}
+			}
 		}
 	}
 	if w.lingering {

@@ -28,9 +28,9 @@
 //	WithDialTimeout       bounds Engine.Dial
 //	WithPoller            Auto, or the poller gnet really uses on this OS (epoll on Linux,
 //	                      kqueue on the BSDs and darwin); any other kind: Start fails (ErrUnsupported)
-//	WithWriteWatermarks   gnet cannot stop reading a conn, so there is no backpressure. The
-//	                      defaults are accepted (documented difference: output is unbounded)
-//	                      and drive OnDrained; any other values make Start fail (ErrUnsupported).
+//	WithWriteWatermarks   emulated: above high, input is held back from OnTraffic (gnet reads
+//	                      on, into its buffer, bounded by WithMaxInbound); at low, OnDrained
+//	                      and then OnTraffic for what was held back.
 //	WithSignals           not read by this backend: signal handling belongs to package reactor,
 //	                      which must apply it to the Engine any backend returns.
 //
@@ -66,9 +66,10 @@
 //     the same way; later writes fail with conn.ErrWriteShut.
 //   - SetIdleTimeout and WithIdleTimeout: a time.AfterFunc per conn posts a
 //     check to the conn's loop, which closes it with reactor.ErrIdleTimeout.
-//   - reactor.DrainHandler's OnDrained: once a conn's output passes the high
-//     watermark, it is polled the same way and OnDrained runs when it is back
-//     at the low one (the conn was not paused meanwhile).
+//   - Write watermarks and reactor.DrainHandler's OnDrained: once a conn's
+//     output passes the high watermark, input is no longer handed to
+//     OnTraffic, and output is polled the same way; when it is back at the
+//     low one, OnDrained runs, then OnTraffic with what arrived meanwhile.
 //   - Context and SetContext keep the handler's value in the adapter; gnet's
 //     own context slot holds the adapter, allocated once in OnOpen.
 //
@@ -102,8 +103,11 @@
 //
 // # Differences from the native backend
 //
-//   - No read backpressure (see WithWriteWatermarks): gnet keeps reading a
-//     conn whose output is piling up.
+//   - No kernel-level backpressure (see WithWriteWatermarks): gnet keeps
+//     reading a conn whose output is past the high watermark, so its input
+//     piles up in gnet's buffer, up to WithMaxInbound (then the conn is
+//     closed with conn.ErrInboundTooLarge), where the native backend stops
+//     reading and lets TCP flow control slow the peer down.
 //   - When a peer half-closes or closes, gnet closes the conn at once; output
 //     the kernel has not yet taken is written once, nonblocking, and the rest
 //     is lost. The native backend flushes it first.

@@ -5,7 +5,9 @@ package gnetbackend
 import (
 	"bytes"
 	"io"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -42,4 +44,68 @@ func TestOnDrained(t *testing.T) {
 	require.NoError(t, err)
 	require.LessOrEqual(t, within(t, h.drained, "OnDrained"), reactor.DefaultWriteLow)
 	require.Empty(t, h.drained, "once per crossing")
+}
+
+// A peer that sends and never reads: above the high watermark its input is
+// held back from OnTraffic, so an echo's output stays near high; gnet reads
+// on, so MaxInbound is what bounds the input, and the conn is closed with
+// conn.ErrInboundTooLarge rather than growing without bound.
+func TestWatermarksHoldInputBack(t *testing.T) {
+	const low, high = 64 << 10, 256 << 10
+	r := newRecorder()
+	var maxOut atomic.Int64
+	r.onTraffic = func(c conn.Conn) reactor.Action {
+		b, _ := c.Next(-1)
+		c.Write(b)
+		maxOut.Store(max(maxOut.Load(), int64(c.OutboundBuffered())))
+		return reactor.None
+	}
+	e := start(t, r, []string{"tcp://127.0.0.1:0"}, reactor.WithWriteWatermarks(low, high),
+		reactor.WithMaxInbound(4<<20), reactor.WithSocketBuffers(64<<10, 64<<10))
+	c := dial(t, e, 0)
+	go func() {
+		chunk := make([]byte, 64<<10)
+		c.SetWriteDeadline(time.Now().Add(20 * time.Second))
+		for i := 0; i < 1024; i++ { // 64 MiB at most
+			if _, err := c.Write(chunk); err != nil {
+				return
+			}
+		}
+	}()
+	ev := within(t, r.closed, "OnClose")
+	require.ErrorIs(t, ev.err, conn.ErrInboundTooLarge)
+	// One read's worth may land on top of high before input is held back.
+	require.LessOrEqual(t, maxOut.Load(), int64(high+reactor.DefaultReadBufferSize))
+}
+
+// Input held back while output was past the high watermark reaches
+// OnTraffic once the peer has read the output down to the low one.
+func TestHeldInputIsDeliveredAfterDraining(t *testing.T) {
+	const low, high = 64 << 10, 256 << 10
+	big := bytes.Repeat([]byte("o"), 8*high)
+	r := newRecorder()
+	got := make(chan string, 4)
+	r.onOpen = func(c conn.Conn) reactor.Action {
+		c.Write(big) // past high: input is held back from here on
+		return reactor.None
+	}
+	r.onTraffic = func(c conn.Conn) reactor.Action {
+		b, _ := c.Next(-1)
+		got <- string(b)
+		return reactor.None
+	}
+	// Small socket buffers, so that the kernel cannot take all of big.
+	e := start(t, r, []string{"tcp://127.0.0.1:0"}, reactor.WithWriteWatermarks(low, high), reactor.WithSocketBuffers(64<<10, 64<<10))
+	c := dial(t, e, 0)
+	within(t, r.opened, "OnOpen")
+	_, err := c.Write([]byte("held"))
+	require.NoError(t, err)
+	select {
+	case b := <-got:
+		t.Fatalf("OnTraffic(%q) ran with output past the high watermark", b)
+	case <-time.After(100 * time.Millisecond):
+	}
+	_, err = io.ReadFull(c, make([]byte, len(big)))
+	require.NoError(t, err)
+	require.Equal(t, "held", within(t, got, "OnTraffic after draining"))
 }

@@ -18,7 +18,6 @@ import (
 func TestUnsupportedOptionsFailStart(t *testing.T) {
 	for name, opt := range map[string]reactor.Option{
 		"poll poller": reactor.WithPoller(poller.Poll),
-		"watermarks":  reactor.WithWriteWatermarks(1<<10, 1<<12),
 		"loops":       reactor.WithLoops(maxLoops + 1),
 	} {
 		_, err := reactor.Start(newRecorder(), []string{"tcp://127.0.0.1:0"}, reactor.WithBackend(New()), opt)

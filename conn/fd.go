@@ -103,9 +103,12 @@ type FD struct {
 	regRead    bool // interest the poller has now
 	regWrite   bool
 	registered bool
-	// idleTimers counts the loop's timer entries for this conn, so that
-	// re-arming with the same timeout (per message, say) adds none.
+	// The loop's idle-timer entries for this conn: how many there are, the
+	// generation of the live one (older ones are stale: dropped when they
+	// come due), and whether one is live. See SetIdleTimeout.
 	idleTimers   uint8
+	idleGen      uint8
+	idleLive     bool
 	writeFailure error
 }
 
@@ -640,21 +643,36 @@ func (c *FD) ReleaseInbound() { c.releaseInbound() }
 // LastActive is the loop clock (monotonic ns) of the last read or write.
 func (c *FD) LastActive() int64 { return c.lastActive }
 
-// maxIdleTimers bounds the timer entries one conn can have at once (a
-// handler shrinking its timeout over and over); the count is a uint8.
-const maxIdleTimers = 8
+// maxIdleTimers bounds the timer entries one conn can have at once (stale
+// ones from a handler shrinking its timeout over and over). Past it, a
+// shorter timeout waits for the live entry to come due.
+const maxIdleTimers = 64
 
-// IdleTimerArmed records that the loop put an idle-timer entry for c in its
-// timer heap.
-func (c *FD) IdleTimerArmed() { c.idleTimers++ }
+// IdleTimerArmed records that the loop put a new live idle-timer entry for c
+// in its timer heap, and returns the entry's generation.
+func (c *FD) IdleTimerArmed() uint8 {
+	c.idleTimers++
+	c.idleGen++
+	c.idleLive = true
+	return c.idleGen
+}
 
-// IdleTimerFired records that the loop took one out, and reports whether
-// another is still armed.
-func (c *FD) IdleTimerFired() (othersArmed bool) {
-	if c.idleTimers > 0 {
-		c.idleTimers--
+// IdleTimerRearmed records that the loop put the live entry back.
+func (c *FD) IdleTimerRearmed() {
+	c.idleTimers++
+	c.idleLive = true
+}
+
+// IdleTimerFired records that the loop took an entry of generation gen out,
+// and reports whether it was the live one (else it is stale: drop it). The
+// loop then re-arms it, or it has lapsed.
+func (c *FD) IdleTimerFired(gen uint8) (live bool) {
+	c.idleTimers--
+	if gen != c.idleGen || !c.idleLive {
+		return false
 	}
-	return c.idleTimers > 0
+	c.idleLive = false
+	return true
 }
 
 // IdleTimeout is the conn's idle timeout (0: none).
@@ -668,13 +686,18 @@ func (c *FD) SetIdleTimeout(d time.Duration) error {
 	old := c.idleTimeout
 	c.idleTimeout = d
 	c.lastActive = c.shared.Now
-	if d == 0 || !c.registered || c.closed.Load() {
-		return nil // an entry still armed finds no timeout and lapses
+	if d == 0 {
+		c.idleLive = false // an entry still armed is stale now, and lapses
+		return nil
 	}
-	// An armed entry is due no later than the last activity plus the old
+	if !c.registered || c.closed.Load() {
+		return nil
+	}
+	// The live entry is due no later than the last activity plus the old
 	// timeout, and re-arms itself from there, so it serves a timeout that
-	// did not shrink. A shorter one needs an earlier entry.
-	if c.idleTimers == 0 || (d < old && c.idleTimers < maxIdleTimers) {
+	// did not shrink: re-arming per message adds no entry. A shorter
+	// timeout needs an earlier entry, which becomes the live one.
+	if !c.idleLive || (d < old && c.idleTimers < maxIdleTimers) {
 		c.owner().IdleChanged(c)
 	}
 	return nil

@@ -60,6 +60,12 @@ func TestShorterIdleTimeoutFiresOnTime(t *testing.T) {
 	defer c.Close()
 	_, err = c.Write([]byte("shrink"))
 	require.NoError(t, err)
+	// Activity after the shrink: the shortened entry comes due with the
+	// conn not yet idle for long enough, and must re-arm itself although
+	// the old hour-long entry is still in the heap.
+	time.Sleep(50 * time.Millisecond)
+	_, err = c.Write([]byte("again"))
+	require.NoError(t, err)
 	select {
 	case err := <-closed:
 		require.ErrorIs(t, err, ErrIdleTimeout)
@@ -74,7 +80,11 @@ type shrinkIdle struct {
 }
 
 func (h *shrinkIdle) OnTraffic(c conn.Conn) Action {
-	c.Discard(-1)
+	in, _ := c.Next(-1)
+	if string(in) == "off" {
+		c.SetIdleTimeout(0)
+		return None
+	}
 	c.SetIdleTimeout(100 * time.Millisecond)
 	return None
 }
@@ -151,5 +161,28 @@ func TestDialResolvingWhenTheEngineStops(t *testing.T) {
 		require.True(t, errors.Is(err, ErrEngineStopped), "OnClose: %v", err)
 	default:
 		t.Fatal("Stop returned with the dial's outcome never reported")
+	}
+}
+
+// Turning the idle timeout off and on again arms it again, although the
+// entry of the first one is still in the heap.
+func TestIdleTimeoutOffThenOn(t *testing.T) {
+	closed := make(chan error, 1)
+	eng, err := Start(&shrinkIdle{closed: closed}, []string{"tcp://127.0.0.1:0"}, WithLoops(1), WithIdleTimeout(time.Hour))
+	require.NoError(t, err)
+	defer eng.Stop(context.Background())
+	c, err := net.Dial("tcp", eng.Addrs()[0].String())
+	require.NoError(t, err)
+	defer c.Close()
+	_, err = c.Write([]byte("off"))
+	require.NoError(t, err)
+	time.Sleep(20 * time.Millisecond) // two messages, not one read
+	_, err = c.Write([]byte("on"))
+	require.NoError(t, err)
+	select {
+	case err := <-closed:
+		require.ErrorIs(t, err, ErrIdleTimeout)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the idle timeout turned back on never fired")
 	}
 }

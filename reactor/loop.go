@@ -422,8 +422,7 @@ func (l *loop) TrafficConn(c *conn.FD) {
 // IdleChanged implements conn.Owner.
 func (l *loop) IdleChanged(c *conn.FD) {
 	if d := c.IdleTimeout(); d > 0 {
-		l.timers.add(timer{when: c.LastActive() + int64(d), idle: c})
-		c.IdleTimerArmed()
+		l.timers.add(timer{when: c.LastActive() + int64(d), idle: c, gen: c.IdleTimerArmed()})
 	}
 }
 
@@ -441,16 +440,17 @@ func (l *loop) runTimers() {
 			continue
 		}
 		c := t.idle
-		othersArmed := c.IdleTimerFired()
+		if !c.IdleTimerFired(t.gen) {
+			continue // stale: a shorter timeout armed an earlier entry
+		}
 		d := c.IdleTimeout()
 		if c.IsClosed() || d <= 0 {
 			continue
 		}
 		if deadline := c.LastActive() + int64(d); deadline > now {
-			if !othersArmed { // else the other entry carries on
-				l.timers.add(timer{when: deadline, idle: c})
-				c.IdleTimerArmed()
-			}
+			t.when = deadline
+			l.timers.add(t)
+			c.IdleTimerRearmed()
 			continue
 		}
 		if c.Lingering() {

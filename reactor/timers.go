@@ -12,12 +12,15 @@ import (
 type timer struct {
 	when int64 // monotonic nanoseconds
 	idle *conn.FD
+	gen  uint8 // the idle entry's generation (see conn.FD.IdleTimerFired)
 	fn   func()
 }
 
 // timerHeap is a min-heap on when: O(log n) to add and pop, no goroutine
-// per timer. Idle timers are lazy: a conn keeps at most one entry, which on
-// expiry re-arms itself at the conn's last activity plus its timeout.
+// per timer. Idle timers are lazy: a conn has one live entry, which on
+// expiry re-arms itself at the conn's last activity plus its timeout (a
+// shortened timeout adds an earlier live entry; the old one is dropped when
+// it comes due).
 type timerHeap []timer
 
 func (h timerHeap) Len() int           { return len(h) }

@@ -59,6 +59,10 @@ type wconn struct {
 	// watermark, when OnDrained and then OnTraffic run.
 	drainWait bool
 	held      bool
+	// view, when positive, is how much of the inbound buffer the handler
+	// sees: held input is handed over a read's worth at a time, as the
+	// native backend reads it, not all at once.
+	view int
 
 	flushTimer    *time.Timer
 	flushDelay    time.Duration
@@ -174,7 +178,8 @@ func unspecified(a net.Addr) bool {
 
 // Read implements conn.Conn.
 func (w *wconn) Read(p []byte) (int, error) {
-	if w.InboundBuffered() == 0 {
+	buffered := w.InboundBuffered()
+	if buffered == 0 {
 		if w.closed.Load() {
 			return 0, io.EOF
 		}
@@ -183,13 +188,16 @@ func (w *wconn) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	return w.gc.Read(p)
+	return w.gc.Read(p[:min(len(p), buffered)])
 }
 
 // Peek implements conn.Conn. gnet reads n <= 0 as "all", so 0 is answered
 // here.
 func (w *wconn) Peek(n int) ([]byte, error) {
 	buffered := w.InboundBuffered()
+	if n < 0 {
+		n = buffered // all there is (of the view)
+	}
 	switch {
 	case buffered == 0:
 		if n > 0 {
@@ -199,7 +207,7 @@ func (w *wconn) Peek(n int) ([]byte, error) {
 	case n == 0:
 		return []byte{}, nil
 	case n > buffered:
-		b, _ := w.gc.Peek(-1)
+		b, _ := w.gc.Peek(buffered)
 		return b, io.ErrShortBuffer
 	}
 	return w.gc.Peek(n)
@@ -208,6 +216,9 @@ func (w *wconn) Peek(n int) ([]byte, error) {
 // Next implements conn.Conn.
 func (w *wconn) Next(n int) ([]byte, error) {
 	buffered := w.InboundBuffered()
+	if n < 0 {
+		n = buffered
+	}
 	switch {
 	case n > buffered:
 		return nil, io.ErrShortBuffer
@@ -221,8 +232,12 @@ func (w *wconn) Next(n int) ([]byte, error) {
 
 // Discard implements conn.Conn.
 func (w *wconn) Discard(n int) (int, error) {
-	if n == 0 || w.InboundBuffered() == 0 {
+	buffered := w.InboundBuffered()
+	if n == 0 || buffered == 0 {
 		return 0, nil
+	}
+	if n < 0 || n > buffered {
+		n = buffered
 	}
 	return w.gc.Discard(n)
 }
@@ -232,7 +247,10 @@ func (w *wconn) InboundBuffered() int {
 	if w.gone || w.gc == nil {
 		return 0
 	}
-	return w.gc.InboundBuffered()
+	if n := w.gc.InboundBuffered(); w.view <= 0 || n < w.view {
+		return n
+	}
+	return w.view
 }
 
 // ---- outbound (loop only) ----
@@ -623,14 +641,10 @@ func (w *wconn) checkFlush() {
 				return
 			}
 		}
-		if w.held && !w.closing.Load() && !w.drainWait {
-			// What arrived while output was past the watermark.
-			w.held = false
-			if w.InboundBuffered() > 0 {
-				w.afterTask(w.callTraffic())
-				if w.closed.Load() {
-					return
-				}
+		if w.held {
+			w.deliverHeld()
+			if w.closed.Load() {
+				return
 			}
 		}
 	}
@@ -656,6 +670,31 @@ func (w *wconn) checkFlush() {
 	}
 	if w.closing.Load() {
 		w.flushedClose()
+	}
+}
+
+// deliverHeld hands what arrived while output was past the high watermark
+// to OnTraffic, a read's worth per call as the native backend reads it, until
+// it is all consumed, the handler keeps the rest (it hears again when more
+// arrives, as from the native backend), or output passes the watermark
+// again (then the rest stays held).
+func (w *wconn) deliverHeld() {
+	w.held = false
+	for !w.closed.Load() && !w.closing.Load() && !w.drainWait {
+		before := w.gc.InboundBuffered()
+		if before == 0 {
+			return
+		}
+		w.view = w.e.o.ReadBufferSize
+		a := w.callTraffic()
+		w.view = 0
+		w.afterTask(a)
+		if w.closed.Load() || w.gone || w.gc.InboundBuffered() >= before {
+			return
+		}
+	}
+	if w.drainWait && !w.closed.Load() && w.gc.InboundBuffered() > 0 {
+		w.held = true
 	}
 }
 

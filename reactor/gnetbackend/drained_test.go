@@ -109,3 +109,35 @@ func TestHeldInputIsDeliveredAfterDraining(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "held", within(t, got, "OnTraffic after draining"))
 }
+
+// Held input is handed over a read's worth per OnTraffic, not all at once.
+func TestHeldInputArrivesAReadAtATime(t *testing.T) {
+	const low, high, readSize = 64 << 10, 256 << 10, 16 << 10
+	big := bytes.Repeat([]byte("o"), 8*high)
+	input := bytes.Repeat([]byte("i"), 1<<20)
+	r := newRecorder()
+	sizes := make(chan int, 1024)
+	r.onOpen = func(c conn.Conn) reactor.Action {
+		c.Write(big)
+		return reactor.None
+	}
+	r.onTraffic = func(c conn.Conn) reactor.Action {
+		b, _ := c.Next(-1)
+		sizes <- len(b)
+		return reactor.None
+	}
+	e := start(t, r, []string{"tcp://127.0.0.1:0"}, reactor.WithWriteWatermarks(low, high),
+		reactor.WithSocketBuffers(64<<10, 64<<10), reactor.WithReadBufferSize(readSize))
+	c := dial(t, e, 0)
+	within(t, r.opened, "OnOpen")
+	go c.Write(input) // held: output is past high
+	_, err := io.ReadFull(c, make([]byte, len(big)))
+	require.NoError(t, err)
+	total := 0
+	for total < len(input) {
+		n := within(t, sizes, "OnTraffic")
+		require.LessOrEqual(t, n, readSize, "bytes handed to one OnTraffic")
+		total += n
+	}
+	require.Equal(t, len(input), total)
+}

@@ -644,8 +644,9 @@ func (c *FD) ReleaseInbound() { c.releaseInbound() }
 func (c *FD) LastActive() int64 { return c.lastActive }
 
 // maxIdleTimers bounds the timer entries one conn can have at once (stale
-// ones from a handler shrinking its timeout over and over). Past it, a
-// shorter timeout waits for the live entry to come due.
+// ones from a handler shrinking its timeout, or turning it off and on, over
+// and over). Past it, a new timeout waits for an entry to come due: the
+// live one, or a stale one that becomes live (see IdleLive).
 const maxIdleTimers = 64
 
 // IdleTimerArmed records that the loop put a new live idle-timer entry for c
@@ -656,6 +657,9 @@ func (c *FD) IdleTimerArmed() uint8 {
 	c.idleLive = true
 	return c.idleGen
 }
+
+// IdleLive tells whether an idle-timer entry of c is live.
+func (c *FD) IdleLive() bool { return c.idleLive }
 
 // IdleTimerRearmed records that the loop put the live entry back.
 func (c *FD) IdleTimerRearmed() {
@@ -697,7 +701,7 @@ func (c *FD) SetIdleTimeout(d time.Duration) error {
 	// timeout, and re-arms itself from there, so it serves a timeout that
 	// did not shrink: re-arming per message adds no entry. A shorter
 	// timeout needs an earlier entry, which becomes the live one.
-	if !c.idleLive || (d < old && c.idleTimers < maxIdleTimers) {
+	if (!c.idleLive || d < old) && c.idleTimers < maxIdleTimers {
 		c.owner().IdleChanged(c)
 	}
 	return nil

@@ -440,17 +440,24 @@ func (l *loop) runTimers() {
 			continue
 		}
 		c := t.idle
-		if !c.IdleTimerFired(t.gen) {
-			continue // stale: a shorter timeout armed an earlier entry
-		}
+		live := c.IdleTimerFired(t.gen)
 		d := c.IdleTimeout()
 		if c.IsClosed() || d <= 0 {
 			continue
 		}
+		if !live && c.IdleLive() {
+			continue // stale: a later timeout armed the live entry
+		}
+		// The live entry, or a stale one with none live (the entry cap
+		// was reached): this one serves the timeout from now on.
 		if deadline := c.LastActive() + int64(d); deadline > now {
 			t.when = deadline
+			if live {
+				c.IdleTimerRearmed()
+			} else {
+				t.gen = c.IdleTimerArmed()
+			}
 			l.timers.add(t)
-			c.IdleTimerRearmed()
 			continue
 		}
 		if c.Lingering() {

@@ -122,6 +122,7 @@ func (a *adapter) OnClose(gc gnet.Conn, err error) gnet.Action {
 		}
 		return gnet.None
 	}
+	w.deliverHeldAtClose()
 	a.e.forget(w)
 	w.stats.open.Add(-1)
 	w.stats.closed.Add(1)

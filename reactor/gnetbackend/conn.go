@@ -674,28 +674,48 @@ func (w *wconn) checkFlush() {
 }
 
 // deliverHeld hands what arrived while output was past the high watermark
-// to OnTraffic, a read's worth per call as the native backend reads it, until
-// it is all consumed, the handler keeps the rest (it hears again when more
-// arrives, as from the native backend), or output passes the watermark
+// to OnTraffic as the native backend would read it: a read's worth more per
+// call, on top of what the handler kept. It stops when all is consumed, when
+// the handler has seen everything and kept it (it hears again when more
+// arrives, as from the native backend), or when output passes the watermark
 // again (then the rest stays held).
 func (w *wconn) deliverHeld() {
 	w.held = false
+	read := w.e.o.ReadBufferSize
+	view := read
 	for !w.closed.Load() && !w.closing.Load() && !w.drainWait {
 		before := w.gc.InboundBuffered()
 		if before == 0 {
 			return
 		}
-		w.view = w.e.o.ReadBufferSize
+		shown := min(view, before)
+		w.view = shown
 		a := w.callTraffic()
 		w.view = 0
 		w.afterTask(a)
-		if w.closed.Load() || w.gone || w.gc.InboundBuffered() >= before {
+		if w.closed.Load() || w.gone {
 			return
 		}
+		after := w.gc.InboundBuffered()
+		if shown == before && after >= before {
+			return // saw it all and kept it
+		}
+		view = shown - (before - after) + read // what it kept, and a read more
 	}
 	if w.drainWait && !w.closed.Load() && w.gc.InboundBuffered() > 0 {
 		w.held = true
 	}
+}
+
+// deliverHeldAtClose gives input still held back to OnTraffic before the
+// conn's OnClose: the peer sent it before its EOF, which gnet answers by
+// closing at once. Writes fail by now; what the handler reads is not lost.
+func (w *wconn) deliverHeldAtClose() {
+	if !w.held || w.gone || w.inCallback > 0 || w.gc.InboundBuffered() == 0 {
+		return
+	}
+	w.held = false
+	w.callTraffic()
 }
 
 // afterTask carries out what a handler callback run from a loop task (not

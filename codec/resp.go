@@ -360,7 +360,7 @@ func inlineArg(line []byte, i int, collect bool) (arg []byte, next int, err erro
 				i++
 				put(unescape(line[i]))
 			case c == '"':
-				if i+1 < len(line) && !isRESPSpace(line[i+1]) {
+				if i+1 < len(line) && line[i+1] != 0 && !isRESPSpace(line[i+1]) {
 					return nil, 0, errUnbalanced()
 				}
 				return word(i), i + 1, nil
@@ -373,7 +373,7 @@ func inlineArg(line []byte, i int, collect bool) (arg []byte, next int, err erro
 				i++
 				put('\'')
 			case c == '\'':
-				if i+1 < len(line) && !isRESPSpace(line[i+1]) {
+				if i+1 < len(line) && line[i+1] != 0 && !isRESPSpace(line[i+1]) {
 					return nil, 0, errUnbalanced()
 				}
 				return word(i), i + 1, nil

@@ -191,6 +191,7 @@ func TestRESPDecode(t *testing.T) {
 		{"inline empty quotes", RESPConfig{}, "ECHO \"\" ''\n", cmds([]string{"ECHO", "", ""}), nil, ""},
 		{"inline vertical tab is part of a word", RESPConfig{}, "ECHO a\vb\n", cmds([]string{"ECHO", "a\vb"}), nil, ""},
 		{"inline NUL ends the line", RESPConfig{}, "ECHO a\x00b c\nPING\n", cmds([]string{"ECHO", "a"}, []string{"PING"}), nil, ""},
+		{"inline NUL after a closing quote", RESPConfig{}, "ECHO 'ax'\x00b\n", cmds([]string{"ECHO", "ax"}), nil, ""},
 		{"inline unterminated quote", RESPConfig{}, "SET q \"abc\r\n", nil, ErrMalformed, "unbalanced quotes in request"},
 		{"inline text after closing quote", RESPConfig{}, "SET q \"a\"b\n", nil, ErrMalformed, "unbalanced quotes in request"},
 		{"inline unterminated single quote", RESPConfig{}, "SET q 'a\n", nil, ErrMalformed, "unbalanced quotes in request"},

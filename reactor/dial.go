@@ -76,11 +76,26 @@ func (e *engine) Dial(network, address string) error {
 		}
 		return e.startDial(d)
 	}
-	// The loop is chosen now and waits for the dial: stopping the engine
-	// cuts the lookup short, and the loop reports ErrEngineStopped.
+	// The loop is chosen now and, from its own goroutine, made to wait for
+	// the dial: stopping the engine cuts the lookup short, and the loop
+	// reports ErrEngineStopped. Done on the loop, the wait cannot begin
+	// after the loop has decided to exit; a loop that has exited runs the
+	// task as it closes its queue, and reports the dial failed.
 	l := e.pick(nil, dialAddr{network, address})
-	l.resolving.Add(1)
-	go e.resolveAndDial(d, l)
+	d.remote = dialAddr{network, address}
+	err = l.Post(func() {
+		if l.exited {
+			e.open.Add(1) // fail counts it out
+			d.l = l
+			d.fail(ErrEngineStopped)
+			return
+		}
+		l.resolving.Add(1)
+		go e.resolveAndDial(d, l)
+	})
+	if err != nil {
+		return ErrEngineStopped
+	}
 	return nil
 }
 
@@ -109,7 +124,6 @@ func (e *engine) resolveAndDial(d *pendingDial, l *loop) {
 		case <-ctx.Done():
 		}
 	}()
-	d.remote = dialAddr{d.network, d.address}
 	host, port, _ := net.SplitHostPort(d.address)
 	ipNet := map[string]string{"tcp": "ip", "tcp4": "ip4", "tcp6": "ip6"}[d.network]
 	ips, err := lookupNetIP(ctx, ipNet, host)

@@ -107,8 +107,12 @@ func TestStaleEventForAFreshPairsWriteFd(t *testing.T) {
 	require.NoError(t, err)
 	defer l.poller.Close()
 	var in, out [2]int
-	require.NoError(t, unix.Pipe2(in[:], unix.O_NONBLOCK|unix.O_CLOEXEC))
-	require.NoError(t, unix.Pipe2(out[:], unix.O_NONBLOCK|unix.O_CLOEXEC))
+	for _, p := range []*[2]int{&in, &out} { // unix.Pipe2 is not on darwin
+		require.NoError(t, unix.Pipe(p[:]))
+		for _, fd := range p {
+			require.NoError(t, unix.SetNonblock(fd, true))
+		}
+	}
 	defer unix.Close(in[1])
 	defer unix.Close(out[0])
 
@@ -184,5 +188,40 @@ func TestIdleTimeoutOffThenOn(t *testing.T) {
 		require.ErrorIs(t, err, ErrIdleTimeout)
 	case <-time.After(10 * time.Second):
 		t.Fatal("the idle timeout turned back on never fired")
+	}
+}
+
+type dialInShutdown struct {
+	BaseHandler
+	dialErr chan error
+	closed  chan error
+}
+
+func (h *dialInShutdown) OnShutdown(e Engine) { h.dialErr <- e.Dial("tcp", "host.example:80") }
+
+func (h *dialInShutdown) OnClose(c conn.Conn, err error) { h.closed <- err }
+
+// A Dial to a host name made after the loops have exited (OnShutdown runs
+// then) fails at once, as one to a literal address does; it is never
+// dropped with neither callback run.
+func TestHostDialAfterTheLoopsExited(t *testing.T) {
+	old := lookupNetIP
+	lookupNetIP = func(ctx context.Context, network, host string) ([]netip.Addr, error) {
+		return []netip.Addr{netip.MustParseAddr("127.0.0.1")}, nil
+	}
+	defer func() { lookupNetIP = old }()
+	h := &dialInShutdown{dialErr: make(chan error, 1), closed: make(chan error, 1)}
+	eng, err := Start(h, []string{"tcp://127.0.0.1:0"}, WithLoops(1))
+	require.NoError(t, err)
+	require.NoError(t, eng.Stop(context.Background()))
+	if err := <-h.dialErr; err != nil {
+		require.ErrorIs(t, err, ErrEngineStopped)
+		return
+	}
+	select {
+	case err := <-h.closed:
+		require.ErrorIs(t, err, ErrEngineStopped)
+	case <-time.After(10 * time.Second):
+		t.Fatal("Dial returned nil, but neither OnOpen nor OnClose ever ran")
 	}
 }

@@ -64,7 +64,11 @@ func (l *loop) accept(ln *listener) {
 		case unix.EAGAIN:
 			ln.backoff = 0
 			return
-		case unix.ECONNABORTED, unix.EPROTO, unix.EPERM:
+		case unix.ECONNABORTED, unix.EPROTO, unix.EPERM,
+			// Linux's accept4 also passes on pending network errors of
+			// the new conn; its man page says to retry, as for EAGAIN.
+			unix.ENETDOWN, unix.ENOPROTOOPT, unix.EHOSTDOWN, unix.EHOSTUNREACH,
+			unix.EOPNOTSUPP, unix.ENETUNREACH:
 			continue // the peer gave up before we accepted: skip it
 		default:
 			// Out of fds or memory, or an error we do not know: the

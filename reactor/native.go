@@ -78,10 +78,12 @@ func (nativeBackend) Start(h Handler, addrs []string, o *Options) (Engine, error
 	// The watcher starts before the loops: a loop may finish the engine at
 	// once (OnTick returning Shutdown), and finishing stops the watcher.
 	e.watchSignals()
+	// READY before the loops run: one that stops at once must not have its
+	// STOPPING overtaken by READY. The listeners are bound already.
+	e.notifyReady()
 	for _, l := range e.loops {
 		go l.run()
 	}
-	e.notifyReady()
 	return e, nil
 }
 

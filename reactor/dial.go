@@ -83,17 +83,18 @@ func (e *engine) Dial(network, address string) error {
 	// task as it closes its queue, and reports the dial failed.
 	l := e.pick(nil, dialAddr{network, address})
 	d.remote = dialAddr{network, address}
+	e.open.Add(1) // counted now, as WithMaxConns counts it, until OnOpen or OnClose
 	err = l.Post(func() {
 		if l.exited {
-			e.open.Add(1) // fail counts it out
 			d.l = l
-			d.fail(ErrEngineStopped)
+			d.fail(ErrEngineStopped) // counts it out
 			return
 		}
 		l.resolving.Add(1)
 		go e.resolveAndDial(d, l)
 	})
 	if err != nil {
+		e.open.Add(-1)
 		return ErrEngineStopped
 	}
 	return nil
@@ -143,7 +144,6 @@ func (e *engine) resolveAndDial(d *pendingDial, l *loop) {
 			d.sa, d.family, d.remote = resolved.sa, resolved.family, resolved.remote
 		}
 	}
-	e.open.Add(1)
 	err = l.Post(func() {
 		l.connect(d)
 		l.resolving.Add(-1)

@@ -225,3 +225,30 @@ func TestHostDialAfterTheLoopsExited(t *testing.T) {
 		t.Fatal("Dial returned nil, but neither OnOpen nor OnClose ever ran")
 	}
 }
+
+// A Dial to a host name counts against WithMaxConns while it resolves.
+func TestHostDialCountsWhileResolving(t *testing.T) {
+	release := make(chan struct{})
+	old := lookupNetIP
+	lookupNetIP = func(ctx context.Context, network, host string) ([]netip.Addr, error) {
+		select {
+		case <-release:
+		case <-ctx.Done():
+		}
+		return nil, errors.New("no such host")
+	}
+	defer func() { lookupNetIP = old }()
+	h := dialCollector{opened: make(chan struct{}, 2), closed: make(chan error, 2)}
+	eng, err := Start(h, []string{"tcp://127.0.0.1:0"}, WithLoops(1), WithMaxConns(1))
+	require.NoError(t, err)
+	defer eng.Stop(context.Background())
+	require.NoError(t, eng.Dial("tcp", "slow.example:80"))
+	require.ErrorIs(t, eng.Dial("tcp", "other.example:80"), ErrTooManyConns)
+	close(release)
+	select {
+	case err := <-h.closed:
+		require.Error(t, err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the first dial's failure was never reported")
+	}
+}

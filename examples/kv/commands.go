@@ -233,15 +233,18 @@ func (s *server) deadline(opt []byte, v int64) (int64, bool) {
 		}
 		ms = v * 1000
 	}
+	// The store keeps monotonic nanoseconds, which run out in 2262: later
+	// deadlines are kept as never reached.
 	if is(opt, "ex") || is(opt, "px") {
-		nowMs := time.Now().UnixMilli()
-		if ms > math.MaxInt64-nowMs {
+		if ms > math.MaxInt64-time.Now().UnixMilli() {
 			return 0, false
 		}
-		ms += nowMs
+		now := s.store.now()
+		if ms > (math.MaxInt64-now)/int64(time.Millisecond) {
+			return math.MaxInt64, true
+		}
+		return now + ms*int64(time.Millisecond), true // to the nanosecond
 	}
-	// The store keeps nanoseconds, which end in 2262: later deadlines are
-	// kept as never reached.
 	if ms > math.MaxInt64/int64(time.Millisecond) {
 		return math.MaxInt64, true
 	}

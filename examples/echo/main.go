@@ -47,6 +47,10 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	// Before Start, so that a signal right after "listening" is not fatal.
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sigs)
 	eng, err := reactor.Start(echo{}, []string{*addr}, opts...)
 	if err != nil {
 		return err
@@ -54,8 +58,6 @@ func run() error {
 	for _, a := range eng.Addrs() {
 		fmt.Printf("listening %s://%s\n", a.Network(), a.String())
 	}
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	var stopped error
 	select {
 	case <-sigs:

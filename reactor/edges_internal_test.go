@@ -29,23 +29,8 @@ func (idleEcho) OnTraffic(c conn.Conn) Action {
 
 // Re-arming the same idle timeout adds no timer entries: one conn keeps one.
 func TestSetIdleTimeoutPerMessageKeepsOneTimer(t *testing.T) {
-	eng, err := Start(idleEcho{}, []string{"tcp://127.0.0.1:0"}, WithLoops(1))
-	require.NoError(t, err)
-	defer eng.Stop(context.Background())
-	c, err := net.Dial("tcp", eng.Addrs()[0].String())
-	require.NoError(t, err)
-	defer c.Close()
-	buf := make([]byte, 1)
-	for i := 0; i < 200; i++ {
-		_, err := c.Write([]byte("x"))
-		require.NoError(t, err)
-		_, err = io.ReadFull(c, buf)
-		require.NoError(t, err)
-	}
-	l := eng.(*engine).loops[0]
-	got := make(chan int, 1)
-	require.NoError(t, l.Post(func() { got <- len(l.timers) }))
-	require.Equal(t, 1, <-got, "timer entries for one conn")
+	eng := roundTrips(t, idleEcho{}, 200)
+	require.Equal(t, 1, timerEntries(t, eng), "timer entries for one conn")
 }
 
 // A shorter idle timeout still fires on time with a longer one armed.
@@ -251,4 +236,33 @@ func TestHostDialCountsWhileResolving(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the first dial's failure was never reported")
 	}
+}
+
+// roundTrips starts a one-loop engine serving h, and makes n one-byte round
+// trips through one conn, which stays open until the test ends.
+func roundTrips(t *testing.T, h Handler, n int) Engine {
+	t.Helper()
+	eng, err := Start(h, []string{"tcp://127.0.0.1:0"}, WithLoops(1))
+	require.NoError(t, err)
+	t.Cleanup(func() { eng.Stop(context.Background()) })
+	c, err := net.Dial("tcp", eng.Addrs()[0].String())
+	require.NoError(t, err)
+	t.Cleanup(func() { c.Close() }) // runs first: before the Stop
+	buf := make([]byte, 1)
+	for i := 0; i < n; i++ {
+		_, err := c.Write([]byte("x"))
+		require.NoError(t, err)
+		_, err = io.ReadFull(c, buf)
+		require.NoError(t, err)
+	}
+	return eng
+}
+
+// timerEntries is the size of the (only) loop's timer heap.
+func timerEntries(t *testing.T, eng Engine) int {
+	t.Helper()
+	l := eng.(*engine).loops[0]
+	got := make(chan int, 1)
+	require.NoError(t, l.Post(func() { got <- len(l.timers) }))
+	return <-got
 }

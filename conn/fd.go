@@ -64,6 +64,19 @@ type Limits struct {
 
 var noLimits Limits
 
+// Origin is what the conns of one listener (or one dial) share: their local
+// address and the engine's handler for them. Conns point to it rather than
+// holding either, which keeps FD in its size class.
+type Origin struct {
+	// Local is every conn's local address; for a listener bound to a
+	// wildcard IP, where each conn has its own, the conn gets an Origin of
+	// its own.
+	Local net.Addr
+	// Handler is the engine's, opaque to the conn: the loop stores its
+	// handler for these conns here.
+	Handler any
+}
+
 // FD is the native Conn over nonblocking file descriptors: one for sockets,
 // or a read fd and a write fd for FIFO pairs.
 //
@@ -72,7 +85,7 @@ var noLimits Limits
 type FD struct {
 	rfd, wfd int32
 	shared   *Shared // the owning loop's; nil until SetOwner
-	local    net.Addr
+	origin   *Origin // never nil
 	// remote is the peer's net.Addr: set at creation, or built on first use
 	// from peer (an accepted TCP conn allocates no address until asked).
 	remote atomic.Value
@@ -116,9 +129,10 @@ type FD struct {
 // writes on them are raw system calls, invisible to the Go scheduler, that
 // would stall the loop thread on a blocking fd). rfd and wfd are the same fd
 // for sockets. The loop registers the conn with its poller and then calls
-// Registered. shared may be nil until SetOwner.
-func NewFD(rfd, wfd int, local, remote net.Addr, shared *Shared) *FD {
-	c := &FD{rfd: int32(rfd), wfd: int32(wfd), local: local, shared: shared}
+// Registered. shared may be nil until SetOwner; origin nil means no local
+// address and no handler.
+func NewFD(rfd, wfd int, origin *Origin, remote net.Addr, shared *Shared) *FD {
+	c := &FD{rfd: int32(rfd), wfd: int32(wfd), origin: orNoOrigin(origin), shared: shared}
 	if remote != nil {
 		c.remote.Store(addrBox{remote})
 	}
@@ -128,8 +142,8 @@ func NewFD(rfd, wfd int, local, remote net.Addr, shared *Shared) *FD {
 // NewAcceptedFD wraps a socket that accept returned. An IP peer is kept
 // inline and becomes a net.Addr only when RemoteAddr is first called. It is
 // for evloop's own loops: peer comes from an internal package.
-func NewAcceptedFD(fd int, local net.Addr, peer *socket.Peer) *FD {
-	c := &FD{rfd: int32(fd), wfd: int32(fd), local: local, peer: peer.Inet}
+func NewAcceptedFD(fd int, origin *Origin, peer *socket.Peer) *FD {
+	c := &FD{rfd: int32(fd), wfd: int32(fd), origin: orNoOrigin(origin), peer: peer.Inet}
 	if peer.Inet.Family == 0 {
 		c.remote.Store(addrBox{peer.Addr})
 	}
@@ -158,8 +172,21 @@ func (c *FD) WriteFd() int { return int(c.wfd) }
 // Fd is the fd the conn reads from.
 func (c *FD) Fd() int { return int(c.rfd) }
 
+var noOrigin Origin
+
+func orNoOrigin(o *Origin) *Origin {
+	if o == nil {
+		return &noOrigin
+	}
+	return o
+}
+
 // LocalAddr is the local address.
-func (c *FD) LocalAddr() net.Addr { return c.local }
+func (c *FD) LocalAddr() net.Addr { return c.origin.Local }
+
+// Origin is the record the conn shares with its listener's (or dial's)
+// other conns.
+func (c *FD) Origin() *Origin { return c.origin }
 
 // RemoteAddr is the peer's address. It is safe from any goroutine.
 func (c *FD) RemoteAddr() net.Addr {

@@ -27,7 +27,8 @@ type pendingDial struct {
 	sa       unix.Sockaddr
 	family   int
 	remote   net.Addr
-	err      error // a failure found before the loop got the dial (resolving)
+	route    *route // the conn's handler; nil: the root handler
+	err      error  // a failure found before the loop got the dial (resolving)
 	fd       int
 	watched  bool // in the loop's poller and listeners
 	finished bool // OnOpen or OnClose is decided
@@ -47,6 +48,12 @@ func (a dialAddr) String() string  { return a.address }
 // mean that neither callback will run. A host name is resolved off the
 // loops, so Dial never blocks a handler.
 func (e *engine) Dial(network, address string) error {
+	return e.DialHandler(network, address, nil)
+}
+
+// DialHandler is Dial with the conn served by h rather than by the root
+// handler (nil: the root handler). It implements handlerDialer.
+func (e *engine) DialHandler(network, address string, h Handler) error {
 	switch network {
 	case "tcp", "tcp4", "tcp6", "unix":
 	default:
@@ -61,6 +68,9 @@ func (e *engine) Dial(network, address string) error {
 		return fmt.Errorf("dial %s %s: %w", network, address, ErrTooManyConns)
 	}
 	d := &pendingDial{e: e, network: network, address: address, deadline: e.opts.DialDeadline(), fd: -1}
+	if h != nil {
+		d.route = newRoute(h)
+	}
 	if network == "unix" {
 		d.sa, d.family = &unix.SockaddrUnix{Name: address}, unix.AF_UNIX
 		d.remote = &net.UnixAddr{Name: address, Net: "unix"}
@@ -253,7 +263,7 @@ func (d *pendingDial) connected() {
 	if sa, err := unix.Getsockname(d.fd); err == nil {
 		local = socket.Addr(d.netFamily(), sa)
 	}
-	c := conn.NewFD(d.fd, d.fd, local, d.remote, &l.shared)
+	c := conn.NewFD(d.fd, d.fd, &conn.Origin{Local: local, Handler: d.route}, d.remote, &l.shared)
 	d.fd = -1
 	if err := l.register(c); err != nil {
 		// register has closed the socket and counted the conn out; the
@@ -279,10 +289,12 @@ func (d *pendingDial) fail(cause error) {
 		l.unwatch(d.fd)
 		d.watched = false
 	}
-	c := conn.NewFD(d.fd, d.fd, nil, d.remote, &l.shared)
+	c := conn.NewFD(d.fd, d.fd, &conn.Origin{Handler: d.route}, d.remote, &l.shared)
 	d.fd = -1
 	c.Release() // closes the socket, if any
 	l.engine.open.Add(-1)
 	l.callClose(c, &net.OpError{Op: "dial", Net: d.network, Addr: d.remote, Err: cause})
 	c.ReleaseInbound()
 }
+
+var _ handlerDialer = (*engine)(nil)

@@ -34,14 +34,19 @@ var maxFIFOHandshakes = 256
 // pairs to the balancer as conns with separate read and write fds.
 type fifoListener struct {
 	l       *loop
+	origin  *conn.Origin // the pairs': the FIFO's address and the handler
 	srv     *fifo.Listener
 	pending map[*fifo.Handshake]struct{}
 	closed  bool
 }
 
 // listenFIFO binds fifo:///path[?mode=0660&timeout=2s].
-func (e *engine) listenFIFO(a Addr) error {
-	path, cfg, err := fifo.ParseTarget(a.Target)
+func (e *engine) listenFIFO(a Addr, r *route) error {
+	target := a.Target
+	if len(a.Query) > 0 {
+		target += "?" + a.Query.Encode()
+	}
+	path, cfg, err := fifo.ParseTarget(target)
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrBadAddress, err)
 	}
@@ -50,7 +55,7 @@ func (e *engine) listenFIFO(a Addr) error {
 		return fmt.Errorf("reactor: %s: %w", a, err)
 	}
 	l := e.nextOwner()
-	fl := &fifoListener{l: l, srv: srv, pending: map[*fifo.Handshake]struct{}{}}
+	fl := &fifoListener{l: l, srv: srv, pending: map[*fifo.Handshake]struct{}{}, origin: &conn.Origin{Local: srv.Addr(), Handler: r}}
 	if err := l.watch(srv.Fd(), srv.Addr(), fl, poller.Readable); err != nil {
 		srv.Close()
 		return err
@@ -121,7 +126,7 @@ func (fl *fifoListener) accept(h *fifo.Handshake) {
 	}
 	e.open.Add(1)
 	// The owner is set once the balancer has picked a loop.
-	fl.l.handOff(conn.NewFD(rfd, wfd, fl.srv.Addr(), remote, nil))
+	fl.l.handOff(conn.NewFD(rfd, wfd, fl.origin, remote, nil))
 }
 
 // close implements specialFD: pending handshakes are abandoned, and the

@@ -30,10 +30,10 @@ type listener struct {
 	network string // "tcp" or "unix": the family of accepted conns' addresses
 	unlink  string // unix socket path to remove on close
 	backoff time.Duration
-	// localFixed is the local address of every accepted conn, when the
-	// listener is bound to one address (not a wildcard); else nil and each
-	// conn asks getsockname.
-	localFixed net.Addr
+	// origin is what the accepted conns share: the handler's route and,
+	// when the listener is bound to one address (not a wildcard), their
+	// local address; else Local is nil and each conn asks getsockname.
+	origin *conn.Origin
 	// inherits: TCP options were set on the listener and accepted conns
 	// inherit them (Linux), so they cost no syscall per conn.
 	inherits bool
@@ -122,19 +122,20 @@ func (l *loop) handOff(c *conn.FD) {
 
 // newConn wraps an accepted fd, applying the socket options.
 func (e *engine) newConn(fd int, ln *listener, peer *socket.Peer) *conn.FD {
-	local := ln.localFixed
+	origin := ln.origin
 	if peer.IsInet() {
 		if !ln.inherits {
 			e.setTCPOptions(fd)
 		}
-		if local == nil {
+		if origin.Local == nil {
+			// A wildcard listener: the conn's local address is its own.
 			if lsa, err := unix.Getsockname(fd); err == nil {
-				local = socket.Addr(ln.network, lsa)
+				origin = &conn.Origin{Local: socket.Addr(ln.network, lsa), Handler: ln.origin.Handler}
 			}
 		}
 	}
 	// The owner is set once the balancer has picked a loop.
-	return conn.NewAcceptedFD(fd, local, peer)
+	return conn.NewAcceptedFD(fd, origin, peer)
 }
 
 // setTCPOptions applies the TCP options to a conn, or to a listener whose

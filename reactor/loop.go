@@ -30,6 +30,7 @@ type loop struct {
 	engine    *engine
 	poller    poller.Poller
 	handler   Handler
+	root      *route // the root handler's: conns with no route of their own
 	log       *slog.Logger
 	tasks     taskQueue
 	timers    timerHeap
@@ -62,6 +63,7 @@ func newLoop(id int, e *engine) (*loop, error) {
 		engine:    e,
 		poller:    p,
 		handler:   e.handler,
+		root:      newRoute(e.handler),
 		log:       e.opts.Logger.With("loop", id),
 		listeners: map[int]*listener{},
 	}
@@ -274,7 +276,7 @@ func (l *loop) flush(c *conn.FD) {
 	case done:
 		l.finishClose(c)
 	case paused && !c.ReadPaused():
-		if d, ok := l.handler.(DrainHandler); ok {
+		if d := l.routeOf(c).drainer; d != nil {
 			l.act(c, l.callDrained(d, c))
 		}
 	}
@@ -535,7 +537,7 @@ func (l *loop) callOpen(c *conn.FD) (a Action) {
 			a = None
 		}
 	}()
-	return l.handler.OnOpen(c)
+	return l.routeOf(c).handler.OnOpen(c)
 }
 
 func (l *loop) callTraffic(c *conn.FD) (a Action) {
@@ -545,7 +547,7 @@ func (l *loop) callTraffic(c *conn.FD) (a Action) {
 			a = None
 		}
 	}()
-	return l.handler.OnTraffic(c)
+	return l.routeOf(c).handler.OnTraffic(c)
 }
 
 func (l *loop) callDrained(d DrainHandler, c *conn.FD) (a Action) {
@@ -575,7 +577,7 @@ func (l *loop) callClose(c *conn.FD, err error) {
 			l.log.Error("OnClose panicked", "fd", c.Fd(), "panic", r)
 		}
 	}()
-	l.handler.OnClose(c, err)
+	l.routeOf(c).handler.OnClose(c, err)
 }
 
 func (l *loop) callTick() (d time.Duration, a Action) {

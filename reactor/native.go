@@ -24,7 +24,7 @@ func (nativeBackend) Name() string { return "native" }
 // engine is the native Engine.
 type engine struct {
 	opts    *Options
-	handler Handler
+	handler Handler // the root handler: OnBoot, OnTick, OnShutdown
 	loops   []*loop
 	addrs   []net.Addr
 	next    atomic.Uint64 // round-robin cursor
@@ -43,11 +43,11 @@ type engine struct {
 	forcedErr  error // why conns were closed before they drained; set once
 }
 
-func (nativeBackend) Start(h Handler, addrs []string, o *Options) (Engine, error) {
+func (nativeBackend) Start(h Handler, specs []ListenSpec, o *Options) (Engine, error) {
 	if h == nil {
 		return nil, errors.New("reactor: nil handler")
 	}
-	if len(addrs) == 0 {
+	if len(specs) == 0 {
 		return nil, fmt.Errorf("%w: no address to listen on", ErrBadAddress)
 	}
 	e := &engine{opts: o, handler: h, loopsDone: make(chan struct{}), done: make(chan struct{}), stopping: make(chan struct{})}
@@ -59,8 +59,8 @@ func (nativeBackend) Start(h Handler, addrs []string, o *Options) (Engine, error
 		}
 		e.loops = append(e.loops, l)
 	}
-	for _, a := range addrs {
-		if err := e.listen(a); err != nil {
+	for _, sp := range specs {
+		if err := e.listen(sp); err != nil {
 			e.abort()
 			return nil, err
 		}
@@ -89,15 +89,16 @@ func (nativeBackend) Start(h Handler, addrs []string, o *Options) (Engine, error
 
 // listen binds one address, on the first loop or, with ReusePort, on every
 // loop.
-func (e *engine) listen(s string) error {
-	a, err := ParseAddr(s)
-	if err != nil {
-		return err
+func (e *engine) listen(sp ListenSpec) error {
+	a := sp.Addr
+	if sp.Handler == nil {
+		return fmt.Errorf("reactor: %s: nil handler", a)
 	}
+	r := newRoute(sp.Handler)
 	switch a.Scheme {
 	case "tcp", "tcp4", "tcp6", "unix":
 	default:
-		return e.listenOther(a)
+		return e.listenOther(a, r)
 	}
 	owners := e.loops[:1]
 	if e.opts.ReusePort && a.Scheme != "unix" {
@@ -112,12 +113,12 @@ func (e *engine) listen(s string) error {
 		if err != nil {
 			return fmt.Errorf("reactor: %s: %w", a, err)
 		}
-		ln := &listener{fd: fd, addr: bound, network: "tcp"}
+		ln := &listener{fd: fd, addr: bound, network: "tcp", origin: &conn.Origin{Handler: r}}
 		if a.Scheme == "unix" {
-			ln.network, ln.unlink, ln.localFixed = "unix", a.Target, bound
+			ln.network, ln.unlink, ln.origin.Local = "unix", a.Target, bound
 		} else {
 			if ta, ok := bound.(*net.TCPAddr); ok && !ta.IP.IsUnspecified() {
-				ln.localFixed = bound
+				ln.origin.Local = bound
 			}
 			ln.inherits = socket.AcceptInheritsOptions
 		}

@@ -63,6 +63,7 @@ type PacketConn interface {
 // packetConn is the native PacketConn: a UDP socket owned by one loop.
 type packetConn struct {
 	l      *loop
+	h      Handler // the listener's
 	fd     int
 	family int
 	local  net.Addr
@@ -92,7 +93,7 @@ type queuedDatagram struct {
 	p  []byte
 }
 
-func (e *engine) listenUDP(a Addr) error {
+func (e *engine) listenUDP(a Addr, r *route) error {
 	owners := []*loop{e.nextOwner()}
 	if e.opts.ReusePort {
 		owners = e.loops
@@ -103,7 +104,7 @@ func (e *engine) listenUDP(a Addr) error {
 		if err != nil {
 			return fmt.Errorf("reactor: %s: %w", a, err)
 		}
-		if err := e.adoptPacket(l, fd, bound, family); err != nil {
+		if err := e.adoptPacket(l, fd, bound, family, r); err != nil {
 			return err
 		}
 		if i == 0 {
@@ -115,7 +116,7 @@ func (e *engine) listenUDP(a Addr) error {
 }
 
 // adoptPacket makes l serve the UDP socket fd; on failure fd is closed.
-func (e *engine) adoptPacket(l *loop, fd int, local net.Addr, family int) error {
+func (e *engine) adoptPacket(l *loop, fd int, local net.Addr, family int, r *route) error {
 	recv := e.opts.SocketRecvBuf
 	if recv <= 0 {
 		recv = DefaultUDPRecvBuffer
@@ -124,7 +125,7 @@ func (e *engine) adoptPacket(l *loop, fd int, local net.Addr, family int) error 
 		l.log.Debug("udp receive buffer smaller than asked", "addr", local, "asked", recv, "got", got)
 	}
 	socket.SetBuffers(fd, 0, e.opts.SocketSendBuf)
-	pc := &packetConn{l: l, fd: fd, family: family, local: local}
+	pc := &packetConn{l: l, h: r.handler, fd: fd, family: family, local: local}
 	if err := l.watch(fd, local, pc, poller.Readable); err != nil {
 		unix.Close(fd)
 		return err
@@ -207,7 +208,7 @@ func (pc *packetConn) callTraffic() (a Action) {
 			a = None
 		}
 	}()
-	return pc.l.handler.OnTraffic(pc)
+	return pc.h.OnTraffic(pc)
 }
 
 // send sends p to peer now, or queues it when the kernel is full.

@@ -12,7 +12,7 @@ import (
 	"github.com/coreos/go-systemd/v22/daemon"
 	"golang.org/x/sys/unix"
 
-	"github.com/evloop/evloop/conn"
+	"github.com/evloop/evloop/internal/fdconn"
 	"github.com/evloop/evloop/internal/socket"
 	"github.com/evloop/evloop/poller"
 )
@@ -43,7 +43,7 @@ func (e *engine) adopt(fd int, a Addr, r *route) error {
 	}
 	switch {
 	case in.Type == unix.SOCK_STREAM && in.Listening:
-		ln := &listener{fd: fd, addr: in.Addr, network: "tcp", origin: &conn.Origin{Handler: r}}
+		ln := &listener{fd: fd, addr: in.Addr, network: "tcp", origin: &fdconn.Origin{Handler: r}}
 		if in.Family == unix.AF_UNIX {
 			ln.network, ln.origin.Local = "unix", in.Addr
 		} else if ta, ok := in.Addr.(*net.TCPAddr); ok && !ta.IP.IsUnspecified() {

@@ -10,7 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/evloop/evloop/conn"
+	"github.com/evloop/evloop/internal/fdconn"
 	"github.com/evloop/evloop/internal/socket"
 	"github.com/evloop/evloop/poller"
 )
@@ -263,7 +263,7 @@ func (d *pendingDial) connected() {
 	if sa, err := unix.Getsockname(d.fd); err == nil {
 		local = socket.Addr(d.netFamily(), sa)
 	}
-	c := conn.NewFD(d.fd, d.fd, &conn.Origin{Local: local, Handler: d.route}, d.remote, &l.shared)
+	c := fdconn.NewFD(d.fd, d.fd, &fdconn.Origin{Local: local, Handler: d.route}, d.remote, &l.shared)
 	d.fd = -1
 	if err := l.register(c); err != nil {
 		// register has closed the socket and counted the conn out; the
@@ -289,7 +289,7 @@ func (d *pendingDial) fail(cause error) {
 		l.unwatch(d.fd)
 		d.watched = false
 	}
-	c := conn.NewFD(d.fd, d.fd, &conn.Origin{Handler: d.route}, d.remote, &l.shared)
+	c := fdconn.NewFD(d.fd, d.fd, &fdconn.Origin{Handler: d.route}, d.remote, &l.shared)
 	d.fd = -1
 	c.Release() // closes the socket, if any
 	l.engine.open.Add(-1)

@@ -1,11 +1,11 @@
 package reactor
 
-import "github.com/evloop/evloop/conn"
+import "github.com/evloop/evloop/internal/fdconn"
 
 // fdPageBits sets the page size of fdTable: 512 slots, 4 KiB.
 const fdPageBits = 9
 
-type fdPage [1 << fdPageBits]*conn.FD
+type fdPage [1 << fdPageBits]*fdconn.FD
 
 // fdTable maps a loop's fd numbers to its conns. It is a two-level table:
 // pages are allocated on first use and never move, so growing to 10,000
@@ -15,7 +15,7 @@ type fdTable struct {
 	pages []*fdPage
 }
 
-func (t *fdTable) get(fd int) *conn.FD {
+func (t *fdTable) get(fd int) *fdconn.FD {
 	p := fd >> fdPageBits
 	if fd < 0 || p >= len(t.pages) || t.pages[p] == nil {
 		return nil
@@ -23,7 +23,7 @@ func (t *fdTable) get(fd int) *conn.FD {
 	return t.pages[p][fd&(1<<fdPageBits-1)]
 }
 
-func (t *fdTable) set(fd int, c *conn.FD) {
+func (t *fdTable) set(fd int, c *fdconn.FD) {
 	p := fd >> fdPageBits
 	if p >= len(t.pages) {
 		if c == nil {
@@ -44,7 +44,7 @@ func (t *fdTable) set(fd int, c *conn.FD) {
 
 // each calls fn for every conn in the table, in fd order. A FIFO conn,
 // which holds two fds, comes twice. fn may clear entries.
-func (t *fdTable) each(fn func(c *conn.FD)) {
+func (t *fdTable) each(fn func(c *fdconn.FD)) {
 	for _, page := range t.pages {
 		if page == nil {
 			continue

@@ -7,8 +7,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/evloop/evloop/conn"
 	"github.com/evloop/evloop/fifo"
+	"github.com/evloop/evloop/internal/fdconn"
 	"github.com/evloop/evloop/poller"
 )
 
@@ -34,7 +34,7 @@ var maxFIFOHandshakes = 256
 // pairs to the balancer as conns with separate read and write fds.
 type fifoListener struct {
 	l       *loop
-	origin  *conn.Origin // the pairs': the FIFO's address and the handler
+	origin  *fdconn.Origin // the pairs': the FIFO's address and the handler
 	srv     *fifo.Listener
 	pending map[*fifo.Handshake]struct{}
 	closed  bool
@@ -55,7 +55,7 @@ func (e *engine) listenFIFO(a Addr, r *route) error {
 		return fmt.Errorf("reactor: %s: %w", a, err)
 	}
 	l := e.nextOwner()
-	fl := &fifoListener{l: l, srv: srv, pending: map[*fifo.Handshake]struct{}{}, origin: &conn.Origin{Local: srv.Addr(), Handler: r}}
+	fl := &fifoListener{l: l, srv: srv, pending: map[*fifo.Handshake]struct{}{}, origin: &fdconn.Origin{Local: srv.Addr(), Handler: r}}
 	if err := l.watch(srv.Fd(), srv.Addr(), fl, poller.Readable); err != nil {
 		srv.Close()
 		return err
@@ -126,7 +126,7 @@ func (fl *fifoListener) accept(h *fifo.Handshake) {
 	}
 	e.open.Add(1)
 	// The owner is set once the balancer has picked a loop.
-	fl.l.handOff(conn.NewFD(rfd, wfd, fl.origin, remote, nil))
+	fl.l.handOff(fdconn.NewFD(rfd, wfd, fl.origin, remote, nil))
 }
 
 // close implements specialFD: pending handshakes are abandoned, and the
@@ -153,7 +153,7 @@ var errPairBroken = os.NewSyscallError("write", unix.EPIPE)
 // its read end. It is level-triggered, so the conn must go now; what the
 // peer sent before is read first, and if that ends in the peer's EOF (it
 // closed both ends, the usual Close) the close is a clean one.
-func (l *loop) brokenPair(c *conn.FD) {
+func (l *loop) brokenPair(c *fdconn.FD) {
 	if c.WantsRead() {
 		l.read(c)
 	}

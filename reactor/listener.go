@@ -8,7 +8,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/evloop/evloop/conn"
+	"github.com/evloop/evloop/internal/fdconn"
 	"github.com/evloop/evloop/internal/socket"
 	"github.com/evloop/evloop/poller"
 )
@@ -33,7 +33,7 @@ type listener struct {
 	// origin is what the accepted conns share: the handler's route and,
 	// when the listener is bound to one address (not a wildcard), their
 	// local address; else Local is nil and each conn asks getsockname.
-	origin *conn.Origin
+	origin *fdconn.Origin
 	// inherits: TCP options were set on the listener and accepted conns
 	// inherit them (Linux), so they cost no syscall per conn.
 	inherits bool
@@ -102,7 +102,7 @@ func (l *loop) pauseAccept(ln *listener, cause error) {
 }
 
 // handOff gives a new conn to the loop the balancer picks.
-func (l *loop) handOff(c *conn.FD) {
+func (l *loop) handOff(c *fdconn.FD) {
 	ip := c.PeerIP()
 	var peer net.Addr
 	if ip == nil {
@@ -121,7 +121,7 @@ func (l *loop) handOff(c *conn.FD) {
 }
 
 // newConn wraps an accepted fd, applying the socket options.
-func (e *engine) newConn(fd int, ln *listener, peer *socket.Peer) *conn.FD {
+func (e *engine) newConn(fd int, ln *listener, peer *socket.Peer) *fdconn.FD {
 	origin := ln.origin
 	if peer.IsInet() {
 		if !ln.inherits {
@@ -130,12 +130,12 @@ func (e *engine) newConn(fd int, ln *listener, peer *socket.Peer) *conn.FD {
 		if origin.Local == nil {
 			// A wildcard listener: the conn's local address is its own.
 			if lsa, err := unix.Getsockname(fd); err == nil {
-				origin = &conn.Origin{Local: socket.Addr(ln.network, lsa), Handler: ln.origin.Handler}
+				origin = &fdconn.Origin{Local: socket.Addr(ln.network, lsa), Handler: ln.origin.Handler}
 			}
 		}
 	}
 	// The owner is set once the balancer has picked a loop.
-	return conn.NewAcceptedFD(fd, origin, peer)
+	return fdconn.NewAcceptedFD(fd, origin, peer)
 }
 
 // setTCPOptions applies the TCP options to a conn, or to a listener whose

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/evloop/evloop/conn"
+	"github.com/evloop/evloop/internal/fdconn"
 	"github.com/evloop/evloop/internal/socket"
 	"github.com/evloop/evloop/poller"
 )
@@ -36,7 +37,7 @@ type loop struct {
 	timers    timerHeap
 	conns     fdTable // both fds of a FIFO pair
 	listeners map[int]*listener
-	shared    conn.Shared
+	shared    fdconn.Shared
 	onReady   func(fd int, ev poller.Event)
 
 	open       atomic.Int64
@@ -175,7 +176,7 @@ func (l *loop) dispatch(fd int, ev poller.Event) {
 	// A fd closed earlier in this batch: nothing owns it now.
 }
 
-func (l *loop) connReady(c *conn.FD, fd int, ev poller.Event) {
+func (l *loop) connReady(c *fdconn.FD, fd int, ev poller.Event) {
 	if fd == c.ReadFd() && ev&(poller.Readable|poller.Hangup|poller.Error|poller.ReadHangup) != 0 {
 		if c.WantsRead() || ev&(poller.Hangup|poller.Error) == 0 {
 			l.read(c)
@@ -207,7 +208,7 @@ func hangupCause(fd int) error {
 }
 
 // read delivers what the kernel has for c, a bounded number of reads.
-func (l *loop) read(c *conn.FD) {
+func (l *loop) read(c *fdconn.FD) {
 	for i := 0; i < maxReadsPerWakeup; i++ {
 		n, err := c.FillFrom()
 		if c.Lingering() {
@@ -242,7 +243,7 @@ func (l *loop) read(c *conn.FD) {
 
 // traffic calls OnTraffic and acts on the result. It reports whether c can
 // read on.
-func (l *loop) traffic(c *conn.FD) bool {
+func (l *loop) traffic(c *fdconn.FD) bool {
 	a := l.callTraffic(c)
 	if c.IsClosed() {
 		return false
@@ -256,7 +257,7 @@ func (l *loop) traffic(c *conn.FD) bool {
 }
 
 // act carries out a callback's Action for c.
-func (l *loop) act(c *conn.FD, a Action) {
+func (l *loop) act(c *fdconn.FD, a Action) {
 	switch a {
 	case Close:
 		l.closeConn(c, nil)
@@ -267,7 +268,7 @@ func (l *loop) act(c *conn.FD, a Action) {
 
 // flush writes c's buffered output; a conn closing gracefully is torn down
 // once it is all out.
-func (l *loop) flush(c *conn.FD) {
+func (l *loop) flush(c *fdconn.FD) {
 	paused := c.ReadPaused()
 	done, err := c.Flush()
 	switch {
@@ -283,7 +284,7 @@ func (l *loop) flush(c *conn.FD) {
 }
 
 // closeConn closes c: at once with an error, or after flushing without one.
-func (l *loop) closeConn(c *conn.FD, err error) {
+func (l *loop) closeConn(c *fdconn.FD, err error) {
 	if c.IsClosed() {
 		return
 	}
@@ -298,8 +299,8 @@ func (l *loop) closeConn(c *conn.FD, err error) {
 const lingerTimeout = 2 * time.Second
 
 // finishClose releases a conn whose output is flushed, lingering first when
-// the peer may still be sending (see conn.FD.Linger).
-func (l *loop) finishClose(c *conn.FD) {
+// the peer may still be sending (see fdconn.FD.Linger).
+func (l *loop) finishClose(c *fdconn.FD) {
 	if !c.Linger() {
 		l.teardown(c, nil)
 		return
@@ -309,7 +310,7 @@ func (l *loop) finishClose(c *conn.FD) {
 
 // teardown removes c from the poller, closes its fds and calls OnClose,
 // exactly once.
-func (l *loop) teardown(c *conn.FD, cause error) {
+func (l *loop) teardown(c *fdconn.FD, cause error) {
 	if c.IsClosed() {
 		return
 	}
@@ -332,7 +333,7 @@ func (l *loop) teardown(c *conn.FD, cause error) {
 
 // register adopts a new conn: into the poller, then OnOpen. If it cannot, it
 // releases c (closing its fds) and says why; such a conn was never opened.
-func (l *loop) register(c *conn.FD) error {
+func (l *loop) register(c *fdconn.FD) error {
 	if l.draining {
 		// Accepted while the engine stops: never opened, so no OnClose.
 		c.Release()
@@ -372,9 +373,9 @@ func (l *loop) register(c *conn.FD) error {
 	return nil
 }
 
-// ---- conn.Owner ----
+// ---- fdconn.Owner ----
 
-// SetInterest implements conn.Owner.
+// SetInterest implements fdconn.Owner.
 func (l *loop) SetInterest(fd int, read, write bool) error {
 	var ev poller.Event
 	if read {
@@ -397,7 +398,7 @@ func (l *loop) SetInterest(fd int, read, write bool) error {
 	return l.poller.Modify(fd, ev)
 }
 
-// Post implements conn.Owner.
+// Post implements fdconn.Owner.
 func (l *loop) Post(task func()) error {
 	if !l.tasks.push(task) {
 		return conn.ErrClosed
@@ -411,18 +412,18 @@ func (l *loop) Post(task func()) error {
 	return nil
 }
 
-// CloseConn implements conn.Owner.
-func (l *loop) CloseConn(c *conn.FD, err error) { l.closeConn(c, err) }
+// CloseConn implements fdconn.Owner.
+func (l *loop) CloseConn(c *fdconn.FD, err error) { l.closeConn(c, err) }
 
-// TrafficConn implements conn.Owner.
-func (l *loop) TrafficConn(c *conn.FD) {
+// TrafficConn implements fdconn.Owner.
+func (l *loop) TrafficConn(c *fdconn.FD) {
 	if l.traffic(c) && c.OutboundBuffered() == 0 && c.Closing() {
 		l.finishClose(c)
 	}
 }
 
-// IdleChanged implements conn.Owner.
-func (l *loop) IdleChanged(c *conn.FD) {
+// IdleChanged implements fdconn.Owner.
+func (l *loop) IdleChanged(c *fdconn.FD) {
 	if d := c.IdleTimeout(); d > 0 {
 		l.timers.add(timer{when: c.LastActive() + int64(d), idle: c, gen: c.IdleTimerArmed()})
 	}
@@ -491,7 +492,7 @@ func (l *loop) drain(deadline time.Time) {
 		ln.close()
 		delete(l.listeners, fd)
 	}
-	l.conns.each(func(c *conn.FD) {
+	l.conns.each(func(c *fdconn.FD) {
 		if !c.IsClosed() {
 			l.closeConn(c, nil)
 		}
@@ -504,7 +505,7 @@ func (l *loop) drain(deadline time.Time) {
 // forceCloseAll tears down every conn still open, with cause.
 func (l *loop) forceCloseAll(cause error) {
 	l.draining = true
-	l.conns.each(func(c *conn.FD) {
+	l.conns.each(func(c *fdconn.FD) {
 		if c.IsClosed() {
 			return
 		}
@@ -519,7 +520,7 @@ func (l *loop) forceCloseAll(cause error) {
 
 // ---- callbacks, each guarded so that a panic closes only its conn ----
 
-func (l *loop) recovered(c *conn.FD, r any) {
+func (l *loop) recovered(c *fdconn.FD, r any) {
 	l.stats.panics.Add(1)
 	err := fmt.Errorf("%w: %v", ErrPanic, r)
 	if c == nil {
@@ -530,7 +531,7 @@ func (l *loop) recovered(c *conn.FD, r any) {
 	l.teardown(c, err)
 }
 
-func (l *loop) callOpen(c *conn.FD) (a Action) {
+func (l *loop) callOpen(c *fdconn.FD) (a Action) {
 	defer func() {
 		if r := recover(); r != nil {
 			l.recovered(c, r)
@@ -540,7 +541,7 @@ func (l *loop) callOpen(c *conn.FD) (a Action) {
 	return l.routeOf(c).handler.OnOpen(c)
 }
 
-func (l *loop) callTraffic(c *conn.FD) (a Action) {
+func (l *loop) callTraffic(c *fdconn.FD) (a Action) {
 	defer func() {
 		if r := recover(); r != nil {
 			l.recovered(c, r)
@@ -550,7 +551,7 @@ func (l *loop) callTraffic(c *conn.FD) (a Action) {
 	return l.routeOf(c).handler.OnTraffic(c)
 }
 
-func (l *loop) callDrained(d DrainHandler, c *conn.FD) (a Action) {
+func (l *loop) callDrained(d DrainHandler, c *fdconn.FD) (a Action) {
 	defer func() {
 		if r := recover(); r != nil {
 			l.recovered(c, r)
@@ -560,8 +561,8 @@ func (l *loop) callDrained(d DrainHandler, c *conn.FD) (a Action) {
 	return d.OnDrained(c)
 }
 
-// AsyncDone implements conn.Owner.
-func (l *loop) AsyncDone(c *conn.FD, done conn.AsyncCallback, err error) {
+// AsyncDone implements fdconn.Owner.
+func (l *loop) AsyncDone(c *fdconn.FD, done conn.AsyncCallback, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			l.recovered(c, r)
@@ -570,7 +571,7 @@ func (l *loop) AsyncDone(c *conn.FD, done conn.AsyncCallback, err error) {
 	done(c, err)
 }
 
-func (l *loop) callClose(c *conn.FD, err error) {
+func (l *loop) callClose(c *fdconn.FD, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			l.stats.panics.Add(1)

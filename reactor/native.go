@@ -11,7 +11,7 @@ import (
 
 	"github.com/coreos/go-systemd/v22/daemon"
 
-	"github.com/evloop/evloop/conn"
+	"github.com/evloop/evloop/internal/fdconn"
 	"github.com/evloop/evloop/internal/socket"
 	"github.com/evloop/evloop/poller"
 )
@@ -38,7 +38,7 @@ type engine struct {
 	done       chan struct{}
 	signals    *signalWatch // WithSignals' watcher (signals.go)
 	limitsOnce sync.Once
-	connLimits conn.Limits // one copy for every conn
+	connLimits fdconn.Limits // one copy for every conn
 	forceOnce  sync.Once
 	forcedErr  error // why conns were closed before they drained; set once
 }
@@ -113,7 +113,7 @@ func (e *engine) listen(sp ListenSpec) error {
 		if err != nil {
 			return fmt.Errorf("reactor: %s: %w", a, err)
 		}
-		ln := &listener{fd: fd, addr: bound, network: "tcp", origin: &conn.Origin{Handler: r}}
+		ln := &listener{fd: fd, addr: bound, network: "tcp", origin: &fdconn.Origin{Handler: r}}
 		if a.Scheme == "unix" {
 			ln.network, ln.unlink, ln.origin.Local = "unix", a.Target, bound
 		} else {
@@ -148,9 +148,9 @@ func (e *engine) abort() {
 	}
 }
 
-func (e *engine) limits() *conn.Limits {
+func (e *engine) limits() *fdconn.Limits {
 	e.limitsOnce.Do(func() {
-		e.connLimits = conn.Limits{WriteLow: e.opts.WriteLow, WriteHigh: e.opts.WriteHigh, MaxInbound: e.opts.MaxInbound}
+		e.connLimits = fdconn.Limits{WriteLow: e.opts.WriteLow, WriteHigh: e.opts.WriteHigh, MaxInbound: e.opts.MaxInbound}
 	})
 	return &e.connLimits
 }

@@ -1,9 +1,9 @@
 package reactor
 
-import "github.com/evloop/evloop/conn"
+import "github.com/evloop/evloop/internal/fdconn"
 
 // route is the handler that serves the conns of one listener or dial, kept
-// in their shared conn.Origin. With a protocol layer it is the layer, which
+// in their shared fdconn.Origin. With a protocol layer it is the layer, which
 // wraps the application's handler; OnBoot, OnTick and OnShutdown never go
 // through a route but to the engine's root handler.
 type route struct {
@@ -18,7 +18,7 @@ func newRoute(h Handler) *route {
 }
 
 // routeOf is the route of a conn of this loop's engine.
-func (l *loop) routeOf(c *conn.FD) *route {
+func (l *loop) routeOf(c *fdconn.FD) *route {
 	if r, ok := c.Origin().Handler.(*route); ok && r != nil {
 		return r
 	}

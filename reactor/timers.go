@@ -4,15 +4,15 @@ import (
 	"container/heap"
 	"time"
 
-	"github.com/evloop/evloop/conn"
+	"github.com/evloop/evloop/internal/fdconn"
 )
 
 // timer is one entry of a loop's timer heap: either a conn's idle check
 // (idle != nil) or a function.
 type timer struct {
 	when int64 // monotonic nanoseconds
-	idle *conn.FD
-	gen  uint8 // the idle entry's generation (see conn.FD.IdleTimerFired)
+	idle *fdconn.FD
+	gen  uint8 // the idle entry's generation (see fdconn.FD.IdleTimerFired)
 	fn   func()
 }
 

@@ -1,9 +1,10 @@
 //go:build unix
 
-package conn
+package fdconn
 
 import (
 	"errors"
+	"github.com/evloop/evloop/conn"
 	"io"
 	"net"
 	"os"
@@ -22,7 +23,7 @@ type Owner interface {
 	// SetInterest makes the loop watch fd for reading and/or writing.
 	SetInterest(fd int, read, write bool) error
 	// Post runs task on the loop goroutine; safe from any goroutine. It
-	// returns ErrClosed once the loop has stopped.
+	// returns conn.ErrClosed once the loop has stopped.
 	Post(task func()) error
 	// CloseConn closes c: with err == nil once its output is flushed, with an
 	// error at once. OnClose receives err.
@@ -36,7 +37,7 @@ type Owner interface {
 	// AsyncDone calls an AsyncWrite's or AsyncWritev's done callback for c
 	// on the loop, guarded as the handler's callbacks are: a panic in it
 	// closes c, not the process.
-	AsyncDone(c *FD, done AsyncCallback, err error)
+	AsyncDone(c *FD, done conn.AsyncCallback, err error)
 }
 
 // Shared is what a loop lends to all of its conns: the loop itself (Owner),
@@ -255,7 +256,7 @@ func (c *FD) Read(p []byte) (int, error) {
 		if c.closed.Load() || c.readEOF {
 			return 0, io.EOF
 		}
-		return 0, ErrNoData
+		return 0, conn.ErrNoData
 	}
 	n := copy(p, c.in)
 	c.in = c.in[n:]
@@ -316,7 +317,7 @@ func (c *FD) inboundTail(want int) []byte {
 
 // Retain keeps unconsumed bytes past the callback: a view of the shared read
 // buffer is copied into a pooled buffer of the conn's own. It returns
-// ErrInboundTooLarge when the unconsumed bytes pass the inbound limit.
+// conn.ErrInboundTooLarge when the unconsumed bytes pass the inbound limit.
 func (c *FD) Retain() error {
 	if len(c.in) == 0 {
 		c.releaseInbound()
@@ -329,7 +330,7 @@ func (c *FD) Retain() error {
 		c.in = *nb
 	}
 	if c.limits().MaxInbound > 0 && len(c.in) > c.limits().MaxInbound {
-		return ErrInboundTooLarge
+		return conn.ErrInboundTooLarge
 	}
 	return nil
 }
@@ -357,11 +358,11 @@ func (c *FD) writable() error {
 	case c.closed.Load() || c.closing:
 		// Closing means "after what was written so far": later writes
 		// would make the close wait on output nobody asked for before it.
-		return ErrClosed
+		return conn.ErrClosed
 	case c.writeFailure != nil:
 		return c.writeFailure
 	case c.writeShut || c.shutPending:
-		return ErrWriteShut
+		return conn.ErrWriteShut
 	}
 	return nil
 }
@@ -737,9 +738,9 @@ func (c *FD) SetIdleTimeout(d time.Duration) error {
 // ---- any goroutine ----
 
 // AsyncWrite queues p for writing on the loop.
-func (c *FD) AsyncWrite(p []byte, done AsyncCallback) error {
+func (c *FD) AsyncWrite(p []byte, done conn.AsyncCallback) error {
 	if c.closed.Load() {
-		return ErrClosed
+		return conn.ErrClosed
 	}
 	return c.owner().Post(func() {
 		_, err := c.Write(p)
@@ -750,9 +751,9 @@ func (c *FD) AsyncWrite(p []byte, done AsyncCallback) error {
 }
 
 // AsyncWritev queues bufs for writing on the loop.
-func (c *FD) AsyncWritev(bufs [][]byte, done AsyncCallback) error {
+func (c *FD) AsyncWritev(bufs [][]byte, done conn.AsyncCallback) error {
 	if c.closed.Load() {
-		return ErrClosed
+		return conn.ErrClosed
 	}
 	return c.owner().Post(func() {
 		_, err := c.Writev(bufs)
@@ -765,7 +766,7 @@ func (c *FD) AsyncWritev(bufs [][]byte, done AsyncCallback) error {
 // Wake makes the loop call OnTraffic for the conn.
 func (c *FD) Wake() error {
 	if c.closed.Load() {
-		return ErrClosed
+		return conn.ErrClosed
 	}
 	return c.owner().Post(func() {
 		if !c.closed.Load() {
@@ -777,7 +778,7 @@ func (c *FD) Wake() error {
 // Close closes the conn once its output is flushed.
 func (c *FD) Close() error {
 	if c.closed.Load() {
-		return ErrClosed
+		return conn.ErrClosed
 	}
 	return c.owner().Post(func() { c.owner().CloseConn(c, nil) })
 }
@@ -821,4 +822,4 @@ func writevRetry(fd int, bufs [][]byte, iovs []unix.Iovec) (int, []unix.Iovec, e
 	return n, iovs, err
 }
 
-var _ Conn = (*FD)(nil)
+var _ conn.Conn = (*FD)(nil)

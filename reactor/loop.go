@@ -422,11 +422,9 @@ func (l *loop) TrafficConn(c *fdconn.FD) {
 	}
 }
 
-// IdleChanged implements fdconn.Owner.
-func (l *loop) IdleChanged(c *fdconn.FD) {
-	if d := c.IdleTimeout(); d > 0 {
-		l.timers.add(timer{when: c.LastActive() + int64(d), idle: c, gen: c.IdleTimerArmed()})
-	}
+// ArmIdle implements fdconn.Owner.
+func (l *loop) ArmIdle(c *fdconn.FD, when int64, gen uint8) {
+	l.timers.add(timer{when: when, idle: c, gen: gen})
 }
 
 // ---- timers ----
@@ -442,34 +440,9 @@ func (l *loop) runTimers() {
 			t.fn()
 			continue
 		}
-		c := t.idle
-		live := c.IdleTimerFired(t.gen)
-		d := c.IdleTimeout()
-		if c.IsClosed() || d <= 0 {
-			continue
+		if t.idle.IdleDue(t.gen, now) {
+			l.teardown(t.idle, ErrIdleTimeout)
 		}
-		if !live && c.IdleLive() {
-			continue // stale: a later timeout armed the live entry
-		}
-		// The live entry, or a stale one with none live (the entry cap
-		// was reached): this one serves the timeout from now on.
-		if deadline := c.LastActive() + int64(d); deadline > now {
-			t.when = deadline
-			if live {
-				c.IdleTimerRearmed()
-			} else {
-				t.gen = c.IdleTimerArmed()
-			}
-			l.timers.add(t)
-			continue
-		}
-		if c.Lingering() {
-			// The handler closed it and its output is out: only the
-			// peer's EOF is awaited, and the linger timer bounds that.
-			// Idleness now is no error of the conn's.
-			continue
-		}
-		l.teardown(c, ErrIdleTimeout)
 	}
 }
 

@@ -12,15 +12,13 @@ import (
 type timer struct {
 	when int64 // monotonic nanoseconds
 	idle *fdconn.FD
-	gen  uint8 // the idle entry's generation (see fdconn.FD.IdleTimerFired)
+	gen  uint8 // the idle entry's generation (see fdconn.FD.IdleDue)
 	fn   func()
 }
 
 // timerHeap is a min-heap on when: O(log n) to add and pop, no goroutine
-// per timer. Idle timers are lazy: a conn has one live entry, which on
-// expiry re-arms itself at the conn's last activity plus its timeout (a
-// shortened timeout adds an earlier live entry; the old one is dropped when
-// it comes due).
+// per timer. A conn's idle entries are what the conn asks for
+// (fdconn.Owner.ArmIdle); it decides what each does when due (FD.IdleDue).
 type timerHeap []timer
 
 func (h timerHeap) Len() int           { return len(h) }

@@ -29,7 +29,8 @@ func (o *fakeOwner) SetInterest(fd int, read, write bool) error {
 func (o *fakeOwner) Post(task func()) error     { o.tasks = append(o.tasks, task); return nil }
 func (o *fakeOwner) CloseConn(c *FD, err error) { o.closed = append(o.closed, err) }
 func (o *fakeOwner) TrafficConn(c *FD)          { o.woken++ }
-func (o *fakeOwner) IdleChanged(c *FD)          { o.idle++ }
+func (o *fakeOwner) ArmIdle(*FD, int64, uint8)  { o.idle++ }
+func (o *fakeOwner) ForgetFd(fd int)            { delete(o.interest, fd) }
 func (o *fakeOwner) AsyncDone(c *FD, done conn.AsyncCallback, err error) {
 	done(c, err)
 }

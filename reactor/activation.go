@@ -14,7 +14,6 @@ import (
 
 	"github.com/evloop/evloop/internal/fdconn"
 	"github.com/evloop/evloop/internal/socket"
-	"github.com/evloop/evloop/poller"
 )
 
 // ErrNoActivation is returned for a systemd:// address when the process
@@ -49,12 +48,10 @@ func (e *engine) adopt(fd int, a Addr, r *route) error {
 		} else if ta, ok := in.Addr.(*net.TCPAddr); ok && !ta.IP.IsUnspecified() {
 			ln.origin.Local = in.Addr
 		}
-		l := e.loops[0]
-		if err := l.poller.Add(fd, poller.Readable); err != nil {
+		if err := ln.watch(e.loops[0]); err != nil {
 			unix.Close(fd) // taken over already: Start failing closes it
 			return err
 		}
-		l.listeners[fd] = ln
 	case in.Type == unix.SOCK_DGRAM && in.Family != unix.AF_UNIX:
 		if err := e.adoptPacket(e.nextOwner(), fd, in.Addr, in.Family, r); err != nil {
 			return err

@@ -16,7 +16,7 @@ import (
 )
 
 // pendingDial is one outbound connection from Dial to OnOpen or OnClose.
-// Once on its loop it is watched as a special fd while the connect is in
+// Once on its loop it is watched as an endpoint while the connect is in
 // progress.
 type pendingDial struct {
 	e        *engine
@@ -30,7 +30,7 @@ type pendingDial struct {
 	route    *route // the conn's handler; nil: the root handler
 	err      error  // a failure found before the loop got the dial (resolving)
 	fd       int
-	watched  bool // in the loop's poller and listeners
+	watched  bool // in the loop's poller and fd table
 	finished bool // OnOpen or OnClose is decided
 }
 
@@ -64,9 +64,6 @@ func (e *engine) DialHandler(network, address string, h Handler) error {
 		return ErrEngineStopped
 	default:
 	}
-	if max := e.opts.MaxConns; max > 0 && e.open.Load() >= int64(max) {
-		return fmt.Errorf("dial %s %s: %w", network, address, ErrTooManyConns)
-	}
 	d := &pendingDial{e: e, network: network, address: address, deadline: e.opts.DialDeadline(), fd: -1}
 	if h != nil {
 		d.route = newRoute(h)
@@ -93,19 +90,29 @@ func (e *engine) DialHandler(network, address string, h Handler) error {
 	// task as it closes its queue, and reports the dial failed.
 	l := e.pick(nil, dialAddr{network, address})
 	d.remote = dialAddr{network, address}
-	e.open.Add(1) // counted now, as WithMaxConns counts it, until OnOpen or OnClose
+	if err := d.admit(); err != nil {
+		return err
+	}
 	err = l.Post(func() {
 		if l.exited {
 			d.l = l
-			d.fail(ErrEngineStopped) // counts it out
+			d.fail(ErrEngineStopped) // releases its place
 			return
 		}
 		l.resolving.Add(1)
 		go e.resolveAndDial(d, l)
 	})
 	if err != nil {
-		e.open.Add(-1)
+		e.release()
 		return ErrEngineStopped
+	}
+	return nil
+}
+
+// admit takes the dial's place under WithMaxConns.
+func (d *pendingDial) admit() error {
+	if !d.e.tryAdmit() {
+		return fmt.Errorf("dial %s %s: %w", d.network, d.address, ErrTooManyConns)
 	}
 	return nil
 }
@@ -160,17 +167,19 @@ func (e *engine) resolveAndDial(d *pendingDial, l *loop) {
 	})
 	if err != nil {
 		// Only a loop whose poller failed exits with dials pending.
-		e.open.Add(-1)
+		e.release()
 		e.opts.Logger.Warn("dial dropped: its loop has exited", "network", d.network, "address", d.address)
 	}
 }
 
 // startDial gives the dial to the loop the balancer picks.
 func (e *engine) startDial(d *pendingDial) error {
+	if err := d.admit(); err != nil {
+		return err
+	}
 	l := e.pick(nil, d.remote)
-	e.open.Add(1)
 	if err := l.Post(func() { l.connect(d) }); err != nil {
-		e.open.Add(-1)
+		e.release()
 		return ErrEngineStopped
 	}
 	return nil
@@ -208,7 +217,7 @@ func (l *loop) connect(d *pendingDial) {
 	case !inProgress:
 		d.connected()
 	default:
-		if err := l.watch(fd, d.remote, d, poller.Writable); err != nil {
+		if err := l.watch(fd, d, poller.Writable); err != nil {
 			d.fail(err)
 			return
 		}
@@ -219,8 +228,8 @@ func (l *loop) connect(d *pendingDial) {
 	}
 }
 
-// ready implements specialFD: the connect finished, one way or the other.
-func (d *pendingDial) ready(ev poller.Event) {
+// ready implements watcher: the connect finished, one way or the other.
+func (d *pendingDial) ready(int, poller.Event) {
 	if d.finished {
 		return
 	}
@@ -247,7 +256,7 @@ func (d *pendingDial) expire() {
 	}
 }
 
-// close implements specialFD: the loop is stopping with the dial pending.
+// close implements endpoint: the loop is stopping with the dial pending.
 func (d *pendingDial) close() {
 	if !d.finished {
 		d.watched = false // the loop removes it
@@ -292,9 +301,9 @@ func (d *pendingDial) fail(cause error) {
 	c := fdconn.NewFD(d.fd, d.fd, &fdconn.Origin{Handler: d.route}, d.remote, &l.shared)
 	d.fd = -1
 	c.Release() // closes the socket, if any
-	l.engine.open.Add(-1)
 	l.callClose(c, &net.OpError{Op: "dial", Net: d.network, Addr: d.remote, Err: cause})
 	c.ReleaseInbound()
+	l.engine.release()
 }
 
 var _ handlerDialer = (*engine)(nil)

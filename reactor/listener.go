@@ -25,6 +25,7 @@ const (
 
 // listener is a bound listening socket owned by one loop.
 type listener struct {
+	l       *loop
 	fd      int
 	addr    net.Addr
 	network string // "tcp" or "unix": the family of accepted conns' addresses
@@ -37,16 +38,19 @@ type listener struct {
 	// inherits: TCP options were set on the listener and accepted conns
 	// inherit them (Linux), so they cost no syscall per conn.
 	inherits bool
-	// special, when set, serves the fd instead of accept: a UDP socket, a
-	// FIFO's request pipe, a connect in progress (see transports.go).
-	special specialFD
 }
 
+// watch makes l serve the listener.
+func (ln *listener) watch(l *loop) error {
+	ln.l = l
+	return l.watch(ln.fd, ln, poller.Readable)
+}
+
+// ready implements watcher: conns are waiting.
+func (ln *listener) ready(int, poller.Event) { ln.l.accept(ln) }
+
+// close implements endpoint.
 func (ln *listener) close() {
-	if ln.special != nil {
-		ln.special.close()
-		return
-	}
 	unix.Close(ln.fd)
 	if ln.unlink != "" {
 		os.Remove(ln.unlink)
@@ -76,13 +80,10 @@ func (l *loop) accept(ln *listener) {
 			l.pauseAccept(ln, err)
 			return
 		}
-		if max := e.opts.MaxConns; max > 0 && e.open.Load() >= int64(max) {
-			l.stats.rejected.Add(1) // counted before the peer can see the close
-			unix.Close(fd)
-			l.log.Debug("conn rejected", "addr", ln.addr, "err", ErrTooManyConns)
+		if !e.tryAdmit() {
+			l.rejected(ln.addr, fd)
 			continue
 		}
-		e.open.Add(1)
 		l.handOff(e.newConn(fd, ln, &peer))
 	}
 }
@@ -95,7 +96,7 @@ func (l *loop) pauseAccept(ln *listener, cause error) {
 	l.poller.Modify(ln.fd, 0)
 	l.after(ln.backoff, func() {
 		// The same listener, not another fd that took its number.
-		if l.listeners[ln.fd] == ln {
+		if l.watchers.get(ln.fd) == watcher(ln) {
 			l.poller.Modify(ln.fd, poller.Readable)
 		}
 	})
@@ -115,8 +116,7 @@ func (l *loop) handOff(c *fdconn.FD) {
 		return
 	}
 	if err := target.Post(func() { target.register(c) }); err != nil {
-		c.Release()
-		l.engine.open.Add(-1)
+		l.engine.unadmit(c)
 	}
 }
 

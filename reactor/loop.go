@@ -27,18 +27,17 @@ const maxReadsPerWakeup = 8
 // listeners it owns. Only its goroutine touches its fields, except tasks,
 // stats and the atomics.
 type loop struct {
-	id        int
-	engine    *engine
-	poller    poller.Poller
-	handler   Handler
-	root      *route // the root handler's: conns with no route of their own
-	log       *slog.Logger
-	tasks     taskQueue
-	timers    timerHeap
-	conns     fdTable // both fds of a FIFO pair
-	listeners map[int]*listener
-	shared    fdconn.Shared
-	onReady   func(fd int, ev poller.Event)
+	id       int
+	engine   *engine
+	poller   poller.Poller
+	handler  Handler
+	root     *route // the root handler's: conns with no route of their own
+	log      *slog.Logger
+	tasks    taskQueue
+	timers   timerHeap
+	watchers fdTable // every fd the poller watches; both fds of a FIFO pair
+	shared   fdconn.Shared
+	onReady  func(fd int, ev poller.Event)
 
 	open       atomic.Int64
 	resolving  atomic.Int32 // dials to host names bound for this loop, still resolving
@@ -46,6 +45,7 @@ type loop struct {
 	draining   bool
 	exited     bool
 	acceptBuf  socket.AcceptBuf
+	busy       bool  // the last Wait returned events
 	clockFresh bool  // shared.Now was read since the last Wait began
 	fresh      []int // fds registered since the current Wait returned
 }
@@ -60,13 +60,12 @@ func newLoop(id int, e *engine) (*loop, error) {
 		return nil, err
 	}
 	l := &loop{
-		id:        id,
-		engine:    e,
-		poller:    p,
-		handler:   e.handler,
-		root:      newRoute(e.handler),
-		log:       e.opts.Logger.With("loop", id),
-		listeners: map[int]*listener{},
+		id:      id,
+		engine:  e,
+		poller:  p,
+		handler: e.handler,
+		root:    newRoute(e.handler),
+		log:     e.opts.Logger.With("loop", id),
 	}
 	l.shared.Owner = l
 	l.shared.Limits = e.limits()
@@ -76,42 +75,60 @@ func newLoop(id int, e *engine) (*loop, error) {
 	return l, nil
 }
 
-// run is the loop body: wait for readiness, dispatch ready fds, run queued
-// tasks, run due timers; until the engine has stopped and every conn is gone.
+// run is the loop body, one iteration per wakeup, in phases: wait for
+// readiness and dispatch each ready fd to its watcher, run queued tasks, run
+// due timers; for as long as the loop is alive.
 func (l *loop) run() {
 	defer l.exit()
-	busy := false
-	for !(l.draining && l.open.Load() == 0 && l.resolving.Load() == 0) {
-		l.clockFresh = false
-		l.fresh = l.fresh[:0]
-		timeout := l.waitTimeout()
-		if busy {
-			// Events came last time: look again without blocking first. A
-			// loop under load then never parks its thread in the kernel,
-			// which costs a scheduler handoff per wakeup.
-			timeout = 0
-		}
-		n, err := l.poller.Wait(timeout, l.onReady)
-		if err != nil {
-			l.log.Error("poller wait failed; loop stops", "err", err)
-			l.drain(time.Time{}) // listeners, pending dials: closed, not leaked
-			l.forceCloseAll(err)
+	for l.alive() {
+		if err := l.waitAndDispatch(); err != nil {
+			l.failed(err)
 			return
 		}
-		if busy && n == 0 {
-			runtime.Gosched() // let the goroutines we serve run before we block
-		}
-		busy = n > 0
-		l.stats.wakeups.Add(1)
-		l.refreshClock()
 		l.tasks.run()
 		l.runTimers()
 	}
 }
 
-// waitTimeout is how long Wait may block: until the next timer, or forever.
-func (l *loop) waitTimeout() time.Duration {
-	if l.tasks.pending.Load() {
+// alive tells whether the loop has work: it serves until the engine stops,
+// then until its last conn is gone and no dial bound for it is resolving.
+func (l *loop) alive() bool {
+	return !l.draining || l.open.Load() > 0 || l.resolving.Load() > 0
+}
+
+// waitAndDispatch waits for readiness, at most pollTimeout, and hands each
+// ready fd to its watcher (dispatch) as the poller reports it.
+func (l *loop) waitAndDispatch() error {
+	l.clockFresh = false
+	l.fresh = l.fresh[:0]
+	n, err := l.poller.Wait(l.pollTimeout(), l.onReady)
+	if err != nil {
+		return err
+	}
+	if l.busy && n == 0 {
+		runtime.Gosched() // let the goroutines we serve run before we block
+	}
+	l.busy = n > 0
+	l.stats.wakeups.Add(1)
+	l.refreshClock()
+	return nil
+}
+
+// failed stops the loop after its poller failed: listeners and pending
+// dials are closed, not leaked, and every conn is torn down with err.
+func (l *loop) failed(err error) {
+	l.log.Error("poller wait failed; loop stops", "err", err)
+	l.drain(time.Time{})
+	l.forceCloseAll(err)
+}
+
+// pollTimeout is how long Wait may block: not at all while busy or with
+// tasks queued, else until the next timer, or forever.
+func (l *loop) pollTimeout() time.Duration {
+	if l.busy || l.tasks.pending.Load() {
+		// Busy: events came last time, so look again without blocking
+		// first. A loop under load then never parks its thread in the
+		// kernel, which costs a scheduler handoff per wakeup.
 		return 0
 	}
 	next := l.timers.next()
@@ -137,66 +154,6 @@ func (l *loop) refreshClock() {
 	if !l.clockFresh {
 		l.shared.Now = monotime()
 		l.clockFresh = true
-	}
-}
-
-// registeredThisBatch tells whether fd was registered during the current
-// batch of events: a later event of the same batch for that fd number was
-// meant for the conn that held it before. The list is almost always empty.
-func (l *loop) registeredThisBatch(fd int) bool {
-	for _, f := range l.fresh {
-		if f == fd {
-			return true
-		}
-	}
-	return false
-}
-
-// dispatch handles one ready fd.
-func (l *loop) dispatch(fd int, ev poller.Event) {
-	l.refreshClock()
-	if c := l.conns.get(fd); c != nil {
-		if l.registeredThisBatch(fd) {
-			// The event is for the conn that held the fd number before.
-			// Level triggering reports the new conn's own readiness on
-			// the next Wait.
-			return
-		}
-		l.connReady(c, fd, ev)
-		return
-	}
-	if ln, ok := l.listeners[fd]; ok {
-		if ln.special != nil {
-			ln.special.ready(ev)
-			return
-		}
-		l.accept(ln)
-		return
-	}
-	// A fd closed earlier in this batch: nothing owns it now.
-}
-
-func (l *loop) connReady(c *fdconn.FD, fd int, ev poller.Event) {
-	if fd == c.ReadFd() && ev&(poller.Readable|poller.Hangup|poller.Error|poller.ReadHangup) != 0 {
-		if c.WantsRead() || ev&(poller.Hangup|poller.Error) == 0 {
-			l.read(c)
-		}
-	}
-	if c.IsClosed() || fd != c.WriteFd() {
-		return
-	}
-	if c.OutboundBuffered() > 0 && ev&(poller.Writable|poller.Hangup|poller.Error) != 0 {
-		l.flush(c)
-		return
-	}
-	if ev&(poller.Hangup|poller.Error) != 0 && c.ReadFd() != c.WriteFd() {
-		l.brokenPair(c) // fifo.go
-		return
-	}
-	if ev&(poller.Hangup|poller.Error) != 0 && !c.WantsRead() {
-		// Terminal and level-triggered: with nothing read or written to
-		// notice it, tear down now or the loop would spin on it.
-		l.teardown(c, hangupCause(fd))
 	}
 }
 
@@ -315,20 +272,18 @@ func (l *loop) teardown(c *fdconn.FD, cause error) {
 		return
 	}
 	rfd, wfd := c.ReadFd(), c.WriteFd()
-	l.poller.Remove(rfd)
-	l.conns.set(rfd, nil)
+	l.unwatch(rfd)
 	if wfd >= 0 && wfd != rfd {
-		l.poller.Remove(wfd)
-		l.conns.set(wfd, nil)
+		l.unwatch(wfd)
 	}
 	if !c.Release() {
 		return
 	}
 	l.open.Add(-1)
-	l.engine.open.Add(-1)
 	l.stats.closed.Add(1)
 	l.callClose(c, cause)
 	c.ReleaseInbound()
+	l.engine.release() // after OnClose: the handler never sees more than the cap
 }
 
 // register adopts a new conn: into the poller, then OnOpen. If it cannot, it
@@ -336,30 +291,24 @@ func (l *loop) teardown(c *fdconn.FD, cause error) {
 func (l *loop) register(c *fdconn.FD) error {
 	if l.draining {
 		// Accepted while the engine stops: never opened, so no OnClose.
-		c.Release()
-		l.engine.open.Add(-1)
+		l.engine.unadmit(c)
 		return ErrEngineStopped
 	}
 	rfd, wfd := c.ReadFd(), c.WriteFd()
-	if err := l.poller.Add(rfd, poller.Readable); err != nil {
+	w := watcherOf(c)
+	if err := l.watch(rfd, w, poller.Readable); err != nil {
 		l.log.Warn("register conn", "fd", rfd, "err", err)
-		c.Release()
-		l.engine.open.Add(-1)
+		l.engine.unadmit(c)
 		return err
 	}
 	if wfd != rfd {
-		if err := l.poller.Add(wfd, 0); err != nil {
+		if err := l.watch(wfd, w, 0); err != nil {
 			l.log.Warn("register conn", "fd", wfd, "err", err)
-			l.poller.Remove(rfd)
-			c.Release()
-			l.engine.open.Add(-1)
+			l.unwatch(rfd)
+			l.engine.unadmit(c)
 			return err
 		}
-		l.conns.set(wfd, c)
-		l.fresh = append(l.fresh, wfd)
 	}
-	l.conns.set(rfd, c)
-	l.fresh = append(l.fresh, rfd)
 	l.open.Add(1)
 	l.stats.accepted.Add(1)
 	c.Registered()
@@ -374,29 +323,6 @@ func (l *loop) register(c *fdconn.FD) error {
 }
 
 // ---- fdconn.Owner ----
-
-// SetInterest implements fdconn.Owner.
-func (l *loop) SetInterest(fd int, read, write bool) error {
-	var ev poller.Event
-	if read {
-		ev |= poller.Readable
-	}
-	if write {
-		ev |= poller.Writable
-	}
-	if c := l.conns.get(fd); c != nil && fd == c.ReadFd() && fd != c.WriteFd() {
-		// The read half of a FIFO pair. Pollers report a pipe's hangup
-		// whatever the interest, and for a pipe it is not the end of the
-		// conn but the writer's EOF, which stays set: a read half that is
-		// not reading (closing, or paused by backpressure) would wake the
-		// loop on every Wait. So it leaves the poller until it reads again.
-		if ev == 0 {
-			return l.poller.Remove(fd)
-		}
-		return l.poller.Add(fd, ev)
-	}
-	return l.poller.Modify(fd, ev)
-}
 
 // Post implements fdconn.Owner.
 func (l *loop) Post(task func()) error {
@@ -460,16 +386,8 @@ func (l *loop) drain(deadline time.Time) {
 		return
 	}
 	l.draining = true
-	for fd, ln := range l.listeners {
-		l.poller.Remove(fd)
-		ln.close()
-		delete(l.listeners, fd)
-	}
-	l.conns.each(func(c *fdconn.FD) {
-		if !c.IsClosed() {
-			l.closeConn(c, nil)
-		}
-	})
+	l.closeEndpoints()
+	l.eachConn(func(c *fdconn.FD) { l.closeConn(c, nil) })
 	if !deadline.IsZero() {
 		l.after(time.Until(deadline), func() { l.forceCloseAll(context.DeadlineExceeded) })
 	}
@@ -478,10 +396,7 @@ func (l *loop) drain(deadline time.Time) {
 // forceCloseAll tears down every conn still open, with cause.
 func (l *loop) forceCloseAll(cause error) {
 	l.draining = true
-	l.conns.each(func(c *fdconn.FD) {
-		if c.IsClosed() {
-			return
-		}
+	l.eachConn(func(c *fdconn.FD) {
 		if c.Lingering() {
 			l.teardown(c, nil) // its output is all out: a clean close
 			return

@@ -13,7 +13,6 @@ import (
 
 	"github.com/evloop/evloop/internal/fdconn"
 	"github.com/evloop/evloop/internal/socket"
-	"github.com/evloop/evloop/poller"
 )
 
 // nativeBackend is evloop's own reactor over poller and conn.
@@ -122,11 +121,10 @@ func (e *engine) listen(sp ListenSpec) error {
 			}
 			ln.inherits = socket.AcceptInheritsOptions
 		}
-		if err := l.poller.Add(fd, poller.Readable); err != nil {
+		if err := ln.watch(l); err != nil {
 			ln.close()
 			return err
 		}
-		l.listeners[fd] = ln
 		if i == 0 {
 			e.addrs = append(e.addrs, bound)
 			target = bound.String() // port 0: every loop binds the port the first got
@@ -138,11 +136,7 @@ func (e *engine) listen(sp ListenSpec) error {
 // abort undoes a failed Start: listeners and pollers are closed.
 func (e *engine) abort() {
 	for _, l := range e.loops {
-		for fd, ln := range l.listeners {
-			l.poller.Remove(fd)
-			ln.close()
-			delete(l.listeners, fd)
-		}
+		l.closeEndpoints()
 		l.poller.Close()
 		l.tasks.close()
 	}

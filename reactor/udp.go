@@ -126,7 +126,7 @@ func (e *engine) adoptPacket(l *loop, fd int, local net.Addr, family int, r *rou
 	}
 	socket.SetBuffers(fd, 0, e.opts.SocketSendBuf)
 	pc := &packetConn{l: l, h: r.handler, fd: fd, family: family, local: local}
-	if err := l.watch(fd, local, pc, poller.Readable); err != nil {
+	if err := l.watch(fd, pc, poller.Readable); err != nil {
 		unix.Close(fd)
 		return err
 	}
@@ -135,7 +135,7 @@ func (e *engine) adoptPacket(l *loop, fd int, local net.Addr, family int, r *rou
 
 // ready reads datagrams until EAGAIN (or the per-wakeup bound) and flushes
 // queued output once the socket is writable again.
-func (pc *packetConn) ready(ev poller.Event) {
+func (pc *packetConn) ready(_ int, ev poller.Event) {
 	if ev&poller.Writable != 0 {
 		pc.flushQueue()
 	}
@@ -267,7 +267,7 @@ func (pc *packetConn) flushQueue() {
 	}
 }
 
-// close implements specialFD.
+// close implements endpoint.
 func (pc *packetConn) close() {
 	if !pc.closed.CompareAndSwap(false, true) {
 		return

@@ -172,3 +172,11 @@ func (c *FD) Context() any { return c.ctx }
 
 // SetContext stores the handler's per-conn value.
 func (c *FD) SetContext(v any) { c.ctx = v }
+
+// Owner is the loop that owns the conn (nil until SetOwner).
+func (c *FD) Owner() Owner {
+	if c.shared == nil {
+		return nil
+	}
+	return c.shared.Owner
+}

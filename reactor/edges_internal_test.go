@@ -88,7 +88,7 @@ func (h *closeRecorder) OnClose(c conn.Conn, err error) { h.errs = append(h.errs
 // fd's previous owner, must not tear the new pair down.
 func TestStaleEventForAFreshPairsWriteFd(t *testing.T) {
 	h := &closeRecorder{}
-	e := &engine{opts: NewOptions(WithLoops(1)), handler: h, loopsDone: make(chan struct{}), done: make(chan struct{}), stopping: make(chan struct{})}
+	e := &engine{opts: NewOptions(WithLoops(1)), handler: h, done: make(chan struct{}), stopping: make(chan struct{})}
 	l, err := newLoop(0, e)
 	require.NoError(t, err)
 	defer l.poller.Close()

@@ -68,7 +68,7 @@ func newLoop(id int, e *engine) (*loop, error) {
 		log:     e.opts.Logger.With("loop", id),
 	}
 	l.shared.Owner = l
-	l.shared.Limits = e.limits()
+	l.shared.Limits = &e.connLimits
 	l.shared.ReadBuf = make([]byte, e.opts.ReadBufferSize)
 	l.shared.Now = monotime()
 	l.onReady = l.dispatch

@@ -32,12 +32,10 @@ type engine struct {
 	stopOnce   sync.Once
 	stopping   chan struct{} // closed once a stop has begun
 	running    atomic.Int32  // loops not yet exited
-	loopsDone  chan struct{}
 	finishOnce sync.Once
 	done       chan struct{}
-	signals    *signalWatch // WithSignals' watcher (signals.go)
-	limitsOnce sync.Once
-	connLimits fdconn.Limits // one copy for every conn
+	signals    *signalWatch  // WithSignals' watcher (signals.go)
+	connLimits fdconn.Limits // one copy for every conn (set before the loops are made)
 	forceOnce  sync.Once
 	forcedErr  error // why conns were closed before they drained; set once
 }
@@ -49,7 +47,8 @@ func (nativeBackend) Start(h Handler, specs []ListenSpec, o *Options) (Engine, e
 	if len(specs) == 0 {
 		return nil, fmt.Errorf("%w: no address to listen on", ErrBadAddress)
 	}
-	e := &engine{opts: o, handler: h, loopsDone: make(chan struct{}), done: make(chan struct{}), stopping: make(chan struct{})}
+	e := &engine{opts: o, handler: h, done: make(chan struct{}), stopping: make(chan struct{})}
+	e.connLimits = fdconn.Limits{WriteLow: o.WriteLow, WriteHigh: o.WriteHigh, MaxInbound: o.MaxInbound}
 	for i := 0; i < o.Loops; i++ {
 		l, err := newLoop(i, e)
 		if err != nil {
@@ -140,13 +139,6 @@ func (e *engine) abort() {
 		l.poller.Close()
 		l.tasks.close()
 	}
-}
-
-func (e *engine) limits() *fdconn.Limits {
-	e.limitsOnce.Do(func() {
-		e.connLimits = fdconn.Limits{WriteLow: e.opts.WriteLow, WriteHigh: e.opts.WriteHigh, MaxInbound: e.opts.MaxInbound}
-	})
-	return &e.connLimits
 }
 
 // Addrs implements Engine.

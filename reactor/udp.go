@@ -3,7 +3,6 @@ package reactor
 import (
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"runtime/debug"
@@ -13,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/evloop/evloop/conn"
+	"github.com/evloop/evloop/internal/fdconn"
 	"github.com/evloop/evloop/internal/socket"
 	"github.com/evloop/evloop/poller"
 )
@@ -282,45 +282,13 @@ func (pc *packetConn) close() {
 var errNoPeer = errors.New("reactor: no datagram received yet: no peer to write to")
 
 func (pc *packetConn) Read(p []byte) (int, error) {
-	if len(pc.in) == 0 {
-		if pc.closed.Load() {
-			return 0, io.EOF
-		}
-		return 0, conn.ErrNoData
-	}
-	n := copy(p, pc.in)
-	pc.in = pc.in[n:]
-	return n, nil
+	return fdconn.Read(&pc.in, p, pc.closed.Load())
 }
 
-func (pc *packetConn) Peek(n int) ([]byte, error) {
-	if n < 0 || n == len(pc.in) {
-		return pc.in, nil
-	}
-	if n > len(pc.in) {
-		return pc.in, io.ErrShortBuffer // what there is, as conn.Conn says
-	}
-	return pc.in[:n:n], nil
-}
-
-func (pc *packetConn) Next(n int) ([]byte, error) {
-	b, err := pc.Peek(n)
-	if err != nil {
-		return nil, err
-	}
-	pc.in = pc.in[len(b):]
-	return b, nil
-}
-
-func (pc *packetConn) Discard(n int) (int, error) {
-	if n < 0 || n > len(pc.in) {
-		n = len(pc.in)
-	}
-	pc.in = pc.in[n:]
-	return n, nil
-}
-
-func (pc *packetConn) InboundBuffered() int { return len(pc.in) }
+func (pc *packetConn) Peek(n int) ([]byte, error) { return fdconn.Peek(pc.in, n) }
+func (pc *packetConn) Next(n int) ([]byte, error) { return fdconn.Next(&pc.in, n) }
+func (pc *packetConn) Discard(n int) (int, error) { return fdconn.Discard(&pc.in, n), nil }
+func (pc *packetConn) InboundBuffered() int       { return len(pc.in) }
 
 func (pc *packetConn) Write(p []byte) (int, error) {
 	peer := pc.peer.Load()

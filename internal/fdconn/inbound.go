@@ -9,48 +9,17 @@ import (
 )
 
 // Peek returns the next n buffered bytes (n < 0: all) without consuming them.
-func (c *FD) Peek(n int) ([]byte, error) {
-	if n < 0 || n == len(c.in) {
-		return c.in, nil
-	}
-	if n > len(c.in) {
-		return c.in, io.ErrShortBuffer
-	}
-	return c.in[:n:n], nil
-}
+func (c *FD) Peek(n int) ([]byte, error) { return Peek(c.in, n) }
 
 // Next returns and consumes the next n buffered bytes (n < 0: all). Asking
 // for more than is buffered consumes nothing.
-func (c *FD) Next(n int) ([]byte, error) {
-	b, err := c.Peek(n)
-	if err != nil {
-		return nil, err
-	}
-	c.in = c.in[len(b):]
-	return b, nil
-}
+func (c *FD) Next(n int) ([]byte, error) { return Next(&c.in, n) }
 
 // Discard drops the next n buffered bytes (n < 0 or more than buffered: all).
-func (c *FD) Discard(n int) (int, error) {
-	if n < 0 || n > len(c.in) {
-		n = len(c.in)
-	}
-	c.in = c.in[n:]
-	return n, nil
-}
+func (c *FD) Discard(n int) (int, error) { return Discard(&c.in, n), nil }
 
 // Read copies buffered bytes into p and consumes them.
-func (c *FD) Read(p []byte) (int, error) {
-	if len(c.in) == 0 {
-		if c.IsClosed() || c.readEOF {
-			return 0, io.EOF
-		}
-		return 0, conn.ErrNoData
-	}
-	n := copy(p, c.in)
-	c.in = c.in[n:]
-	return n, nil
-}
+func (c *FD) Read(p []byte) (int, error) { return Read(&c.in, p, c.IsClosed() || c.readEOF) }
 
 // InboundBuffered is the number of unconsumed inbound bytes.
 func (c *FD) InboundBuffered() int { return len(c.in) }

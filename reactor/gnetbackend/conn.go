@@ -571,7 +571,7 @@ func (w *wconn) closeGracefully() {
 const lingerTimeout = 2 * time.Second
 
 // flushedClose closes a conn whose output is all out. Like the native
-// backend (see conn.FD.Linger) it first shuts the write half and discards
+// backend (see fdconn.FD.Linger) it first shuts the write half and discards
 // input until the peer's EOF, on which gnet closes the conn itself: closing
 // a socket with unread input sends RST, and an RST makes the peer's kernel
 // drop what it has not read yet. lingerTimeout bounds the wait.

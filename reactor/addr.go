@@ -10,9 +10,11 @@ import (
 type Addr struct {
 	Scheme string // tcp, tcp4, tcp6, udp, udp4, udp6, unix, fifo, fd, systemd
 	Target string // host:port, a path, a fd number, or a socket name
-	// Query holds the settings written after '?', such as
-	// tcp://127.0.0.1:7000?proxy=required or fifo:///p?mode=0660. ParseAddr
-	// accepts only the keys the scheme knows (see queryKeys); nil when none.
+	// Query holds the settings written after '?'; nil when none. ParseAddr
+	// accepts only the keys the scheme knows: proxy for stream sockets
+	// (tcp, tcp4, tcp6, unix, fd, systemd: tcp://127.0.0.1:7000?proxy=required
+	// asks for the PROXY protocol layer, which Start does not serve yet),
+	// mode and timeout for fifo (fifo:///p?mode=0660&timeout=2s).
 	Query url.Values
 }
 

@@ -9,11 +9,12 @@
 // The packages, each one idea:
 //
 //	poller/   readiness: the Poller interface and its epoll, poll(2), kqueue backends
-//	conn/     the Conn contract and the native fd-backed conn with its buffers
+//	conn/     the Conn contract: the interface, its errors and AsyncCallback
 //	codec/    framing (line, delimiter, fixed, length-field) and a frame handler adapter
 //	fifo/     named-pipe transport: the well-known FIFO handshake and a client Dial
-//	reactor/  Handler, Engine, options, loops, listeners, accept, dial, timers, shutdown
+//	reactor/  Handler, Engine, listen specs, options, loops, fd watchers, accept, dial, timers, shutdown
 //	reactor/gnetbackend/  the same Handler on gnet/v2
+//	internal/fdconn/      the native conn over nonblocking fds (seen only by reactor)
 //
 // This package holds only documentation and the end-to-end test suite.
 package evloop

@@ -1,5 +1,7 @@
 // Package conn defines the connection contract evloop's handlers program
-// against, and its native implementation over nonblocking file descriptors.
+// against: the Conn interface, its errors and AsyncCallback. The backends
+// implement it (the native one in internal/fdconn, over nonblocking file
+// descriptors; gnetbackend over gnet's conns); a handler sees nothing else.
 //
 // A Conn belongs to one event loop. Methods marked "loop only" may be called
 // only from inside that loop's callbacks (OnOpen, OnTraffic, OnTick, ...);

@@ -78,14 +78,7 @@ func (p *epoll) Wait(timeout time.Duration, fn func(fd int, ev Event)) (int, err
 	if p.wake.isClosed() {
 		return 0, ErrClosed
 	}
-	var n int
-	var err error
-	for {
-		n, err = unix.EpollWait(p.epfd, p.events, timeoutMillis(timeout))
-		if err != unix.EINTR {
-			break
-		}
-	}
+	n, err := retryEINTR(timeout, p.epollWait)
 	if err != nil {
 		return 0, os.NewSyscallError("epoll_wait", err)
 	}
@@ -143,3 +136,5 @@ func (p *epoll) Close() error {
 	}
 	return nil
 }
+
+func (p *epoll) epollWait(ms int) (int, error) { return unix.EpollWait(p.epfd, p.events, ms) }

@@ -166,27 +166,16 @@ func (p *poll) Wait(timeout time.Duration, fn func(fd int, ev Event)) (int, erro
 	return len(p.ready), nil
 }
 
-// poll calls poll(2), retrying EINTR with the time that is left so that a
-// stream of signals cannot stretch the wait (and make the loop's timers late).
+// poll calls poll(2), retrying EINTR with the time that is left.
 func (p *poll) poll(timeout time.Duration) (int, error) {
-	var deadline time.Time
-	if timeout > 0 {
-		deadline = time.Now().Add(timeout)
+	n, err := retryEINTR(timeout, p.pollOnce)
+	if err != nil {
+		return 0, os.NewSyscallError("poll", err)
 	}
-	ms := timeoutMillis(timeout)
-	for {
-		n, err := unix.Poll(p.fds, ms)
-		if err == nil {
-			return n, nil
-		}
-		if err != unix.EINTR {
-			return 0, os.NewSyscallError("poll", err)
-		}
-		if timeout > 0 {
-			ms = timeoutMillis(max(time.Until(deadline), 0))
-		}
-	}
+	return n, nil
 }
+
+func (p *poll) pollOnce(ms int) (int, error) { return unix.Poll(p.fds, ms) }
 
 // Wake implements Poller.
 func (p *poll) Wake() error { return p.wake.wake() }

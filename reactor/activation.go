@@ -12,8 +12,8 @@ import (
 	"github.com/coreos/go-systemd/v22/daemon"
 	"golang.org/x/sys/unix"
 
+	"github.com/evloop/evloop/internal/fdconn"
 	"github.com/evloop/evloop/internal/socket"
-	"github.com/evloop/evloop/poller"
 )
 
 // ErrNoActivation is returned for a systemd:// address when the process
@@ -26,36 +26,34 @@ var ErrNoActivation = errors.New("reactor: no socket passed by systemd")
 // after taking it (a unix socket's path is left alone: it is not ours to
 // remove). If the fd is not a socket it can serve, Start fails and leaves
 // the fd open.
-func (e *engine) listenFD(a Addr) error {
+func (e *engine) listenFD(a Addr, r *route) error {
 	n, err := strconv.Atoi(a.Target)
 	if err != nil || n < 0 {
 		return fmt.Errorf("%w: %q: want fd://N with N a file descriptor number", ErrBadAddress, a.String())
 	}
-	return e.adopt(n, a)
+	return e.adopt(n, a, r)
 }
 
 // adopt serves an inherited socket fd.
-func (e *engine) adopt(fd int, a Addr) error {
+func (e *engine) adopt(fd int, a Addr, r *route) error {
 	in, err := socket.Inherit(fd)
 	if err != nil {
 		return fmt.Errorf("reactor: %s: %w", a, err)
 	}
 	switch {
 	case in.Type == unix.SOCK_STREAM && in.Listening:
-		ln := &listener{fd: fd, addr: in.Addr, network: "tcp"}
+		ln := &listener{fd: fd, addr: in.Addr, network: "tcp", origin: &fdconn.Origin{Handler: r}}
 		if in.Family == unix.AF_UNIX {
-			ln.network, ln.localFixed = "unix", in.Addr
+			ln.network, ln.origin.Local = "unix", in.Addr
 		} else if ta, ok := in.Addr.(*net.TCPAddr); ok && !ta.IP.IsUnspecified() {
-			ln.localFixed = in.Addr
+			ln.origin.Local = in.Addr
 		}
-		l := e.loops[0]
-		if err := l.poller.Add(fd, poller.Readable); err != nil {
+		if err := ln.watch(e.loops[0]); err != nil {
 			unix.Close(fd) // taken over already: Start failing closes it
 			return err
 		}
-		l.listeners[fd] = ln
 	case in.Type == unix.SOCK_DGRAM && in.Family != unix.AF_UNIX:
-		if err := e.adoptPacket(e.nextOwner(), fd, in.Addr, in.Family); err != nil {
+		if err := e.adoptPacket(e.nextOwner(), fd, in.Addr, in.Family, r); err != nil {
 			return err
 		}
 	default:
@@ -104,7 +102,7 @@ func activatedSockets() []*activatedSocket {
 
 // listenSystemd serves the sockets systemd passed: all of them for
 // systemd://, or those whose FileDescriptorName is NAME for systemd://NAME.
-func (e *engine) listenSystemd(a Addr) error {
+func (e *engine) listenSystemd(a Addr, r *route) error {
 	sockets := activatedSockets()
 	activated.mu.Lock()
 	defer activated.mu.Unlock()
@@ -113,7 +111,7 @@ func (e *engine) listenSystemd(a Addr) error {
 		if s.taken || (a.Target != "" && s.name != a.Target) {
 			continue
 		}
-		if err := e.adopt(s.fd, a); err != nil {
+		if err := e.adopt(s.fd, a, r); err != nil {
 			return err
 		}
 		s.taken = true

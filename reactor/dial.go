@@ -10,13 +10,13 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/evloop/evloop/conn"
+	"github.com/evloop/evloop/internal/fdconn"
 	"github.com/evloop/evloop/internal/socket"
 	"github.com/evloop/evloop/poller"
 )
 
 // pendingDial is one outbound connection from Dial to OnOpen or OnClose.
-// Once on its loop it is watched as a special fd while the connect is in
+// Once on its loop it is watched as an endpoint while the connect is in
 // progress.
 type pendingDial struct {
 	e        *engine
@@ -27,9 +27,10 @@ type pendingDial struct {
 	sa       unix.Sockaddr
 	family   int
 	remote   net.Addr
-	err      error // a failure found before the loop got the dial (resolving)
+	route    *route // the conn's handler; nil: the root handler
+	err      error  // a failure found before the loop got the dial (resolving)
 	fd       int
-	watched  bool // in the loop's poller and listeners
+	watched  bool // in the loop's poller and fd table
 	finished bool // OnOpen or OnClose is decided
 }
 
@@ -47,6 +48,12 @@ func (a dialAddr) String() string  { return a.address }
 // mean that neither callback will run. A host name is resolved off the
 // loops, so Dial never blocks a handler.
 func (e *engine) Dial(network, address string) error {
+	return e.DialHandler(network, address, nil)
+}
+
+// DialHandler is Dial with the conn served by h rather than by the root
+// handler (nil: the root handler). It implements handlerDialer.
+func (e *engine) DialHandler(network, address string, h Handler) error {
 	switch network {
 	case "tcp", "tcp4", "tcp6", "unix":
 	default:
@@ -57,10 +64,10 @@ func (e *engine) Dial(network, address string) error {
 		return ErrEngineStopped
 	default:
 	}
-	if max := e.opts.MaxConns; max > 0 && e.open.Load() >= int64(max) {
-		return fmt.Errorf("dial %s %s: %w", network, address, ErrTooManyConns)
-	}
 	d := &pendingDial{e: e, network: network, address: address, deadline: e.opts.DialDeadline(), fd: -1}
+	if h != nil {
+		d.route = newRoute(h)
+	}
 	if network == "unix" {
 		d.sa, d.family = &unix.SockaddrUnix{Name: address}, unix.AF_UNIX
 		d.remote = &net.UnixAddr{Name: address, Net: "unix"}
@@ -83,19 +90,29 @@ func (e *engine) Dial(network, address string) error {
 	// task as it closes its queue, and reports the dial failed.
 	l := e.pick(nil, dialAddr{network, address})
 	d.remote = dialAddr{network, address}
-	e.open.Add(1) // counted now, as WithMaxConns counts it, until OnOpen or OnClose
+	if err := d.admit(); err != nil {
+		return err
+	}
 	err = l.Post(func() {
 		if l.exited {
 			d.l = l
-			d.fail(ErrEngineStopped) // counts it out
+			d.fail(ErrEngineStopped) // releases its place
 			return
 		}
 		l.resolving.Add(1)
 		go e.resolveAndDial(d, l)
 	})
 	if err != nil {
-		e.open.Add(-1)
+		e.release()
 		return ErrEngineStopped
+	}
+	return nil
+}
+
+// admit takes the dial's place under WithMaxConns.
+func (d *pendingDial) admit() error {
+	if !d.e.tryAdmit() {
+		return fmt.Errorf("dial %s %s: %w", d.network, d.address, ErrTooManyConns)
 	}
 	return nil
 }
@@ -150,17 +167,19 @@ func (e *engine) resolveAndDial(d *pendingDial, l *loop) {
 	})
 	if err != nil {
 		// Only a loop whose poller failed exits with dials pending.
-		e.open.Add(-1)
+		e.release()
 		e.opts.Logger.Warn("dial dropped: its loop has exited", "network", d.network, "address", d.address)
 	}
 }
 
 // startDial gives the dial to the loop the balancer picks.
 func (e *engine) startDial(d *pendingDial) error {
+	if err := d.admit(); err != nil {
+		return err
+	}
 	l := e.pick(nil, d.remote)
-	e.open.Add(1)
 	if err := l.Post(func() { l.connect(d) }); err != nil {
-		e.open.Add(-1)
+		e.release()
 		return ErrEngineStopped
 	}
 	return nil
@@ -198,7 +217,7 @@ func (l *loop) connect(d *pendingDial) {
 	case !inProgress:
 		d.connected()
 	default:
-		if err := l.watch(fd, d.remote, d, poller.Writable); err != nil {
+		if err := l.watch(fd, d, poller.Writable); err != nil {
 			d.fail(err)
 			return
 		}
@@ -209,8 +228,8 @@ func (l *loop) connect(d *pendingDial) {
 	}
 }
 
-// ready implements specialFD: the connect finished, one way or the other.
-func (d *pendingDial) ready(ev poller.Event) {
+// ready implements watcher: the connect finished, one way or the other.
+func (d *pendingDial) ready(int, poller.Event) {
 	if d.finished {
 		return
 	}
@@ -237,7 +256,7 @@ func (d *pendingDial) expire() {
 	}
 }
 
-// close implements specialFD: the loop is stopping with the dial pending.
+// close implements endpoint: the loop is stopping with the dial pending.
 func (d *pendingDial) close() {
 	if !d.finished {
 		d.watched = false // the loop removes it
@@ -253,7 +272,7 @@ func (d *pendingDial) connected() {
 	if sa, err := unix.Getsockname(d.fd); err == nil {
 		local = socket.Addr(d.netFamily(), sa)
 	}
-	c := conn.NewFD(d.fd, d.fd, local, d.remote, &l.shared)
+	c := fdconn.NewFD(d.fd, d.fd, &fdconn.Origin{Local: local, Handler: d.route}, d.remote, &l.shared)
 	d.fd = -1
 	if err := l.register(c); err != nil {
 		// register has closed the socket and counted the conn out; the
@@ -279,10 +298,12 @@ func (d *pendingDial) fail(cause error) {
 		l.unwatch(d.fd)
 		d.watched = false
 	}
-	c := conn.NewFD(d.fd, d.fd, nil, d.remote, &l.shared)
+	c := fdconn.NewFD(d.fd, d.fd, &fdconn.Origin{Handler: d.route}, d.remote, &l.shared)
 	d.fd = -1
 	c.Release() // closes the socket, if any
-	l.engine.open.Add(-1)
 	l.callClose(c, &net.OpError{Op: "dial", Net: d.network, Addr: d.remote, Err: cause})
 	c.ReleaseInbound()
+	l.engine.release()
 }
+
+var _ handlerDialer = (*engine)(nil)

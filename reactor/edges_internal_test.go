@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/evloop/evloop/conn"
+	"github.com/evloop/evloop/internal/fdconn"
 	"github.com/evloop/evloop/poller"
 )
 
@@ -87,7 +88,7 @@ func (h *closeRecorder) OnClose(c conn.Conn, err error) { h.errs = append(h.errs
 // fd's previous owner, must not tear the new pair down.
 func TestStaleEventForAFreshPairsWriteFd(t *testing.T) {
 	h := &closeRecorder{}
-	e := &engine{opts: NewOptions(WithLoops(1)), handler: h, loopsDone: make(chan struct{}), done: make(chan struct{}), stopping: make(chan struct{})}
+	e := &engine{opts: NewOptions(WithLoops(1)), handler: h, done: make(chan struct{}), stopping: make(chan struct{})}
 	l, err := newLoop(0, e)
 	require.NoError(t, err)
 	defer l.poller.Close()
@@ -102,7 +103,7 @@ func TestStaleEventForAFreshPairsWriteFd(t *testing.T) {
 	defer unix.Close(out[0])
 
 	l.fresh = l.fresh[:0] // a batch begins
-	c := conn.NewFD(in[0], out[1], nil, nil, &l.shared)
+	c := fdconn.NewFD(in[0], out[1], nil, nil, &l.shared)
 	e.open.Add(1)
 	require.NoError(t, l.register(c))
 	l.dispatch(out[1], poller.Error) // stale: for the fd number's old owner

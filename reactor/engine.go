@@ -2,6 +2,8 @@ package reactor
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net"
 )
 
@@ -31,10 +33,60 @@ type Engine interface {
 // Backend starts engines. The native backend is the default; gnetbackend.New
 // returns another.
 type Backend interface {
-	// Start binds addrs, calls OnBoot and serves, as Start does.
-	Start(h Handler, addrs []string, o *Options) (Engine, error)
+	// Start binds each spec's address, calls root's OnBoot and serves, as
+	// Start does. The conns of a spec (and the datagrams of a udp one) go
+	// to the spec's Handler; OnBoot, OnTick and OnShutdown go to root.
+	// StartSpecs has attached the layers each address asks for; a dial
+	// with a Handler of its own is the engine's DialHandler(network,
+	// address string, h Handler) error.
+	Start(root Handler, specs []ListenSpec, o *Options) (Engine, error)
 	// Name is the backend's name ("native", "gnet").
 	Name() string
+}
+
+// ListenSpec is one address to listen on and the Handler that serves what
+// arrives there. A protocol layer (TLS, the PROXY protocol) is a Handler
+// that receives the raw conn's callbacks and presents a wrapped conn.Conn to
+// the Handler it wraps; StartSpecs attaches the layers an address asks for
+// (its Query) before the backend sees the spec.
+type ListenSpec struct {
+	Addr    Addr
+	Handler Handler // OnOpen, OnTraffic, OnClose (and OnDrained) of this listener's conns
+}
+
+// ListenSpecs parses addrs and pairs each with h.
+func ListenSpecs(h Handler, addrs []string) ([]ListenSpec, error) {
+	if h == nil {
+		return nil, errors.New("reactor: nil handler")
+	}
+	if len(addrs) == 0 {
+		return nil, fmt.Errorf("%w: no address to listen on", ErrBadAddress)
+	}
+	specs := make([]ListenSpec, 0, len(addrs))
+	for _, s := range addrs {
+		a, err := ParseAddr(s)
+		if err != nil {
+			return nil, err
+		}
+		specs = append(specs, ListenSpec{Addr: a, Handler: h})
+	}
+	return specs, nil
+}
+
+// layered returns the handler for the conns of a: h, wrapped by the layers
+// a asks for. It is where a layer is attached to a listener.
+func layered(a Addr, h Handler) (Handler, error) {
+	if a.Query.Has("proxy") {
+		return nil, fmt.Errorf("%w: %s: the PROXY protocol layer is not implemented yet", ErrUnsupported, a)
+	}
+	return h, nil
+}
+
+// handlerDialer is a Dial whose conn is served by its own Handler instead
+// of the engine's root one: how a layer (a TLS client) dials. Both backends'
+// engines implement it; a nil h means the root handler.
+type handlerDialer interface {
+	DialHandler(network, address string, h Handler) error
 }
 
 // Stats are an engine's counters. Loop holds one entry per loop; the other
@@ -77,12 +129,42 @@ func (s *LoopStats) Add(o LoopStats) {
 // Start binds addrs, calls OnBoot and serves in the background. It returns
 // once every listener is bound.
 func Start(h Handler, addrs []string, opts ...Option) (Engine, error) {
-	o := NewOptions(opts...)
+	specs, err := ListenSpecs(h, addrs)
+	if err != nil {
+		return nil, err
+	}
+	return start(h, specs, NewOptions(opts...))
+}
+
+// StartSpecs is Start with a Handler per listener: the conns of each spec
+// go to its Handler, while OnBoot, OnTick and OnShutdown go to root.
+func StartSpecs(root Handler, specs []ListenSpec, opts ...Option) (Engine, error) {
+	return start(root, specs, NewOptions(opts...))
+}
+
+func start(root Handler, specs []ListenSpec, o *Options) (Engine, error) {
+	if root == nil {
+		return nil, errors.New("reactor: nil handler")
+	}
+	if len(specs) == 0 {
+		return nil, fmt.Errorf("%w: no address to listen on", ErrBadAddress)
+	}
+	layeredSpecs := make([]ListenSpec, len(specs))
+	for i, sp := range specs {
+		if sp.Handler == nil {
+			return nil, fmt.Errorf("reactor: %s: nil handler", sp.Addr)
+		}
+		h, err := layered(sp.Addr, sp.Handler)
+		if err != nil {
+			return nil, err
+		}
+		layeredSpecs[i] = ListenSpec{Addr: sp.Addr, Handler: h}
+	}
 	b := o.Backend
 	if b == nil {
-		return nativeBackend{}.Start(h, addrs, o)
+		return nativeBackend{}.Start(root, layeredSpecs, o)
 	}
-	e, err := b.Start(h, addrs, o)
+	e, err := b.Start(root, layeredSpecs, o)
 	if err == nil && len(o.Signals) > 0 {
 		watchSignalsFor(e, o) // the native engine watches its own
 	}
@@ -93,7 +175,12 @@ func Start(h Handler, addrs []string, opts ...Option) (Engine, error) {
 // Shutdown; it then stops the engine, allowing WithDrainTimeout for output
 // to flush.
 func Run(ctx context.Context, h Handler, addrs []string, opts ...Option) error {
-	e, err := Start(h, addrs, opts...)
+	specs, err := ListenSpecs(h, addrs)
+	if err != nil {
+		return err
+	}
+	o := NewOptions(opts...)
+	e, err := start(h, specs, o)
 	if err != nil {
 		return err
 	}
@@ -101,7 +188,6 @@ func Run(ctx context.Context, h Handler, addrs []string, opts ...Option) error {
 	case <-ctx.Done():
 	case <-e.Done():
 	}
-	o := NewOptions(opts...)
 	stopCtx, cancel := o.DrainContext()
 	defer cancel()
 	return e.Stop(stopCtx)

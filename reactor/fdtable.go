@@ -1,21 +1,19 @@
 package reactor
 
-import "github.com/evloop/evloop/conn"
-
-// fdPageBits sets the page size of fdTable: 512 slots, 4 KiB.
+// fdPageBits sets the page size of fdTable: 512 slots, 8 KiB.
 const fdPageBits = 9
 
-type fdPage [1 << fdPageBits]*conn.FD
+type fdPage [1 << fdPageBits]watcher
 
-// fdTable maps a loop's fd numbers to its conns. It is a two-level table:
-// pages are allocated on first use and never move, so growing to 10,000
-// conns leaves no garbage behind (a doubling slice left about 60 bytes per
-// conn to the garbage collector), and a lookup is two loads.
+// fdTable maps a loop's fd numbers to their watchers. It is a two-level
+// table: pages are allocated on first use and never move, so growing to
+// 10,000 conns leaves no garbage behind (a doubling slice left about 60
+// bytes per conn to the garbage collector), and a lookup is two loads.
 type fdTable struct {
 	pages []*fdPage
 }
 
-func (t *fdTable) get(fd int) *conn.FD {
+func (t *fdTable) get(fd int) watcher {
 	p := fd >> fdPageBits
 	if fd < 0 || p >= len(t.pages) || t.pages[p] == nil {
 		return nil
@@ -23,10 +21,13 @@ func (t *fdTable) get(fd int) *conn.FD {
 	return t.pages[p][fd&(1<<fdPageBits-1)]
 }
 
-func (t *fdTable) set(fd int, c *conn.FD) {
+func (t *fdTable) set(fd int, w watcher) {
+	if fd < 0 {
+		return
+	}
 	p := fd >> fdPageBits
 	if p >= len(t.pages) {
-		if c == nil {
+		if w == nil {
 			return
 		}
 		grown := make([]*fdPage, max(2*len(t.pages), p+1))
@@ -34,24 +35,24 @@ func (t *fdTable) set(fd int, c *conn.FD) {
 		t.pages = grown
 	}
 	if t.pages[p] == nil {
-		if c == nil {
+		if w == nil {
 			return
 		}
 		t.pages[p] = new(fdPage)
 	}
-	t.pages[p][fd&(1<<fdPageBits-1)] = c
+	t.pages[p][fd&(1<<fdPageBits-1)] = w
 }
 
-// each calls fn for every conn in the table, in fd order. A FIFO conn,
+// each calls fn for every watcher in the table, in fd order. A FIFO pair,
 // which holds two fds, comes twice. fn may clear entries.
-func (t *fdTable) each(fn func(c *conn.FD)) {
-	for _, page := range t.pages {
+func (t *fdTable) each(fn func(fd int, w watcher)) {
+	for i, page := range t.pages {
 		if page == nil {
 			continue
 		}
-		for _, c := range page {
-			if c != nil {
-				fn(c)
+		for j, w := range page {
+			if w != nil {
+				fn(i<<fdPageBits|j, w)
 			}
 		}
 	}

@@ -5,7 +5,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/evloop/evloop/conn"
+	"github.com/evloop/evloop/internal/fdconn"
 )
 
 func TestFDTable(t *testing.T) {
@@ -16,8 +16,8 @@ func TestFDTable(t *testing.T) {
 	tab.set(70000, nil) // clearing where nothing was allocates nothing
 	require.Empty(t, tab.pages)
 
-	a := conn.NewFD(3, 3, nil, nil, nil)
-	b := conn.NewFD(5000, 5000, nil, nil, nil)
+	a := watcherOf(fdconn.NewFD(3, 3, nil, nil, nil))
+	b := watcherOf(fdconn.NewFD(5000, 5000, nil, nil, nil))
 	tab.set(3, a)
 	tab.set(5000, b)
 	require.Same(t, a, tab.get(3))
@@ -29,12 +29,15 @@ func TestFDTable(t *testing.T) {
 	require.Same(t, page, tab.pages[0])
 	require.Same(t, b, tab.get(5000))
 
-	var seen []*conn.FD
-	tab.each(func(c *conn.FD) {
-		seen = append(seen, c)
-		tab.set(c.Fd(), nil) // each tolerates clearing as it goes
+	var seen []watcher
+	var fds []int
+	tab.each(func(fd int, w watcher) {
+		seen = append(seen, w)
+		fds = append(fds, fd)
+		tab.set(connOf(w).Fd(), nil) // each tolerates clearing as it goes
 	})
-	require.Equal(t, []*conn.FD{a, b, a}, seen, "fd order")
+	require.Equal(t, []watcher{a, b, a}, seen, "fd order")
+	require.Equal(t, []int{3, 5000, 100000}, fds)
 	require.Nil(t, tab.get(3))
 	require.Nil(t, tab.get(5000))
 	require.Same(t, a, tab.get(100000), "a's second entry was under fd 100000, not its own fd")

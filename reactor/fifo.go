@@ -7,8 +7,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/evloop/evloop/conn"
 	"github.com/evloop/evloop/fifo"
+	"github.com/evloop/evloop/internal/fdconn"
 	"github.com/evloop/evloop/poller"
 )
 
@@ -34,14 +34,19 @@ var maxFIFOHandshakes = 256
 // pairs to the balancer as conns with separate read and write fds.
 type fifoListener struct {
 	l       *loop
+	origin  *fdconn.Origin // the pairs': the FIFO's address and the handler
 	srv     *fifo.Listener
 	pending map[*fifo.Handshake]struct{}
 	closed  bool
 }
 
 // listenFIFO binds fifo:///path[?mode=0660&timeout=2s].
-func (e *engine) listenFIFO(a Addr) error {
-	path, cfg, err := fifo.ParseTarget(a.Target)
+func (e *engine) listenFIFO(a Addr, r *route) error {
+	target := a.Target
+	if len(a.Query) > 0 {
+		target += "?" + a.Query.Encode()
+	}
+	path, cfg, err := fifo.ParseTarget(target)
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrBadAddress, err)
 	}
@@ -50,8 +55,8 @@ func (e *engine) listenFIFO(a Addr) error {
 		return fmt.Errorf("reactor: %s: %w", a, err)
 	}
 	l := e.nextOwner()
-	fl := &fifoListener{l: l, srv: srv, pending: map[*fifo.Handshake]struct{}{}}
-	if err := l.watch(srv.Fd(), srv.Addr(), fl, poller.Readable); err != nil {
+	fl := &fifoListener{l: l, srv: srv, pending: map[*fifo.Handshake]struct{}{}, origin: &fdconn.Origin{Local: srv.Addr(), Handler: r}}
+	if err := l.watch(srv.Fd(), fl, poller.Readable); err != nil {
 		srv.Close()
 		return err
 	}
@@ -59,8 +64,8 @@ func (e *engine) listenFIFO(a Addr) error {
 	return nil
 }
 
-// ready implements specialFD: requests have arrived.
-func (fl *fifoListener) ready(poller.Event) {
+// ready implements watcher: requests have arrived.
+func (fl *fifoListener) ready(int, poller.Event) {
 	if err := fl.srv.ReadRequests(fl.request); err != nil {
 		fl.l.log.Error("fifo: reading requests failed", "addr", fl.srv.Addr(), "err", err)
 	}
@@ -112,19 +117,15 @@ func (fl *fifoListener) accept(h *fifo.Handshake) {
 	e := fl.l.engine
 	remote := h.RemoteAddr()
 	rfd, wfd := h.Fds()
-	if max := e.opts.MaxConns; max > 0 && e.open.Load() >= int64(max) {
-		fl.l.stats.rejected.Add(1)
-		unix.Close(rfd)
-		unix.Close(wfd)
-		fl.l.log.Debug("conn rejected", "addr", fl.srv.Addr(), "err", ErrTooManyConns)
+	if !e.tryAdmit() {
+		fl.l.rejected(fl.srv.Addr(), rfd, wfd)
 		return
 	}
-	e.open.Add(1)
 	// The owner is set once the balancer has picked a loop.
-	fl.l.handOff(conn.NewFD(rfd, wfd, fl.srv.Addr(), remote, nil))
+	fl.l.handOff(fdconn.NewFD(rfd, wfd, fl.origin, remote, nil))
 }
 
-// close implements specialFD: pending handshakes are abandoned, and the
+// close implements endpoint: pending handshakes are abandoned, and the
 // FIFO and its lock file removed.
 func (fl *fifoListener) close() {
 	if fl.closed {
@@ -144,15 +145,58 @@ func (fl *fifoListener) close() {
 // reading (closed its read end) without closing its write end.
 var errPairBroken = os.NewSyscallError("write", unix.EPIPE)
 
-// brokenPair handles an error on a FIFO pair's write end: the peer closed
-// its read end. It is level-triggered, so the conn must go now; what the
-// peer sent before is read first, and if that ends in the peer's EOF (it
-// closed both ends, the usual Close) the close is a clean one.
-func (l *loop) brokenPair(c *conn.FD) {
+// fifoPair is a FIFO pair conn as its loop watches it: two fds, one conn
+// (the same memory as the conn, as for connWatcher). Its rules are its own:
+// the read half leaves the poller while it is not reading, a hangup on the
+// write half is a broken pair, and a ShutdownWrite closes the write half
+// (fdconn.Owner.ForgetFd).
+type fifoPair fdconn.FD
+
+// ready implements watcher: a read on the read fd; a flush, or a broken
+// pair, on the write fd.
+func (p *fifoPair) ready(fd int, ev poller.Event) {
+	c := (*fdconn.FD)(p)
+	l := loopOf(c)
+	if fd == c.ReadFd() {
+		if ev&readEvents != 0 && (c.WantsRead() || ev&endEvents == 0) {
+			l.read(c)
+		}
+		return
+	}
+	if c.OutboundBuffered() > 0 && ev&(poller.Writable|endEvents) != 0 {
+		l.flush(c)
+		return
+	}
+	if ev&endEvents != 0 {
+		p.broken(l)
+	}
+}
+
+// broken handles an error on the write end: the peer closed its read end.
+// It is level-triggered, so the conn must go now; what the peer sent before
+// is read first, and if that ends in the peer's EOF (it closed both ends,
+// the usual Close) the close is a clean one.
+func (p *fifoPair) broken(l *loop) {
+	c := (*fdconn.FD)(p)
 	if c.WantsRead() {
 		l.read(c)
 	}
 	if !c.IsClosed() {
 		l.teardown(c, errPairBroken)
 	}
+}
+
+// setInterest sets the interest of one of the pair's fds. Pollers report a
+// pipe's hangup whatever the interest, and for a pipe it is not the end of
+// the conn but the writer's EOF, which stays set: a read half that is not
+// reading (closing, or paused by backpressure) would wake the loop on every
+// Wait. So it leaves the poller until it reads again.
+func (p *fifoPair) setInterest(l *loop, fd int, ev poller.Event) error {
+	if fd != (*fdconn.FD)(p).ReadFd() {
+		return l.poller.Modify(fd, ev)
+	}
+	if ev == 0 {
+		return l.poller.Remove(fd)
+	}
+	return l.poller.Add(fd, ev)
 }

@@ -3,7 +3,13 @@
 //
 // One goroutine per loop waits on a poller, owns a set of conns and calls the
 // Handler for them; other goroutines reach a loop only through its task queue.
-// The same Handler runs on the gnet/v2 backend (package gnetbackend).
+// Each fd a loop polls has one watcher in the loop's fd table: a conn, either
+// half of a FIFO pair, a listener, a UDP socket, a FIFO's request pipe or a
+// connect in progress. The conns of a listener are served by its
+// ListenSpec's Handler (StartSpecs; Start gives every listener the same
+// one), so that a protocol layer can wrap the application's Handler per
+// listener; OnBoot, OnTick and OnShutdown go to the root Handler. The same
+// Handler runs on the gnet/v2 backend (package gnetbackend).
 package reactor
 
 import (

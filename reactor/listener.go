@@ -8,7 +8,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/evloop/evloop/conn"
+	"github.com/evloop/evloop/internal/fdconn"
 	"github.com/evloop/evloop/internal/socket"
 	"github.com/evloop/evloop/poller"
 )
@@ -25,28 +25,32 @@ const (
 
 // listener is a bound listening socket owned by one loop.
 type listener struct {
+	l       *loop
 	fd      int
 	addr    net.Addr
 	network string // "tcp" or "unix": the family of accepted conns' addresses
 	unlink  string // unix socket path to remove on close
 	backoff time.Duration
-	// localFixed is the local address of every accepted conn, when the
-	// listener is bound to one address (not a wildcard); else nil and each
-	// conn asks getsockname.
-	localFixed net.Addr
+	// origin is what the accepted conns share: the handler's route and,
+	// when the listener is bound to one address (not a wildcard), their
+	// local address; else Local is nil and each conn asks getsockname.
+	origin *fdconn.Origin
 	// inherits: TCP options were set on the listener and accepted conns
 	// inherit them (Linux), so they cost no syscall per conn.
 	inherits bool
-	// special, when set, serves the fd instead of accept: a UDP socket, a
-	// FIFO's request pipe, a connect in progress (see transports.go).
-	special specialFD
 }
 
+// watch makes l serve the listener.
+func (ln *listener) watch(l *loop) error {
+	ln.l = l
+	return l.watch(ln.fd, ln, poller.Readable)
+}
+
+// ready implements watcher: conns are waiting.
+func (ln *listener) ready(int, poller.Event) { ln.l.accept(ln) }
+
+// close implements endpoint.
 func (ln *listener) close() {
-	if ln.special != nil {
-		ln.special.close()
-		return
-	}
 	unix.Close(ln.fd)
 	if ln.unlink != "" {
 		os.Remove(ln.unlink)
@@ -76,13 +80,10 @@ func (l *loop) accept(ln *listener) {
 			l.pauseAccept(ln, err)
 			return
 		}
-		if max := e.opts.MaxConns; max > 0 && e.open.Load() >= int64(max) {
-			l.stats.rejected.Add(1) // counted before the peer can see the close
-			unix.Close(fd)
-			l.log.Debug("conn rejected", "addr", ln.addr, "err", ErrTooManyConns)
+		if !e.tryAdmit() {
+			l.rejected(ln.addr, fd)
 			continue
 		}
-		e.open.Add(1)
 		l.handOff(e.newConn(fd, ln, &peer))
 	}
 }
@@ -95,14 +96,14 @@ func (l *loop) pauseAccept(ln *listener, cause error) {
 	l.poller.Modify(ln.fd, 0)
 	l.after(ln.backoff, func() {
 		// The same listener, not another fd that took its number.
-		if l.listeners[ln.fd] == ln {
+		if l.watchers.get(ln.fd) == watcher(ln) {
 			l.poller.Modify(ln.fd, poller.Readable)
 		}
 	})
 }
 
 // handOff gives a new conn to the loop the balancer picks.
-func (l *loop) handOff(c *conn.FD) {
+func (l *loop) handOff(c *fdconn.FD) {
 	ip := c.PeerIP()
 	var peer net.Addr
 	if ip == nil {
@@ -115,26 +116,26 @@ func (l *loop) handOff(c *conn.FD) {
 		return
 	}
 	if err := target.Post(func() { target.register(c) }); err != nil {
-		c.Release()
-		l.engine.open.Add(-1)
+		l.engine.unadmit(c)
 	}
 }
 
 // newConn wraps an accepted fd, applying the socket options.
-func (e *engine) newConn(fd int, ln *listener, peer *socket.Peer) *conn.FD {
-	local := ln.localFixed
+func (e *engine) newConn(fd int, ln *listener, peer *socket.Peer) *fdconn.FD {
+	origin := ln.origin
 	if peer.IsInet() {
 		if !ln.inherits {
 			e.setTCPOptions(fd)
 		}
-		if local == nil {
+		if origin.Local == nil {
+			// A wildcard listener: the conn's local address is its own.
 			if lsa, err := unix.Getsockname(fd); err == nil {
-				local = socket.Addr(ln.network, lsa)
+				origin = &fdconn.Origin{Local: socket.Addr(ln.network, lsa), Handler: ln.origin.Handler}
 			}
 		}
 	}
 	// The owner is set once the balancer has picked a loop.
-	return conn.NewAcceptedFD(fd, local, peer)
+	return fdconn.NewAcceptedFD(fd, origin, peer)
 }
 
 // setTCPOptions applies the TCP options to a conn, or to a listener whose

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/evloop/evloop/conn"
+	"github.com/evloop/evloop/internal/fdconn"
 	"github.com/evloop/evloop/internal/socket"
 	"github.com/evloop/evloop/poller"
 )
@@ -26,17 +27,17 @@ const maxReadsPerWakeup = 8
 // listeners it owns. Only its goroutine touches its fields, except tasks,
 // stats and the atomics.
 type loop struct {
-	id        int
-	engine    *engine
-	poller    poller.Poller
-	handler   Handler
-	log       *slog.Logger
-	tasks     taskQueue
-	timers    timerHeap
-	conns     fdTable // both fds of a FIFO pair
-	listeners map[int]*listener
-	shared    conn.Shared
-	onReady   func(fd int, ev poller.Event)
+	id       int
+	engine   *engine
+	poller   poller.Poller
+	handler  Handler
+	root     *route // the root handler's: conns with no route of their own
+	log      *slog.Logger
+	tasks    taskQueue
+	timers   timerHeap
+	watchers fdTable // every fd the poller watches; both fds of a FIFO pair
+	shared   fdconn.Shared
+	onReady  func(fd int, ev poller.Event)
 
 	open       atomic.Int64
 	resolving  atomic.Int32 // dials to host names bound for this loop, still resolving
@@ -44,6 +45,7 @@ type loop struct {
 	draining   bool
 	exited     bool
 	acceptBuf  socket.AcceptBuf
+	busy       bool  // the last Wait returned events
 	clockFresh bool  // shared.Now was read since the last Wait began
 	fresh      []int // fds registered since the current Wait returned
 }
@@ -58,57 +60,75 @@ func newLoop(id int, e *engine) (*loop, error) {
 		return nil, err
 	}
 	l := &loop{
-		id:        id,
-		engine:    e,
-		poller:    p,
-		handler:   e.handler,
-		log:       e.opts.Logger.With("loop", id),
-		listeners: map[int]*listener{},
+		id:      id,
+		engine:  e,
+		poller:  p,
+		handler: e.handler,
+		root:    newRoute(e.handler),
+		log:     e.opts.Logger.With("loop", id),
 	}
 	l.shared.Owner = l
-	l.shared.Limits = e.limits()
+	l.shared.Limits = &e.connLimits
 	l.shared.ReadBuf = make([]byte, e.opts.ReadBufferSize)
 	l.shared.Now = monotime()
 	l.onReady = l.dispatch
 	return l, nil
 }
 
-// run is the loop body: wait for readiness, dispatch ready fds, run queued
-// tasks, run due timers; until the engine has stopped and every conn is gone.
+// run is the loop body, one iteration per wakeup, in phases: wait for
+// readiness and dispatch each ready fd to its watcher, run queued tasks, run
+// due timers; for as long as the loop is alive.
 func (l *loop) run() {
 	defer l.exit()
-	busy := false
-	for !(l.draining && l.open.Load() == 0 && l.resolving.Load() == 0) {
-		l.clockFresh = false
-		l.fresh = l.fresh[:0]
-		timeout := l.waitTimeout()
-		if busy {
-			// Events came last time: look again without blocking first. A
-			// loop under load then never parks its thread in the kernel,
-			// which costs a scheduler handoff per wakeup.
-			timeout = 0
-		}
-		n, err := l.poller.Wait(timeout, l.onReady)
-		if err != nil {
-			l.log.Error("poller wait failed; loop stops", "err", err)
-			l.drain(time.Time{}) // listeners, pending dials: closed, not leaked
-			l.forceCloseAll(err)
+	for l.alive() {
+		if err := l.waitAndDispatch(); err != nil {
+			l.failed(err)
 			return
 		}
-		if busy && n == 0 {
-			runtime.Gosched() // let the goroutines we serve run before we block
-		}
-		busy = n > 0
-		l.stats.wakeups.Add(1)
-		l.refreshClock()
 		l.tasks.run()
 		l.runTimers()
 	}
 }
 
-// waitTimeout is how long Wait may block: until the next timer, or forever.
-func (l *loop) waitTimeout() time.Duration {
-	if l.tasks.pending.Load() {
+// alive tells whether the loop has work: it serves until the engine stops,
+// then until its last conn is gone and no dial bound for it is resolving.
+func (l *loop) alive() bool {
+	return !l.draining || l.open.Load() > 0 || l.resolving.Load() > 0
+}
+
+// waitAndDispatch waits for readiness, at most pollTimeout, and hands each
+// ready fd to its watcher (dispatch) as the poller reports it.
+func (l *loop) waitAndDispatch() error {
+	l.clockFresh = false
+	l.fresh = l.fresh[:0]
+	n, err := l.poller.Wait(l.pollTimeout(), l.onReady)
+	if err != nil {
+		return err
+	}
+	if l.busy && n == 0 {
+		runtime.Gosched() // let the goroutines we serve run before we block
+	}
+	l.busy = n > 0
+	l.stats.wakeups.Add(1)
+	l.refreshClock()
+	return nil
+}
+
+// failed stops the loop after its poller failed: listeners and pending
+// dials are closed, not leaked, and every conn is torn down with err.
+func (l *loop) failed(err error) {
+	l.log.Error("poller wait failed; loop stops", "err", err)
+	l.drain(time.Time{})
+	l.forceCloseAll(err)
+}
+
+// pollTimeout is how long Wait may block: not at all while busy or with
+// tasks queued, else until the next timer, or forever.
+func (l *loop) pollTimeout() time.Duration {
+	if l.busy || l.tasks.pending.Load() {
+		// Busy: events came last time, so look again without blocking
+		// first. A loop under load then never parks its thread in the
+		// kernel, which costs a scheduler handoff per wakeup.
 		return 0
 	}
 	next := l.timers.next()
@@ -137,66 +157,6 @@ func (l *loop) refreshClock() {
 	}
 }
 
-// registeredThisBatch tells whether fd was registered during the current
-// batch of events: a later event of the same batch for that fd number was
-// meant for the conn that held it before. The list is almost always empty.
-func (l *loop) registeredThisBatch(fd int) bool {
-	for _, f := range l.fresh {
-		if f == fd {
-			return true
-		}
-	}
-	return false
-}
-
-// dispatch handles one ready fd.
-func (l *loop) dispatch(fd int, ev poller.Event) {
-	l.refreshClock()
-	if c := l.conns.get(fd); c != nil {
-		if l.registeredThisBatch(fd) {
-			// The event is for the conn that held the fd number before.
-			// Level triggering reports the new conn's own readiness on
-			// the next Wait.
-			return
-		}
-		l.connReady(c, fd, ev)
-		return
-	}
-	if ln, ok := l.listeners[fd]; ok {
-		if ln.special != nil {
-			ln.special.ready(ev)
-			return
-		}
-		l.accept(ln)
-		return
-	}
-	// A fd closed earlier in this batch: nothing owns it now.
-}
-
-func (l *loop) connReady(c *conn.FD, fd int, ev poller.Event) {
-	if fd == c.ReadFd() && ev&(poller.Readable|poller.Hangup|poller.Error|poller.ReadHangup) != 0 {
-		if c.WantsRead() || ev&(poller.Hangup|poller.Error) == 0 {
-			l.read(c)
-		}
-	}
-	if c.IsClosed() || fd != c.WriteFd() {
-		return
-	}
-	if c.OutboundBuffered() > 0 && ev&(poller.Writable|poller.Hangup|poller.Error) != 0 {
-		l.flush(c)
-		return
-	}
-	if ev&(poller.Hangup|poller.Error) != 0 && c.ReadFd() != c.WriteFd() {
-		l.brokenPair(c) // fifo.go
-		return
-	}
-	if ev&(poller.Hangup|poller.Error) != 0 && !c.WantsRead() {
-		// Terminal and level-triggered: with nothing read or written to
-		// notice it, tear down now or the loop would spin on it.
-		l.teardown(c, hangupCause(fd))
-	}
-}
-
 func hangupCause(fd int) error {
 	if v, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ERROR); err == nil && v != 0 {
 		return fmt.Errorf("socket error: %w", unix.Errno(v))
@@ -205,7 +165,7 @@ func hangupCause(fd int) error {
 }
 
 // read delivers what the kernel has for c, a bounded number of reads.
-func (l *loop) read(c *conn.FD) {
+func (l *loop) read(c *fdconn.FD) {
 	for i := 0; i < maxReadsPerWakeup; i++ {
 		n, err := c.FillFrom()
 		if c.Lingering() {
@@ -240,7 +200,7 @@ func (l *loop) read(c *conn.FD) {
 
 // traffic calls OnTraffic and acts on the result. It reports whether c can
 // read on.
-func (l *loop) traffic(c *conn.FD) bool {
+func (l *loop) traffic(c *fdconn.FD) bool {
 	a := l.callTraffic(c)
 	if c.IsClosed() {
 		return false
@@ -254,7 +214,7 @@ func (l *loop) traffic(c *conn.FD) bool {
 }
 
 // act carries out a callback's Action for c.
-func (l *loop) act(c *conn.FD, a Action) {
+func (l *loop) act(c *fdconn.FD, a Action) {
 	switch a {
 	case Close:
 		l.closeConn(c, nil)
@@ -265,7 +225,7 @@ func (l *loop) act(c *conn.FD, a Action) {
 
 // flush writes c's buffered output; a conn closing gracefully is torn down
 // once it is all out.
-func (l *loop) flush(c *conn.FD) {
+func (l *loop) flush(c *fdconn.FD) {
 	paused := c.ReadPaused()
 	done, err := c.Flush()
 	switch {
@@ -274,14 +234,14 @@ func (l *loop) flush(c *conn.FD) {
 	case done:
 		l.finishClose(c)
 	case paused && !c.ReadPaused():
-		if d, ok := l.handler.(DrainHandler); ok {
+		if d := l.routeOf(c).drainer; d != nil {
 			l.act(c, l.callDrained(d, c))
 		}
 	}
 }
 
 // closeConn closes c: at once with an error, or after flushing without one.
-func (l *loop) closeConn(c *conn.FD, err error) {
+func (l *loop) closeConn(c *fdconn.FD, err error) {
 	if c.IsClosed() {
 		return
 	}
@@ -296,8 +256,8 @@ func (l *loop) closeConn(c *conn.FD, err error) {
 const lingerTimeout = 2 * time.Second
 
 // finishClose releases a conn whose output is flushed, lingering first when
-// the peer may still be sending (see conn.FD.Linger).
-func (l *loop) finishClose(c *conn.FD) {
+// the peer may still be sending (see fdconn.FD.Linger).
+func (l *loop) finishClose(c *fdconn.FD) {
 	if !c.Linger() {
 		l.teardown(c, nil)
 		return
@@ -307,56 +267,48 @@ func (l *loop) finishClose(c *conn.FD) {
 
 // teardown removes c from the poller, closes its fds and calls OnClose,
 // exactly once.
-func (l *loop) teardown(c *conn.FD, cause error) {
+func (l *loop) teardown(c *fdconn.FD, cause error) {
 	if c.IsClosed() {
 		return
 	}
 	rfd, wfd := c.ReadFd(), c.WriteFd()
-	l.poller.Remove(rfd)
-	l.conns.set(rfd, nil)
+	l.unwatch(rfd)
 	if wfd >= 0 && wfd != rfd {
-		l.poller.Remove(wfd)
-		l.conns.set(wfd, nil)
+		l.unwatch(wfd)
 	}
 	if !c.Release() {
 		return
 	}
 	l.open.Add(-1)
-	l.engine.open.Add(-1)
 	l.stats.closed.Add(1)
 	l.callClose(c, cause)
 	c.ReleaseInbound()
+	l.engine.release() // after OnClose: the handler never sees more than the cap
 }
 
 // register adopts a new conn: into the poller, then OnOpen. If it cannot, it
 // releases c (closing its fds) and says why; such a conn was never opened.
-func (l *loop) register(c *conn.FD) error {
+func (l *loop) register(c *fdconn.FD) error {
 	if l.draining {
 		// Accepted while the engine stops: never opened, so no OnClose.
-		c.Release()
-		l.engine.open.Add(-1)
+		l.engine.unadmit(c)
 		return ErrEngineStopped
 	}
 	rfd, wfd := c.ReadFd(), c.WriteFd()
-	if err := l.poller.Add(rfd, poller.Readable); err != nil {
+	w := watcherOf(c)
+	if err := l.watch(rfd, w, poller.Readable); err != nil {
 		l.log.Warn("register conn", "fd", rfd, "err", err)
-		c.Release()
-		l.engine.open.Add(-1)
+		l.engine.unadmit(c)
 		return err
 	}
 	if wfd != rfd {
-		if err := l.poller.Add(wfd, 0); err != nil {
+		if err := l.watch(wfd, w, 0); err != nil {
 			l.log.Warn("register conn", "fd", wfd, "err", err)
-			l.poller.Remove(rfd)
-			c.Release()
-			l.engine.open.Add(-1)
+			l.unwatch(rfd)
+			l.engine.unadmit(c)
 			return err
 		}
-		l.conns.set(wfd, c)
-		l.fresh = append(l.fresh, wfd)
 	}
-	l.conns.set(rfd, c)
-	l.fresh = append(l.fresh, rfd)
 	l.open.Add(1)
 	l.stats.accepted.Add(1)
 	c.Registered()
@@ -370,32 +322,9 @@ func (l *loop) register(c *conn.FD) error {
 	return nil
 }
 
-// ---- conn.Owner ----
+// ---- fdconn.Owner ----
 
-// SetInterest implements conn.Owner.
-func (l *loop) SetInterest(fd int, read, write bool) error {
-	var ev poller.Event
-	if read {
-		ev |= poller.Readable
-	}
-	if write {
-		ev |= poller.Writable
-	}
-	if c := l.conns.get(fd); c != nil && fd == c.ReadFd() && fd != c.WriteFd() {
-		// The read half of a FIFO pair. Pollers report a pipe's hangup
-		// whatever the interest, and for a pipe it is not the end of the
-		// conn but the writer's EOF, which stays set: a read half that is
-		// not reading (closing, or paused by backpressure) would wake the
-		// loop on every Wait. So it leaves the poller until it reads again.
-		if ev == 0 {
-			return l.poller.Remove(fd)
-		}
-		return l.poller.Add(fd, ev)
-	}
-	return l.poller.Modify(fd, ev)
-}
-
-// Post implements conn.Owner.
+// Post implements fdconn.Owner.
 func (l *loop) Post(task func()) error {
 	if !l.tasks.push(task) {
 		return conn.ErrClosed
@@ -409,21 +338,19 @@ func (l *loop) Post(task func()) error {
 	return nil
 }
 
-// CloseConn implements conn.Owner.
-func (l *loop) CloseConn(c *conn.FD, err error) { l.closeConn(c, err) }
+// CloseConn implements fdconn.Owner.
+func (l *loop) CloseConn(c *fdconn.FD, err error) { l.closeConn(c, err) }
 
-// TrafficConn implements conn.Owner.
-func (l *loop) TrafficConn(c *conn.FD) {
+// TrafficConn implements fdconn.Owner.
+func (l *loop) TrafficConn(c *fdconn.FD) {
 	if l.traffic(c) && c.OutboundBuffered() == 0 && c.Closing() {
 		l.finishClose(c)
 	}
 }
 
-// IdleChanged implements conn.Owner.
-func (l *loop) IdleChanged(c *conn.FD) {
-	if d := c.IdleTimeout(); d > 0 {
-		l.timers.add(timer{when: c.LastActive() + int64(d), idle: c, gen: c.IdleTimerArmed()})
-	}
+// ArmIdle implements fdconn.Owner.
+func (l *loop) ArmIdle(c *fdconn.FD, when int64, gen uint8) {
+	l.timers.add(timer{when: when, idle: c, gen: gen})
 }
 
 // ---- timers ----
@@ -439,34 +366,9 @@ func (l *loop) runTimers() {
 			t.fn()
 			continue
 		}
-		c := t.idle
-		live := c.IdleTimerFired(t.gen)
-		d := c.IdleTimeout()
-		if c.IsClosed() || d <= 0 {
-			continue
+		if t.idle.IdleDue(t.gen, now) {
+			l.teardown(t.idle, ErrIdleTimeout)
 		}
-		if !live && c.IdleLive() {
-			continue // stale: a later timeout armed the live entry
-		}
-		// The live entry, or a stale one with none live (the entry cap
-		// was reached): this one serves the timeout from now on.
-		if deadline := c.LastActive() + int64(d); deadline > now {
-			t.when = deadline
-			if live {
-				c.IdleTimerRearmed()
-			} else {
-				t.gen = c.IdleTimerArmed()
-			}
-			l.timers.add(t)
-			continue
-		}
-		if c.Lingering() {
-			// The handler closed it and its output is out: only the
-			// peer's EOF is awaited, and the linger timer bounds that.
-			// Idleness now is no error of the conn's.
-			continue
-		}
-		l.teardown(c, ErrIdleTimeout)
 	}
 }
 
@@ -484,16 +386,8 @@ func (l *loop) drain(deadline time.Time) {
 		return
 	}
 	l.draining = true
-	for fd, ln := range l.listeners {
-		l.poller.Remove(fd)
-		ln.close()
-		delete(l.listeners, fd)
-	}
-	l.conns.each(func(c *conn.FD) {
-		if !c.IsClosed() {
-			l.closeConn(c, nil)
-		}
-	})
+	l.closeEndpoints()
+	l.eachConn(func(c *fdconn.FD) { l.closeConn(c, nil) })
 	if !deadline.IsZero() {
 		l.after(time.Until(deadline), func() { l.forceCloseAll(context.DeadlineExceeded) })
 	}
@@ -502,10 +396,7 @@ func (l *loop) drain(deadline time.Time) {
 // forceCloseAll tears down every conn still open, with cause.
 func (l *loop) forceCloseAll(cause error) {
 	l.draining = true
-	l.conns.each(func(c *conn.FD) {
-		if c.IsClosed() {
-			return
-		}
+	l.eachConn(func(c *fdconn.FD) {
 		if c.Lingering() {
 			l.teardown(c, nil) // its output is all out: a clean close
 			return
@@ -517,7 +408,7 @@ func (l *loop) forceCloseAll(cause error) {
 
 // ---- callbacks, each guarded so that a panic closes only its conn ----
 
-func (l *loop) recovered(c *conn.FD, r any) {
+func (l *loop) recovered(c *fdconn.FD, r any) {
 	l.stats.panics.Add(1)
 	err := fmt.Errorf("%w: %v", ErrPanic, r)
 	if c == nil {
@@ -528,27 +419,27 @@ func (l *loop) recovered(c *conn.FD, r any) {
 	l.teardown(c, err)
 }
 
-func (l *loop) callOpen(c *conn.FD) (a Action) {
+func (l *loop) callOpen(c *fdconn.FD) (a Action) {
 	defer func() {
 		if r := recover(); r != nil {
 			l.recovered(c, r)
 			a = None
 		}
 	}()
-	return l.handler.OnOpen(c)
+	return l.routeOf(c).handler.OnOpen(c)
 }
 
-func (l *loop) callTraffic(c *conn.FD) (a Action) {
+func (l *loop) callTraffic(c *fdconn.FD) (a Action) {
 	defer func() {
 		if r := recover(); r != nil {
 			l.recovered(c, r)
 			a = None
 		}
 	}()
-	return l.handler.OnTraffic(c)
+	return l.routeOf(c).handler.OnTraffic(c)
 }
 
-func (l *loop) callDrained(d DrainHandler, c *conn.FD) (a Action) {
+func (l *loop) callDrained(d DrainHandler, c *fdconn.FD) (a Action) {
 	defer func() {
 		if r := recover(); r != nil {
 			l.recovered(c, r)
@@ -558,8 +449,8 @@ func (l *loop) callDrained(d DrainHandler, c *conn.FD) (a Action) {
 	return d.OnDrained(c)
 }
 
-// AsyncDone implements conn.Owner.
-func (l *loop) AsyncDone(c *conn.FD, done conn.AsyncCallback, err error) {
+// AsyncDone implements fdconn.Owner.
+func (l *loop) AsyncDone(c *fdconn.FD, done conn.AsyncCallback, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			l.recovered(c, r)
@@ -568,14 +459,14 @@ func (l *loop) AsyncDone(c *conn.FD, done conn.AsyncCallback, err error) {
 	done(c, err)
 }
 
-func (l *loop) callClose(c *conn.FD, err error) {
+func (l *loop) callClose(c *fdconn.FD, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			l.stats.panics.Add(1)
 			l.log.Error("OnClose panicked", "fd", c.Fd(), "panic", r)
 		}
 	}()
-	l.handler.OnClose(c, err)
+	l.routeOf(c).handler.OnClose(c, err)
 }
 
 func (l *loop) callTick() (d time.Duration, a Action) {

@@ -11,9 +11,8 @@ import (
 
 	"github.com/coreos/go-systemd/v22/daemon"
 
-	"github.com/evloop/evloop/conn"
+	"github.com/evloop/evloop/internal/fdconn"
 	"github.com/evloop/evloop/internal/socket"
-	"github.com/evloop/evloop/poller"
 )
 
 // nativeBackend is evloop's own reactor over poller and conn.
@@ -24,7 +23,7 @@ func (nativeBackend) Name() string { return "native" }
 // engine is the native Engine.
 type engine struct {
 	opts    *Options
-	handler Handler
+	handler Handler // the root handler: OnBoot, OnTick, OnShutdown
 	loops   []*loop
 	addrs   []net.Addr
 	next    atomic.Uint64 // round-robin cursor
@@ -33,24 +32,23 @@ type engine struct {
 	stopOnce   sync.Once
 	stopping   chan struct{} // closed once a stop has begun
 	running    atomic.Int32  // loops not yet exited
-	loopsDone  chan struct{}
 	finishOnce sync.Once
 	done       chan struct{}
-	signals    *signalWatch // WithSignals' watcher (signals.go)
-	limitsOnce sync.Once
-	connLimits conn.Limits // one copy for every conn
+	signals    *signalWatch  // WithSignals' watcher (signals.go)
+	connLimits fdconn.Limits // one copy for every conn (set before the loops are made)
 	forceOnce  sync.Once
 	forcedErr  error // why conns were closed before they drained; set once
 }
 
-func (nativeBackend) Start(h Handler, addrs []string, o *Options) (Engine, error) {
+func (nativeBackend) Start(h Handler, specs []ListenSpec, o *Options) (Engine, error) {
 	if h == nil {
 		return nil, errors.New("reactor: nil handler")
 	}
-	if len(addrs) == 0 {
+	if len(specs) == 0 {
 		return nil, fmt.Errorf("%w: no address to listen on", ErrBadAddress)
 	}
-	e := &engine{opts: o, handler: h, loopsDone: make(chan struct{}), done: make(chan struct{}), stopping: make(chan struct{})}
+	e := &engine{opts: o, handler: h, done: make(chan struct{}), stopping: make(chan struct{})}
+	e.connLimits = fdconn.Limits{WriteLow: o.WriteLow, WriteHigh: o.WriteHigh, MaxInbound: o.MaxInbound}
 	for i := 0; i < o.Loops; i++ {
 		l, err := newLoop(i, e)
 		if err != nil {
@@ -59,8 +57,8 @@ func (nativeBackend) Start(h Handler, addrs []string, o *Options) (Engine, error
 		}
 		e.loops = append(e.loops, l)
 	}
-	for _, a := range addrs {
-		if err := e.listen(a); err != nil {
+	for _, sp := range specs {
+		if err := e.listen(sp); err != nil {
 			e.abort()
 			return nil, err
 		}
@@ -89,15 +87,16 @@ func (nativeBackend) Start(h Handler, addrs []string, o *Options) (Engine, error
 
 // listen binds one address, on the first loop or, with ReusePort, on every
 // loop.
-func (e *engine) listen(s string) error {
-	a, err := ParseAddr(s)
-	if err != nil {
-		return err
+func (e *engine) listen(sp ListenSpec) error {
+	a := sp.Addr
+	if sp.Handler == nil {
+		return fmt.Errorf("reactor: %s: nil handler", a)
 	}
+	r := newRoute(sp.Handler)
 	switch a.Scheme {
 	case "tcp", "tcp4", "tcp6", "unix":
 	default:
-		return e.listenOther(a)
+		return e.listenOther(a, r)
 	}
 	owners := e.loops[:1]
 	if e.opts.ReusePort && a.Scheme != "unix" {
@@ -112,20 +111,19 @@ func (e *engine) listen(s string) error {
 		if err != nil {
 			return fmt.Errorf("reactor: %s: %w", a, err)
 		}
-		ln := &listener{fd: fd, addr: bound, network: "tcp"}
+		ln := &listener{fd: fd, addr: bound, network: "tcp", origin: &fdconn.Origin{Handler: r}}
 		if a.Scheme == "unix" {
-			ln.network, ln.unlink, ln.localFixed = "unix", a.Target, bound
+			ln.network, ln.unlink, ln.origin.Local = "unix", a.Target, bound
 		} else {
 			if ta, ok := bound.(*net.TCPAddr); ok && !ta.IP.IsUnspecified() {
-				ln.localFixed = bound
+				ln.origin.Local = bound
 			}
 			ln.inherits = socket.AcceptInheritsOptions
 		}
-		if err := l.poller.Add(fd, poller.Readable); err != nil {
+		if err := ln.watch(l); err != nil {
 			ln.close()
 			return err
 		}
-		l.listeners[fd] = ln
 		if i == 0 {
 			e.addrs = append(e.addrs, bound)
 			target = bound.String() // port 0: every loop binds the port the first got
@@ -137,21 +135,10 @@ func (e *engine) listen(s string) error {
 // abort undoes a failed Start: listeners and pollers are closed.
 func (e *engine) abort() {
 	for _, l := range e.loops {
-		for fd, ln := range l.listeners {
-			l.poller.Remove(fd)
-			ln.close()
-			delete(l.listeners, fd)
-		}
+		l.closeEndpoints()
 		l.poller.Close()
 		l.tasks.close()
 	}
-}
-
-func (e *engine) limits() *conn.Limits {
-	e.limitsOnce.Do(func() {
-		e.connLimits = conn.Limits{WriteLow: e.opts.WriteLow, WriteHigh: e.opts.WriteHigh, MaxInbound: e.opts.MaxInbound}
-	})
-	return &e.connLimits
 }
 
 // Addrs implements Engine.

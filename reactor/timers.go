@@ -4,23 +4,21 @@ import (
 	"container/heap"
 	"time"
 
-	"github.com/evloop/evloop/conn"
+	"github.com/evloop/evloop/internal/fdconn"
 )
 
 // timer is one entry of a loop's timer heap: either a conn's idle check
 // (idle != nil) or a function.
 type timer struct {
 	when int64 // monotonic nanoseconds
-	idle *conn.FD
-	gen  uint8 // the idle entry's generation (see conn.FD.IdleTimerFired)
+	idle *fdconn.FD
+	gen  uint8 // the idle entry's generation (see fdconn.FD.IdleDue)
 	fn   func()
 }
 
 // timerHeap is a min-heap on when: O(log n) to add and pop, no goroutine
-// per timer. Idle timers are lazy: a conn has one live entry, which on
-// expiry re-arms itself at the conn's last activity plus its timeout (a
-// shortened timeout adds an earlier live entry; the old one is dropped when
-// it comes due).
+// per timer. A conn's idle entries are what the conn asks for
+// (fdconn.Owner.ArmIdle); it decides what each does when due (FD.IdleDue).
 type timerHeap []timer
 
 func (h timerHeap) Len() int           { return len(h) }

@@ -3,7 +3,6 @@ package reactor
 import (
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"runtime/debug"
@@ -13,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/evloop/evloop/conn"
+	"github.com/evloop/evloop/internal/fdconn"
 	"github.com/evloop/evloop/internal/socket"
 	"github.com/evloop/evloop/poller"
 )
@@ -63,6 +63,7 @@ type PacketConn interface {
 // packetConn is the native PacketConn: a UDP socket owned by one loop.
 type packetConn struct {
 	l      *loop
+	h      Handler // the listener's
 	fd     int
 	family int
 	local  net.Addr
@@ -92,7 +93,7 @@ type queuedDatagram struct {
 	p  []byte
 }
 
-func (e *engine) listenUDP(a Addr) error {
+func (e *engine) listenUDP(a Addr, r *route) error {
 	owners := []*loop{e.nextOwner()}
 	if e.opts.ReusePort {
 		owners = e.loops
@@ -103,7 +104,7 @@ func (e *engine) listenUDP(a Addr) error {
 		if err != nil {
 			return fmt.Errorf("reactor: %s: %w", a, err)
 		}
-		if err := e.adoptPacket(l, fd, bound, family); err != nil {
+		if err := e.adoptPacket(l, fd, bound, family, r); err != nil {
 			return err
 		}
 		if i == 0 {
@@ -115,7 +116,7 @@ func (e *engine) listenUDP(a Addr) error {
 }
 
 // adoptPacket makes l serve the UDP socket fd; on failure fd is closed.
-func (e *engine) adoptPacket(l *loop, fd int, local net.Addr, family int) error {
+func (e *engine) adoptPacket(l *loop, fd int, local net.Addr, family int, r *route) error {
 	recv := e.opts.SocketRecvBuf
 	if recv <= 0 {
 		recv = DefaultUDPRecvBuffer
@@ -124,8 +125,8 @@ func (e *engine) adoptPacket(l *loop, fd int, local net.Addr, family int) error 
 		l.log.Debug("udp receive buffer smaller than asked", "addr", local, "asked", recv, "got", got)
 	}
 	socket.SetBuffers(fd, 0, e.opts.SocketSendBuf)
-	pc := &packetConn{l: l, fd: fd, family: family, local: local}
-	if err := l.watch(fd, local, pc, poller.Readable); err != nil {
+	pc := &packetConn{l: l, h: r.handler, fd: fd, family: family, local: local}
+	if err := l.watch(fd, pc, poller.Readable); err != nil {
 		unix.Close(fd)
 		return err
 	}
@@ -134,7 +135,7 @@ func (e *engine) adoptPacket(l *loop, fd int, local net.Addr, family int) error 
 
 // ready reads datagrams until EAGAIN (or the per-wakeup bound) and flushes
 // queued output once the socket is writable again.
-func (pc *packetConn) ready(ev poller.Event) {
+func (pc *packetConn) ready(_ int, ev poller.Event) {
 	if ev&poller.Writable != 0 {
 		pc.flushQueue()
 	}
@@ -207,7 +208,7 @@ func (pc *packetConn) callTraffic() (a Action) {
 			a = None
 		}
 	}()
-	return pc.l.handler.OnTraffic(pc)
+	return pc.h.OnTraffic(pc)
 }
 
 // send sends p to peer now, or queues it when the kernel is full.
@@ -266,7 +267,7 @@ func (pc *packetConn) flushQueue() {
 	}
 }
 
-// close implements specialFD.
+// close implements endpoint.
 func (pc *packetConn) close() {
 	if !pc.closed.CompareAndSwap(false, true) {
 		return
@@ -281,45 +282,13 @@ func (pc *packetConn) close() {
 var errNoPeer = errors.New("reactor: no datagram received yet: no peer to write to")
 
 func (pc *packetConn) Read(p []byte) (int, error) {
-	if len(pc.in) == 0 {
-		if pc.closed.Load() {
-			return 0, io.EOF
-		}
-		return 0, conn.ErrNoData
-	}
-	n := copy(p, pc.in)
-	pc.in = pc.in[n:]
-	return n, nil
+	return fdconn.Read(&pc.in, p, pc.closed.Load())
 }
 
-func (pc *packetConn) Peek(n int) ([]byte, error) {
-	if n < 0 || n == len(pc.in) {
-		return pc.in, nil
-	}
-	if n > len(pc.in) {
-		return pc.in, io.ErrShortBuffer // what there is, as conn.Conn says
-	}
-	return pc.in[:n:n], nil
-}
-
-func (pc *packetConn) Next(n int) ([]byte, error) {
-	b, err := pc.Peek(n)
-	if err != nil {
-		return nil, err
-	}
-	pc.in = pc.in[len(b):]
-	return b, nil
-}
-
-func (pc *packetConn) Discard(n int) (int, error) {
-	if n < 0 || n > len(pc.in) {
-		n = len(pc.in)
-	}
-	pc.in = pc.in[n:]
-	return n, nil
-}
-
-func (pc *packetConn) InboundBuffered() int { return len(pc.in) }
+func (pc *packetConn) Peek(n int) ([]byte, error) { return fdconn.Peek(pc.in, n) }
+func (pc *packetConn) Next(n int) ([]byte, error) { return fdconn.Next(&pc.in, n) }
+func (pc *packetConn) Discard(n int) (int, error) { return fdconn.Discard(&pc.in, n), nil }
+func (pc *packetConn) InboundBuffered() int       { return len(pc.in) }
 
 func (pc *packetConn) Write(p []byte) (int, error) {
 	peer := pc.peer.Load()

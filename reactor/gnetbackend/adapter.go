@@ -190,7 +190,7 @@ func (w *wconn) callOpen() (a reactor.Action) {
 			a = reactor.None
 		}
 	}()
-	return w.e.h.OnOpen(w)
+	return w.route.h.OnOpen(w)
 }
 
 func (w *wconn) callTraffic() (a reactor.Action) {
@@ -202,7 +202,7 @@ func (w *wconn) callTraffic() (a reactor.Action) {
 			a = reactor.None
 		}
 	}()
-	return w.e.h.OnTraffic(w)
+	return w.route.h.OnTraffic(w)
 }
 
 // callDone runs an async write's callback on the loop, in gnet's task.
@@ -230,7 +230,7 @@ func (w *wconn) callDrained() (a reactor.Action) {
 			a = reactor.None
 		}
 	}()
-	return w.e.drainer.OnDrained(w)
+	return w.route.drainer.OnDrained(w)
 }
 
 func (e *engine) callClose(w *wconn, err error) {
@@ -240,7 +240,7 @@ func (e *engine) callClose(w *wconn, err error) {
 			e.log.Error("OnClose panicked", "fd", w.fd, "panic", r, "stack", stack())
 		}
 	}()
-	e.h.OnClose(w, err)
+	w.route.h.OnClose(w, err)
 }
 
 // recovered logs a callback's panic and marks the conn to close with it.

@@ -35,20 +35,20 @@ func (Backend) Name() string { return "gnet" }
 // Start binds addrs, calls OnBoot and serves on gnet, as reactor.Start does.
 // It fails with an error wrapping reactor.ErrUnsupported for options and
 // address forms gnet cannot honour (see the package documentation).
-func (Backend) Start(h reactor.Handler, addrs []string, o *reactor.Options) (reactor.Engine, error) {
+func (Backend) Start(h reactor.Handler, specs []reactor.ListenSpec, o *reactor.Options) (reactor.Engine, error) {
 	if h == nil {
 		return nil, errors.New("gnetbackend: nil handler")
 	}
 	if o == nil {
 		o = reactor.NewOptions()
 	}
-	if len(addrs) == 0 {
+	if len(specs) == 0 {
 		return nil, fmt.Errorf("%w: no address to listen on", reactor.ErrBadAddress)
 	}
 	if err := checkOptions(o); err != nil {
 		return nil, err
 	}
-	plan, err := planListeners(addrs, o)
+	plan, err := planListeners(specs, o)
 	if err != nil {
 		return nil, err
 	}
@@ -119,6 +119,7 @@ func gnetOptions(o *reactor.Options, log gnetLogger, client bool) []gnet.Option 
 // listenerPlan is one address as evloop and gnet each see it.
 type listenerPlan struct {
 	addr  reactor.Addr
+	route *route // the handler of the listener's conns
 	proto string // gnet's protocol address: tcp://127.0.0.1:7000
 	// network and address are gnet's names for the listener once open, as
 	// gnet.Engine.DupListener wants them.
@@ -126,15 +127,15 @@ type listenerPlan struct {
 }
 
 // planListeners maps evloop addresses to gnet's.
-func planListeners(addrs []string, o *reactor.Options) ([]listenerPlan, error) {
+func planListeners(specs []reactor.ListenSpec, o *reactor.Options) ([]listenerPlan, error) {
 	var plan []listenerPlan
 	anyUDP := false
-	for _, s := range addrs {
-		a, err := reactor.ParseAddr(s)
-		if err != nil {
-			return nil, err
+	for _, sp := range specs {
+		a, s := sp.Addr, sp.Addr.String()
+		if sp.Handler == nil {
+			return nil, fmt.Errorf("gnetbackend: %s: nil handler", a)
 		}
-		p := listenerPlan{addr: a}
+		p := listenerPlan{addr: a, route: newRoute(sp.Handler)}
 		switch a.Scheme {
 		case "tcp", "tcp4", "tcp6":
 			p.proto, p.network, p.address = a.Scheme+"://"+a.Target, "tcp", a.Target
@@ -155,8 +156,11 @@ func planListeners(addrs []string, o *reactor.Options) ([]listenerPlan, error) {
 	// With SO_REUSEPORT every gnet loop binds its own listener to the
 	// address as written, so port 0 would give each loop a different port
 	// and only the first would be reachable at the reported address. gnet
-	// forces SO_REUSEPORT whenever there is a UDP address.
-	reuse := (o.ReusePort || anyUDP) && o.Loops > 1
+	// forces SO_REUSEPORT whenever there is a UDP address. With several
+	// listeners port 0 is resolved too: gnet gives a conn its listener's
+	// address as written, and that is how the conn finds its listener's
+	// handler (see routes).
+	reuse := (o.ReusePort || anyUDP) && o.Loops > 1 || len(plan) > 1
 	for i := range plan {
 		p := &plan[i]
 		if p.network == "unix" {

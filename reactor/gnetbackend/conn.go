@@ -29,6 +29,7 @@ type wconn struct {
 	gc    gnet.Conn
 	el    gnet.EventLoop // gc's loop; safe from any goroutine
 	stats *loopStats
+	route *route // the handler serving the conn
 
 	// Captured at open: gnet clears its own copies when the conn closes,
 	// and they are the listener's address rather than the conn's.
@@ -85,8 +86,13 @@ func newConn(e *engine, gc gnet.Conn, dialed bool) *wconn {
 	w.remote = ownAddr(gc.RemoteAddr())
 	if dialed {
 		w.local = ownAddr(gc.LocalAddr())
+		w.route, _ = gc.Context().(*route) // EnrollContext's
+		if w.route == nil {
+			w.route = e.root
+		}
 	} else {
 		w.local = e.acceptedLocal(gc)
+		w.route = e.routes.accepted(gc)
 	}
 	return w
 }
@@ -565,7 +571,7 @@ func (w *wconn) closeGracefully() {
 const lingerTimeout = 2 * time.Second
 
 // flushedClose closes a conn whose output is all out. Like the native
-// backend (see conn.FD.Linger) it first shuts the write half and discards
+// backend (see fdconn.FD.Linger) it first shuts the write half and discards
 // input until the peer's EOF, on which gnet closes the conn itself: closing
 // a socket with unread input sends RST, and an RST makes the peer's kernel
 // drop what it has not read yet. lingerTimeout bounds the wait.
@@ -635,7 +641,7 @@ func (w *wconn) checkFlush() {
 	}
 	if w.drainWait && w.gc.OutboundBuffered() <= w.e.o.WriteLow {
 		w.drainWait = false
-		if w.e.drainer != nil {
+		if w.route.drainer != nil {
 			w.afterTask(w.callDrained())
 			if w.closed.Load() {
 				return

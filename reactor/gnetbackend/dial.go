@@ -23,6 +23,16 @@ import (
 // or the connect's error. That OnClose runs on the dialing goroutine, not on
 // a loop. Only stream networks (tcp, tcp4, tcp6, unix) can be dialed.
 func (e *engine) Dial(network, addr string) error {
+	return e.DialHandler(network, addr, nil)
+}
+
+// DialHandler is Dial with the conn served by h rather than by the root
+// handler (nil: the root handler); how a protocol layer dials.
+func (e *engine) DialHandler(network, addr string, h reactor.Handler) error {
+	r := e.root
+	if h != nil {
+		r = newRoute(h)
+	}
 	switch network {
 	case "tcp", "tcp4", "tcp6", "unix":
 	default:
@@ -46,11 +56,11 @@ func (e *engine) Dial(network, addr string) error {
 		e.dialWG.Done()
 		return err
 	}
-	go e.dial(cli, network, addr)
+	go e.dial(cli, network, addr, r)
 	return nil
 }
 
-func (e *engine) dial(cli *gnet.Client, network, addr string) {
+func (e *engine) dial(cli *gnet.Client, network, addr string, r *route) {
 	defer e.dialWG.Done()
 	var ctx context.Context
 	var cancel context.CancelFunc
@@ -71,7 +81,7 @@ func (e *engine) dial(cli *gnet.Client, network, addr string) {
 		case errors.Is(ctx.Err(), context.DeadlineExceeded):
 			err = dialError(network, addr, reactor.ErrDialTimeout)
 		}
-		e.dialFailed(network, addr, err)
+		e.dialFailed(network, addr, err, r)
 		return
 	}
 	if tc, ok := nc.(*net.TCPConn); ok {
@@ -79,8 +89,8 @@ func (e *engine) dial(cli *gnet.Client, network, addr string) {
 	}
 	// Enroll dups the socket into the client's loop, runs OnOpen there and
 	// closes nc.
-	if _, err := cli.Enroll(nc); err != nil {
-		e.dialFailed(network, addr, dialError(network, addr, fmt.Errorf("gnetbackend: enrolling into gnet's client: %w", err)))
+	if _, err := cli.EnrollContext(nc, r); err != nil {
+		e.dialFailed(network, addr, dialError(network, addr, fmt.Errorf("gnetbackend: enrolling into gnet's client: %w", err)), r)
 	}
 }
 
@@ -92,13 +102,13 @@ func dialError(network, addr string, cause error) error {
 
 // dialFailed reports a dial that never opened: OnClose with a closed conn
 // whose RemoteAddr is the address dialed.
-func (e *engine) dialFailed(network, addr string, err error) {
+func (e *engine) dialFailed(network, addr string, err error, r *route) {
 	var remote net.Addr = dialAddr{network, addr}
 	var oe *net.OpError
 	if errors.As(err, &oe) && oe.Addr != nil {
 		remote = oe.Addr
 	}
-	w := &wconn{e: e, stats: &e.misc, remote: remote, fd: -1, gone: true}
+	w := &wconn{e: e, stats: &e.misc, route: r, remote: remote, fd: -1, gone: true}
 	w.closed.Store(true)
 	e.callClose(w, err)
 }

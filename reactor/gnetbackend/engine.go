@@ -25,13 +25,14 @@ const idleTick = 24 * time.Hour
 
 // engine is a reactor.Engine over a gnet engine started with gnet.Rotate.
 type engine struct {
-	h       reactor.Handler
-	drainer reactor.DrainHandler // h, if it wants OnDrained
-	o       *reactor.Options
-	log     *slog.Logger
-	glog    gnetLogger
-	plan    []listenerPlan
-	srv     *adapter
+	h      reactor.Handler // the root handler: OnBoot, OnTick, OnShutdown
+	root   *route          // h's route: Dial's conns
+	routes routes          // the listeners' routes, for accepted conns
+	o      *reactor.Options
+	log    *slog.Logger
+	glog   gnetLogger
+	plan   []listenerPlan
+	srv    *adapter
 
 	// Set while gnet boots, read after booted is closed.
 	geng       gnet.Engine
@@ -109,7 +110,16 @@ func newEngine(h reactor.Handler, o *reactor.Options, plan []listenerPlan) *engi
 		drainDone:  make(chan struct{}),
 		done:       make(chan struct{}),
 	}
-	e.drainer, _ = h.(reactor.DrainHandler)
+	e.root = newRoute(h)
+	e.routes = routes{byKey: map[string]*route{}, fallbck: e.root}
+	if len(plan) == 1 {
+		e.routes.only = plan[0].route
+	}
+	for _, p := range plan {
+		if key, ok := routeKey(p); ok {
+			e.routes.byKey[key] = p.route
+		}
+	}
 	e.srv = &adapter{e: e}
 	e.dialCtx, e.dialCancel = context.WithCancel(context.Background())
 	return e

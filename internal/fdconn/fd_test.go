@@ -1,10 +1,11 @@
 //go:build linux
 
-package conn
+package fdconn
 
 import (
 	"bytes"
 	"errors"
+	"github.com/evloop/evloop/conn"
 	"io"
 	"testing"
 
@@ -28,8 +29,9 @@ func (o *fakeOwner) SetInterest(fd int, read, write bool) error {
 func (o *fakeOwner) Post(task func()) error     { o.tasks = append(o.tasks, task); return nil }
 func (o *fakeOwner) CloseConn(c *FD, err error) { o.closed = append(o.closed, err) }
 func (o *fakeOwner) TrafficConn(c *FD)          { o.woken++ }
-func (o *fakeOwner) IdleChanged(c *FD)          { o.idle++ }
-func (o *fakeOwner) AsyncDone(c *FD, done AsyncCallback, err error) {
+func (o *fakeOwner) ArmIdle(*FD, int64, uint8)  { o.idle++ }
+func (o *fakeOwner) ForgetFd(fd int)            { delete(o.interest, fd) }
+func (o *fakeOwner) AsyncDone(c *FD, done conn.AsyncCallback, err error) {
 	done(c, err)
 }
 
@@ -108,7 +110,7 @@ func TestPeekNextDiscard(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "rld", string(p[:n]))
 	_, err = c.Read(p)
-	require.ErrorIs(t, err, ErrNoData)
+	require.ErrorIs(t, err, conn.ErrNoData)
 	b, err = c.Peek(-1)
 	require.NoError(t, err)
 	require.Empty(t, b)
@@ -150,7 +152,7 @@ func TestMaxInbound(t *testing.T) {
 	unix.Write(peer, bytes.Repeat([]byte("x"), 101))
 	_, err := c.FillFrom()
 	require.NoError(t, err)
-	require.ErrorIs(t, c.Retain(), ErrInboundTooLarge)
+	require.ErrorIs(t, c.Retain(), conn.ErrInboundTooLarge)
 }
 
 func TestEOF(t *testing.T) {
@@ -217,7 +219,7 @@ func TestShutdownWriteAfterFlush(t *testing.T) {
 	c.Write(big)
 	require.NoError(t, c.ShutdownWrite())
 	_, err := c.Write([]byte("more"))
-	require.ErrorIs(t, err, ErrWriteShut)
+	require.ErrorIs(t, err, conn.ErrWriteShut)
 	var got []byte
 	for {
 		got = append(got, drain(t, peer)...)
@@ -250,7 +252,7 @@ func TestWriteErrorClosesViaLoop(t *testing.T) {
 func TestAsyncOpsGoThroughTheLoop(t *testing.T) {
 	c, peer, o := pair(t, &Limits{})
 	var cbErr error = errors.New("not called")
-	require.NoError(t, c.AsyncWrite([]byte("async"), func(_ Conn, err error) error { cbErr = err; return nil }))
+	require.NoError(t, c.AsyncWrite([]byte("async"), func(_ conn.Conn, err error) error { cbErr = err; return nil }))
 	require.NoError(t, c.AsyncWritev([][]byte{[]byte("-"), []byte("v")}, nil))
 	require.NoError(t, c.Wake())
 	require.NoError(t, c.Close())
@@ -261,8 +263,8 @@ func TestAsyncOpsGoThroughTheLoop(t *testing.T) {
 	require.Equal(t, 1, o.woken)
 	require.Equal(t, []error{nil}, o.closed)
 	c.Release()
-	require.ErrorIs(t, c.Close(), ErrClosed)
-	require.ErrorIs(t, c.AsyncWrite(nil, nil), ErrClosed)
+	require.ErrorIs(t, c.Close(), conn.ErrClosed)
+	require.ErrorIs(t, c.AsyncWrite(nil, nil), conn.ErrClosed)
 }
 
 func TestBufPoolClasses(t *testing.T) {

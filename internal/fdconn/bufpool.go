@@ -1,4 +1,4 @@
-package conn
+package fdconn
 
 import (
 	"math/bits"

@@ -85,14 +85,15 @@ func (a *adapter) OnTraffic(gc gnet.Conn) gnet.Action {
 	if w.closed.Load() {
 		return gnet.None
 	}
-	if n := gc.InboundBuffered() - w.retained; n > 0 {
+	n := gc.InboundBuffered() - w.retained
+	if n > 0 {
 		w.stats.bytesIn.Add(int64(n))
 		w.touch()
 		if w.closing.Load() {
 			// The native backend stops reading a closing conn; gnet
 			// cannot, so what arrives is dropped unseen.
 			gc.Discard(-1)
-			w.retained = 0
+			w.retained, w.hidden = 0, 0
 			return gnet.None
 		}
 	}
@@ -100,7 +101,7 @@ func (a *adapter) OnTraffic(gc gnet.Conn) gnet.Action {
 		// Output is past the high watermark: hold input back until it
 		// drains, as the native backend stops reading. gnet reads on, so
 		// what piles up is bounded by MaxInbound (settle checks it).
-		w.held = true
+		w.hidden += max(0, n)
 		return w.settle(reactor.None)
 	}
 	act := w.callTraffic()

@@ -39,7 +39,7 @@ type wconn struct {
 	opened   bool // the handler saw OnOpen (or, for UDP, OnTraffic)
 	udp      bool // a datagram on a udp:// listener
 	dialErr  error
-	retained int // inbound bytes left unconsumed by the last OnTraffic
+	retained int // gnet's inbound bytes after the last callback: what is new is counted as read
 
 	closed atomic.Bool // gnet has closed the conn; any goroutine
 	gone   bool        // gnet has released the conn's buffers
@@ -54,15 +54,16 @@ type wconn struct {
 
 	shut        atomic.Bool // ShutdownWrite called; any goroutine
 	shutPending bool        // shutdown(2) once output is flushed
-	// drainWait: output passed the high watermark. Input is held back from
-	// OnTraffic (held says some arrived) until output is down to the low
-	// watermark, when OnDrained and then OnTraffic run.
+	// drainWait: output passed the high watermark. Input that arrives is
+	// held back until output is down to the low watermark, when OnDrained
+	// and then OnTraffic run.
 	drainWait bool
-	held      bool
-	// view, when positive, is how much of the inbound buffer the handler
-	// sees: held input is handed over a read's worth at a time, as the
-	// native backend reads it, not all at once.
-	view int
+	// hidden is how many bytes at the tail of gnet's inbound buffer the
+	// handler does not see: input held back, which the native backend
+	// would not have read yet. Every callback, a Wake'd OnTraffic
+	// included, sees only what is in front of it; it is revealed a read's
+	// worth at a time once output drains (deliverHeld).
+	hidden int
 
 	flushTimer    *time.Timer
 	flushDelay    time.Duration
@@ -247,10 +248,7 @@ func (w *wconn) InboundBuffered() int {
 	if w.gone || w.gc == nil {
 		return 0
 	}
-	if n := w.gc.InboundBuffered(); w.view <= 0 || n < w.view {
-		return n
-	}
-	return w.view
+	return max(0, w.gc.InboundBuffered()-w.hidden)
 }
 
 // ---- outbound (loop only) ----
@@ -504,7 +502,7 @@ func (w *wconn) asyncDatagram(p []byte, done conn.AsyncCallback) error {
 	return err
 }
 
-// Wake implements conn.Conn with gnet's Wake.
+// Wake implements conn.Conn: OnTraffic runs in a loop task (see woken).
 func (w *wconn) Wake() error {
 	if w.udp {
 		return fmt.Errorf("%w: Wake on a UDP datagram", reactor.ErrUnsupported)
@@ -512,7 +510,7 @@ func (w *wconn) Wake() error {
 	if w.closed.Load() {
 		return conn.ErrClosed
 	}
-	return mapErr(w.gc.Wake(nil))
+	return w.post(w.woken)
 }
 
 // Close implements conn.Conn: the conn closes on its loop once its output
@@ -579,7 +577,7 @@ func (w *wconn) flushedClose() {
 	}
 	w.lingering = true
 	w.gc.Discard(-1)
-	w.retained = 0
+	w.retained, w.hidden = 0, 0
 	if w.flushTimer != nil {
 		w.flushTimer.Stop()
 	}
@@ -641,7 +639,7 @@ func (w *wconn) checkFlush() {
 				return
 			}
 		}
-		if w.held {
+		if w.hidden > 0 {
 			w.deliverHeld()
 			if w.closed.Load() {
 				return
@@ -680,30 +678,22 @@ func (w *wconn) checkFlush() {
 // arrives, as from the native backend), or when output passes the watermark
 // again (then the rest stays held).
 func (w *wconn) deliverHeld() {
-	w.held = false
 	read := w.e.o.ReadBufferSize
-	view := read
 	for !w.closed.Load() && !w.closing.Load() && !w.drainWait {
 		before := w.gc.InboundBuffered()
 		if before == 0 {
+			w.hidden = 0
 			return
 		}
-		shown := min(view, before)
-		w.view = shown
-		a := w.callTraffic()
-		w.view = 0
-		w.afterTask(a)
+		w.hidden = max(0, w.hidden-read)
+		sawAll := w.hidden == 0
+		w.afterTask(w.callTraffic())
 		if w.closed.Load() || w.gone {
 			return
 		}
-		after := w.gc.InboundBuffered()
-		if shown == before && after >= before {
+		if sawAll && w.gc.InboundBuffered() >= before {
 			return // saw it all and kept it
 		}
-		view = shown - (before - after) + read // what it kept, and a read more
-	}
-	if w.drainWait && !w.closed.Load() && w.gc.InboundBuffered() > 0 {
-		w.held = true
 	}
 }
 
@@ -711,11 +701,24 @@ func (w *wconn) deliverHeld() {
 // conn's OnClose: the peer sent it before its EOF, which gnet answers by
 // closing at once. Writes fail by now; what the handler reads is not lost.
 func (w *wconn) deliverHeldAtClose() {
-	if !w.held || w.gone || w.inCallback > 0 || w.gc.InboundBuffered() == 0 {
+	if w.hidden == 0 || w.gone || w.inCallback > 0 {
 		return
 	}
-	w.held = false
-	w.callTraffic()
+	w.hidden = 0
+	if w.gc.InboundBuffered() > 0 {
+		w.callTraffic()
+	}
+}
+
+// woken runs a Wake's OnTraffic, in a loop task. It is not gnet's Wake,
+// whose OnTraffic cannot be told from a read's: a read's OnTraffic is held
+// back above the high watermark, a Wake's never is (it sees the input in
+// front of what is held, as from the native backend, which stops reading).
+func (w *wconn) woken() {
+	if w.closed.Load() || w.gone {
+		return
+	}
+	w.afterTask(w.callTraffic())
 }
 
 // afterTask carries out what a handler callback run from a loop task (not
@@ -726,7 +729,7 @@ func (w *wconn) afterTask(a reactor.Action) {
 	}
 	// The callback may have consumed input outside OnTraffic; what OnTraffic
 	// counts as new must start from what is left.
-	w.retained = w.InboundBuffered()
+	w.retained = w.gc.InboundBuffered()
 	if w.cause != nil {
 		w.el.Close(w.gc)
 		return

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/evloop/evloop/conn"
+	"github.com/evloop/evloop/internal/socket"
 	"github.com/evloop/evloop/reactor"
 )
 
@@ -277,7 +278,9 @@ func (w *wconn) Write(p []byte) (int, error) {
 }
 
 // Writev implements conn.Conn. A datagram conn sends the buffers as one
-// datagram.
+// datagram. gnet hands all of bufs to one writev(2), which fails past
+// IOV_MAX buffers (and gnet closes the conn), so they go socket.MaxIovecs
+// at a time.
 func (w *wconn) Writev(bufs [][]byte) (int, error) {
 	if err := w.writable(); err != nil {
 		return 0, err
@@ -285,14 +288,21 @@ func (w *wconn) Writev(bufs [][]byte) (int, error) {
 	if w.udp {
 		return w.Write(joinBufs(bufs))
 	}
-	w.writev = append(w.writev[:0], bufs...)
-	n, err := w.gc.Writev(w.writev)
-	clear(w.writev)
-	if err != nil {
-		return n, writeErr(err)
+	total := 0
+	for len(bufs) > 0 {
+		chunk := bufs[:min(len(bufs), socket.MaxIovecs)]
+		bufs = bufs[len(chunk):]
+		w.writev = append(w.writev[:0], chunk...)
+		n, err := w.gc.Writev(w.writev)
+		clear(w.writev)
+		if err != nil {
+			w.wrote(total)
+			return total + n, writeErr(err)
+		}
+		total += n
 	}
-	w.wrote(n)
-	return n, nil
+	w.wrote(total)
+	return total, nil
 }
 
 func (w *wconn) wrote(n int) {
@@ -445,7 +455,8 @@ func (w *wconn) AsyncWrite(p []byte, done conn.AsyncCallback) error {
 	}))
 }
 
-// AsyncWritev implements conn.Conn.
+// AsyncWritev implements conn.Conn. As in Writev, gnet gets at most
+// socket.MaxIovecs buffers per write; done hears of the last one.
 func (w *wconn) AsyncWritev(bufs [][]byte, done conn.AsyncCallback) error {
 	if w.udp {
 		return w.asyncDatagram(joinBufs(bufs), done)
@@ -453,16 +464,28 @@ func (w *wconn) AsyncWritev(bufs [][]byte, done conn.AsyncCallback) error {
 	if err := w.asyncWritable(); err != nil {
 		return err
 	}
-	// gnet trims the slice it writes from; the caller's stays as it was.
-	own := append([][]byte(nil), bufs...)
-	n := 0
-	for _, b := range bufs {
-		n += len(b)
+	for {
+		chunk := bufs[:min(len(bufs), socket.MaxIovecs)]
+		bufs = bufs[len(chunk):]
+		// gnet trims the slice it writes from; the caller's stays as it was.
+		own := append([][]byte(nil), chunk...)
+		n := 0
+		for _, b := range chunk {
+			n += len(b)
+		}
+		last := len(bufs) == 0
+		err := w.gc.AsyncWritev(own, func(_ gnet.Conn, err error) error {
+			if last {
+				w.asyncWrote(n, err, done)
+			} else {
+				w.asyncWrote(n, err, nil)
+			}
+			return nil
+		})
+		if err != nil || last {
+			return mapErr(err)
+		}
 	}
-	return mapErr(w.gc.AsyncWritev(own, func(_ gnet.Conn, err error) error {
-		w.asyncWrote(n, err, done)
-		return nil
-	}))
 }
 
 func (w *wconn) asyncWritable() error {

@@ -72,6 +72,7 @@ type wconn struct {
 
 	idle         time.Duration
 	lastActive   int64 // unix ns; kept only while idle > 0
+	lastOut      int   // OutboundBuffered when last looked at, for flushProgress
 	idleTimer    *time.Timer
 	idleRunnable gnet.Runnable
 
@@ -311,6 +312,7 @@ func (w *wconn) wrote(n int) {
 	}
 	w.stats.bytesOut.Add(int64(n))
 	w.touch()
+	w.lastOut = w.OutboundBuffered()
 	if !w.drainWait && w.e.o.WriteHigh > 0 && w.OutboundBuffered() > w.e.o.WriteHigh {
 		w.drainWait = true
 		w.watchFlush()
@@ -407,6 +409,20 @@ func (w *wconn) touch() {
 	}
 }
 
+// flushProgress counts output the kernel has taken since the last look as
+// activity, as the native backend's flushes count: gnet flushes its buffer
+// without telling. The flush watch looks every few milliseconds while it
+// runs (a closing conn, ShutdownWrite, above high); the idle check looks
+// when its deadline comes, so a conn whose output moved only in that window
+// lives at most one timeout longer than it would on the native backend.
+func (w *wconn) flushProgress() {
+	out := w.OutboundBuffered()
+	if out < w.lastOut {
+		w.touch()
+	}
+	w.lastOut = out
+}
+
 // idleFired runs on the timer's goroutine: the check belongs on the loop.
 func (w *wconn) idleFired() {
 	if !w.closed.Load() {
@@ -418,6 +434,7 @@ func (w *wconn) checkIdle() {
 	if w.closed.Load() || w.idle <= 0 {
 		return
 	}
+	w.flushProgress()
 	now := time.Now().UnixNano()
 	if deadline := w.lastActive + int64(w.idle); now < deadline {
 		w.idleTimer.Reset(time.Duration(deadline - now))
@@ -654,6 +671,7 @@ func (w *wconn) checkFlush() {
 	if w.closed.Load() {
 		return
 	}
+	w.flushProgress()
 	if w.drainWait && w.gc.OutboundBuffered() <= w.e.o.WriteLow {
 		w.drainWait = false
 		if w.e.drainer != nil {

@@ -93,3 +93,38 @@ func TestIdleTimeoutCountsOutputThePeerTakes(t *testing.T) {
 		})
 	}
 }
+
+// TestIdleTimeoutIgnoresInputNotRead: input that arrives while the loop
+// reads nothing from the conn (its output is past the high watermark, or it
+// is closing and waits for its output to flush) is not activity: a peer
+// that sends but never reads is cut off by the idle timeout.
+func TestIdleTimeoutIgnoresInputNotRead(t *testing.T) {
+	const idle = 300 * time.Millisecond
+	out := bytes.Repeat([]byte("d"), 8<<20)
+	for _, closeAfter := range []bool{false, true} {
+		name := map[bool]string{false: "past-high", true: "closing"}[closeAfter]
+		t.Run(name, func(t *testing.T) {
+			forEachBackend(t, func(t *testing.T, b backend) {
+				h := &bulkWriter{out: out, idle: idle, closeAfter: closeAfter, closed: make(chan error, 1)}
+				e := start(t, h, "tcp://127.0.0.1:0", b, reactor.WithSocketBuffers(64<<10, 64<<10), reactor.WithLogger(discardLogger()))
+				c := dial(t, e)
+				defer c.Close()
+				tick := time.NewTicker(idle / 6)
+				defer tick.Stop()
+				deadline := time.After(10 * time.Second)
+				for {
+					select {
+					case err := <-h.closed:
+						require.True(t, errors.Is(err, reactor.ErrIdleTimeout), "OnClose(%v)", err)
+						return
+					case <-tick.C:
+						c.SetWriteDeadline(time.Now().Add(time.Second))
+						c.Write([]byte("x")) // fails once the server has closed
+					case <-deadline:
+						t.Fatal("a peer that sends and never reads was not cut off by the idle timeout")
+					}
+				}
+			})
+		})
+	}
+}

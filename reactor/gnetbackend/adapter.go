@@ -88,7 +88,12 @@ func (a *adapter) OnTraffic(gc gnet.Conn) gnet.Action {
 	n := gc.InboundBuffered() - w.retained
 	if n > 0 {
 		w.stats.bytesIn.Add(int64(n))
-		w.touch()
+		// Input counts as activity once the handler may see it: the native
+		// backend reads nothing from a closing conn, nor above high, so a
+		// peer that only sends does not keep such a conn alive there.
+		if !w.drainWait && !w.closing.Load() {
+			w.touch()
+		}
 		if w.closing.Load() {
 			// The native backend stops reading a closing conn; gnet
 			// cannot, so what arrives is dropped unseen.

@@ -728,6 +728,7 @@ func (w *wconn) deliverHeld() {
 		}
 		w.hidden = max(0, w.hidden-read)
 		sawAll := w.hidden == 0
+		w.touch() // read now, as the native backend would read it
 		w.afterTask(w.callTraffic())
 		if w.closed.Load() || w.gone {
 			return

@@ -80,7 +80,7 @@ func (a *adapter) OnTraffic(gc gnet.Conn) gnet.Action {
 	w, _ := gc.Context().(*wconn)
 	if w == nil {
 		// Only conns gnet never opened get here: UDP datagrams.
-		return a.e.datagram(gc)
+		return a.e.serveDatagram(gc)
 	}
 	if w.closed.Load() {
 		return gnet.None
@@ -169,22 +169,6 @@ func closeCause(gc gnet.Conn, err error) error {
 	return err
 }
 
-// datagram serves one UDP datagram: gnet makes a conn per datagram and
-// never opens or closes it.
-func (e *engine) datagram(gc gnet.Conn) gnet.Action {
-	w := newConn(e, gc, false)
-	w.udp = true
-	w.opened = true
-	w.stats.bytesIn.Add(int64(gc.InboundBuffered()))
-	act := w.callTraffic()
-	w.gone = true // gnet reuses its read buffer for the next datagram
-	w.closed.Store(true)
-	if act == reactor.Shutdown {
-		e.shutdownAsync()
-	}
-	return gnet.None
-}
-
 // ---- callbacks, each guarded so that a panic closes only its conn ----
 
 func (w *wconn) callOpen() (a reactor.Action) {
@@ -261,7 +245,7 @@ func (w *wconn) recovered(callback string, r any) {
 // settle carries out what a callback left for the conn, and returns the
 // action gnet should take.
 func (w *wconn) settle(a reactor.Action) gnet.Action {
-	if w.deliverPendingClose() || w.udp || w.closed.Load() {
+	if w.deliverPendingClose() || w.closed.Load() {
 		return gnet.None
 	}
 	if w.cause == nil && w.e.o.MaxInbound > 0 && w.gc.InboundBuffered() > w.e.o.MaxInbound {

@@ -18,6 +18,8 @@ import (
 	"github.com/evloop/evloop/internal/socket"
 )
 
+// writable says why the conn takes no more output, if it does not; it reads
+// only atomics, so AsyncWrite may ask from any goroutine.
 func (w *wconn) writable() error {
 	switch {
 	case w.closed.Load() || w.closing.Load():
@@ -111,7 +113,7 @@ func (w *wconn) OutboundBuffered() int {
 // AsyncWrite implements conn.Conn with gnet's AsyncWrite, whose queue keeps
 // one goroutine's writes in order; done receives this conn.
 func (w *wconn) AsyncWrite(p []byte, done conn.AsyncCallback) error {
-	if err := w.asyncWritable(); err != nil {
+	if err := w.writable(); err != nil {
 		return err
 	}
 	n := len(p)
@@ -124,7 +126,7 @@ func (w *wconn) AsyncWrite(p []byte, done conn.AsyncCallback) error {
 // AsyncWritev implements conn.Conn. As in Writev, gnet gets at most
 // socket.MaxIovecs buffers per write; done hears of the last one.
 func (w *wconn) AsyncWritev(bufs [][]byte, done conn.AsyncCallback) error {
-	if err := w.asyncWritable(); err != nil {
+	if err := w.writable(); err != nil {
 		return err
 	}
 	for {
@@ -149,16 +151,6 @@ func (w *wconn) AsyncWritev(bufs [][]byte, done conn.AsyncCallback) error {
 			return mapErr(err)
 		}
 	}
-}
-
-func (w *wconn) asyncWritable() error {
-	switch {
-	case w.closed.Load() || w.closing.Load():
-		return conn.ErrClosed
-	case w.shut.Load():
-		return conn.ErrWriteShut
-	}
-	return nil
 }
 
 // asyncWrote runs on the loop after gnet's write.

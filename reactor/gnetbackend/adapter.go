@@ -80,19 +80,25 @@ func (a *adapter) OnTraffic(gc gnet.Conn) gnet.Action {
 	w, _ := gc.Context().(*wconn)
 	if w == nil {
 		// Only conns gnet never opened get here: UDP datagrams.
-		return a.e.datagram(gc)
+		return a.e.serveDatagram(gc)
 	}
 	if w.closed.Load() {
 		return gnet.None
 	}
-	if n := gc.InboundBuffered() - w.retained; n > 0 {
+	n := gc.InboundBuffered() - w.retained
+	if n > 0 {
 		w.stats.bytesIn.Add(int64(n))
-		w.touch()
+		// Input counts as activity once the handler may see it: the native
+		// backend reads nothing from a closing conn, nor above high, so a
+		// peer that only sends does not keep such a conn alive there.
+		if !w.drainWait && !w.closing.Load() {
+			w.touch()
+		}
 		if w.closing.Load() {
 			// The native backend stops reading a closing conn; gnet
 			// cannot, so what arrives is dropped unseen.
 			gc.Discard(-1)
-			w.retained = 0
+			w.retained, w.hidden = 0, 0
 			return gnet.None
 		}
 	}
@@ -100,7 +106,7 @@ func (a *adapter) OnTraffic(gc gnet.Conn) gnet.Action {
 		// Output is past the high watermark: hold input back until it
 		// drains, as the native backend stops reading. gnet reads on, so
 		// what piles up is bounded by MaxInbound (settle checks it).
-		w.held = true
+		w.hidden += max(0, n)
 		return w.settle(reactor.None)
 	}
 	act := w.callTraffic()
@@ -161,22 +167,6 @@ func closeCause(gc gnet.Conn, err error) error {
 		return nil
 	}
 	return err
-}
-
-// datagram serves one UDP datagram: gnet makes a conn per datagram and
-// never opens or closes it.
-func (e *engine) datagram(gc gnet.Conn) gnet.Action {
-	w := newConn(e, gc, false)
-	w.udp = true
-	w.opened = true
-	w.stats.bytesIn.Add(int64(gc.InboundBuffered()))
-	act := w.callTraffic()
-	w.gone = true // gnet reuses its read buffer for the next datagram
-	w.closed.Store(true)
-	if act == reactor.Shutdown {
-		e.shutdownAsync()
-	}
-	return gnet.None
 }
 
 // ---- callbacks, each guarded so that a panic closes only its conn ----
@@ -255,7 +245,7 @@ func (w *wconn) recovered(callback string, r any) {
 // settle carries out what a callback left for the conn, and returns the
 // action gnet should take.
 func (w *wconn) settle(a reactor.Action) gnet.Action {
-	if w.deliverPendingClose() || w.udp || w.closed.Load() {
+	if w.deliverPendingClose() || w.closed.Load() {
 		return gnet.None
 	}
 	if w.cause == nil && w.e.o.MaxInbound > 0 && w.gc.InboundBuffered() > w.e.o.MaxInbound {

@@ -52,10 +52,14 @@
 // OutboundBuffered call gnet.Conn's, with evloop's edge cases fixed up: n == 0
 // in Peek, Next and Discard means nothing (gnet treats it as "all"), Read on an
 // empty buffer returns conn.ErrNoData (or io.EOF once closed), and Writev does
-// not modify the caller's slice. AsyncWrite and AsyncWritev use gnet's
-// AsyncWrite and AsyncWritev (the high-priority queue, so one goroutine's
-// writes stay in order) and hand the evloop conn to the callback. Wake is
-// gnet's Wake. LocalAddr, RemoteAddr and Fd are captured at open.
+// not modify the caller's slice. Writev and AsyncWritev pass at most 1024
+// buffers to gnet at a time (gnet gives them all to one writev(2), which
+// fails past IOV_MAX). AsyncWrite and AsyncWritev use gnet's AsyncWrite and
+// AsyncWritev (the high-priority queue, so one goroutine's writes stay in
+// order) and hand the evloop conn to the callback. Wake runs OnTraffic in a
+// loop task (gnet.EventLoop.Execute), not through gnet's Wake, whose
+// OnTraffic cannot be told from a read's: it is never held back. LocalAddr,
+// RemoteAddr and Fd are captured at open.
 //
 // Emulated on top of gnet:
 //   - Close and the Close action flush first: gnet closes at once and drops
@@ -66,10 +70,16 @@
 //     the same way; later writes fail with conn.ErrWriteShut.
 //   - SetIdleTimeout and WithIdleTimeout: a time.AfterFunc per conn posts a
 //     check to the conn's loop, which closes it with reactor.ErrIdleTimeout.
+//     Activity is what the native backend counts: input once the handler
+//     may see it (not input held back, nor input a closing conn drops),
+//     writes, and output the kernel takes, seen when the flush poll or the
+//     idle check looks (so a conn may live up to one timeout longer).
 //   - Write watermarks and reactor.DrainHandler's OnDrained: once a conn's
 //     output passes the high watermark, input is no longer handed to
 //     OnTraffic, and output is polled the same way; when it is back at the
-//     low one, OnDrained runs, then OnTraffic with what arrived meanwhile.
+//     low one, OnDrained runs, then OnTraffic with what arrived meanwhile, a
+//     read's worth at a time. Until then every callback (a Wake's OnTraffic,
+//     OnDrained, an async write's) sees only the input in front of it.
 //   - Context and SetContext keep the handler's value in the adapter; gnet's
 //     own context slot holds the adapter, allocated once in OnOpen.
 //

@@ -1,0 +1,130 @@
+package evloop_test
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/evloop/evloop/conn"
+	"github.com/evloop/evloop/reactor"
+)
+
+// bulkWriter writes out in OnOpen under an idle timeout, and closes after
+// the flush if closeAfter is set (as the chat room closes a member it
+// disconnects).
+type bulkWriter struct {
+	reactor.BaseHandler
+	out        []byte
+	idle       time.Duration
+	closeAfter bool
+	closed     chan error
+}
+
+func (h *bulkWriter) OnOpen(c conn.Conn) reactor.Action {
+	c.SetIdleTimeout(h.idle)
+	c.Write(h.out)
+	if h.closeAfter {
+		return reactor.Close
+	}
+	return reactor.None
+}
+
+func (h *bulkWriter) OnClose(_ conn.Conn, err error) { h.closed <- err }
+
+// TestIdleTimeoutCountsOutputThePeerTakes: output the peer reads is
+// activity, so a peer that reads a large reply slowly, but steadily, is not
+// cut off by an idle timeout shorter than the whole transfer; once it stops
+// reading, the timeout ends the conn.
+func TestIdleTimeoutCountsOutputThePeerTakes(t *testing.T) {
+	const (
+		idle  = 400 * time.Millisecond
+		size  = 1 << 20
+		chunk = 64 << 10
+		pause = 50 * time.Millisecond // 16 chunks: about 0.8 s, two timeouts
+
+	)
+	out := bytes.Repeat([]byte("d"), size)
+	for _, closeAfter := range []bool{false, true} {
+		name := map[bool]string{false: "open", true: "closing"}[closeAfter]
+		t.Run(name, func(t *testing.T) {
+			forEachBackend(t, func(t *testing.T, b backend) {
+				h := &bulkWriter{out: out, idle: idle, closeAfter: closeAfter, closed: make(chan error, 1)}
+				// Small kernel buffers, so that most of the reply waits in
+				// the conn while the peer reads.
+				e := start(t, h, "tcp://127.0.0.1:0", b, reactor.WithSocketBuffers(chunk, chunk), reactor.WithLogger(discardLogger()))
+				c := dial(t, e)
+				defer c.Close()
+				require.NoError(t, c.SetDeadline(time.Now().Add(20*time.Second)))
+				got := 0
+				buf := make([]byte, chunk)
+				for got < size {
+					n, err := io.ReadFull(c, buf[:min(chunk, size-got)])
+					got += n
+					if err != nil {
+						require.FailNowf(t, "reply cut short", "%d of %d bytes: %v", got, size, err)
+					}
+					time.Sleep(pause) // a slow reader, not synchronization
+				}
+				var want error
+				if closeAfter {
+					// The server closes after the flush; the peer's end of
+					// stream answers it.
+					_, err := c.Read(buf)
+					require.ErrorIs(t, err, io.EOF)
+					c.Close()
+				} else {
+					want = reactor.ErrIdleTimeout
+				}
+				select {
+				case err := <-h.closed:
+					if want == nil {
+						require.NoError(t, err)
+					} else {
+						require.True(t, errors.Is(err, want), "OnClose(%v), want %v", err, want)
+					}
+				case <-time.After(10 * time.Second):
+					t.Fatal("no OnClose")
+				}
+			})
+		})
+	}
+}
+
+// TestIdleTimeoutIgnoresInputNotRead: input that arrives while the loop
+// reads nothing from the conn (its output is past the high watermark, or it
+// is closing and waits for its output to flush) is not activity: a peer
+// that sends but never reads is cut off by the idle timeout.
+func TestIdleTimeoutIgnoresInputNotRead(t *testing.T) {
+	const idle = 300 * time.Millisecond
+	out := bytes.Repeat([]byte("d"), 8<<20)
+	for _, closeAfter := range []bool{false, true} {
+		name := map[bool]string{false: "past-high", true: "closing"}[closeAfter]
+		t.Run(name, func(t *testing.T) {
+			forEachBackend(t, func(t *testing.T, b backend) {
+				h := &bulkWriter{out: out, idle: idle, closeAfter: closeAfter, closed: make(chan error, 1)}
+				e := start(t, h, "tcp://127.0.0.1:0", b, reactor.WithSocketBuffers(64<<10, 64<<10), reactor.WithLogger(discardLogger()))
+				c := dial(t, e)
+				defer c.Close()
+				tick := time.NewTicker(idle / 6)
+				defer tick.Stop()
+				deadline := time.After(10 * time.Second)
+				for {
+					select {
+					case err := <-h.closed:
+						require.True(t, errors.Is(err, reactor.ErrIdleTimeout), "OnClose(%v)", err)
+						return
+					case <-tick.C:
+						c.SetWriteDeadline(time.Now().Add(time.Second))
+						c.Write([]byte("x")) // fails once the server has closed
+					case <-deadline:
+						t.Fatal("a peer that sends and never reads was not cut off by the idle timeout")
+					}
+				}
+			})
+		})
+	}
+}

@@ -1,0 +1,142 @@
+//go:build darwin || dragonfly || freebsd || linux || netbsd || openbsd
+
+package gnetbackend
+
+// Starting: gnet.Rotate on its own goroutine, OnBoot, and the bound addresses
+// gnet does not report.
+
+import (
+	"errors"
+	"fmt"
+	"net"
+
+	"github.com/coreos/go-systemd/v22/daemon"
+	"github.com/panjf2000/gnet/v2"
+	"golang.org/x/sys/unix"
+
+	"github.com/evloop/evloop/reactor"
+)
+
+// start runs gnet and returns once its listeners are bound, OnBoot has run
+// and its loops are serving.
+func (e *engine) start() error {
+	go e.rotate()
+	select {
+	case <-e.booted:
+	case <-e.rotateDone:
+		select {
+		case <-e.booted: // booted, then returned at once: OnBoot said Shutdown
+		default:
+			e.dialCancel()
+			if e.rotateErr == nil {
+				return errors.New("gnetbackend: gnet stopped before booting")
+			}
+			return fmt.Errorf("gnetbackend: %w", e.rotateErr)
+		}
+	}
+	if e.bootErr != nil || e.bootPanic != nil || e.bootAction == reactor.Shutdown {
+		// OnBoot returned gnet.Shutdown: gnet closes its listeners and
+		// returns without starting a loop.
+		<-e.rotateDone
+		e.releaseListenerDups()
+		e.dialCancel()
+		if e.bootPanic != nil {
+			panic(e.bootPanic) // in Start's caller, as the native backend's OnBoot would
+		}
+		if e.bootErr != nil {
+			return e.bootErr
+		}
+		e.stopOnce.Do(func() { e.stopFlag.Store(true) })
+		e.finish()
+		return nil
+	}
+	select {
+	case <-e.serving:
+	case <-e.rotateDone:
+		select {
+		case <-e.serving: // served, and already stopped (a first OnTick said Shutdown)
+		default:
+			e.releaseListenerDups()
+			e.dialCancel()
+			return fmt.Errorf("gnetbackend: starting gnet's loops: %w", e.rotateErr)
+		}
+	}
+	go e.monitor()
+	e.sdNotify(daemon.SdNotifyReady)
+	return nil
+}
+
+func (e *engine) rotate() {
+	defer close(e.rotateDone)
+	e.rotateErr = gnet.Rotate(e.srv, protoAddrs(e.plan), gnetOptions(e.o, e.glog, false)...)
+}
+
+// boot runs as gnet's OnBoot: listeners are bound, no loop runs yet.
+func (e *engine) boot(ge gnet.Engine) (a gnet.Action) {
+	defer close(e.booted)
+	e.geng = ge
+	if err := e.resolveAddrs(); err != nil {
+		e.bootErr = err
+		return gnet.Shutdown
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			e.bootPanic = r
+			a = gnet.Shutdown
+		}
+	}()
+	e.bootAction = e.h.OnBoot(e)
+	if e.bootAction == reactor.Shutdown {
+		return gnet.Shutdown
+	}
+	return gnet.None
+}
+
+// resolveAddrs reads each listener's bound address from a duplicate of its
+// fd: gnet keeps only the address it was asked for, port 0 and all.
+func (e *engine) resolveAddrs() error {
+	e.localByKey = map[string]localAddr{}
+	for _, p := range e.plan {
+		fd, err := e.geng.DupListener(p.network, p.address)
+		if err != nil {
+			return fmt.Errorf("gnetbackend: finding listener %s: %w", p.addr, err)
+		}
+		sa, err := unix.Getsockname(fd)
+		if err == nil && p.network == "tcp" && !e.o.ReusePort {
+			e.dupMu.Lock()
+			e.listenerDups = append(e.listenerDups, fd)
+			e.dupMu.Unlock()
+		} else {
+			unix.Close(fd)
+		}
+		if err != nil {
+			return fmt.Errorf("gnetbackend: getsockname %s: %w", p.addr, err)
+		}
+		bound := sockaddrToAddr(p.network, sa)
+		e.addrs = append(e.addrs, bound)
+		if key, ok := gnetListenerKey(p); ok {
+			e.localByKey[key] = localAddr{addr: bound, perSocket: unspecified(bound)}
+		}
+	}
+	return nil
+}
+
+// gnetListenerKey is the string of the net.Addr gnet gives accepted conns
+// as their local address: the listen address resolved, port 0 unresolved.
+func gnetListenerKey(p listenerPlan) (string, bool) {
+	switch p.network {
+	case "tcp":
+		a, err := net.ResolveTCPAddr(p.addr.Scheme, p.address)
+		if err != nil {
+			return "", false
+		}
+		return a.String(), true
+	case "udp":
+		a, err := net.ResolveUDPAddr(p.addr.Scheme, p.address)
+		if err != nil {
+			return "", false
+		}
+		return a.String(), true
+	}
+	return "", false
+}

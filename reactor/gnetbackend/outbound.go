@@ -1,0 +1,254 @@
+//go:build darwin || dragonfly || freebsd || linux || netbsd || openbsd
+
+package gnetbackend
+
+// A stream conn's output: writes through gnet, the high watermark, and the
+// flush watch that stands in for the writable events gnet does not report.
+
+import (
+	"context"
+	"errors"
+	"os"
+	"time"
+
+	"github.com/panjf2000/gnet/v2"
+	"golang.org/x/sys/unix"
+
+	"github.com/evloop/evloop/conn"
+	"github.com/evloop/evloop/internal/socket"
+)
+
+// writable says why the conn takes no more output, if it does not; it reads
+// only atomics, so AsyncWrite may ask from any goroutine.
+func (w *wconn) writable() error {
+	switch {
+	case w.closed.Load() || w.closing.Load():
+		return conn.ErrClosed
+	case w.shut.Load():
+		return conn.ErrWriteShut
+	}
+	return nil
+}
+
+// Write implements conn.Conn.
+func (w *wconn) Write(p []byte) (int, error) {
+	if err := w.writable(); err != nil {
+		return 0, err
+	}
+	n, err := w.gc.Write(p)
+	if err != nil {
+		return n, writeErr(err)
+	}
+	w.wrote(n)
+	return n, nil
+}
+
+// Writev implements conn.Conn. gnet hands all of bufs to one writev(2), which fails past
+// IOV_MAX buffers (and gnet closes the conn), so they go socket.MaxIovecs
+// at a time.
+func (w *wconn) Writev(bufs [][]byte) (int, error) {
+	if err := w.writable(); err != nil {
+		return 0, err
+	}
+	total := 0
+	for len(bufs) > 0 {
+		chunk := bufs[:min(len(bufs), socket.MaxIovecs)]
+		bufs = bufs[len(chunk):]
+		w.writev = append(w.writev[:0], chunk...)
+		n, err := w.gc.Writev(w.writev)
+		clear(w.writev)
+		if err != nil {
+			w.wrote(total)
+			return total + n, writeErr(err)
+		}
+		total += n
+	}
+	w.wrote(total)
+	return total, nil
+}
+
+func (w *wconn) wrote(n int) {
+	if n <= 0 {
+		return
+	}
+	w.stats.bytesOut.Add(int64(n))
+	w.touch()
+	w.lastOut = w.OutboundBuffered()
+	if !w.drainWait && w.e.o.WriteHigh > 0 && w.OutboundBuffered() > w.e.o.WriteHigh {
+		w.drainWait = true
+		w.watchFlush()
+	}
+}
+
+// writeErr names a failed write; gnet returns the bare errno (and has
+// already closed the conn).
+func writeErr(err error) error {
+	var errno unix.Errno
+	if errors.As(err, &errno) {
+		return os.NewSyscallError("write", errno)
+	}
+	return mapErr(err)
+}
+
+func joinBufs(bufs [][]byte) []byte {
+	n := 0
+	for _, b := range bufs {
+		n += len(b)
+	}
+	p := make([]byte, 0, n)
+	for _, b := range bufs {
+		p = append(p, b...)
+	}
+	return p
+}
+
+// OutboundBuffered implements conn.Conn.
+func (w *wconn) OutboundBuffered() int {
+	if w.gone || w.gc == nil {
+		return 0
+	}
+	return w.gc.OutboundBuffered()
+}
+
+// AsyncWrite implements conn.Conn with gnet's AsyncWrite, whose queue keeps
+// one goroutine's writes in order; done receives this conn.
+func (w *wconn) AsyncWrite(p []byte, done conn.AsyncCallback) error {
+	if err := w.writable(); err != nil {
+		return err
+	}
+	n := len(p)
+	return mapErr(w.gc.AsyncWrite(p, func(_ gnet.Conn, err error) error {
+		w.asyncWrote(n, err, done)
+		return nil
+	}))
+}
+
+// AsyncWritev implements conn.Conn. As in Writev, gnet gets at most
+// socket.MaxIovecs buffers per write; done hears of the last one.
+func (w *wconn) AsyncWritev(bufs [][]byte, done conn.AsyncCallback) error {
+	if err := w.writable(); err != nil {
+		return err
+	}
+	for {
+		chunk := bufs[:min(len(bufs), socket.MaxIovecs)]
+		bufs = bufs[len(chunk):]
+		// gnet trims the slice it writes from; the caller's stays as it was.
+		own := append([][]byte(nil), chunk...)
+		n := 0
+		for _, b := range chunk {
+			n += len(b)
+		}
+		last := len(bufs) == 0
+		err := w.gc.AsyncWritev(own, func(_ gnet.Conn, err error) error {
+			if last {
+				w.asyncWrote(n, err, done)
+			} else {
+				w.asyncWrote(n, err, nil)
+			}
+			return nil
+		})
+		if err != nil || last {
+			return mapErr(err)
+		}
+	}
+}
+
+// asyncWrote runs on the loop after gnet's write.
+func (w *wconn) asyncWrote(n int, err error, done conn.AsyncCallback) {
+	err = mapErr(err)
+	if err == nil {
+		w.wrote(n)
+	}
+	if done != nil {
+		w.callDone(done, err)
+	}
+}
+
+// ShutdownWrite implements conn.Conn. gnet has no half-close, so shutdown(2)
+// is called on its socket once gnet's output buffer is empty.
+func (w *wconn) ShutdownWrite() error {
+	if err := w.writable(); err != nil {
+		return err
+	}
+	w.shut.Store(true)
+	if w.gc.OutboundBuffered() == 0 {
+		return w.shutWrite()
+	}
+	w.shutPending = true
+	w.watchFlush()
+	return nil
+}
+
+func (w *wconn) shutWrite() error {
+	return os.NewSyscallError("shutdown", unix.Shutdown(w.fd, unix.SHUT_WR))
+}
+
+// watchFlush polls the conn's output while something waits for it to
+// drain (a graceful close, ShutdownWrite, OnDrained): gnet says nothing when
+// its buffer empties.
+func (w *wconn) watchFlush() {
+	if w.flushTimer != nil {
+		return
+	}
+	if w.flushRunnable == nil {
+		w.flushRunnable = gnet.RunnableFunc(func(context.Context) error {
+			w.checkFlush()
+			return nil
+		})
+	}
+	w.flushDelay = time.Millisecond
+	w.flushTimer = time.AfterFunc(w.flushDelay, w.flushFired)
+}
+
+const maxFlushDelay = 10 * time.Millisecond
+
+func (w *wconn) flushFired() {
+	if !w.closed.Load() {
+		w.el.Execute(context.Background(), w.flushRunnable)
+	}
+}
+
+func (w *wconn) checkFlush() {
+	if w.closed.Load() {
+		return
+	}
+	w.flushProgress()
+	if w.drainWait && w.gc.OutboundBuffered() <= w.e.o.WriteLow {
+		w.drainWait = false
+		if w.route.drainer != nil {
+			w.afterTask(w.callDrained())
+			if w.closed.Load() {
+				return
+			}
+		}
+		if w.hidden > 0 {
+			w.deliverHeld()
+			if w.closed.Load() {
+				return
+			}
+		}
+	}
+	if w.lingering {
+		return // the linger timer owns flushTimer now
+	}
+	if w.gc.OutboundBuffered() > 0 {
+		if w.closing.Load() || w.shutPending || w.drainWait {
+			w.flushDelay = min(2*w.flushDelay, maxFlushDelay)
+			w.flushTimer.Reset(w.flushDelay)
+			return
+		}
+		w.flushTimer = nil
+		return
+	}
+	w.flushTimer = nil
+	if w.shutPending {
+		w.shutPending = false
+		if err := w.shutWrite(); err != nil {
+			w.closeNow(err)
+			return
+		}
+	}
+	if w.closing.Load() {
+		w.flushedClose()
+	}
+}

@@ -1,0 +1,65 @@
+package evloop_test
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/evloop/evloop/conn"
+	"github.com/evloop/evloop/reactor"
+)
+
+// TestWritevPastIOVMax: Writev and AsyncWritev take more buffers than one
+// writev(2) may (IOV_MAX, 1024), as a chat room's fan-out of queued lines
+// does, and the peer gets every byte in order.
+func TestWritevPastIOVMax(t *testing.T) {
+	const nbufs = 3000
+	bufs := make([][]byte, nbufs)
+	var want bytes.Buffer
+	for i := range bufs {
+		bufs[i] = fmt.Appendf(nil, "%05d\n", i)
+		want.Write(bufs[i])
+	}
+	forEachBackend(t, func(t *testing.T, b backend) {
+		asyncDone := make(chan error, 1)
+		r := newRecorder()
+		r.onData = func(c conn.Conn) reactor.Action {
+			in, _ := c.Next(-1)
+			switch string(in) {
+			case "sync":
+				n, err := c.Writev(bufs)
+				if err != nil || n != want.Len() {
+					c.Write(fmt.Appendf(nil, "Writev: %d, %v", n, err))
+				}
+			case "async":
+				err := c.AsyncWritev(bufs, func(_ conn.Conn, err error) error { asyncDone <- err; return nil })
+				if err != nil {
+					asyncDone <- err
+				}
+			}
+			return reactor.None
+		}
+		e := start(t, r, "tcp://127.0.0.1:0", b)
+		c := dial(t, e)
+		defer c.Close()
+		require.NoError(t, c.SetDeadline(time.Now().Add(10*time.Second)))
+		for _, mode := range []string{"sync", "async"} {
+			_, err := c.Write([]byte(mode))
+			require.NoError(t, err)
+			got := make([]byte, want.Len())
+			_, err = io.ReadFull(c, got)
+			require.NoError(t, err, mode)
+			require.Equal(t, want.String(), string(got), mode)
+		}
+		select {
+		case err := <-asyncDone:
+			require.NoError(t, err)
+		case <-time.After(10 * time.Second):
+			t.Fatal("AsyncWritev's callback never ran")
+		}
+	})
+}

@@ -241,3 +241,19 @@ func TestProxyLayerTrickleRearmsDeadline(t *testing.T) {
 		require.LessOrEqual(t, raw.idle[i], raw.idle[i-1])
 	}
 }
+
+// TestProxyLayerTrafficAllocatesNothing: once open, a conn's traffic goes
+// through the layer without allocating.
+func TestProxyLayerTrafficAllocatesNothing(t *testing.T) {
+	l, err := reactor.NewProxyLayer(reactor.BaseHandler{}, reactor.ProxyRequired)
+	require.NoError(t, err)
+	raw := &plFakeConn{in: []byte("PROXY UNKNOWN\r\n")}
+	l.OnOpen(raw)
+	msg := []byte("hello")
+	if a := testing.AllocsPerRun(100, func() {
+		raw.in = msg
+		l.OnTraffic(raw)
+	}); a != 0 {
+		t.Errorf("OnTraffic through the layer allocates %v times", a)
+	}
+}

@@ -135,8 +135,14 @@ type ProxyStats struct {
 // the layer closes before that never reaches next (no OnOpen, no OnClose).
 //
 // It uses only the Handler and conn.Conn contracts, so it serves on every
-// backend. Put it in front of the handler of the listeners that receive the
-// protocol, not of conns the engine dials.
+// backend. Put it in front of the handler of the stream listeners that
+// receive the protocol (not UDP, not conns the engine dials: a dial that
+// fails reaches next's OnClose as it is).
+//
+// Until the header is in, next knows nothing of the conn; in optional mode
+// that includes the wait for the client's first byte, so a protocol where
+// the server speaks first (SMTP, SSH) needs ProxyRequired. The engine's load
+// balancing chose the conn's loop at accept, from the balancer's address.
 type ProxyLayer struct {
 	next    Handler
 	drainer DrainHandler

@@ -141,11 +141,11 @@ func (h *Header) appendV2Addresses(b []byte, fam Family, tr Transport, addrLen i
 			if !ok {
 				return b, fmt.Errorf("%w: UNIX header without unix addresses", ErrUnencodable)
 			}
-			if len(ua.Name) > v1AddrLengthUnix || strings.IndexByte(ua.Name, 0) >= 0 {
+			if len(ua.Name) > unixPathLength || strings.IndexByte(ua.Name, 0) >= 0 {
 				return b, fmt.Errorf("%w: unix path %q", ErrUnencodable, ua.Name)
 			}
 			b = append(b, ua.Name...)
-			b = append(b, make([]byte, v1AddrLengthUnix-len(ua.Name))...)
+			b = append(b, make([]byte, unixPathLength-len(ua.Name))...)
 		}
 		return b, nil
 	}

@@ -19,7 +19,7 @@ const (
 	// length field (addresses and TLVs).
 	DefaultMaxV2Length = 4096
 
-	v1AddrLengthUnix = 108
+	unixPathLength = 108
 )
 
 var (
@@ -214,7 +214,7 @@ func addressLength(fam Family, tr Transport) int {
 	case IPv6:
 		return 2*16 + 2*2
 	case Unix:
-		return 2 * v1AddrLengthUnix
+		return 2 * unixPathLength
 	}
 	return 0
 }
@@ -336,8 +336,8 @@ func v2Addresses(fam Family, tr Transport, b []byte) (src, dst net.Addr) {
 		if tr == Datagram {
 			network = "unixgram"
 		}
-		return &net.UnixAddr{Name: unixPath(b[:v1AddrLengthUnix]), Net: network},
-			&net.UnixAddr{Name: unixPath(b[v1AddrLengthUnix:]), Net: network}
+		return &net.UnixAddr{Name: unixPath(b[:unixPathLength]), Net: network},
+			&net.UnixAddr{Name: unixPath(b[unixPathLength:]), Net: network}
 	}
 	return nil, nil
 }

@@ -1,0 +1,477 @@
+package reactor
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync/atomic"
+	"time"
+
+	"github.com/evloop/evloop/conn"
+	"github.com/evloop/evloop/proxyproto"
+)
+
+// ProxyMode says whether the conns a ProxyLayer serves must start with a
+// PROXY protocol header.
+type ProxyMode int
+
+const (
+	// ProxyRequired closes a conn that does not start with a valid header.
+	ProxyRequired ProxyMode = iota + 1
+	// ProxyOptional reads a header if the first bytes carry its signature
+	// and passes anything else on as data, with the socket's addresses.
+	ProxyOptional
+)
+
+// String is the mode's name in an address query (?proxy=required).
+func (m ProxyMode) String() string {
+	switch m {
+	case ProxyRequired:
+		return "required"
+	case ProxyOptional:
+		return "optional"
+	}
+	return "ProxyMode(?)"
+}
+
+// ParseProxyMode parses the value of an address's proxy query parameter.
+func ParseProxyMode(s string) (ProxyMode, error) {
+	switch s {
+	case "required":
+		return ProxyRequired, nil
+	case "optional":
+		return ProxyOptional, nil
+	}
+	return 0, fmt.Errorf("%w: proxy=%q (want required or optional)", ErrBadAddress, s)
+}
+
+// Errors a ProxyLayer gives its reject hook (besides the proxyproto errors
+// for malformed headers).
+var (
+	// ErrProxyHeaderTimeout: the header was not complete by its deadline.
+	ErrProxyHeaderTimeout = errors.New("reactor: PROXY header timeout")
+	// ErrProxyUntrusted: a PROXY header, or in required mode any conn,
+	// from a peer outside the trusted networks.
+	ErrProxyUntrusted = errors.New("reactor: PROXY header from an untrusted peer")
+)
+
+// DefaultProxyHeaderTimeout bounds the wait for a conn's PROXY header.
+const DefaultProxyHeaderTimeout = 5 * time.Second
+
+// ProxyOption configures a ProxyLayer.
+type ProxyOption func(*proxyConfig)
+
+type proxyConfig struct {
+	headerTimeout time.Duration
+	idleTimeout   time.Duration
+	parser        proxyproto.Parser
+	trusted       []netip.Prefix
+	log           *slog.Logger
+	onReject      func(c conn.Conn, err error)
+}
+
+// WithProxyHeaderTimeout bounds the time from accept to a complete header
+// (default DefaultProxyHeaderTimeout). It is a deadline, not an idle
+// timeout: a peer trickling bytes does not extend it. In optional mode it
+// also bounds the wait for the first byte.
+func WithProxyHeaderTimeout(d time.Duration) ProxyOption {
+	return func(c *proxyConfig) { c.headerTimeout = d }
+}
+
+// WithProxyIdleTimeout is the conn's idle timeout once its header is in: the
+// layer arms the conn's idle timer for the header deadline, then sets it to
+// d (0: none). Give it the engine's WithIdleTimeout.
+func WithProxyIdleTimeout(d time.Duration) ProxyOption {
+	return func(c *proxyConfig) { c.idleTimeout = d }
+}
+
+// WithProxyMaxHeader bounds a version 2 header's length field (default
+// proxyproto.DefaultMaxV2Length); version 1 is always at most 107 bytes.
+func WithProxyMaxHeader(n int) ProxyOption {
+	return func(c *proxyConfig) { c.parser.MaxV2Length = n }
+}
+
+// WithProxyTrusted accepts headers only from peers in nets (the load
+// balancers' networks). In required mode a conn from elsewhere is closed at
+// once; in optional mode it may still send plain data, but a header from it
+// closes it. Peers without an IP address (unix sockets) are trusted. With no
+// networks given, every peer is trusted.
+func WithProxyTrusted(nets ...netip.Prefix) ProxyOption {
+	return func(c *proxyConfig) { c.trusted = append(c.trusted, nets...) }
+}
+
+// WithProxyLogger logs each refused conn at debug level (default: the
+// default slog logger).
+func WithProxyLogger(l *slog.Logger) ProxyOption {
+	return func(c *proxyConfig) { c.log = l }
+}
+
+// WithProxyRejectHook calls f on the conn's loop for each conn the layer
+// closes before the next handler sees it, with the raw conn and the cause:
+// a proxyproto error (malformed header; proxyproto.ErrTruncated if the peer
+// closed inside one), ErrProxyHeaderTimeout or ErrProxyUntrusted. f must not
+// block.
+func WithProxyRejectHook(f func(c conn.Conn, err error)) ProxyOption {
+	return func(c *proxyConfig) { c.onReject = f }
+}
+
+// ProxyStats are a ProxyLayer's counters, since it was made.
+type ProxyStats struct {
+	Headers     int64 // conns opened with a valid header
+	Passthrough int64 // conns opened without one (optional mode)
+	Malformed   int64 // conns closed for an invalid or truncated header
+	Timeouts    int64 // conns closed for a header not complete in time
+	Untrusted   int64 // conns refused for an untrusted peer
+	Aborted     int64 // conns closed by their peer before sending a byte
+}
+
+// ProxyLayer is a Handler that reads a PROXY protocol header at the start
+// of each conn and then hands the conn on to the next Handler: next's
+// OnOpen runs once the header is consumed, and the conn next sees reports
+// the header's addresses from RemoteAddr and LocalAddr (a LOCAL or UNKNOWN
+// header keeps the socket's own) and the header from ProxyHeader. A conn
+// the layer closes before that never reaches next (no OnOpen, no OnClose).
+//
+// It uses only the Handler and conn.Conn contracts, so it serves on every
+// backend. Put it in front of the handler of the stream listeners that
+// receive the protocol (not UDP, not conns the engine dials: a dial that
+// fails reaches next's OnClose as it is).
+//
+// Until the header is in, next knows nothing of the conn; in optional mode
+// that includes the wait for the client's first byte, so a protocol where
+// the server speaks first (SMTP, SSH) needs ProxyRequired. The engine's load
+// balancing chose the conn's loop at accept, from the balancer's address.
+type ProxyLayer struct {
+	next    Handler
+	drainer DrainHandler
+	mode    ProxyMode
+	cfg     proxyConfig
+
+	headers, passthrough, malformed, timeouts, untrusted, aborted atomic.Int64
+}
+
+// NewProxyLayer wraps next in a PROXY protocol layer of the given mode.
+func NewProxyLayer(next Handler, mode ProxyMode, opts ...ProxyOption) (*ProxyLayer, error) {
+	if mode != ProxyRequired && mode != ProxyOptional {
+		return nil, fmt.Errorf("reactor: PROXY layer mode %d", mode)
+	}
+	l := &ProxyLayer{next: next, mode: mode}
+	l.drainer, _ = next.(DrainHandler)
+	l.cfg.headerTimeout = DefaultProxyHeaderTimeout
+	for _, o := range opts {
+		o(&l.cfg)
+	}
+	if l.cfg.headerTimeout <= 0 {
+		return nil, fmt.Errorf("reactor: PROXY header timeout %v", l.cfg.headerTimeout)
+	}
+	if l.cfg.log == nil {
+		l.cfg.log = slog.Default()
+	}
+	return l, nil
+}
+
+// Stats returns the layer's counters; safe from any goroutine.
+func (l *ProxyLayer) Stats() ProxyStats {
+	return ProxyStats{
+		Headers:     l.headers.Load(),
+		Passthrough: l.passthrough.Load(),
+		Malformed:   l.malformed.Load(),
+		Timeouts:    l.timeouts.Load(),
+		Untrusted:   l.untrusted.Load(),
+		Aborted:     l.aborted.Load(),
+	}
+}
+
+// ProxyHeader returns the PROXY header a conn was opened with, nil if it
+// had none (or is not served by a ProxyLayer). A conn type that wraps
+// another can forward it by implementing ProxyInfo.
+func ProxyHeader(c conn.Conn) *proxyproto.Header {
+	if p, ok := c.(ProxyInfo); ok {
+		return p.ProxyHeader()
+	}
+	return nil
+}
+
+// ProxyInfo is implemented by conns that know their PROXY header.
+type ProxyInfo interface {
+	ProxyHeader() *proxyproto.Header
+}
+
+// OnBoot implements Handler.
+func (l *ProxyLayer) OnBoot(e Engine) Action { return l.next.OnBoot(e) }
+
+// OnTick implements Handler.
+func (l *ProxyLayer) OnTick() (time.Duration, Action) { return l.next.OnTick() }
+
+// OnShutdown implements Handler.
+func (l *ProxyLayer) OnShutdown(e Engine) { l.next.OnShutdown(e) }
+
+// OnOpen implements Handler: it starts waiting for the header.
+func (l *ProxyLayer) OnOpen(raw conn.Conn) Action {
+	pc := &proxyConn{raw: raw, layer: l}
+	raw.SetContext(pc)
+	pc.trusted = l.trusts(raw.RemoteAddr())
+	if !pc.trusted && l.mode == ProxyRequired {
+		l.untrusted.Add(1)
+		return pc.reject(ErrProxyUntrusted)
+	}
+	pc.deadline = time.Now().Add(l.cfg.headerTimeout)
+	raw.SetIdleTimeout(l.cfg.headerTimeout)
+	if raw.InboundBuffered() > 0 {
+		return pc.readHeader()
+	}
+	return None
+}
+
+// OnTraffic implements Handler.
+func (l *ProxyLayer) OnTraffic(raw conn.Conn) Action {
+	pc, ok := raw.Context().(*proxyConn)
+	if !ok {
+		return l.next.OnTraffic(raw)
+	}
+	if pc.state == proxyOpen {
+		return l.next.OnTraffic(pc)
+	}
+	if pc.state == proxyRejected {
+		raw.Discard(-1)
+		return None
+	}
+	return pc.readHeader()
+}
+
+// OnClose implements Handler: next hears only of conns it saw open.
+func (l *ProxyLayer) OnClose(raw conn.Conn, err error) {
+	pc, ok := raw.Context().(*proxyConn)
+	if !ok {
+		// Never opened through the layer (a dial that failed).
+		l.next.OnClose(raw, err)
+		return
+	}
+	switch pc.state {
+	case proxyOpen:
+		l.next.OnClose(pc, err)
+	case proxyAwaiting:
+		pc.state = proxyRejected
+		switch {
+		case errors.Is(err, ErrIdleTimeout):
+			l.timeouts.Add(1)
+			l.rejected(raw, ErrProxyHeaderTimeout)
+		case pc.seen:
+			l.malformed.Add(1)
+			l.rejected(raw, fmt.Errorf("%w: closed inside the header (%v)", proxyproto.ErrTruncated, err))
+		default:
+			l.aborted.Add(1)
+		}
+	}
+}
+
+// OnDrained implements DrainHandler.
+func (l *ProxyLayer) OnDrained(raw conn.Conn) Action {
+	if l.drainer == nil {
+		return None
+	}
+	if pc, ok := raw.Context().(*proxyConn); ok {
+		if pc.state != proxyOpen {
+			return None
+		}
+		return l.drainer.OnDrained(pc)
+	}
+	return l.drainer.OnDrained(raw)
+}
+
+func (l *ProxyLayer) trusts(a net.Addr) bool {
+	if len(l.cfg.trusted) == 0 {
+		return true
+	}
+	var ip netip.Addr
+	switch a := a.(type) {
+	case *net.TCPAddr:
+		ip = a.AddrPort().Addr()
+	case *net.UDPAddr:
+		ip = a.AddrPort().Addr()
+	default:
+		return true // a unix socket: reachable only through the file system
+	}
+	ip = ip.Unmap()
+	for _, p := range l.cfg.trusted {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+func (l *ProxyLayer) rejected(raw conn.Conn, err error) {
+	l.cfg.log.Debug("PROXY layer refused a conn", "remote", raw.RemoteAddr(), "err", err)
+	if l.cfg.onReject != nil {
+		l.cfg.onReject(raw, err)
+	}
+}
+
+// proxyConn states.
+const (
+	proxyAwaiting uint8 = iota // the header is not complete yet
+	proxyOpen                  // next has the conn
+	proxyRejected              // closed by the layer; next never saw it
+)
+
+// proxyConn is the conn next sees: the raw conn with the header's addresses
+// and a context slot of its own (the layer keeps the raw conn's).
+type proxyConn struct {
+	raw           conn.Conn
+	layer         *ProxyLayer
+	header        *proxyproto.Header
+	local, remote net.Addr
+	ctx           any
+	deadline      time.Time
+	state         uint8
+	trusted       bool
+	seen          bool // some bytes arrived
+}
+
+var _ ProxyInfo = (*proxyConn)(nil)
+
+// readHeader parses what has arrived; once the header is complete it opens
+// the conn to next, with the bytes that follow it.
+func (pc *proxyConn) readHeader() Action {
+	l := pc.layer
+	now := time.Now()
+	if !now.Before(pc.deadline) {
+		l.timeouts.Add(1)
+		return pc.reject(ErrProxyHeaderTimeout)
+	}
+	b, _ := pc.raw.Peek(-1)
+	if len(b) > 0 {
+		pc.seen = true
+	}
+	h, n, err := l.cfg.parser.Parse(b)
+	switch {
+	case err == proxyproto.ErrNeedMore:
+		// The idle timer enforces the deadline: trickled bytes must not
+		// push it back.
+		pc.raw.SetIdleTimeout(pc.deadline.Sub(now))
+		return None
+	case errors.Is(err, proxyproto.ErrNoSignature) && l.mode == ProxyOptional:
+		l.passthrough.Add(1)
+		return pc.open()
+	case err != nil:
+		l.malformed.Add(1)
+		return pc.reject(err)
+	case !pc.trusted:
+		l.untrusted.Add(1)
+		return pc.reject(ErrProxyUntrusted)
+	}
+	pc.raw.Discard(n)
+	l.headers.Add(1)
+	pc.header = h
+	if h.HasAddresses() {
+		pc.remote, pc.local = h.Source, h.Destination
+	}
+	return pc.open()
+}
+
+// open hands the conn to next: OnOpen, then OnTraffic if data followed the
+// header.
+func (pc *proxyConn) open() Action {
+	pc.state = proxyOpen
+	pc.raw.SetIdleTimeout(pc.layer.cfg.idleTimeout)
+	if a := pc.layer.next.OnOpen(pc); a != None {
+		return a
+	}
+	if pc.raw.InboundBuffered() > 0 {
+		return pc.layer.next.OnTraffic(pc)
+	}
+	return None
+}
+
+func (pc *proxyConn) reject(err error) Action {
+	pc.state = proxyRejected
+	pc.raw.Discard(-1)
+	pc.layer.rejected(pc.raw, err)
+	return Close
+}
+
+// ProxyHeader implements ProxyInfo.
+func (pc *proxyConn) ProxyHeader() *proxyproto.Header { return pc.header }
+
+// Read implements conn.Conn.
+func (pc *proxyConn) Read(p []byte) (int, error) { return pc.raw.Read(p) }
+
+// Peek implements conn.Conn.
+func (pc *proxyConn) Peek(n int) ([]byte, error) { return pc.raw.Peek(n) }
+
+// Next implements conn.Conn.
+func (pc *proxyConn) Next(n int) ([]byte, error) { return pc.raw.Next(n) }
+
+// Discard implements conn.Conn.
+func (pc *proxyConn) Discard(n int) (int, error) { return pc.raw.Discard(n) }
+
+// InboundBuffered implements conn.Conn.
+func (pc *proxyConn) InboundBuffered() int { return pc.raw.InboundBuffered() }
+
+// Write implements conn.Conn.
+func (pc *proxyConn) Write(p []byte) (int, error) { return pc.raw.Write(p) }
+
+// Writev implements conn.Conn.
+func (pc *proxyConn) Writev(bufs [][]byte) (int, error) { return pc.raw.Writev(bufs) }
+
+// OutboundBuffered implements conn.Conn.
+func (pc *proxyConn) OutboundBuffered() int { return pc.raw.OutboundBuffered() }
+
+// ShutdownWrite implements conn.Conn.
+func (pc *proxyConn) ShutdownWrite() error { return pc.raw.ShutdownWrite() }
+
+// SetIdleTimeout implements conn.Conn.
+func (pc *proxyConn) SetIdleTimeout(d time.Duration) error { return pc.raw.SetIdleTimeout(d) }
+
+// Context implements conn.Conn.
+func (pc *proxyConn) Context() any { return pc.ctx }
+
+// SetContext implements conn.Conn.
+func (pc *proxyConn) SetContext(v any) { pc.ctx = v }
+
+// AsyncWrite implements conn.Conn; done receives this conn, not the raw one.
+func (pc *proxyConn) AsyncWrite(p []byte, done conn.AsyncCallback) error {
+	return pc.raw.AsyncWrite(p, pc.callback(done))
+}
+
+// AsyncWritev implements conn.Conn; done receives this conn.
+func (pc *proxyConn) AsyncWritev(bufs [][]byte, done conn.AsyncCallback) error {
+	return pc.raw.AsyncWritev(bufs, pc.callback(done))
+}
+
+func (pc *proxyConn) callback(done conn.AsyncCallback) conn.AsyncCallback {
+	if done == nil {
+		return nil
+	}
+	return func(_ conn.Conn, err error) error { return done(pc, err) }
+}
+
+// Wake implements conn.Conn.
+func (pc *proxyConn) Wake() error { return pc.raw.Wake() }
+
+// Close implements conn.Conn.
+func (pc *proxyConn) Close() error { return pc.raw.Close() }
+
+// LocalAddr implements conn.Conn: the header's destination if it has one.
+func (pc *proxyConn) LocalAddr() net.Addr {
+	if pc.local != nil {
+		return pc.local
+	}
+	return pc.raw.LocalAddr()
+}
+
+// RemoteAddr implements conn.Conn: the header's source if it has one.
+func (pc *proxyConn) RemoteAddr() net.Addr {
+	if pc.remote != nil {
+		return pc.remote
+	}
+	return pc.raw.RemoteAddr()
+}
+
+// Fd implements conn.Conn.
+func (pc *proxyConn) Fd() int { return pc.raw.Fd() }
+
+var _ conn.Conn = (*proxyConn)(nil)

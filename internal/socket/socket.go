@@ -1,6 +1,6 @@
 //go:build unix
 
-// Package socket holds the raw socket helpers the native reactor needs:
+// Package socket holds the raw socket helpers the backends need:
 // nonblocking close-on-exec sockets, listen, accept, socket options, and
 // conversions between unix.Sockaddr and net.Addr. It exists so that the
 // reactor never touches the net package's own poller.

@@ -11,9 +11,9 @@ import (
 	"time"
 
 	"github.com/panjf2000/gnet/v2"
-	"golang.org/x/sys/unix"
 
 	"github.com/evloop/evloop/conn"
+	"github.com/evloop/evloop/internal/socket"
 	"github.com/evloop/evloop/reactor"
 )
 
@@ -158,10 +158,7 @@ func closeCause(gc gnet.Conn, err error) error {
 	if err == io.EOF {
 		// A bare io.EOF is gnet's answer to EPOLLHUP/EPOLLERR without
 		// anything to read: the socket error says whether it was clean.
-		if v, serr := unix.GetsockoptInt(gc.Fd(), unix.SOL_SOCKET, unix.SO_ERROR); serr == nil && v != 0 {
-			return fmt.Errorf("socket error: %w", unix.Errno(v))
-		}
-		return nil
+		return socket.HangupCause(gc.Fd())
 	}
 	if errors.Is(err, io.EOF) {
 		return nil

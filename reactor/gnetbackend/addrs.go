@@ -8,6 +8,7 @@ import (
 	"net"
 	"strings"
 
+	"github.com/evloop/evloop/internal/socket"
 	"github.com/panjf2000/gnet/v2"
 	"golang.org/x/sys/unix"
 )
@@ -46,7 +47,7 @@ func (e *engine) acceptedLocal(gc gnet.Conn) net.Addr {
 	}
 	if sa, err := unix.Getsockname(gc.Fd()); err == nil {
 		if _, udp := la.(*net.UDPAddr); !udp {
-			return sockaddrToAddr("tcp", sa)
+			return socket.Addr("tcp", sa)
 		}
 	}
 	return fix.addr
@@ -66,30 +67,6 @@ func ownAddr(a net.Addr) net.Addr {
 		}
 	}
 	return a
-}
-
-func sockaddrToAddr(network string, sa unix.Sockaddr) net.Addr {
-	switch sa := sa.(type) {
-	case *unix.SockaddrInet4:
-		if network == "udp" {
-			return &net.UDPAddr{IP: append(net.IP(nil), sa.Addr[:]...), Port: sa.Port}
-		}
-		return &net.TCPAddr{IP: append(net.IP(nil), sa.Addr[:]...), Port: sa.Port}
-	case *unix.SockaddrInet6:
-		zone := ""
-		if sa.ZoneId != 0 {
-			if ifi, err := net.InterfaceByIndex(int(sa.ZoneId)); err == nil {
-				zone = ifi.Name
-			}
-		}
-		if network == "udp" {
-			return &net.UDPAddr{IP: append(net.IP(nil), sa.Addr[:]...), Port: sa.Port, Zone: zone}
-		}
-		return &net.TCPAddr{IP: append(net.IP(nil), sa.Addr[:]...), Port: sa.Port, Zone: zone}
-	case *unix.SockaddrUnix:
-		return &net.UnixAddr{Name: sa.Name, Net: "unix"}
-	}
-	return nil
 }
 
 func unspecified(a net.Addr) bool {

@@ -10,10 +10,11 @@ import (
 	"fmt"
 	"net"
 
-	"github.com/coreos/go-systemd/v22/daemon"
 	"github.com/panjf2000/gnet/v2"
 	"golang.org/x/sys/unix"
 
+	"github.com/evloop/evloop/internal/sdnotify"
+	"github.com/evloop/evloop/internal/socket"
 	"github.com/evloop/evloop/reactor"
 )
 
@@ -62,7 +63,7 @@ func (e *engine) start() error {
 		}
 	}
 	go e.monitor()
-	e.sdNotify(daemon.SdNotifyReady)
+	sdnotify.Ready(e.log)
 	return nil
 }
 
@@ -112,7 +113,7 @@ func (e *engine) resolveAddrs() error {
 		if err != nil {
 			return fmt.Errorf("gnetbackend: getsockname %s: %w", p.addr, err)
 		}
-		bound := sockaddrToAddr(p.network, sa)
+		bound := socket.Addr(p.network, sa)
 		e.addrs = append(e.addrs, bound)
 		if key, ok := gnetListenerKey(p); ok {
 			e.localByKey[key] = localAddr{addr: bound, perSocket: unspecified(bound)}

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/evloop/evloop/conn"
+	"github.com/evloop/evloop/internal/socket"
 	"github.com/evloop/evloop/reactor"
 )
 
@@ -37,15 +38,11 @@ func (w *wconn) closeGracefully() {
 	w.watchFlush()
 }
 
-// lingerTimeout bounds how long a closed conn waits for its peer's EOF, as
-// in the native backend.
-const lingerTimeout = 2 * time.Second
-
 // flushedClose closes a conn whose output is all out. Like the native
 // backend (see fdconn.FD.Linger) it first shuts the write half and discards
 // input until the peer's EOF, on which gnet closes the conn itself: closing
 // a socket with unread input sends RST, and an RST makes the peer's kernel
-// drop what it has not read yet. lingerTimeout bounds the wait.
+// drop what it has not read yet. socket.LingerTimeout bounds the wait.
 func (w *wconn) flushedClose() {
 	if w.lingering || w.closed.Load() {
 		return
@@ -61,7 +58,7 @@ func (w *wconn) flushedClose() {
 		w.flushTimer.Stop()
 	}
 	// The flush timer is done with: it bounds the linger now.
-	w.flushTimer = time.AfterFunc(lingerTimeout, func() {
+	w.flushTimer = time.AfterFunc(socket.LingerTimeout, func() {
 		w.post(func() {
 			if !w.closed.Load() {
 				w.el.Close(w.gc)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/panjf2000/gnet/v2"
 
+	"github.com/evloop/evloop/internal/socket"
 	"github.com/evloop/evloop/reactor"
 )
 
@@ -97,13 +98,13 @@ func (e *engine) dial(cli *gnet.Client, network, addr string, r *route) {
 // dialError is how a failed dial reaches OnClose, as from the native
 // backend.
 func dialError(network, addr string, cause error) error {
-	return &net.OpError{Op: "dial", Net: network, Addr: dialAddr{network, addr}, Err: cause}
+	return &net.OpError{Op: "dial", Net: network, Addr: socket.UnresolvedAddr{Net: network, Address: addr}, Err: cause}
 }
 
 // dialFailed reports a dial that never opened: OnClose with a closed conn
 // whose RemoteAddr is the address dialed.
 func (e *engine) dialFailed(network, addr string, err error, r *route) {
-	var remote net.Addr = dialAddr{network, addr}
+	var remote net.Addr = socket.UnresolvedAddr{Net: network, Address: addr}
 	var oe *net.OpError
 	if errors.As(err, &oe) && oe.Addr != nil {
 		remote = oe.Addr
@@ -112,12 +113,6 @@ func (e *engine) dialFailed(network, addr string, err error, r *route) {
 	w.closed.Store(true)
 	e.callClose(w, err)
 }
-
-// dialAddr is the remote address of a dial that failed.
-type dialAddr struct{ network, addr string }
-
-func (a dialAddr) Network() string { return a.network }
-func (a dialAddr) String() string  { return a.addr }
 
 // dialClient starts the gnet.Client on first use.
 func (e *engine) dialClient() (*gnet.Client, error) {

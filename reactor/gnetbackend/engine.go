@@ -9,7 +9,6 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/coreos/go-systemd/v22/daemon"
 	"github.com/panjf2000/gnet/v2"
 
 	"github.com/evloop/evloop/reactor"
@@ -147,13 +146,5 @@ func closeOnce(ch chan struct{}) {
 	case <-ch:
 	default:
 		close(ch)
-	}
-}
-
-// sdNotify tells systemd (Type=notify) the service's state, as the native
-// backend does; without NOTIFY_SOCKET it does nothing.
-func (e *engine) sdNotify(state string) {
-	if _, err := daemon.SdNotify(false, state); err != nil {
-		e.log.Warn("systemd notify failed", "state", state, "err", err)
 	}
 }

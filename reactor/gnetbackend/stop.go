@@ -9,7 +9,7 @@ import (
 	"context"
 	"time"
 
-	"github.com/coreos/go-systemd/v22/daemon"
+	"github.com/evloop/evloop/internal/sdnotify"
 	"golang.org/x/sys/unix"
 )
 
@@ -44,7 +44,7 @@ func (e *engine) shutdownAsync() {
 // and every open one is closed once flushed.
 func (e *engine) beginStop(deadline time.Time) {
 	e.stopOnce.Do(func() {
-		e.sdNotify(daemon.SdNotifyStopping)
+		sdnotify.Stopping(e.log)
 		e.mu.Lock()
 		e.stopping = true
 		e.stopFlag.Store(true)

@@ -4,15 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"strconv"
 	"sync"
 
 	"github.com/coreos/go-systemd/v22/activation"
-	"github.com/coreos/go-systemd/v22/daemon"
 	"golang.org/x/sys/unix"
 
 	"github.com/evloop/evloop/internal/fdconn"
+	"github.com/evloop/evloop/internal/sdnotify"
 	"github.com/evloop/evloop/internal/socket"
 )
 
@@ -129,10 +128,4 @@ func (e *engine) listenSystemd(a Addr, r *route) error {
 
 // notifyReady tells systemd (Type=notify) that the engine serves. Without
 // NOTIFY_SOCKET in the environment it does nothing.
-func (e *engine) notifyReady() { e.sdNotify(daemon.SdNotifyReady) }
-
-func (e *engine) sdNotify(state string) {
-	if _, err := daemon.SdNotify(false, state); err != nil {
-		e.opts.Logger.Warn("systemd notify failed", "state", state, "err", err, "socket", os.Getenv("NOTIFY_SOCKET"))
-	}
-}
+func (e *engine) notifyReady() { sdnotify.Ready(e.opts.Logger) }

@@ -34,12 +34,6 @@ type pendingDial struct {
 	finished bool // OnOpen or OnClose is decided
 }
 
-// dialAddr is the RemoteAddr of a dial whose host name did not resolve.
-type dialAddr struct{ network, address string }
-
-func (a dialAddr) Network() string { return a.network }
-func (a dialAddr) String() string  { return a.address }
-
 // Dial implements Engine. It returns at once; the conn lives in a loop like
 // an accepted one, picked by the load balancer. OnOpen reports success;
 // OnClose reports failure with a *net.OpError (errors.Is works for
@@ -88,8 +82,8 @@ func (e *engine) DialHandler(network, address string, h Handler) error {
 	// reports ErrEngineStopped. Done on the loop, the wait cannot begin
 	// after the loop has decided to exit; a loop that has exited runs the
 	// task as it closes its queue, and reports the dial failed.
-	l := e.pick(nil, dialAddr{network, address})
-	d.remote = dialAddr{network, address}
+	l := e.pick(nil, socket.UnresolvedAddr{Net: network, Address: address})
+	d.remote = socket.UnresolvedAddr{Net: network, Address: address}
 	if err := d.admit(); err != nil {
 		return err
 	}

@@ -157,13 +157,6 @@ func (l *loop) refreshClock() {
 	}
 }
 
-func hangupCause(fd int) error {
-	if v, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ERROR); err == nil && v != 0 {
-		return fmt.Errorf("socket error: %w", unix.Errno(v))
-	}
-	return io.ErrUnexpectedEOF
-}
-
 // read delivers what the kernel has for c, a bounded number of reads.
 func (l *loop) read(c *fdconn.FD) {
 	for i := 0; i < maxReadsPerWakeup; i++ {
@@ -252,9 +245,6 @@ func (l *loop) closeConn(c *fdconn.FD, err error) {
 	}
 }
 
-// lingerTimeout bounds how long a closed conn waits for its peer's EOF.
-const lingerTimeout = 2 * time.Second
-
 // finishClose releases a conn whose output is flushed, lingering first when
 // the peer may still be sending (see fdconn.FD.Linger).
 func (l *loop) finishClose(c *fdconn.FD) {
@@ -262,7 +252,7 @@ func (l *loop) finishClose(c *fdconn.FD) {
 		l.teardown(c, nil)
 		return
 	}
-	l.after(lingerTimeout, func() { l.teardown(c, nil) })
+	l.after(socket.LingerTimeout, func() { l.teardown(c, nil) })
 }
 
 // teardown removes c from the poller, closes its fds and calls OnClose,

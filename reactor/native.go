@@ -9,9 +9,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/coreos/go-systemd/v22/daemon"
-
 	"github.com/evloop/evloop/internal/fdconn"
+	"github.com/evloop/evloop/internal/sdnotify"
 	"github.com/evloop/evloop/internal/socket"
 )
 
@@ -192,7 +191,7 @@ func (e *engine) forced(cause error) {
 func (e *engine) beginStop(deadline time.Time) {
 	e.stopOnce.Do(func() {
 		close(e.stopping)
-		e.sdNotify(daemon.SdNotifyStopping)
+		sdnotify.Stopping(e.opts.Logger)
 		for _, l := range e.loops {
 			l.Post(func() { l.drain(deadline) })
 		}

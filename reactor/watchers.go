@@ -1,7 +1,10 @@
 package reactor
 
 import (
+	"io"
+
 	"github.com/evloop/evloop/internal/fdconn"
+	"github.com/evloop/evloop/internal/socket"
 	"github.com/evloop/evloop/poller"
 )
 
@@ -159,4 +162,13 @@ func (l *loop) eachConn(fn func(c *fdconn.FD)) {
 			fn(c)
 		}
 	})
+}
+
+// hangupCause is the OnClose cause of a conn that hung up with nothing left
+// to read or write: its socket error, or an unexpected EOF.
+func hangupCause(fd int) error {
+	if err := socket.HangupCause(fd); err != nil {
+		return err
+	}
+	return io.ErrUnexpectedEOF
 }

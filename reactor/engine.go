@@ -73,15 +73,6 @@ func ListenSpecs(h Handler, addrs []string) ([]ListenSpec, error) {
 	return specs, nil
 }
 
-// layered returns the handler for the conns of a: h, wrapped by the layers
-// a asks for. It is where a layer is attached to a listener.
-func layered(a Addr, h Handler) (Handler, error) {
-	if a.Query.Has("proxy") {
-		return nil, fmt.Errorf("%w: %s: the PROXY protocol layer is not implemented yet", ErrUnsupported, a)
-	}
-	return h, nil
-}
-
 // handlerDialer is a Dial whose conn is served by its own Handler instead
 // of the engine's root one: how a layer (a TLS client) dials. Both backends'
 // engines implement it; a nil h means the root handler.
@@ -94,6 +85,9 @@ type handlerDialer interface {
 type Stats struct {
 	LoopStats
 	Loop []LoopStats
+	// Proxy sums the counters of the PROXY protocol layers of the
+	// engine's ?proxy= listeners.
+	Proxy ProxyStats
 }
 
 // LoopStats are one loop's counters.
@@ -154,7 +148,7 @@ func start(root Handler, specs []ListenSpec, o *Options) (Engine, error) {
 		if sp.Handler == nil {
 			return nil, fmt.Errorf("reactor: %s: nil handler", sp.Addr)
 		}
-		h, err := layered(sp.Addr, sp.Handler)
+		h, err := layered(sp.Addr, sp.Handler, o)
 		if err != nil {
 			return nil, err
 		}

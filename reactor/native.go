@@ -160,6 +160,7 @@ func (e *engine) Stats() Stats {
 		s.Loop = append(s.Loop, ls)
 		s.Add(ls)
 	}
+	e.opts.AddLayerStats(&s)
 	return s
 }
 

@@ -53,6 +53,9 @@ type Options struct {
 	DialTimeout    time.Duration
 	SocketRecvBuf  int
 	SocketSendBuf  int
+
+	proxy  []ProxyOption // WithProxy
+	layers layerSet      // the layers attached to the listeners, for Stats
 }
 
 // Option sets one field of Options.

@@ -35,6 +35,7 @@ func (e *engine) Stats() reactor.Stats {
 	for _, l := range s.Loop {
 		s.Add(l)
 	}
+	e.o.AddLayerStats(&s)
 	return s
 }
 

@@ -7,8 +7,10 @@ import (
 
 // layered returns the handler for the conns of a: h, wrapped by the layers
 // a asks for. It is where a layer is attached to a listener. The PROXY
-// header comes first on the wire, so its layer is the outermost.
+// header comes first on the wire, so its layer is the outermost; the debug
+// log of conns is the innermost, to show what the handler sees.
 func layered(a Addr, h Handler, o *Options) (Handler, error) {
+	h = withConnLog(h, o.Logger)
 	if m := a.Query.Get("proxy"); a.Query.Has("proxy") {
 		mode, err := ParseProxyMode(m)
 		if err != nil {

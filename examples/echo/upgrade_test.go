@@ -29,7 +29,7 @@ import (
 // and the pipe ends when the last one exits.
 type upgradable struct {
 	t       *testing.T
-	cmd     *exec.Cmd // the first generation (the only one we can wait for)
+	cmd     *exec.Cmd     // the first generation (the only one we can wait for)
 	exited  chan struct{} // closed once waitErr is set
 	waitErr error
 	lines   chan string

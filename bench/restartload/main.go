@@ -68,15 +68,61 @@ func main() {
 	every := flag.Duration("every", time.Second, "load time before the first upgrade, between upgrades and after the last")
 	size := flag.Int("size", 64, "bytes per request")
 	loops := flag.Int("loops", 2, "the server's -loops")
+	addr := flag.String("addr", "", "load a running server at host:port for -every instead (no -bin, no upgrade): e.g. through a load balancer")
+	sources := flag.String("sources", "", "comma-separated local IPs to dial from, in turn (e.g. 127.0.0.2,127.0.0.3)")
 	flag.Parse()
-	if *bin == "" {
-		fmt.Fprintln(os.Stderr, "restartload: -bin is required")
+	if *sources != "" {
+		sourceDialers = nil
+		for _, s := range strings.Split(*sources, ",") {
+			ip := net.ParseIP(strings.TrimSpace(s))
+			if ip == nil {
+				fmt.Fprintf(os.Stderr, "restartload: -sources: bad IP %q\n", s)
+				os.Exit(2)
+			}
+			sourceDialers = append(sourceDialers, &net.Dialer{Timeout: 10 * time.Second, LocalAddr: &net.TCPAddr{IP: ip}})
+		}
+	}
+	var err error
+	switch {
+	case *addr != "":
+		err = load(*addr, *conns, *dialers, *every, *size)
+	case *bin != "":
+		err = run(*bin, *conns, *dialers, *upgrades, *every, *size, *loops)
+	default:
+		fmt.Fprintln(os.Stderr, "restartload: -bin or -addr is required")
 		os.Exit(2)
 	}
-	if err := run(*bin, *conns, *dialers, *upgrades, *every, *size, *loops); err != nil {
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "restartload:", err)
 		os.Exit(1)
 	}
+}
+
+// sourceDialers are the dialers conns use in turn (-sources).
+var sourceDialers = []*net.Dialer{{Timeout: 10 * time.Second}}
+
+func dial(addr string, i int) (net.Conn, error) {
+	return sourceDialers[i%len(sourceDialers)].Dial("tcp", addr)
+}
+
+// load runs the load against a running server for d and reports.
+func load(addr string, nconns, ndialers int, d time.Duration, size int) error {
+	raiseNoFile(uint64(nconns+ndialers) * 2)
+	var c counters
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := 0; i < nconns; i++ {
+		wg.Add(1)
+		go func() { defer wg.Done(); keepEchoing(addr, i, size, &c, stop) }()
+	}
+	for i := 0; i < ndialers; i++ {
+		wg.Add(1)
+		go func() { defer wg.Done(); keepDialing(addr, size, &c, stop) }()
+	}
+	time.Sleep(d)
+	close(stop)
+	wg.Wait()
+	return report(&c)
 }
 
 func run(bin string, nconns, ndialers, nupgrades int, every time.Duration, size, loops int) error {
@@ -185,10 +231,15 @@ func run(bin string, nconns, ndialers, nupgrades int, every time.Duration, size,
 	syscall.Kill(serving, syscall.SIGTERM)
 	for range lines { // the last generation's end closes stdout
 	}
+	return report(&c)
+}
 
+// report prints what the clients saw, and fails on refusals, resets, lost
+// bytes or other errors.
+func report(c *counters) error {
 	fmt.Printf("requests echoed: %d (%d bytes) on the kept conns, %d dials\n", c.requests.Load(), c.echoedBytes.Load(), c.dials.Load())
 	fmt.Printf("kept conns closed gracefully by a draining server and reopened: %d; requests unanswered at that close, resent: %d\n", c.reconnects.Load(), c.unanswered.Load())
-	fmt.Printf("dialed conns closed gracefully before their reply (accepted by the old process as it drained; retried): %d\n", c.dialsClosedEarly.Load())
+	fmt.Printf("dialed conns closed gracefully by the server before their reply (by a draining old process): %d\n", c.dialsClosedEarly.Load())
 	fmt.Printf("connects refused: %d, resets: %d, bytes lost: %d, other errors: %d\n", c.refused.Load(), c.resets.Load(), c.lostBytes.Load(), c.otherErrs.Load())
 	if c.firstErr != nil {
 		fmt.Printf("first error: %v\n", c.firstErr)
@@ -228,7 +279,7 @@ func keepEchoing(addr string, id, size int, c *counters, stop <-chan struct{}) {
 		}
 		if conn == nil {
 			var err error
-			if conn, err = net.DialTimeout("tcp", addr, 10*time.Second); err != nil {
+			if conn, err = dial(addr, id); err != nil {
 				c.fail(err)
 				time.Sleep(10 * time.Millisecond)
 				continue
@@ -281,7 +332,7 @@ func keepDialing(addr string, size int, c *counters, stop <-chan struct{}) {
 			return
 		default:
 		}
-		conn, err := net.DialTimeout("tcp", addr, 10*time.Second)
+		conn, err := dial(addr, n)
 		if err != nil {
 			c.fail(err)
 			continue

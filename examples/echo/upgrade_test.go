@@ -253,3 +253,35 @@ func TestGnetIgnoresSIGHUP(t *testing.T) {
 	require.NoError(t, err)
 	p.Stop(syscall.SIGTERM)
 }
+
+// TestBinaryBehindAProxy: with ?proxy=required, -proxy-trusted and
+// -log-level debug, a header from a trusted balancer gives the handler the
+// client's address, which the debug log shows; an untrusted source is
+// refused.
+func TestBinaryBehindAProxy(t *testing.T) {
+	bin := cmdtest.Build(t, "echo")
+	for _, tc := range []struct {
+		trusted string
+		served  bool
+	}{{"127.0.0.0/8", true}, {"10.0.0.0/8,192.168.0.0/16", false}} {
+		p := cmdtest.Start(t, bin, "-addr", "tcp://127.0.0.1:0?proxy=required", "-proxy-trusted", tc.trusted, "-loops", "1", "-log-level", "debug")
+		c, err := net.DialTimeout("tcp", p.Addr("tcp"), cmdtest.WaitLimit)
+		require.NoError(t, err)
+		c.SetDeadline(time.Now().Add(cmdtest.WaitLimit))
+		_, err = c.Write([]byte("PROXY TCP4 198.51.100.9 127.0.0.1 40000 7000\r\nbehind"))
+		require.NoError(t, err)
+		got, _ := io.ReadAll(c)
+		c.Close()
+		if tc.served {
+			require.Equal(t, "behind", string(got), "the data after the header, echoed")
+			require.Eventually(t, func() bool {
+				return strings.Contains(p.Stderr(), `msg="conn closed" remote=198.51.100.9:40000 cause=clean`)
+			}, cmdtest.WaitLimit, 5*time.Millisecond, "stderr: %s", p.Stderr())
+			require.Contains(t, p.Stderr(), `msg="conn opened" remote=198.51.100.9:40000`)
+		} else {
+			require.Empty(t, got, "a header from an untrusted source is refused")
+			require.NotContains(t, p.Stderr(), "198.51.100.9")
+		}
+		p.Stop(syscall.SIGTERM)
+	}
+}

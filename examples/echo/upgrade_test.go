@@ -3,15 +3,10 @@
 package main
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io"
 	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -22,95 +17,6 @@ import (
 
 	"github.com/evloop/evloop/examples/internal/cmdtest"
 )
-
-// upgradable is an example binary started with a pid file, driven through
-// upgrades. Its stdout is a pipe every generation writes to: a process
-// that upgrades passes it on, so the lines of all generations arrive here,
-// and the pipe ends when the last one exits.
-type upgradable struct {
-	t       *testing.T
-	cmd     *exec.Cmd     // the first generation (the only one we can wait for)
-	exited  chan struct{} // closed once waitErr is set
-	waitErr error
-	lines   chan string
-	stderr  string // path of the shared stderr file
-	pidFile string
-}
-
-func startUpgradable(t *testing.T, bin string, args ...string) *upgradable {
-	t.Helper()
-	dir := t.TempDir()
-	u := &upgradable{t: t, lines: make(chan string, 64), exited: make(chan struct{}),
-		stderr: filepath.Join(dir, "stderr"), pidFile: filepath.Join(dir, "pid")}
-	r, w, err := os.Pipe()
-	require.NoError(t, err)
-	errf, err := os.Create(u.stderr)
-	require.NoError(t, err)
-	defer errf.Close()
-	u.cmd = exec.Command(bin, append([]string{"-pid-file", u.pidFile}, args...)...)
-	u.cmd.Stdout, u.cmd.Stderr = w, errf // files: Wait does not wait for the pipe's end
-	require.NoError(t, u.cmd.Start())
-	w.Close()
-	go func() { u.waitErr = u.cmd.Wait(); close(u.exited) }()
-	go func() {
-		defer r.Close()
-		scan := bufio.NewScanner(r)
-		for scan.Scan() {
-			u.lines <- scan.Text()
-		}
-		close(u.lines)
-	}()
-	t.Cleanup(func() {
-		// Every generation: the one in the pid file and the first.
-		if pid, err := u.pid(); err == nil {
-			syscall.Kill(pid, syscall.SIGKILL)
-		}
-		u.cmd.Process.Kill()
-		select {
-		case <-u.exited:
-		case <-time.After(cmdtest.WaitLimit):
-			t.Errorf("the first generation did not exit after SIGKILL")
-		}
-		if t.Failed() {
-			b, _ := os.ReadFile(u.stderr)
-			t.Logf("stderr:\n%s", b)
-		}
-	})
-	return u
-}
-
-// line returns the next stdout line of any generation.
-func (u *upgradable) line() string {
-	u.t.Helper()
-	select {
-	case l, ok := <-u.lines:
-		require.True(u.t, ok, "stdout ended")
-		return l
-	case <-time.After(cmdtest.WaitLimit):
-		require.FailNow(u.t, "no line on stdout")
-	}
-	return ""
-}
-
-func (u *upgradable) pid() (int, error) {
-	b, err := os.ReadFile(u.pidFile)
-	if err != nil {
-		return 0, err
-	}
-	return strconv.Atoi(strings.TrimSpace(string(b)))
-}
-
-// servingPid waits for the pid file to name a process other than not.
-func (u *upgradable) servingPid(not int) int {
-	u.t.Helper()
-	var pid int
-	require.Eventually(u.t, func() bool {
-		p, err := u.pid()
-		pid = p
-		return err == nil && p != not
-	}, cmdtest.WaitLimit, 5*time.Millisecond, "the pid file never named a new process")
-	return pid
-}
 
 // echoOnce dials addr, sends one message and reads it back. A conn the
 // draining old process accepted may be closed before its reply (EOF: the
@@ -147,12 +53,12 @@ func echoOnce(addr string, i int) (closedEarly bool, err error) {
 // back, no reset) and exits 0; no dial fails.
 func TestUpgradeBySIGHUP(t *testing.T) {
 	bin := cmdtest.Build(t, "echo")
-	u := startUpgradable(t, bin, "-addr", "tcp://127.0.0.1:0", "-loops", "2", "-log-level", "debug")
-	first := u.line()
+	u := cmdtest.StartUpgradable(t, bin, "-addr", "tcp://127.0.0.1:0", "-loops", "2", "-log-level", "debug")
+	first := u.Line()
 	addr, ok := strings.CutPrefix(first, "listening tcp://")
 	require.True(t, ok, "first line %q", first)
-	oldPid := u.servingPid(0)
-	require.Equal(t, u.cmd.Process.Pid, oldPid)
+	oldPid := u.ServingPid(0)
+	require.Equal(t, u.FirstPid(), oldPid)
 
 	held, err := net.DialTimeout("tcp", addr, cmdtest.WaitLimit)
 	require.NoError(t, err)
@@ -198,19 +104,14 @@ func TestUpgradeBySIGHUP(t *testing.T) {
 	defer func() { close(stop); wg.Wait() }()
 
 	require.NoError(t, syscall.Kill(oldPid, syscall.SIGHUP))
-	require.Equal(t, first, u.line(), "the new process listens on the same address")
-	newPid := u.servingPid(oldPid)
+	require.Equal(t, first, u.Line(), "the new process listens on the same address")
+	newPid := u.ServingPid(oldPid)
 
 	// The old process drains: the held conn ends with a clean EOF.
 	rest, err := io.ReadAll(held)
 	require.NoError(t, err, "a graceful close, not a reset")
 	require.Empty(t, rest)
-	select {
-	case <-u.exited:
-		require.NoError(t, u.waitErr, "the old process exits 0")
-	case <-time.After(cmdtest.WaitLimit):
-		t.Fatal("the old process did not exit")
-	}
+	require.Equal(t, 0, u.FirstExited(), "the old process exits 0")
 
 	// Dials go on to the new process alone for a while.
 	mu.Lock()
@@ -231,13 +132,10 @@ func TestUpgradeBySIGHUP(t *testing.T) {
 	// The new process debug-logs conns with the client's address and stops
 	// on SIGTERM; its end closes the shared stdout.
 	require.NoError(t, syscall.Kill(newPid, syscall.SIGTERM))
-	for l := range u.lines {
-		t.Errorf("unexpected stdout line %q", l)
-	}
-	logs, err := os.ReadFile(u.stderr)
-	require.NoError(t, err)
-	require.Contains(t, string(logs), `msg="conn opened" remote=127.0.0.1:`)
-	require.Contains(t, string(logs), fmt.Sprintf(`msg="upgrade: serving the sockets of the old process" pid=%d`, newPid))
+	require.Empty(t, u.Rest(), "no more stdout")
+	logs := u.Stderr()
+	require.Contains(t, logs, `msg="conn opened" remote=127.0.0.1:`)
+	require.Contains(t, logs, fmt.Sprintf(`msg="upgrade: serving the sockets of the old process" pid=%d`, newPid))
 }
 
 // TestGnetIgnoresSIGHUP: the gnet backend cannot serve inherited sockets,

@@ -41,6 +41,7 @@ type tlsConn struct {
 	fed      chan struct{} // signalled when feed grows
 	abort    chan struct{} // closed when the handshake must end
 	abortErr error         // why abort was closed
+	held     bool          // the raw conn holds ciphertext the feed had no room for
 	hsDone   bool          // the goroutine's Handshake has returned
 	hsErr    error
 	goDone   chan struct{} // closed when the goroutine has set hsDone
@@ -55,6 +56,7 @@ type tlsConn struct {
 
 	ctx        any
 	wakeAsked  atomic.Bool // the next handler called Wake; any goroutine
+	backlog    bool        // decrypting paused for the watermark; OnDrained resumes
 	peerClosed bool        // close_notify received
 	eof        bool        // the raw conn has closed: reads end with io.EOF
 	closeSent  bool        // close_notify sent
@@ -147,16 +149,19 @@ func (c *tlsConn) handshakeResult() (bool, error) {
 	return c.hsDone, c.hsErr
 }
 
-// feedHandshake moves received ciphertext to the handshake's feed.
-func (c *tlsConn) feedHandshake() error {
+// feedHandshake moves received ciphertext to the handshake's feed, up to
+// maxHandshakeFeed; the rest stays in the raw conn, bounded by its inbound
+// limit, until the goroutine asks for more.
+func (c *tlsConn) feedHandshake() {
 	b, _ := c.raw.Peek(-1)
 	if len(b) == 0 {
-		return nil
+		return
 	}
 	c.mu.Lock()
-	if len(c.feed)+len(b) > maxHandshakeFeed {
-		c.mu.Unlock()
-		return conn.ErrInboundTooLarge
+	room := maxHandshakeFeed - len(c.feed)
+	if len(b) > room {
+		b = b[:max(room, 0)]
+		c.held = true
 	}
 	c.feed = append(c.feed, b...)
 	c.mu.Unlock()
@@ -165,7 +170,6 @@ func (c *tlsConn) feedHandshake() error {
 	case c.fed <- struct{}{}:
 	default:
 	}
-	return nil
 }
 
 // handshakeFailed ends a conn whose handshake failed, on the loop.
@@ -211,38 +215,51 @@ func (c *tlsConn) opened() Action {
 
 // ---- on the loop, after the handshake ----
 
-// traffic decrypts what has arrived and hands it to the next handler.
+// traffic decrypts what has arrived and hands it to the next handler, a
+// read's worth at a time as the loop would read it. A backlog (what arrived
+// during the handshake, say) stops being decrypted while the raw conn's
+// output is past the high watermark, as the loop stops reading; OnDrained
+// resumes it.
 func (c *tlsConn) traffic() Action {
-	got, err := c.decrypt()
-	woken := c.wakeAsked.Swap(false)
-	a := None
-	if got > 0 || woken {
-		a = c.act(c.layer.next.OnTraffic(c))
-	}
-	if c.state != tlsOpen {
-		return a
-	}
-	if max := c.layer.maxIn; max > 0 && len(c.in) > max && c.cause == nil {
-		c.cause = conn.ErrInboundTooLarge
-		return Close
-	}
-	if len(c.in) == 0 {
-		c.releaseInbound()
-	}
-	switch {
-	case err == io.EOF:
-		// The peer's close_notify: answer it and close once flushed.
-		c.peerClosed = true
-		c.sendCloseNotify()
-		return closeOr(a)
-	case err != nil:
-		if c.cause == nil {
-			c.cause = err
+	for {
+		got, more, err := c.decrypt(tlsReadBudget)
+		woken := c.wakeAsked.Swap(false)
+		a := None
+		if got > 0 || woken {
+			a = c.act(c.layer.next.OnTraffic(c))
 		}
-		return closeOr(a)
+		if c.state != tlsOpen {
+			return a
+		}
+		if max := c.layer.maxIn; max > 0 && len(c.in) > max && c.cause == nil {
+			c.cause = conn.ErrInboundTooLarge
+			return Close
+		}
+		if len(c.in) == 0 {
+			c.releaseInbound()
+		}
+		switch {
+		case err == io.EOF:
+			// The peer's close_notify: answer it and close once flushed.
+			c.peerClosed = true
+			c.sendCloseNotify()
+			return closeOr(a)
+		case err != nil:
+			if c.cause == nil {
+				c.cause = err
+			}
+			return closeOr(a)
+		case a != None || c.closeSent || !more:
+			return a
+		case c.raw.OutboundBuffered() > c.layer.writeHigh:
+			c.backlog = true
+			return a
+		}
 	}
-	return a
 }
+
+// tlsReadBudget is the plaintext one OnTraffic gets at most: a read's worth.
+const tlsReadBudget = DefaultReadBufferSize
 
 // closeOr is a, or Close when a would keep the conn.
 func closeOr(a Action) Action {
@@ -252,13 +269,14 @@ func closeOr(a Action) Action {
 	return a
 }
 
-// decrypt reads all the ciphertext there is through crypto/tls into the
-// plaintext buffer. err is io.EOF after the peer's close_notify, or the
-// error that ends the stream.
-func (c *tlsConn) decrypt() (got int, err error) {
+// decrypt reads ciphertext through crypto/tls into the plaintext buffer
+// until none is left or budget bytes came out (more: there may be more). err
+// is io.EOF after the peer's close_notify, or the error that ends the
+// stream.
+func (c *tlsConn) decrypt(budget int) (got int, more bool, err error) {
 	c.beginBatch() // post-handshake messages (KeyUpdate) may answer
 	defer c.endBatch()
-	for {
+	for got < budget {
 		n, rerr := c.tc.Read(c.inboundTail())
 		c.in = c.in[:len(c.in)+n]
 		got += n
@@ -266,10 +284,11 @@ func (c *tlsConn) decrypt() (got int, err error) {
 		case rerr == nil:
 			continue
 		case rerr == errWouldBlock:
-			return got, nil
+			return got, false, nil
 		}
-		return got, rerr
+		return got, false, rerr
 	}
+	return got, true, nil
 }
 
 // act carries out what an Action of the next handler means for TLS: a
@@ -337,7 +356,9 @@ func (c *tlsConn) rawClosed(err error) {
 	case tlsOpen:
 		c.state = tlsClosed
 		cause := c.cause
-		if cause == nil {
+		if cause == nil && !c.peerClosed {
+			// After the peer's close_notify, a reset is only the peer
+			// closing its socket before our close_notify reached it.
 			cause = err
 		}
 		if cause == nil && !c.peerClosed && !c.closeSent && c.truncated() {
@@ -471,9 +492,14 @@ func (t *tlsTransport) Read(p []byte) (int, error) {
 			return n, nil
 		}
 		err := c.abortErr
+		refill := c.held
+		c.held = false
 		c.mu.Unlock()
 		if err != nil {
 			return 0, err
+		}
+		if refill {
+			c.raw.Wake() // the loop feeds again from the raw conn
 		}
 		select {
 		case <-c.fed:

@@ -49,15 +49,16 @@ import (
 // it does not do today, and a way for the layer to reach the socket below
 // the conn.Conn (its Fd), which the conn API already gives.
 type TLSLayer struct {
-	next     Handler
-	drain    DrainHandler // next's, if it has one
-	cfg      *tls.Config
-	client   bool
-	timeout  time.Duration
-	maxHS    int64
-	maxIn    int
-	log      *slog.Logger
-	counters *TLSCounters
+	next      Handler
+	drain     DrainHandler // next's, if it has one
+	cfg       *tls.Config
+	client    bool
+	timeout   time.Duration
+	maxHS     int64
+	maxIn     int
+	writeHigh int
+	log       *slog.Logger
+	counters  *TLSCounters
 }
 
 // TLSOptions bound and observe a TLSLayer. The zero value gives the
@@ -73,6 +74,10 @@ type TLSOptions struct {
 	// the conn is closed with conn.ErrInboundTooLarge (0: no cap), as
 	// WithMaxInbound does for plaintext conns.
 	MaxInbound int
+	// WriteHigh is the engine's high watermark (WithWriteWatermarks): a
+	// backlog of received records is decrypted no faster than the raw
+	// conn's output drains below it (default DefaultWriteHigh).
+	WriteHigh int
 	// Logger receives handshake failures at debug level (default
 	// slog.Default()).
 	Logger *slog.Logger
@@ -87,14 +92,14 @@ const (
 	DefaultMaxHandshakes    = 4096
 )
 
-// maxHandshakeFeed bounds the ciphertext received during a handshake and not
-// yet read by crypto/tls: a flight with a long certificate chain fits well.
-const maxHandshakeFeed = 1 << 20
+// maxHandshakeFeed bounds the ciphertext the loop hands a handshake
+// goroutine ahead of its reads; more waits in the raw conn.
+const maxHandshakeFeed = 64 << 10
 
 // TLSOptionsFrom gives the TLS bounds an engine with options o implies: its
 // inbound limit and logger.
 func TLSOptionsFrom(o *Options) TLSOptions {
-	return TLSOptions{MaxInbound: o.MaxInbound, Logger: o.Logger}
+	return TLSOptions{MaxInbound: o.MaxInbound, WriteHigh: o.WriteHigh, Logger: o.Logger}
 }
 
 // TLSCounters count a TLS layer's handshakes; safe from any goroutine.
@@ -166,13 +171,16 @@ func NewTLSClient(next Handler, cfg *tls.Config, serverName string, o TLSOptions
 
 func newTLSLayer(next Handler, cfg *tls.Config, client bool, o TLSOptions) *TLSLayer {
 	l := &TLSLayer{next: next, cfg: cfg, client: client, timeout: o.HandshakeTimeout,
-		maxHS: int64(o.MaxHandshakes), maxIn: o.MaxInbound, log: o.Logger, counters: o.Counters}
+		maxHS: int64(o.MaxHandshakes), maxIn: o.MaxInbound, writeHigh: o.WriteHigh, log: o.Logger, counters: o.Counters}
 	l.drain, _ = next.(DrainHandler)
 	if l.timeout <= 0 {
 		l.timeout = DefaultHandshakeTimeout
 	}
 	if l.maxHS == 0 {
 		l.maxHS = DefaultMaxHandshakes
+	}
+	if l.writeHigh <= 0 {
+		l.writeHigh = DefaultWriteHigh
 	}
 	if l.log == nil {
 		l.log = slog.Default()
@@ -227,15 +235,14 @@ func (l *TLSLayer) OnTraffic(raw conn.Conn) Action {
 	}
 	switch c.state {
 	case tlsHandshaking:
-		if err := c.feedHandshake(); err != nil {
-			return c.handshakeFailed(err)
-		}
+		// A handshake that is done takes what arrived after it as records.
 		if done, err := c.handshakeResult(); done {
 			if err != nil {
 				return c.handshakeFailed(err)
 			}
 			return c.opened()
 		}
+		c.feedHandshake()
 		return None
 	case tlsOpen:
 		return c.traffic()
@@ -248,10 +255,19 @@ func (l *TLSLayer) OnTraffic(raw conn.Conn) Action {
 // low watermark, so the next handler may write more.
 func (l *TLSLayer) OnDrained(raw conn.Conn) Action {
 	c, _ := raw.Context().(*tlsConn)
-	if c == nil || c.state != tlsOpen || l.drain == nil {
+	if c == nil || c.state != tlsOpen {
 		return None
 	}
-	return c.act(l.drain.OnDrained(c))
+	if l.drain != nil {
+		if a := c.act(l.drain.OnDrained(c)); a != None || c.state != tlsOpen {
+			return a
+		}
+	}
+	if c.backlog {
+		c.backlog = false
+		return c.traffic()
+	}
+	return None
 }
 
 // OnClose implements Handler.

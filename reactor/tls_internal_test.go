@@ -1,0 +1,501 @@
+package reactor
+
+import (
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"io"
+	"log/slog"
+	"math/big"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/evloop/evloop/conn"
+)
+
+// These tests run the TLS layer on fake raw conns driven by the test
+// goroutine, which plays the loop: no sockets, so the bytes the layer
+// receives can be cut anywhere.
+
+// fakeLoop runs tasks posted from any goroutine on the goroutine that calls
+// run or runUntil.
+type fakeLoop struct{ tasks chan func() }
+
+func newFakeLoop() *fakeLoop { return &fakeLoop{tasks: make(chan func(), 1024)} }
+
+// runUntil runs tasks until cond holds, failing after tlsTestBound.
+func (l *fakeLoop) runUntil(t testing.TB, cond func() bool) {
+	t.Helper()
+	deadline := time.NewTimer(tlsTestBound)
+	defer deadline.Stop()
+	for !cond() {
+		select {
+		case task := <-l.tasks:
+			task()
+		case <-deadline.C:
+			t.Fatal("fake loop: timed out")
+		}
+	}
+}
+
+const tlsTestBound = 20 * time.Second
+
+// fakeRaw is a raw conn.Conn on a fakeLoop: inbound bytes are put in by the
+// test, outbound bytes are collected in out.
+type fakeRaw struct {
+	loop    *fakeLoop
+	h       Handler
+	in      []byte
+	out     []byte
+	ctx     any
+	closing bool
+	closed  bool
+}
+
+func (f *fakeRaw) Read(p []byte) (int, error) {
+	if len(f.in) == 0 {
+		return 0, conn.ErrNoData
+	}
+	n := copy(p, f.in)
+	f.in = f.in[n:]
+	return n, nil
+}
+
+func (f *fakeRaw) Peek(n int) ([]byte, error) {
+	if n < 0 || n >= len(f.in) {
+		return f.in, nil
+	}
+	return f.in[:n], nil
+}
+
+func (f *fakeRaw) Next(n int) ([]byte, error) {
+	b, _ := f.Peek(n)
+	f.in = f.in[len(b):]
+	return b, nil
+}
+
+func (f *fakeRaw) Discard(n int) (int, error) {
+	b, _ := f.Next(n)
+	return len(b), nil
+}
+
+func (f *fakeRaw) InboundBuffered() int { return len(f.in) }
+
+func (f *fakeRaw) Write(p []byte) (int, error) {
+	if f.closing {
+		return 0, conn.ErrClosed
+	}
+	f.out = append(f.out, p...)
+	return len(p), nil
+}
+
+func (f *fakeRaw) Writev(bufs [][]byte) (int, error) {
+	n := 0
+	for _, b := range bufs {
+		m, err := f.Write(b)
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+func (f *fakeRaw) OutboundBuffered() int                { return 0 }
+func (f *fakeRaw) ShutdownWrite() error                 { return nil }
+func (f *fakeRaw) SetIdleTimeout(d time.Duration) error { return nil }
+func (f *fakeRaw) Context() any                         { return f.ctx }
+func (f *fakeRaw) SetContext(v any)                     { f.ctx = v }
+func (f *fakeRaw) LocalAddr() net.Addr                  { return &net.TCPAddr{} }
+func (f *fakeRaw) RemoteAddr() net.Addr                 { return &net.TCPAddr{} }
+func (f *fakeRaw) Fd() int                              { return -1 }
+
+func (f *fakeRaw) AsyncWrite(p []byte, done conn.AsyncCallback) error {
+	f.loop.tasks <- func() {
+		_, err := f.Write(p)
+		if done != nil {
+			done(f, err)
+		}
+	}
+	return nil
+}
+
+func (f *fakeRaw) AsyncWritev(bufs [][]byte, done conn.AsyncCallback) error {
+	return f.AsyncWrite(bytes.Join(bufs, nil), done)
+}
+
+func (f *fakeRaw) Wake() error {
+	f.loop.tasks <- func() { f.act(f.h.OnTraffic(f)) }
+	return nil
+}
+
+func (f *fakeRaw) Close() error {
+	f.loop.tasks <- func() { f.act(Close) }
+	return nil
+}
+
+// act carries out an Action as a loop would: Close is final here.
+func (f *fakeRaw) act(a Action) {
+	if a == Close && !f.closing {
+		f.closing = true
+	}
+}
+
+// deliver gives p to the raw conn as one read and calls OnTraffic.
+func (f *fakeRaw) deliver(p []byte) {
+	if f.closed || len(p) == 0 {
+		return
+	}
+	f.in = append(f.in, p...)
+	f.act(f.h.OnTraffic(f))
+}
+
+// takeOut returns and clears what the raw conn wrote.
+func (f *fakeRaw) takeOut() []byte {
+	b := f.out
+	f.out = nil
+	return b
+}
+
+// collector is a next handler that keeps the plaintext it gets.
+type collector struct {
+	BaseHandler
+	conn   conn.Conn
+	got    []byte
+	opened bool
+	closed bool
+	err    error
+}
+
+func (h *collector) OnOpen(c conn.Conn) Action {
+	h.conn, h.opened = c, true
+	return None
+}
+
+func (h *collector) OnTraffic(c conn.Conn) Action {
+	b, _ := c.Next(-1)
+	h.got = append(h.got, b...)
+	return None
+}
+
+func (h *collector) OnClose(c conn.Conn, err error) { h.closed, h.err = true, err }
+
+// echoer echoes plaintext.
+type echoer struct{ BaseHandler }
+
+func (echoer) OnTraffic(c conn.Conn) Action {
+	b, _ := c.Next(-1)
+	c.Write(b)
+	return None
+}
+
+var (
+	internalCertOnce sync.Once
+	internalCert     tls.Certificate
+	internalPool     *x509.CertPool
+)
+
+// internalConfigs are a server and a client config sharing one self-signed
+// certificate, made once per test binary.
+func internalConfigs(t testing.TB) (server, client *tls.Config) {
+	internalCertOnce.Do(func() {
+		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			panic(err)
+		}
+		tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "fake.test"},
+			DNSNames: []string{"fake.test"}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+			KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, BasicConstraintsValid: true, IsCA: true}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+		if err != nil {
+			panic(err)
+		}
+		leaf, _ := x509.ParseCertificate(der)
+		internalCert = tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}
+		internalPool = x509.NewCertPool()
+		internalPool.AddCert(leaf)
+	})
+	return &tls.Config{Certificates: []tls.Certificate{internalCert}},
+		&tls.Config{RootCAs: internalPool, ServerName: "fake.test"}
+}
+
+// fakePair is a client layer and a server layer on two fake raw conns of
+// one fake loop; pump moves bytes between them.
+type fakePair struct {
+	loop     *fakeLoop
+	cli, srv *fakeRaw
+	// split, when set, cuts each transfer into pieces of the sizes it
+	// returns (each at least 1).
+	split func() int
+}
+
+func newFakePair(t testing.TB, client, server Handler) *fakePair {
+	srvCfg, cliCfg := internalConfigs(t)
+	o := TLSOptions{Logger: slog.New(slog.DiscardHandler)}
+	l := newFakeLoop()
+	p := &fakePair{loop: l}
+	p.cli = &fakeRaw{loop: l, h: NewTLSClient(client, cliCfg, "", o)}
+	p.srv = &fakeRaw{loop: l, h: NewTLSServer(server, srvCfg, o)}
+	p.cli.act(p.cli.h.OnOpen(p.cli))
+	p.srv.act(p.srv.h.OnOpen(p.srv))
+	return p
+}
+
+// pump moves what each side wrote to the other; it reports whether any
+// bytes moved.
+func (p *fakePair) pump() bool {
+	moved := false
+	for _, dir := range [2][2]*fakeRaw{{p.cli, p.srv}, {p.srv, p.cli}} {
+		b := dir[0].takeOut()
+		moved = moved || len(b) > 0
+		for len(b) > 0 {
+			n := len(b)
+			if p.split != nil {
+				n = min(max(p.split(), 1), len(b))
+			}
+			dir[1].deliver(b[:n])
+			b = b[n:]
+		}
+	}
+	return moved
+}
+
+// runUntil runs the loop's tasks and pumps until cond holds.
+func (p *fakePair) runUntil(t testing.TB, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(tlsTestBound)
+	for !cond() {
+		if p.pump() {
+			continue
+		}
+		select {
+		case task := <-p.loop.tasks:
+			task()
+		case <-time.After(time.Until(deadline)):
+			t.Fatal("fake pair: timed out")
+		}
+	}
+}
+
+// TestTLSWouldBlockIsNotCached feeds one record a byte at a time: every
+// byte but the last makes crypto/tls's read end on the transport's
+// temporary would-block error, and the conn must go on reading.
+func TestTLSWouldBlockIsNotCached(t *testing.T) {
+	cli, srv := &collector{}, &collector{}
+	p := newFakePair(t, cli, srv)
+	p.runUntil(t, func() bool { return cli.opened && srv.opened })
+	p.pump()
+	cli.conn.Write([]byte("hello, record"))
+	record := p.cli.takeOut()
+	require.Greater(t, len(record), 5)
+	for i, b := range record {
+		p.srv.deliver([]byte{b})
+		if i < len(record)-1 {
+			require.Empty(t, srv.got, "plaintext before the record was whole")
+		}
+	}
+	require.Equal(t, "hello, record", string(srv.got))
+	require.False(t, srv.closed)
+	// And on: a second record still decrypts.
+	cli.conn.Write([]byte("again"))
+	p.pump()
+	require.Equal(t, "hello, recordagain", string(srv.got))
+}
+
+// TestTLSHandshakeLeftoverCarriesOver: records that arrive with the end
+// of the handshake, or after the handshake goroutine is done but before the
+// loop has switched the conn over, are read after it.
+func TestTLSHandshakeLeftoverCarriesOver(t *testing.T) {
+	for _, sameRead := range []bool{true, false} {
+		cli, srv := &collector{}, &collector{}
+		p := newFakePair(t, cli, srv)
+		// Run until the client is open, holding back its second flight
+		// (its Finished): TLS 1.3 clients send two.
+		var held []byte
+		helloSent := false
+		for !cli.opened {
+			held = append(held, p.cli.takeOut()...)
+			if b := p.srv.takeOut(); len(b) > 0 {
+				p.cli.deliver(b)
+				continue
+			}
+			if len(held) > 0 && !helloSent {
+				p.srv.deliver(held)
+				held, helloSent = nil, true
+				continue
+			}
+			select {
+			case task := <-p.loop.tasks:
+				task()
+			case <-time.After(tlsTestBound):
+				t.Fatal("timed out")
+			}
+		}
+		held = append(held, p.cli.takeOut()...)
+		// Several records: more than crypto/tls reads ahead.
+		after := bytes.Repeat([]byte("data after Finished "), 2000)
+		cli.conn.Write(after)
+		record := p.cli.takeOut()
+		if sameRead {
+			p.srv.deliver(append(held, record...)) // Finished and a record in one read
+		} else {
+			p.srv.deliver(held)
+			// The goroutine finishes; the loop has not heard yet.
+			sc := p.srv.ctx.(*tlsConn)
+			deadline := time.Now().Add(tlsTestBound)
+			for done, _ := sc.handshakeResult(); !done; done, _ = sc.handshakeResult() {
+				require.True(t, time.Now().Before(deadline))
+				time.Sleep(time.Millisecond)
+			}
+			p.srv.deliver(record)
+			require.Equal(t, tlsOpen, sc.state, "the record switched the conn over")
+		}
+		p.runUntil(t, func() bool { return len(srv.got) >= len(after) })
+		require.Equal(t, after, srv.got)
+	}
+}
+
+// FuzzTLSFeedSplits sends plaintext through a client layer and a server
+// layer and cuts the ciphertext between them at the places the fuzzer
+// chooses: whatever the cuts, the server must see the same plaintext.
+func FuzzTLSFeedSplits(f *testing.F) {
+	f.Add([]byte{1}, []byte("hello"))
+	f.Add([]byte{5, 1, 200, 3}, bytes.Repeat([]byte("x"), 40000))
+	f.Add([]byte{0, 17, 255, 2, 90}, []byte("abc\x00def"))
+	f.Fuzz(func(t *testing.T, cuts []byte, plain []byte) {
+		if len(cuts) == 0 || len(plain) == 0 || len(plain) > 1<<18 {
+			return
+		}
+		cli, srv := &collector{}, &collector{}
+		p := newFakePair(t, cli, srv)
+		i := 0
+		p.split = func() int {
+			n := int(cuts[i%len(cuts)])
+			i++
+			if n == 0 {
+				n = 16 << 10 // 0: a big piece
+			}
+			return n
+		}
+		p.runUntil(t, func() bool { return cli.opened && srv.opened })
+		// Several writes, so records of several sizes go by.
+		for rest := plain; len(rest) > 0; {
+			n := min(len(rest), 1+int(cuts[len(rest)%len(cuts)])*97)
+			cli.conn.Write(rest[:n])
+			rest = rest[n:]
+		}
+		p.runUntil(t, func() bool { return len(srv.got) >= len(plain) || srv.closed })
+		require.Equal(t, plain, srv.got)
+		require.False(t, srv.closed, "closed with %v", srv.err)
+	})
+}
+
+// BenchmarkTLSEchoSteadyState measures one 1 KiB message over an
+// established TLS conn, out and echoed back: client encrypt, server decrypt,
+// echo, server encrypt, client decrypt, all on the benchmark's goroutine.
+// "crypto/tls" runs the same four steps on bare tls.Conns, to show what
+// crypto/tls itself allocates.
+func BenchmarkTLSEchoSteadyState(b *testing.B) {
+	msg := bytes.Repeat([]byte("m"), 1024)
+	b.Run("layer", func(b *testing.B) {
+		cli := &collector{}
+		p := newFakePair(b, cli, echoer{})
+		p.runUntil(b, func() bool { return cli.opened })
+		// Settle: tickets and the first records.
+		cli.conn.Write(msg)
+		p.runUntil(b, func() bool { return len(cli.got) == len(msg) })
+		b.ReportAllocs()
+		b.SetBytes(int64(len(msg)))
+		b.ResetTimer()
+		for range b.N {
+			cli.got = cli.got[:0]
+			cli.conn.Write(msg)
+			p.pump()
+			if len(cli.got) != len(msg) {
+				b.Fatalf("echo: %d bytes", len(cli.got))
+			}
+		}
+	})
+	b.Run("crypto/tls", func(b *testing.B) {
+		c2s, s2c := &memPipe{}, &memPipe{}
+		srvCfg, cliCfg := internalConfigs(b)
+		client := tls.Client(&memConn{r: s2c, w: c2s}, cliCfg)
+		server := tls.Server(&memConn{r: c2s, w: s2c}, srvCfg)
+		done := make(chan error, 1)
+		go func() { done <- server.Handshake() }()
+		require.NoError(b, client.Handshake())
+		require.NoError(b, <-done)
+		buf := make([]byte, 4096)
+		roundTrip := func() {
+			client.Write(msg)
+			n, _ := server.Read(buf)
+			server.Write(buf[:n])
+			n, _ = client.Read(buf)
+			if n != len(msg) {
+				b.Fatalf("echo: %d bytes", n)
+			}
+		}
+		roundTrip()
+		b.ReportAllocs()
+		b.SetBytes(int64(len(msg)))
+		b.ResetTimer()
+		for range b.N {
+			roundTrip()
+		}
+	})
+}
+
+// memPipe is an in-memory byte stream whose Read blocks until there are
+// bytes.
+type memPipe struct {
+	mu   sync.Mutex
+	cond *sync.Cond
+	buf  []byte
+}
+
+func (m *memPipe) Read(p []byte) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.cond == nil {
+		m.cond = sync.NewCond(&m.mu)
+	}
+	for len(m.buf) == 0 {
+		m.cond.Wait()
+	}
+	n := copy(p, m.buf)
+	m.buf = m.buf[:copy(m.buf, m.buf[n:])]
+	return n, nil
+}
+
+func (m *memPipe) Write(p []byte) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.cond == nil {
+		m.cond = sync.NewCond(&m.mu)
+	}
+	m.buf = append(m.buf, p...)
+	m.cond.Broadcast()
+	return len(p), nil
+}
+
+// memConn is a net.Conn over two memPipes.
+type memConn struct{ r, w *memPipe }
+
+func (c *memConn) Read(p []byte) (int, error)       { return c.r.Read(p) }
+func (c *memConn) Write(p []byte) (int, error)      { return c.w.Write(p) }
+func (c *memConn) Close() error                     { return nil }
+func (c *memConn) LocalAddr() net.Addr              { return &net.TCPAddr{} }
+func (c *memConn) RemoteAddr() net.Addr             { return &net.TCPAddr{} }
+func (c *memConn) SetDeadline(time.Time) error      { return nil }
+func (c *memConn) SetReadDeadline(time.Time) error  { return nil }
+func (c *memConn) SetWriteDeadline(time.Time) error { return nil }
+
+var _ io.ReadWriter = (*memConn)(nil)

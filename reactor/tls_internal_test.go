@@ -26,26 +26,11 @@ import (
 // goroutine, which plays the loop: no sockets, so the bytes the layer
 // receives can be cut anywhere.
 
-// fakeLoop runs tasks posted from any goroutine on the goroutine that calls
-// run or runUntil.
+// fakeLoop queues tasks posted from any goroutine for the goroutine that
+// plays the loop (fakePair.runUntil).
 type fakeLoop struct{ tasks chan func() }
 
 func newFakeLoop() *fakeLoop { return &fakeLoop{tasks: make(chan func(), 1024)} }
-
-// runUntil runs tasks until cond holds, failing after tlsTestBound.
-func (l *fakeLoop) runUntil(t testing.TB, cond func() bool) {
-	t.Helper()
-	deadline := time.NewTimer(tlsTestBound)
-	defer deadline.Stop()
-	for !cond() {
-		select {
-		case task := <-l.tasks:
-			task()
-		case <-deadline.C:
-			t.Fatal("fake loop: timed out")
-		}
-	}
-}
 
 const tlsTestBound = 20 * time.Second
 

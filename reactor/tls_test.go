@@ -463,9 +463,8 @@ func TestTLSHandshakeCapRejectsExcess(t *testing.T) {
 // drainEcho is an echo that counts OnDrained.
 type drainEcho struct {
 	*tlsEcho
-	drained  atomic.Int64
-	maxOut   atomic.Int64
-	inbounds atomic.Int64
+	drained atomic.Int64
+	maxOut  atomic.Int64
 }
 
 func (h *drainEcho) OnTraffic(c conn.Conn) reactor.Action {
@@ -519,6 +518,51 @@ func TestTLSWatermarksHoldAStalledReader(t *testing.T) {
 			}
 			require.Equal(t, "gnet", b.name, "native stops reading: %v", werr)
 			require.ErrorIs(t, h.closeErr(t), conn.ErrInboundTooLarge)
+		})
+	}
+}
+
+// asyncGreeter writes from another goroutine: two async writes, then Close.
+type asyncGreeter struct {
+	reactor.BaseHandler
+	doneConn chan conn.Conn
+}
+
+func (h *asyncGreeter) OnOpen(c conn.Conn) reactor.Action {
+	go func() {
+		c.AsyncWrite([]byte("first,"), func(cc conn.Conn, err error) error {
+			if err == nil {
+				h.doneConn <- cc
+			}
+			return nil
+		})
+		c.AsyncWritev([][]byte{[]byte("sec"), []byte("ond")}, nil)
+		c.Close()
+	}()
+	return reactor.None
+}
+
+func TestTLSAsyncWritesThenCloseInOrder(t *testing.T) {
+	for _, b := range tlsBackends {
+		t.Run(b.name, func(t *testing.T) {
+			srv, cli := tlsPair(t, "127.0.0.1")
+			cli.MaxVersion = tls.VersionTLS12
+			h := &asyncGreeter{doneConn: make(chan conn.Conn, 1)}
+			_, addr := startTLS(t, h, srv, reactor.TLSOptions{}, b.opts...)
+			c, rc := dialRecorded(t, addr, cli)
+			defer c.Close()
+			got, err := io.ReadAll(c)
+			require.NoError(t, err)
+			require.Equal(t, "first,second", string(got))
+			types := rc.recordTypes()
+			require.Equal(t, byte(alertRecord), types[len(types)-1], "close_notify after the async writes")
+			select {
+			case cc := <-h.doneConn:
+				_, ok := cc.(reactor.TLSConn)
+				require.True(t, ok, "the done callback gets the TLS conn")
+			case <-time.After(tlsBound):
+				t.Fatal("done not called")
+			}
 		})
 	}
 }

@@ -35,6 +35,14 @@ import (
 // outcome and reaches the next OnClose as a *net.OpError (Op "dial") that
 // wraps the handshake's error, such as a *tls.CertificateVerificationError.
 //
+// Closing: Close (or a callback's Close action) sends close_notify after the
+// output written so far, then closes the raw conn once it is flushed;
+// ShutdownWrite sends close_notify and half-closes. The peer's close_notify
+// is a clean end: the layer answers with its own, the conn closes, and the
+// next OnClose gets nil. Errors in the record stream (a bad MAC, an alert
+// from the peer) and conn.ErrInboundTooLarge (past TLSOptions.MaxInbound
+// unconsumed plaintext) are OnClose causes.
+//
 // Handshakes in progress are capped (TLSOptions.MaxHandshakes): a conn that
 // arrives over the cap is closed at once, before any handshake, and counted
 // in TLSStats.HandshakesRejected (a dial over the cap fails with
@@ -145,8 +153,10 @@ var (
 	// progress.
 	ErrTooManyHandshakes = errors.New("reactor: too many TLS handshakes in progress")
 	// ErrTLSTruncated is the OnClose cause when the peer's stream ended
-	// without a close_notify alert: the data may have been cut short.
-	ErrTLSTruncated = errors.New("reactor: TLS stream truncated (EOF without close_notify)")
+	// inside a record, without close_notify: data was cut short. An EOF
+	// without close_notify at a record boundary is taken as the end (nil),
+	// as crypto/tls takes it, since many peers close that way.
+	ErrTLSTruncated = errors.New("reactor: TLS stream truncated (EOF inside a record, without close_notify)")
 )
 
 // NewTLSServer wraps next in a TLS server layer with config cfg (which must

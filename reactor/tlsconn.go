@@ -203,6 +203,11 @@ func (c *tlsConn) failed(err error) {
 func (c *tlsConn) opened() Action {
 	c.timer.Stop()
 	c.onLoop = true
+	// An idle conn keeps nothing of its handshake but crypto/tls's state.
+	c.timer, c.fed = nil, nil
+	if len(c.feed) == 0 {
+		c.feed = nil
+	}
 	c.state = tlsOpen
 	l := c.layer
 	l.counters.inProgress.Add(-1)

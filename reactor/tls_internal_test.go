@@ -355,6 +355,22 @@ func TestTLSHandshakeLeftoverCarriesOver(t *testing.T) {
 	}
 }
 
+// TestTLSSmallFeedRefills: with room for only a few bytes in the feed,
+// the handshake goroutine asks the loop for more as it reads, and what was
+// left in the raw conn is read once the conn is open.
+func TestTLSSmallFeedRefills(t *testing.T) {
+	defer func(old int) { maxHandshakeFeed = old }(maxHandshakeFeed)
+	maxHandshakeFeed = 100
+	cli, srv := &collector{}, &collector{}
+	p := newFakePair(t, cli, srv)
+	p.runUntil(t, func() bool { return cli.opened })
+	after := bytes.Repeat([]byte("refill "), 10000)
+	cli.conn.Write(after)
+	p.runUntil(t, func() bool { return len(srv.got) >= len(after) })
+	require.Equal(t, after, srv.got)
+	require.False(t, srv.closed)
+}
+
 // FuzzTLSFeedSplits sends plaintext through a client layer and a server
 // layer and cuts the ciphertext between them at the places the fuzzer
 // chooses: whatever the cuts, the server must see the same plaintext.

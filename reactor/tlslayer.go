@@ -101,8 +101,9 @@ const (
 )
 
 // maxHandshakeFeed bounds the ciphertext the loop hands a handshake
-// goroutine ahead of its reads; more waits in the raw conn.
-const maxHandshakeFeed = 64 << 10
+// goroutine ahead of its reads; more waits in the raw conn. A var so tests
+// can lower it.
+var maxHandshakeFeed = 64 << 10
 
 // TLSOptionsFrom gives the TLS bounds an engine with options o implies: its
 // inbound limit and logger.

@@ -566,3 +566,57 @@ func TestTLSAsyncWritesThenCloseInOrder(t *testing.T) {
 		})
 	}
 }
+
+// halfCloser echoes until "half", which it answers and then shuts its write
+// half: it still reads, and reports what comes after.
+type halfCloser struct {
+	reactor.BaseHandler
+	shut  bool
+	after chan string
+}
+
+func (h *halfCloser) OnTraffic(c conn.Conn) reactor.Action {
+	b, _ := c.Next(-1)
+	if h.shut {
+		h.after <- string(b)
+		return reactor.None
+	}
+	c.Write(b)
+	if string(b) == "half" {
+		h.shut = true
+		if err := c.ShutdownWrite(); err != nil {
+			panic(err)
+		}
+		if _, err := c.Write([]byte("late")); !errors.Is(err, conn.ErrWriteShut) {
+			panic(fmt.Sprintf("write after ShutdownWrite: %v", err))
+		}
+	}
+	return reactor.None
+}
+
+func TestTLSShutdownWriteIsCloseNotifyThenHalfClose(t *testing.T) {
+	for _, b := range tlsBackends {
+		t.Run(b.name, func(t *testing.T) {
+			srv, cli := tlsPair(t, "127.0.0.1")
+			cli.MaxVersion = tls.VersionTLS12
+			h := &halfCloser{after: make(chan string, 4)}
+			_, addr := startTLS(t, h, srv, reactor.TLSOptions{}, append([]reactor.Option{reactor.WithLoops(1)}, b.opts...)...)
+			c, rc := dialRecorded(t, addr, cli)
+			defer c.Close()
+			c.Write([]byte("half"))
+			got, err := io.ReadAll(c)
+			require.NoError(t, err)
+			require.Equal(t, "half", string(got))
+			types := rc.recordTypes()
+			require.Equal(t, byte(alertRecord), types[len(types)-1], "close_notify before the FIN")
+			_, err = c.Write([]byte("still heard"))
+			require.NoError(t, err)
+			select {
+			case s := <-h.after:
+				require.Equal(t, "still heard", s)
+			case <-time.After(tlsBound):
+				t.Fatal("the server stopped reading after ShutdownWrite")
+			}
+		})
+	}
+}

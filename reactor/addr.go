@@ -8,7 +8,7 @@ import (
 
 // Addr is a parsed listen address such as tcp://127.0.0.1:7000.
 type Addr struct {
-	Scheme string // tcp, tcp4, tcp6, udp, udp4, udp6, unix, fifo, fd, systemd
+	Scheme string // tcp, tcp4, tcp6, udp, udp4, udp6, unix, fifo, fd, systemd, tls, tls+unix
 	Target string // host:port, a path, a fd number, or a socket name
 	// Query holds the settings written after '?'; nil when none. ParseAddr
 	// accepts only the keys the scheme knows: proxy for stream sockets
@@ -44,7 +44,7 @@ func (a Addr) IsStream() bool {
 // listener's handler; fifo's own settings are the handshake's.
 var queryKeys = map[string][]string{
 	"tcp": {"proxy"}, "tcp4": {"proxy"}, "tcp6": {"proxy"}, "unix": {"proxy"},
-	"fd": {"proxy"}, "systemd": {"proxy"},
+	"fd": {"proxy"}, "systemd": {"proxy"}, "tls": {"proxy"}, "tls+unix": {"proxy"},
 	"fifo": {"mode", "timeout"},
 }
 
@@ -54,6 +54,7 @@ var queryKeys = map[string][]string{
 //	udp://host:port  udp4://  udp6://
 //	unix:///path     fifo:///path
 //	fd://N           systemd:// or systemd://NAME (socket activation)
+//	tls://host:port  tls+unix:///path (TLS over tcp or unix; see WithTLS)
 //
 // A bare host:port means tcp. Settings may follow a '?' as a URL query
 // (fifo:///p?mode=0660); a key the scheme does not know is an error.
@@ -68,11 +69,11 @@ func ParseAddr(s string) (Addr, error) {
 	scheme = strings.ToLower(scheme)
 	rest, rawQuery, hasQuery := strings.Cut(rest, "?")
 	switch scheme {
-	case "tcp", "tcp4", "tcp6", "udp", "udp4", "udp6":
+	case "tcp", "tcp4", "tcp6", "udp", "udp4", "udp6", "tls":
 		if !strings.Contains(rest, ":") {
 			return Addr{}, fmt.Errorf("%w: %q has no port", ErrBadAddress, s)
 		}
-	case "unix", "fifo":
+	case "unix", "fifo", "tls+unix":
 		if rest == "" {
 			return Addr{}, fmt.Errorf("%w: %q has no path", ErrBadAddress, s)
 		}
@@ -110,4 +111,18 @@ func knownKey(scheme, key string) bool {
 		}
 	}
 	return false
+}
+
+// tlsTransport is the address a tls:// or tls+unix:// address is bound at
+// (tcp://, unix://, with the same target and settings), and whether a is one.
+func (a Addr) tlsTransport() (Addr, bool) {
+	switch a.Scheme {
+	case "tls":
+		a.Scheme = "tcp"
+	case "tls+unix":
+		a.Scheme = "unix"
+	default:
+		return a, false
+	}
+	return a, true
 }

@@ -1,6 +1,7 @@
 package reactor
 
 import (
+	"crypto/tls"
 	"context"
 	"log/slog"
 	"os"
@@ -53,6 +54,10 @@ type Options struct {
 	DialTimeout    time.Duration
 	SocketRecvBuf  int
 	SocketSendBuf  int
+
+	// TLS serves tls:// addresses (WithTLS); DialTLS is Dial("tls")'s
+	// client config (WithDialTLS).
+	TLS, DialTLS *tls.Config
 
 	proxy  []ProxyOption // WithProxy
 	layers layerSet      // the layers attached to the listeners, for Stats

@@ -312,13 +312,13 @@ func TestTLSTruncationDetected(t *testing.T) {
 			rc.Conn.Close() // TCP EOF, no close_notify
 			require.ErrorIs(t, h.closeErr(t), reactor.ErrTLSTruncated)
 
-			// An EOF at a record boundary without close_notify is accepted
-			// as the end, as crypto/tls itself accepts it.
+			// An EOF at a record boundary without close_notify is no end
+			// either: whoever cut the stream could have cut it there.
 			c, rc = dialRecorded(t, addr, cli)
 			c.Write([]byte("whole"))
 			require.Equal(t, "whole", string(readN(t, c, 5)))
 			rc.Conn.Close()
-			require.NoError(t, h.closeErr(t))
+			require.ErrorIs(t, h.closeErr(t), reactor.ErrTLSTruncated)
 		})
 	}
 }

@@ -366,8 +366,13 @@ func (c *tlsConn) rawClosed(err error) {
 			// closing its socket before our close_notify reached it.
 			cause = err
 		}
-		if cause == nil && !c.peerClosed && !c.closeSent && c.truncated() {
-			cause = ErrTLSTruncated
+		if cause == nil && !c.peerClosed && !c.closeSent {
+			// The peer's EOF without close_notify: truncated, unless
+			// the engine closed the conn as it stops. (truncated reads
+			// on, so crypto/tls sees the EOF either way.)
+			if cut := c.truncated(); cut || !l.stopping() {
+				cause = ErrTLSTruncated
+			}
 		}
 		l.next.OnClose(c, cause)
 		c.releaseInbound()

@@ -67,6 +67,7 @@ type TLSLayer struct {
 	writeHigh int
 	log       *slog.Logger
 	counters  *TLSCounters
+	stopping  func() bool // see TLSOptions.engineStopping
 }
 
 // TLSOptions bound and observe a TLSLayer. The zero value gives the
@@ -92,6 +93,10 @@ type TLSOptions struct {
 	// Counters is where the layer counts; layers that share one share the
 	// handshake cap (nil: the layer's own).
 	Counters *TLSCounters
+
+	// engineStopping tells whether the engine has begun to stop: a conn
+	// it closes then sent no close_notify, and is not truncated.
+	engineStopping func() bool
 }
 
 // Defaults of TLSOptions.
@@ -154,9 +159,9 @@ var (
 	// progress.
 	ErrTooManyHandshakes = errors.New("reactor: too many TLS handshakes in progress")
 	// ErrTLSTruncated is the OnClose cause when the peer's stream ended
-	// inside a record, without close_notify: data was cut short. An EOF
-	// without close_notify at a record boundary is taken as the end (nil),
-	// as crypto/tls takes it, since many peers close that way.
+	// without close_notify: data may have been cut short by someone other
+	// than the peer. (crypto/tls itself takes an EOF at a record boundary
+	// as the end; a conn the engine closes while it stops is not counted.)
 	ErrTLSTruncated = errors.New("reactor: TLS stream truncated (EOF inside a record, without close_notify)")
 )
 
@@ -182,7 +187,7 @@ func NewTLSClient(next Handler, cfg *tls.Config, serverName string, o TLSOptions
 
 func newTLSLayer(next Handler, cfg *tls.Config, client bool, o TLSOptions) *TLSLayer {
 	l := &TLSLayer{next: next, cfg: cfg, client: client, timeout: o.HandshakeTimeout,
-		maxHS: int64(o.MaxHandshakes), maxIn: o.MaxInbound, writeHigh: o.WriteHigh, log: o.Logger, counters: o.Counters}
+		maxHS: int64(o.MaxHandshakes), maxIn: o.MaxInbound, writeHigh: o.WriteHigh, log: o.Logger, counters: o.Counters, stopping: o.engineStopping}
 	l.drain, _ = next.(DrainHandler)
 	if l.timeout <= 0 {
 		l.timeout = DefaultHandshakeTimeout
@@ -198,6 +203,9 @@ func newTLSLayer(next Handler, cfg *tls.Config, client bool, o TLSOptions) *TLSL
 	}
 	if l.counters == nil {
 		l.counters = new(TLSCounters)
+	}
+	if l.stopping == nil {
+		l.stopping = func() bool { return false }
 	}
 	return l
 }

@@ -1,8 +1,8 @@
 package reactor
 
 import (
-	"crypto/tls"
 	"context"
+	"crypto/tls"
 	"log/slog"
 	"os"
 	"runtime"

@@ -35,7 +35,7 @@ func main() {
 }
 
 func run() error {
-	addr := flag.String("addr", "tcp://127.0.0.1:7100", "listen address (tcp://, tcp4://, tcp6://, unix://, fd://)")
+	addr := flag.String("addr", "tcp://127.0.0.1:7100", "listen address (tcp://, tcp4://, tcp6://, unix://, fd://, tls://, tls+unix://; ?proxy=required|optional)")
 	shared := backend.AddFlags(flag.CommandLine)
 	maxBacklog := flag.Int("maxbacklog", DefaultMaxBacklog, "outbound bytes a client may fall behind before it is disconnected")
 	maxLine := flag.Int("maxline", DefaultMaxLine, "longest line a client may send, in bytes")
@@ -46,6 +46,11 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	tlsOpts, err := shared.TLSOptions([]string{*addr}, os.Stderr)
+	if err != nil {
+		return err
+	}
+	opts = append(opts, tlsOpts...)
 
 	// Before Start, so that a signal right after "listening" is not fatal.
 	sigs := make(chan os.Signal, 1)
@@ -57,8 +62,8 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	for _, a := range eng.Addrs() {
-		fmt.Printf("listening %s://%s\n", a.Network(), a.String())
+	for i := range eng.Addrs() {
+		fmt.Println("listening", backend.Listening([]string{*addr}, eng.Addrs(), i))
 	}
 	var stopped error
 	select {

@@ -38,7 +38,7 @@ func main() {
 }
 
 func run() error {
-	addr := flag.String("addr", "tcp://127.0.0.1:7000", "listen address (tcp://, tcp4://, tcp6://, unix://, udp://, fifo://, fd://N, systemd://[NAME])")
+	addr := flag.String("addr", "tcp://127.0.0.1:7000", "listen address (tcp://, tcp4://, tcp6://, unix://, udp://, fifo://, fd://N, systemd://[NAME], tls://, tls+unix://; ?proxy=required|optional)")
 	shared := backend.AddFlags(flag.CommandLine)
 	flag.Parse()
 
@@ -47,6 +47,11 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	tlsOpts, err := shared.TLSOptions([]string{*addr}, os.Stderr)
+	if err != nil {
+		return err
+	}
+	opts = append(opts, tlsOpts...)
 	// Before Start, so that a signal right after "listening" is not fatal.
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
@@ -55,8 +60,8 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	for _, a := range eng.Addrs() {
-		fmt.Printf("listening %s://%s\n", a.Network(), a.String())
+	for i := range eng.Addrs() {
+		fmt.Println("listening", backend.Listening([]string{*addr}, eng.Addrs(), i))
 	}
 	var stopped error
 	select {

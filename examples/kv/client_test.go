@@ -25,7 +25,7 @@ func startKV(t testing.TB, cfg config) string {
 	if cfg.shared == nil {
 		cfg.shared = &backend.Flags{Loops: 2, Backend: "native", Poller: "auto"}
 	}
-	eng, err := start(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	eng, err := start(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -69,7 +69,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	var cfg config
 	fs := flag.NewFlagSet("kv", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&cfg.addr, "addr", "tcp://127.0.0.1:6380", "listen address (tcp://, tcp4://, tcp6://, unix://)")
+	fs.StringVar(&cfg.addr, "addr", "tcp://127.0.0.1:6380", "listen address (tcp://, tcp4://, tcp6://, unix://, tls://, tls+unix://; ?proxy=required|optional)")
 	cfg.shared = backend.AddFlags(fs)
 	fs.IntVar(&cfg.limits.MaxBulk, "maxbulk", codec.DefaultRESPMaxBulk, "largest argument (bulk string), bytes")
 	fs.IntVar(&cfg.limits.MaxArgs, "maxargs", codec.DefaultRESPMaxArgs, "most arguments in one request")
@@ -121,12 +121,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		defer pprof.StopCPUProfile()
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	eng, err := start(cfg, logger)
+	eng, err := start(cfg, logger, stderr)
 	if err != nil {
 		return err
 	}
-	for _, a := range eng.Addrs() {
-		fmt.Fprintf(stdout, "listening %s://%s\n", a.Network(), a.String())
+	for i := range eng.Addrs() {
+		fmt.Fprintln(stdout, "listening", backend.Listening([]string{cfg.addr}, eng.Addrs(), i))
 	}
 	var stopped error
 	select {
@@ -141,11 +141,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 }
 
 // start builds the server for cfg and starts an engine serving it.
-func start(cfg config, logger *slog.Logger) (reactor.Engine, error) {
+func start(cfg config, logger *slog.Logger, stderr io.Writer) (reactor.Engine, error) {
 	opts, err := cfg.shared.Options(logger)
 	if err != nil {
 		return nil, err
 	}
+	tlsOpts, err := cfg.shared.TLSOptions([]string{cfg.addr}, stderr)
+	if err != nil {
+		return nil, err
+	}
+	opts = append(opts, tlsOpts...)
 	srv, err := newServer(cfg.limits, reactor.DefaultWriteHigh)
 	if err != nil {
 		return nil, err

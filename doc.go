@@ -10,7 +10,9 @@
 //
 //	poller/   readiness: the Poller interface and its epoll, poll(2), kqueue backends
 //	conn/     the Conn contract and the native fd-backed conn with its buffers
-//	codec/    framing (line, delimiter, fixed, length-field) and a frame handler adapter
+//	codec/    framing (line, delimiter, fixed, length-field); depends on conn alone
+//	codec/resp/    RESP2 (Redis) requests and replies
+//	codec/framed/  runs a handler of whole frames (OnFrame) on an engine
 //	fifo/     named-pipe transport: the well-known FIFO handshake and a client Dial
 //	reactor/  Handler, Engine, options, loops, listeners, accept, dial, timers, shutdown
 //	reactor/gnetbackend/  the same Handler on gnet/v2

@@ -16,7 +16,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/evloop/evloop/codec"
+	"github.com/evloop/evloop/codec/resp"
 	"github.com/evloop/evloop/examples/internal/backend"
 )
 
@@ -253,7 +253,7 @@ func TestProtocolErrorCloses(t *testing.T) {
 
 func TestOversizeRequestCloses(t *testing.T) {
 	addr := startKV(t, config{})
-	small := startKV(t, config{limits: codec.RESPConfig{MaxBulk: 1024, MaxArgs: 8, MaxInline: 256}})
+	small := startKV(t, config{limits: resp.Config{MaxBulk: 1024, MaxArgs: 8, MaxInline: 256}})
 	for _, tc := range []struct {
 		name, addr, wire, want string
 	}{

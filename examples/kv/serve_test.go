@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/evloop/evloop/codec"
+	"github.com/evloop/evloop/codec/resp"
 	"github.com/evloop/evloop/conn"
 )
 
@@ -60,7 +60,7 @@ func (m *memConn) RemoteAddr() net.Addr                           { return nil }
 func (m *memConn) Fd() int                                        { return -1 }
 
 func newTestServer(t testing.TB) *server {
-	s, err := newServer(codec.RESPConfig{}, 1<<20)
+	s, err := newServer(resp.Config{}, 1<<20)
 	if err != nil {
 		t.Fatal(err)
 	}

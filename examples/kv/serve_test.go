@@ -131,3 +131,15 @@ func BenchmarkServeSetP16(b *testing.B) {
 	}
 	benchmarkServe(b, wire)
 }
+
+// The requests redis-benchmark -t ping_inline,get,set -P 1 sends: one per
+// read, so each costs a whole serve (scratch, decode, run, one write).
+func BenchmarkServePingInlineP1(b *testing.B) { benchmarkServe(b, []byte("PING\r\n")) }
+
+func BenchmarkServeGetP1(b *testing.B) {
+	benchmarkServe(b, request("GET", "key:000000000042"))
+}
+
+func BenchmarkServeSetP1(b *testing.B) {
+	benchmarkServe(b, request("SET", "key:000000000042", "xxx"))
+}

@@ -44,6 +44,11 @@ func init() {
 		{name: "decrby", arity: 3, run: (*server).decrby},
 		{name: "mget", arity: -2, run: (*server).mget},
 		{name: "mset", arity: -3, run: (*server).mset},
+		{name: "lpush", arity: -3, run: (*server).lpush},
+		{name: "rpush", arity: -3, run: (*server).rpush},
+		{name: "lpop", arity: -2, run: (*server).lpop},
+		{name: "rpop", arity: -2, run: (*server).rpop},
+		{name: "llen", arity: 2, run: (*server).llen},
 		{name: "ttl", arity: 2, run: (*server).ttl},
 		{name: "pttl", arity: 2, run: (*server).pttl},
 		{name: "dbsize", arity: 1, run: (*server).dbsize},
@@ -96,6 +101,7 @@ func lookup(name []byte) *command {
 const (
 	errNotInteger = "ERR value is not an integer or out of range"
 	errSyntax     = "ERR syntax error"
+	errWrongType  = "WRONGTYPE Operation against a key holding the wrong kind of value"
 )
 
 // exec runs one command and appends its reply to out. quit asks for the
@@ -171,10 +177,14 @@ func (s *server) ping(out []byte, args [][]byte) []byte {
 func (s *server) echo(out []byte, args [][]byte) []byte { return resp.AppendBulk(out, args[1]) }
 
 func (s *server) get(out []byte, args [][]byte) []byte {
-	if v, ok := s.store.get(args[1]); ok {
-		return resp.AppendBulk(out, v)
+	e, ok := s.store.get(args[1])
+	switch {
+	case !ok:
+		return resp.AppendNull(out)
+	case e.list != nil:
+		return resp.AppendError(out, errWrongType)
 	}
-	return resp.AppendNull(out)
+	return resp.AppendBulk(out, e.val)
 }
 
 // set is SET key value [NX | XX] [GET] [EX s | PX ms | EXAT s | PXAT ms | KEEPTTL].
@@ -207,8 +217,10 @@ func (s *server) set(out []byte, args [][]byte) []byte {
 			return resp.AppendError(out, errSyntax)
 		}
 	}
-	old, hadOld, stored := s.store.set(args[1], args[2], m)
+	old, hadOld, stored, wrongType := s.store.set(args[1], args[2], m)
 	switch {
+	case wrongType:
+		return resp.AppendError(out, errWrongType)
 	case m.get && hadOld:
 		return resp.AppendBulk(out, old)
 	case m.get, !stored:
@@ -297,6 +309,8 @@ func (s *server) incrBy(out []byte, key []byte, delta int64) []byte {
 		return resp.AppendError(out, errNotInteger)
 	case incrOverflow:
 		return resp.AppendError(out, "ERR increment or decrement would overflow")
+	case incrWrongType:
+		return resp.AppendError(out, errWrongType)
 	}
 	return resp.AppendInt(out, v)
 }
@@ -319,6 +333,69 @@ func (s *server) mset(out []byte, args [][]byte) []byte {
 	}
 	s.store.mset(args[1:])
 	return append(out, "+OK\r\n"...)
+}
+
+func (s *server) lpush(out []byte, args [][]byte) []byte { return s.push(out, args, true) }
+func (s *server) rpush(out []byte, args [][]byte) []byte { return s.push(out, args, false) }
+
+// push is LPUSH and RPUSH key element [element ...].
+func (s *server) push(out []byte, args [][]byte, left bool) []byte {
+	n, wrongType := s.store.push(args[1], args[2:], left)
+	if wrongType {
+		return resp.AppendError(out, errWrongType)
+	}
+	return resp.AppendInt(out, int64(n))
+}
+
+func (s *server) lpop(out []byte, args [][]byte) []byte { return s.pop(out, args, "lpop", true) }
+func (s *server) rpop(out []byte, args [][]byte) []byte { return s.pop(out, args, "rpop", false) }
+
+// pop is LPOP and RPOP key [count]: without a count, one element or nil;
+// with one, an array of up to count elements, or the null array for a
+// missing key, as in redis-server 7.
+func (s *server) pop(out []byte, args [][]byte, name string, left bool) []byte {
+	if len(args) > 3 {
+		return wrongArgs(out, name)
+	}
+	if len(args) == 2 {
+		var v []byte
+		had, wrongType := s.store.pop(args[1], 1, left, func(e []byte) { v = e })
+		switch {
+		case wrongType:
+			return resp.AppendError(out, errWrongType)
+		case had == 0:
+			return resp.AppendNull(out)
+		}
+		return resp.AppendBulk(out, v)
+	}
+	count, ok := parseInt(args[2])
+	if !ok || count < 0 {
+		return resp.AppendError(out, "ERR value is out of range, must be positive")
+	}
+	// Popped elements have left the store: they can be read unlocked.
+	var elems [][]byte
+	had, wrongType := s.store.pop(args[1], int(min(count, math.MaxInt32)), left, func(e []byte) {
+		elems = append(elems, e)
+	})
+	switch {
+	case wrongType:
+		return resp.AppendError(out, errWrongType)
+	case had == 0:
+		return resp.AppendArrayHeader(out, -1)
+	}
+	out = resp.AppendArrayHeader(out, len(elems))
+	for _, e := range elems {
+		out = resp.AppendBulk(out, e)
+	}
+	return out
+}
+
+func (s *server) llen(out []byte, args [][]byte) []byte {
+	n, wrongType := s.store.llen(args[1])
+	if wrongType {
+		return resp.AppendError(out, errWrongType)
+	}
+	return resp.AppendInt(out, int64(n))
 }
 
 func (s *server) ttl(out []byte, args [][]byte) []byte {

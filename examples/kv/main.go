@@ -8,7 +8,8 @@
 //
 // Commands: PING, ECHO, SET (NX, XX, GET, EX, PX, EXAT, PXAT, KEEPTTL),
 // GET, DEL, EXISTS, INCR, DECR, INCRBY, DECRBY, MGET, MSET, TTL, PTTL,
-// DBSIZE, FLUSHDB, FLUSHALL, QUIT; and for client libraries' handshakes
+// LPUSH, RPUSH, LPOP, RPOP (with a count too), LLEN, DBSIZE, FLUSHDB,
+// FLUSHALL, QUIT; and for client libraries' handshakes
 // COMMAND, CLIENT SETNAME/SETINFO/GETNAME, HELLO (RESP2 only), AUTH,
 // SELECT 0, CONFIG GET and INFO. Requests may be pipelined.
 //

@@ -143,3 +143,15 @@ func BenchmarkServeGetP1(b *testing.B) {
 func BenchmarkServeSetP1(b *testing.B) {
 	benchmarkServe(b, request("SET", "key:000000000042", "xxx"))
 }
+
+// redis-benchmark -t lpush,lpop -P 1: a push and a pop, one per serve.
+func BenchmarkServeLpushLpopP1(b *testing.B) {
+	s := newTestServer(b)
+	c := &memConn{}
+	push, pop := request("LPUSH", "mylist", "xxx"), request("LPOP", "mylist")
+	b.ReportAllocs()
+	for b.Loop() {
+		serveBatch(s, c, push)
+		serveBatch(s, c, pop)
+	}
+}

@@ -265,7 +265,12 @@ func (s *store) push(key []byte, vals [][]byte, left bool) (n int, wrongType boo
 		size += len(v)
 	}
 	mem := make([]byte, 0, size)
-	copies := make([][]byte, len(vals))
+	var few [4][]byte // LPUSH of a handful of elements: no second allocation
+	copies := few[:0]
+	if len(vals) > len(few) {
+		copies = make([][]byte, 0, len(vals))
+	}
+	copies = copies[:len(vals)]
 	for i, v := range vals {
 		mem = append(mem, v...)
 		copies[i] = mem[len(mem)-len(v) : len(mem) : len(mem)]

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/evloop/evloop/codec"
+	"github.com/evloop/evloop/codec/resp"
 	"github.com/evloop/evloop/examples/internal/backend"
 )
 
@@ -72,7 +72,7 @@ func request(args ...string) []byte {
 	for i, a := range args {
 		b[i] = []byte(a)
 	}
-	return codec.AppendCommand(nil, b...)
+	return resp.AppendCommand(nil, b...)
 }
 
 func (c *client) send(raw []byte) {

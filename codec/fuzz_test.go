@@ -11,7 +11,7 @@ package codec
 //
 //	go test ./codec -run '^$' -fuzz '^FuzzLine$' -fuzztime 150000x
 //
-// or all of them with codec/fuzz.sh [fuzztime].
+// or every target in the module with sh fuzz.sh [fuzztime].
 
 import (
 	"bytes"

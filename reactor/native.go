@@ -195,6 +195,7 @@ func (e *engine) forced(cause error) {
 func (e *engine) beginStop(deadline time.Time) {
 	e.stopOnce.Do(func() {
 		close(e.stopping)
+		e.opts.BeginStop()
 		sdnotify.Stopping(e.opts.Logger)
 		for _, l := range e.loops {
 			l.Post(func() { l.drain(deadline) })

@@ -117,9 +117,12 @@ func (u *Upgrader) socket(a reactor.Addr) (int, error) {
 	network, target := a.Network(), a.Target
 	var sc syscall.Conn
 	switch network {
-	case "tcp", "tcp4", "tcp6", "unix", "tls":
-		if network == "tls" {
+	case "tcp", "tcp4", "tcp6", "unix", "tls", "tls+unix":
+		switch network {
+		case "tls":
 			network = "tcp"
+		case "tls+unix":
+			network = "unix"
 		}
 		ln, err := u.tf.Listen(network, target)
 		if err != nil {

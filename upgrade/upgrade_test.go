@@ -52,6 +52,19 @@ func TestListen(t *testing.T) {
 	}
 	require.Contains(t, addrs[1], "proxy=optional&fd=")
 
+	// tls:// is bound as tcp, tls+unix:// as unix; the address keeps its
+	// scheme for reactor's TLS layer.
+	tlsAddrs, err := up.Listen([]string{"tls://127.0.0.1:0", "tls+unix://" + sock + ".tls"})
+	require.NoError(t, err)
+	for _, a := range tlsAddrs {
+		pa, err := reactor.ParseAddr(a)
+		require.NoError(t, err, a)
+		require.True(t, strings.HasPrefix(pa.Scheme, "tls"), a)
+		fd, ok := pa.InheritedFD()
+		require.True(t, ok, a)
+		require.NoError(t, os.NewFile(uintptr(fd), a).Close())
+	}
+
 	for _, bad := range []string{"fd://3", "fifo:///tmp/x", "systemd://", "tcp://127.0.0.1:0?fd=3"} {
 		_, err := up.Listen([]string{bad})
 		require.ErrorIs(t, err, upgrade.ErrUnsupported, bad)

@@ -37,7 +37,7 @@ func main() {
 }
 
 func run() error {
-	addr := flag.String("addr", "tcp://127.0.0.1:7100", "listen address (tcp://, tcp4://, tcp6://, unix://, fd://; ?proxy=required|optional for the PROXY protocol)")
+	addr := flag.String("addr", "tcp://127.0.0.1:7100", "listen address (tcp://, tcp4://, tcp6://, unix://, fd://, tls://, tls+unix://; ?proxy=required|optional)")
 	shared := backend.AddFlags(flag.CommandLine)
 	life := serve.AddFlags(flag.CommandLine)
 	maxBacklog := flag.Int("maxbacklog", DefaultMaxBacklog, "outbound bytes a client may fall behind before it is disconnected")
@@ -52,6 +52,11 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	tlsOpts, err := shared.TLSOptions([]string{*addr}, os.Stderr)
+	if err != nil {
+		return err
+	}
+	opts = append(opts, tlsOpts...)
 	more, err := life.Options()
 	if err != nil {
 		return err

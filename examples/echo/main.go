@@ -43,7 +43,7 @@ func main() {
 }
 
 func run() error {
-	addr := flag.String("addr", "tcp://127.0.0.1:7000", "listen address (tcp://, tcp4://, tcp6://, unix://, udp://, fifo://, fd://N, systemd://[NAME]; ?proxy=required|optional for the PROXY protocol)")
+	addr := flag.String("addr", "tcp://127.0.0.1:7000", "listen address (tcp://, tcp4://, tcp6://, unix://, udp://, fifo://, fd://N, systemd://[NAME], tls://, tls+unix://; ?proxy=required|optional)")
 	shared := backend.AddFlags(flag.CommandLine)
 	life := serve.AddFlags(flag.CommandLine)
 	flag.Parse()
@@ -56,6 +56,11 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	tlsOpts, err := shared.TLSOptions([]string{*addr}, os.Stderr)
+	if err != nil {
+		return err
+	}
+	opts = append(opts, tlsOpts...)
 	more, err := life.Options()
 	if err != nil {
 		return err

@@ -8,7 +8,8 @@
 //
 // Commands: PING, ECHO, SET (NX, XX, GET, EX, PX, EXAT, PXAT, KEEPTTL),
 // GET, DEL, EXISTS, INCR, DECR, INCRBY, DECRBY, MGET, MSET, TTL, PTTL,
-// DBSIZE, FLUSHDB, FLUSHALL, QUIT; and for client libraries' handshakes
+// LPUSH, RPUSH, LPOP, RPOP (with a count too), LLEN, DBSIZE, FLUSHDB,
+// FLUSHALL, QUIT; and for client libraries' handshakes
 // COMMAND, CLIENT SETNAME/SETINFO/GETNAME, HELLO (RESP2 only), AUTH,
 // SELECT 0, CONFIG GET and INFO. Requests may be pipelined.
 //
@@ -34,7 +35,7 @@ import (
 	"runtime/pprof"
 	"syscall"
 
-	"github.com/evloop/evloop/codec"
+	"github.com/evloop/evloop/codec/resp"
 	"github.com/evloop/evloop/examples/internal/backend"
 	"github.com/evloop/evloop/examples/internal/serve"
 	"github.com/evloop/evloop/reactor"
@@ -61,7 +62,7 @@ type config struct {
 	addr       string
 	shared     *backend.Flags // -loops, -backend, -poller
 	life       *serve.Flags   // -log-level, -pid-file, -proxy-trusted
-	limits     codec.RESPConfig
+	limits     resp.Config
 	cpuprofile string
 }
 
@@ -73,12 +74,12 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	var cfg config
 	fs := flag.NewFlagSet("kv", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&cfg.addr, "addr", "tcp://127.0.0.1:6380", "listen address (tcp://, tcp4://, tcp6://, unix://; ?proxy=required|optional for the PROXY protocol)")
+	fs.StringVar(&cfg.addr, "addr", "tcp://127.0.0.1:6380", "listen address (tcp://, tcp4://, tcp6://, unix://, tls://, tls+unix://; ?proxy=required|optional)")
 	cfg.shared = backend.AddFlags(fs)
 	cfg.life = serve.AddFlags(fs)
-	fs.IntVar(&cfg.limits.MaxBulk, "maxbulk", codec.DefaultRESPMaxBulk, "largest argument (bulk string), bytes")
-	fs.IntVar(&cfg.limits.MaxArgs, "maxargs", codec.DefaultRESPMaxArgs, "most arguments in one request")
-	fs.IntVar(&cfg.limits.MaxInline, "maxinline", codec.DefaultRESPMaxInline, "longest inline request line, bytes")
+	fs.IntVar(&cfg.limits.MaxBulk, "maxbulk", resp.DefaultMaxBulk, "largest argument (bulk string), bytes")
+	fs.IntVar(&cfg.limits.MaxArgs, "maxargs", resp.DefaultMaxArgs, "most arguments in one request")
+	fs.IntVar(&cfg.limits.MaxInline, "maxinline", resp.DefaultMaxInline, "longest inline request line, bytes")
 	fs.IntVar(&cfg.limits.MaxRequest, "maxrequest", 0, "largest request, bytes (0: 2*maxbulk+maxinline)")
 	fs.StringVar(&cfg.cpuprofile, "cpuprofile", "", "write a CPU profile to this file until exit")
 	fs.Usage = func() {
@@ -134,17 +135,22 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		Start: func(addrs []string) (reactor.Engine, error) {
 			cfg := cfg
 			cfg.addr = addrs[0]
-			return start(cfg, logger)
+			return start(cfg, logger, stderr)
 		},
 	})
 }
 
 // start builds the server for cfg and starts an engine serving it.
-func start(cfg config, logger *slog.Logger) (reactor.Engine, error) {
+func start(cfg config, logger *slog.Logger, stderr io.Writer) (reactor.Engine, error) {
 	opts, err := cfg.shared.Options(logger)
 	if err != nil {
 		return nil, err
 	}
+	tlsOpts, err := cfg.shared.TLSOptions([]string{cfg.addr}, stderr)
+	if err != nil {
+		return nil, err
+	}
+	opts = append(opts, tlsOpts...)
 	if cfg.life != nil {
 		more, err := cfg.life.Options()
 		if err != nil {

@@ -109,8 +109,8 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	for _, a := range eng.Addrs() {
-		fmt.Fprintf(cfg.Stdout, "listening %s://%s\n", a.Network(), a.String())
+	for i := range eng.Addrs() {
+		fmt.Fprintln(cfg.Stdout, "listening", backend.Listening(cfg.Addrs, eng.Addrs(), i))
 	}
 	var exit <-chan struct{}
 	upgraded := make(chan error, 1)

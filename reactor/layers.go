@@ -11,8 +11,10 @@ import (
 // layered returns the address the backend binds for a, and the handler for
 // its conns: h, wrapped by the layers a asks for. It is where a layer is
 // attached to a listener. Layers nest in wire order: the PROXY header comes
-// before any TLS byte, so its layer is the outermost.
+// before any TLS byte, so its layer is the outermost; the debug log of
+// conns is the innermost, to show what the handler sees.
 func layered(a Addr, h Handler, o *Options) (Addr, Handler, error) {
+	h = withConnLog(h, o.Logger)
 	if tr, ok := a.tlsTransport(); ok {
 		if o.TLS == nil {
 			return a, nil, fmt.Errorf("%w: %s needs a certificate: WithTLS(cfg)", ErrBadAddress, a)

@@ -92,6 +92,9 @@ func (e *engine) listen(sp ListenSpec) error {
 		return fmt.Errorf("reactor: %s: nil handler", a)
 	}
 	r := newRoute(sp.Handler)
+	if fd, ok := a.InheritedFD(); ok {
+		return e.adoptAs(fd, a, r)
+	}
 	switch a.Scheme {
 	case "tcp", "tcp4", "tcp6", "unix":
 	default:

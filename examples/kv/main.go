@@ -18,7 +18,9 @@
 // error: ..." and the conn is closed.
 //
 // It prints one line "listening <addr>" on stdout once ready and exits 0 on
-// SIGINT or SIGTERM after closing its conns.
+// SIGINT or SIGTERM after closing its conns. SIGHUP upgrades it with no
+// dropped connection, as examples/echo does (the store is not carried over:
+// each process has its own). -log-level debug logs each conn.
 package main
 
 import (
@@ -35,6 +37,7 @@ import (
 
 	"github.com/evloop/evloop/codec/resp"
 	"github.com/evloop/evloop/examples/internal/backend"
+	"github.com/evloop/evloop/examples/internal/serve"
 	"github.com/evloop/evloop/reactor"
 )
 
@@ -58,6 +61,7 @@ func main() {
 type config struct {
 	addr       string
 	shared     *backend.Flags // -loops, -backend, -poller
+	life       *serve.Flags   // -log-level, -pid-file, -proxy-trusted
 	limits     resp.Config
 	cpuprofile string
 }
@@ -72,6 +76,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.SetOutput(stderr)
 	fs.StringVar(&cfg.addr, "addr", "tcp://127.0.0.1:6380", "listen address (tcp://, tcp4://, tcp6://, unix://, tls://, tls+unix://; ?proxy=required|optional)")
 	cfg.shared = backend.AddFlags(fs)
+	cfg.life = serve.AddFlags(fs)
 	fs.IntVar(&cfg.limits.MaxBulk, "maxbulk", resp.DefaultMaxBulk, "largest argument (bulk string), bytes")
 	fs.IntVar(&cfg.limits.MaxArgs, "maxargs", resp.DefaultMaxArgs, "most arguments in one request")
 	fs.IntVar(&cfg.limits.MaxInline, "maxinline", resp.DefaultMaxInline, "longest inline request line, bytes")
@@ -121,24 +126,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	eng, err := start(cfg, logger, stderr)
+	logger, err := cfg.life.Logger(stderr)
 	if err != nil {
 		return err
 	}
-	for i := range eng.Addrs() {
-		fmt.Fprintln(stdout, "listening", backend.Listening([]string{cfg.addr}, eng.Addrs(), i))
-	}
-	var stopped error
-	select {
-	case <-ctx.Done():
-	case <-eng.Done():
-		stopped = backend.ErrStoppedByItself
-	}
-	stopCtx, cancel := context.WithTimeout(context.Background(), reactor.DefaultDrainTimeout)
-	defer cancel()
-	eng.Stop(stopCtx)
-	return stopped
+	return serve.Run(ctx, serve.Config{
+		Addrs: []string{cfg.addr}, Backend: cfg.shared.Backend, Flags: cfg.life, Logger: logger, Stdout: stdout,
+		Start: func(addrs []string) (reactor.Engine, error) {
+			cfg := cfg
+			cfg.addr = addrs[0]
+			return start(cfg, logger, stderr)
+		},
+	})
 }
 
 // start builds the server for cfg and starts an engine serving it.
@@ -152,6 +151,13 @@ func start(cfg config, logger *slog.Logger, stderr io.Writer) (reactor.Engine, e
 		return nil, err
 	}
 	opts = append(opts, tlsOpts...)
+	if cfg.life != nil {
+		more, err := cfg.life.Options()
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, more...)
+	}
 	srv, err := newServer(cfg.limits, reactor.DefaultWriteHigh)
 	if err != nil {
 		return nil, err

@@ -45,6 +45,7 @@ type loop struct {
 	draining   bool
 	exited     bool
 	acceptBuf  socket.AcceptBuf
+	moveTo     *loop // set by moveBySource during a callback (rehome.go)
 	busy       bool  // the last Wait returned events
 	clockFresh bool  // shared.Now was read since the last Wait began
 	fresh      []int // fds registered since the current Wait returned
@@ -200,6 +201,9 @@ func (l *loop) read(c *fdconn.FD) {
 // read on.
 func (l *loop) traffic(c *fdconn.FD) bool {
 	a := l.callTraffic(c)
+	if l.finishMove(c) {
+		return false
+	}
 	if c.IsClosed() {
 		return false
 	}
@@ -311,6 +315,9 @@ func (l *loop) register(c *fdconn.FD) error {
 		c.SetIdleTimeout(d)
 	}
 	a := l.callOpen(c)
+	if l.finishMove(c) {
+		return nil
+	}
 	if !c.IsClosed() {
 		l.act(c, a)
 	}
@@ -367,6 +374,9 @@ func (l *loop) runTimers() {
 		if t.fn != nil {
 			t.fn()
 			continue
+		}
+		if loopOf(t.idle) != l {
+			continue // the conn moved to another loop: the entry is not its own now
 		}
 		if t.idle.IdleDue(t.gen, now) {
 			l.teardown(t.idle, ErrIdleTimeout)

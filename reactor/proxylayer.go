@@ -234,6 +234,9 @@ func (l *ProxyLayer) OnTraffic(raw conn.Conn) Action {
 	if pc.state == proxyOpen {
 		return l.next.OnTraffic(pc)
 	}
+	if pc.state == proxyMoving {
+		return pc.open()
+	}
 	if pc.state == proxyRejected {
 		raw.Discard(-1)
 		return None
@@ -252,6 +255,8 @@ func (l *ProxyLayer) OnClose(raw conn.Conn, err error) {
 	switch pc.state {
 	case proxyOpen:
 		l.next.OnClose(pc, err)
+	case proxyMoving:
+		l.aborted.Add(1) // closed (the engine stopping) before it could open
 	case proxyAwaiting:
 		pc.state = proxyRejected
 		switch {
@@ -315,6 +320,7 @@ const (
 	proxyAwaiting uint8 = iota // the header is not complete yet
 	proxyOpen                  // next has the conn
 	proxyRejected              // closed by the layer; next never saw it
+	proxyMoving                // header in; moving to the real client's loop (SourceHash)
 )
 
 // proxyConn is the conn next sees: the raw conn with the header's addresses
@@ -368,6 +374,12 @@ func (pc *proxyConn) readHeader() Action {
 	pc.header = h
 	if h.HasAddresses() {
 		pc.remote, pc.local = h.Source, h.Destination
+		if moveBySource(pc.raw, h.Source) {
+			// SourceHash: the loop for the real client goes on, with an
+			// OnTraffic (rehome.go).
+			pc.state = proxyMoving
+			return None
+		}
 	}
 	return pc.open()
 }

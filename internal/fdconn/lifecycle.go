@@ -162,3 +162,16 @@ func (c *FD) shutWrite() error {
 	}
 	return os.NewSyscallError("shutdown", unix.Shutdown(int(c.wfd), unix.SHUT_WR))
 }
+
+// Moving prepares a conn that its loop has taken out of its poller to be
+// registered on another loop (Registered there): the old loop's interest and
+// idle-timer entries are no longer the conn's. The loop drops those entries
+// as they come due, without asking the conn (it belongs to another loop).
+// Unconsumed inbound bytes must be retained first: the read buffer they may
+// sit in is the old loop's.
+func (c *FD) Moving() {
+	c.registered = false
+	c.regRead, c.regWrite = false, false
+	c.idleTimers, c.idleLive = 0, false
+	c.idleGen++
+}

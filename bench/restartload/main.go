@@ -403,14 +403,3 @@ func waitExit(pid int, limit time.Duration) error {
 	}
 	return fmt.Errorf("pid %d still runs after %v", pid, limit)
 }
-
-// raiseNoFile lifts the soft fd limit toward want, as far as the hard limit
-// lets it.
-func raiseNoFile(want uint64) {
-	var lim syscall.Rlimit
-	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim) != nil || lim.Cur >= want {
-		return
-	}
-	lim.Cur = min(want, lim.Max)
-	syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim)
-}

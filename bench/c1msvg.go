@@ -1,0 +1,159 @@
+package main
+
+import (
+	"encoding/xml"
+	"fmt"
+	"io"
+	"math"
+	"strings"
+)
+
+// niceStep is a round tick step (1, 2 or 5 times a power of ten) giving
+// about five ticks up to max.
+func niceStep(max float64) float64 {
+	if max <= 0 || math.IsNaN(max) || math.IsInf(max, 0) {
+		return 1
+	}
+	raw := max / 5
+	p := math.Pow(10, math.Floor(math.Log10(raw)))
+	for _, m := range []float64{1, 2, 5, 10} {
+		if m*p >= raw {
+			return m * p
+		}
+	}
+	return 10 * p
+}
+
+// c1mSeries is one server's medians of a c1m metric per conn count (NaN
+// where it has none).
+func c1mSeries(t *table, ns []int, name string) [][]float64 {
+	out := make([][]float64, len(t.Servers))
+	for c := range t.Servers {
+		out[c] = make([]float64, len(ns))
+		for i, n := range ns {
+			out[c][i] = math.NaN()
+			if r := t.row("c1m-" + shortCount(n) + "." + name); r >= 0 {
+				if v, ok := t.Cells[r][c].median(); ok {
+					out[c][i] = v
+				}
+			}
+		}
+	}
+	return out
+}
+
+// writeC1MSVG draws two line charts side by side against the number of
+// conns held (log scale): the server's RSS per conn and the p99 latency of
+// the active conns, one line per server. Missing points break the line.
+func writeC1MSVG(w io.Writer, t *table, ns []int, title, subtitle string) error {
+	const (
+		panelW = 380.0
+		plotH  = 250.0
+		left   = 62.0
+		gap    = 70.0
+		top    = 84.0
+		bottom = 56.0
+		right  = 20.0
+	)
+	width := left + 2*panelW + gap + right
+	height := top + plotH + bottom
+	var b strings.Builder
+	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
+	esc := func(s string) string {
+		var e strings.Builder
+		_ = xml.EscapeText(&e, []byte(s))
+		return e.String()
+	}
+	p(`<?xml version="1.0" encoding="UTF-8"?>` + "\n")
+	p(`<svg xmlns="http://www.w3.org/2000/svg" width="%.0f" height="%.0f" viewBox="0 0 %.0f %.0f" font-family="Helvetica, Arial, sans-serif" font-size="11">`+"\n", width, height, width, height)
+	p(`<rect x="0" y="0" width="%.0f" height="%.0f" fill="#ffffff"/>`+"\n", width, height)
+	p(`<text x="%.1f" y="18" font-size="14" font-weight="bold">%s</text>`+"\n", left, esc(title))
+	if subtitle != "" {
+		p(`<text x="%.1f" y="32" font-size="10" fill="#555555">%s</text>`+"\n", left, esc(subtitle))
+	}
+	lx := left
+	for c, name := range t.Servers {
+		p(`<rect x="%.1f" y="42" width="11" height="11" fill="%s"/>`+"\n", lx, svgPalette[c%len(svgPalette)])
+		p(`<text x="%.1f" y="52">%s</text>`+"\n", lx+15, esc(name))
+		lx += 15 + 6.5*float64(len([]rune(name))) + 18
+	}
+
+	lo, hi := math.Log10(float64(ns[0])), math.Log10(float64(ns[len(ns)-1]))
+	panel := func(x0 float64, heading, unit string, series [][]float64) {
+		x := func(i int) float64 {
+			if hi == lo {
+				return x0 + panelW/2
+			}
+			return x0 + 20 + (panelW-40)*(math.Log10(float64(ns[i]))-lo)/(hi-lo)
+		}
+		ymax := 0.0
+		for _, s := range series {
+			for _, v := range s {
+				if !math.IsNaN(v) {
+					ymax = math.Max(ymax, v)
+				}
+			}
+		}
+		step := niceStep(ymax * 1.1)
+		ymax = math.Max(math.Ceil(ymax*1.1/step)*step, step)
+		y := func(v float64) float64 { return top + plotH - plotH*v/ymax }
+		p(`<text x="%.1f" y="%.1f" font-weight="bold">%s</text>`+"\n", x0, top-10, esc(heading))
+		p(`<g stroke="#dddddd" stroke-width="1">` + "\n")
+		for v := step; v <= ymax+step/1e6; v += step {
+			p(`<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f"/>`+"\n", x0, y(v), x0+panelW, y(v))
+		}
+		p("</g>\n")
+		p(`<g font-size="10" text-anchor="end" fill="#444444">` + "\n")
+		for v := 0.0; v <= ymax+step/1e6; v += step {
+			p(`<text x="%.1f" y="%.1f">%s</text>`+"\n", x0-5, y(v)+3.5, esc(trimFloat(v)))
+		}
+		p("</g>\n")
+		p(`<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#333333"/>`+"\n", x0, y(0), x0+panelW, y(0))
+		p(`<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#333333"/>`+"\n", x0, y(0), x0, top)
+		for i, n := range ns {
+			p(`<text x="%.1f" y="%.1f" text-anchor="middle" font-size="10">%s</text>`+"\n", x(i), y(0)+14, esc(shortCount(n)))
+		}
+		p(`<text x="%.1f" y="%.1f" text-anchor="middle">%s</text>`+"\n", x0+panelW/2, y(0)+32, "conns held (log scale)")
+		p(`<text x="%.1f" y="%.1f" text-anchor="middle" font-size="10" fill="#444444" transform="rotate(-90 %.1f %.1f)">%s</text>`+"\n",
+			x0-44, top+plotH/2, x0-44, top+plotH/2, esc(unit))
+		for c, s := range series {
+			col := svgPalette[c%len(svgPalette)]
+			var path strings.Builder
+			pen := false
+			for i, v := range s {
+				if math.IsNaN(v) {
+					pen = false
+					continue
+				}
+				if pen {
+					fmt.Fprintf(&path, " L%.1f %.1f", x(i), y(v))
+				} else {
+					fmt.Fprintf(&path, " M%.1f %.1f", x(i), y(v))
+				}
+				pen = true
+			}
+			if path.Len() > 0 {
+				p(`<path d="%s" fill="none" stroke="%s" stroke-width="2"/>`+"\n", strings.TrimSpace(path.String()), col)
+			}
+			for i, v := range s {
+				if math.IsNaN(v) {
+					continue
+				}
+				p(`<circle cx="%.1f" cy="%.1f" r="3.5" fill="%s"><title>%s, %s conns: %s %s</title></circle>`+"\n",
+					x(i), y(v), col, esc(t.Servers[c]), esc(groupDigits(int64(ns[i]))), esc(trimFloat(v)), esc(unit))
+			}
+		}
+	}
+	panel(left, "Server RSS per conn held", "KiB per conn", c1mSeries(t, ns, "rss"))
+	panel(left+panelW+gap, "p99 latency of the active conns (target ≤ 5 ms at 1M)", "ms", c1mSeries(t, ns, "p99"))
+	p("</svg>\n")
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// trimFloat prints v with up to three decimals and no trailing zeros.
+func trimFloat(v float64) string {
+	s := fmt.Sprintf("%.3f", v)
+	s = strings.TrimRight(s, "0")
+	return strings.TrimSuffix(s, ".")
+}

@@ -65,6 +65,10 @@ type c1mConfig struct {
 	// Stop sends the server SIGTERM and waits for it to exit, with all conns
 	// still open; nil leaves the server running.
 	Stop func() (time.Duration, error)
+	// PeerHolds keeps the client's ends open while the server stops, as
+	// clients that never read would; by default each end closes once the
+	// server has closed its own, as most clients do.
+	PeerHolds bool
 }
 
 // c1mResult is what one c1m run measured. Memory readings are in bytes.
@@ -82,6 +86,8 @@ type c1mResult struct {
 	Exchange   *exchangeResult
 	StopTime   time.Duration // SIGTERM until exit; -1 if not measured
 	StopErr    error
+	PeerEOF    int64   // conns that ended with the server's FIN while it stopped
+	PeerReset  int64   // conns that ended with an error (a reset) while it stopped
 	ClientConn float64 // this process's VmRSS growth per conn, bytes
 }
 
@@ -159,7 +165,19 @@ func runC1M(cfg c1mConfig) (*c1mResult, error) {
 		r.RSSEnd = end.RSS
 	}
 	if cfg.Stop != nil {
+		var pc *peerCloser
+		if !cfg.PeerHolds {
+			pc = h.closeOnEOF()
+		}
 		r.StopTime, r.StopErr = cfg.Stop()
+		if pc != nil {
+			// The server is gone: the rest arrive at once or never.
+			var err error
+			r.PeerEOF, r.PeerReset, err = pc.wait(h, 2*time.Second)
+			if err != nil {
+				return nil, err
+			}
+		}
 	}
 	return r, nil
 }
@@ -171,7 +189,7 @@ func c1mMetrics(n int) []metric {
 	return []metric{
 		{Key: key + ".rss", Label: label, Unit: "server RSS KiB/conn", Better: LowerBetter, Digits: 3},
 		{Key: key + ".rssmib", Label: label, Unit: "server RSS MiB, all held", Better: LowerBetter, Digits: 1},
-		{Key: key + ".tcpmem", Label: label, Unit: "kernel TCP buffers KiB/conn (sockstat mem, both ends)", Better: LowerBetter, Digits: 3},
+		{Key: key + ".tcpmem", Label: label, Unit: "kernel TCP buffers KiB/conn (sockstat mem, both ends)", Better: Neutral, Digits: 3},
 		{Key: key + ".slab", Label: label, Unit: "kernel slab KiB/conn (both ends, machine-wide)", Better: LowerBetter, Digits: 2},
 		{Key: key + ".accept", Label: label, Unit: "time to accept all s", Better: LowerBetter, Digits: 2},
 		{Key: key + ".p50", Label: label, Unit: "active p50 latency ms", Better: LowerBetter, Digits: 3},
@@ -227,6 +245,9 @@ func c1mSummary(r *c1mResult) string {
 	if r.StopErr != nil {
 		s += fmt.Sprintf(" (%v)", r.StopErr)
 	}
+	if r.PeerEOF+r.PeerReset > 0 {
+		s += fmt.Sprintf(", conns ended by FIN %d, by reset %d", r.PeerEOF, r.PeerReset)
+	}
 	return s
 }
 
@@ -248,6 +269,7 @@ func c1mScenarios(o *options) []*scenario {
 					Hold:       o.c1mHold,
 					Drain:      o.drain,
 					Stop:       func() (time.Duration, error) { return s.terminate(o.c1mStopTimeout) },
+					PeerHolds:  o.c1mPeerHolds,
 				})
 				if err != nil {
 					return nil, err

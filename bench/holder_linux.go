@@ -79,7 +79,9 @@ type holdWorker struct {
 	epfd   int
 	events []unix.EpollEvent
 	buf    []byte
-	mine   []int32 // indexes into h.active, sorted by slot
+	mine   []int32            // indexes into h.active, sorted by slot
+	dst    unix.SockaddrInet4 // the server; per worker, as Connect writes into it
+	src    unix.SockaddrInet4
 }
 
 // defaultSrcBase is the first source address: away from 127.0.0.1, which
@@ -159,7 +161,7 @@ func openHolder(cfg holdConfig) (*holder, error) {
 		return nil, fmt.Errorf("c1m: %w", err)
 	}
 	if lim.Cur < uint64(cfg.Conns)+64 {
-		return nil, fmt.Errorf("c1m: open-file limit %d is too low for %d conns (run bench/c1m.sh as root)", lim.Cur, cfg.Conns)
+		return nil, fmt.Errorf("c1m: open-file limit %d (hard %d) is too low for %d conns (bench/c1m.sh raises fs.nr_open; a hard limit above it needs CAP_SYS_RESOURCE)", lim.Cur, lim.Max, cfg.Conns)
 	}
 
 	h := &holder{cfg: cfg, state: make([]uint8, min(lim.Cur, 1<<26))}
@@ -179,7 +181,7 @@ func openHolder(cfg holdConfig) (*holder, error) {
 			h.Close()
 			return nil, fmt.Errorf("c1m: epoll_create1: %w", err)
 		}
-		h.workers = append(h.workers, &holdWorker{h: h, id: id, epfd: epfd,
+		h.workers = append(h.workers, &holdWorker{h: h, id: id, epfd: epfd, dst: h.dst,
 			events: make([]unix.EpollEvent, 512), buf: make([]byte, max(cfg.Size, 4096))})
 	}
 
@@ -275,10 +277,11 @@ func (w *holdWorker) dial(i int) error {
 	if err := unix.SetsockoptInt(fd, unix.SOL_IP, unix.IP_BIND_ADDRESS_NO_PORT, 1); err != nil {
 		return fmt.Errorf("c1m: IP_BIND_ADDRESS_NO_PORT: %w", err)
 	}
-	if err := unix.Bind(fd, &unix.SockaddrInet4{Addr: src}); err != nil {
+	w.src.Addr = src
+	if err := unix.Bind(fd, &w.src); err != nil {
 		return fmt.Errorf("c1m: bind conn %d to %v: %w", i, netip.AddrFrom4(src), err)
 	}
-	switch err := unix.Connect(fd, &h.dst); err {
+	switch err := unix.Connect(fd, &w.dst); err {
 	case nil, unix.EINPROGRESS:
 	case unix.EADDRNOTAVAIL:
 		return fmt.Errorf("c1m: connect conn %d from %v: %w (out of ports: lower -c1m-per-ip or widen net.ipv4.ip_local_port_range)", i, netip.AddrFrom4(src), err)
@@ -549,4 +552,80 @@ func (h *holder) Close() {
 		}()
 	}
 	wg.Wait()
+}
+
+// peerCloser acts as clients that close their end once the server closes
+// its own: while it runs, every end of stream or reset closes the conn.
+type peerCloser struct {
+	stop       chan struct{}
+	wg         sync.WaitGroup
+	eof, reset atomic.Int64
+	err        error
+	errOnce    sync.Once
+}
+
+// closeOnEOF starts a peerCloser on the holder's workers.
+func (h *holder) closeOnEOF() *peerCloser {
+	pc := &peerCloser{stop: make(chan struct{})}
+	for _, w := range h.workers {
+		pc.wg.Add(1)
+		go func() {
+			defer pc.wg.Done()
+			if err := w.closeOnEOF(pc); err != nil {
+				pc.errOnce.Do(func() { pc.err = err })
+			}
+		}()
+	}
+	return pc
+}
+
+// wait lets the peerCloser run until the holder has no conns left or
+// timeout passes, then stops it and reports how the conns ended.
+func (pc *peerCloser) wait(h *holder, timeout time.Duration) (eof, reset int64, err error) {
+	deadline := time.Now().Add(timeout)
+	for h.Conns() > 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	close(pc.stop)
+	pc.wg.Wait()
+	return pc.eof.Load(), pc.reset.Load(), pc.err
+}
+
+func (w *holdWorker) closeOnEOF(pc *peerCloser) error {
+	h := w.h
+	for {
+		select {
+		case <-pc.stop:
+			return nil
+		default:
+		}
+		n, err := unix.EpollWait(w.epfd, w.events, 20)
+		if err != nil && err != unix.EINTR {
+			return fmt.Errorf("c1m: epoll_wait: %w", err)
+		}
+		for _, ev := range w.events[:max(n, 0)] {
+			if ev.Events&(unix.EPOLLIN|unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) == 0 {
+				continue
+			}
+			fd := int(ev.Fd)
+			for h.state[fd] != stFree {
+				n, err := unix.Read(fd, w.buf)
+				switch {
+				case err == unix.EAGAIN:
+				case err != nil:
+					pc.reset.Add(1)
+				case n == 0:
+					pc.eof.Add(1)
+				default:
+					continue // stray bytes: read on to the end
+				}
+				if err == unix.EAGAIN {
+					break
+				}
+				_ = unix.Close(fd)
+				h.state[fd] = stFree
+				h.open.Add(-1)
+			}
+		}
+	}
 }

@@ -67,6 +67,7 @@ type options struct {
 	c1mOpenTimeout time.Duration
 	c1mStopTimeout time.Duration
 	c1mSVG         string
+	c1mPeerHolds   bool
 	extras         []*serverSpec
 
 	addr string
@@ -117,6 +118,7 @@ func parseFlags(args []string) (*options, error) {
 	fs.IntVar(&o.c1mWindow, "c1m-window", 2048, "c1m: conns opened but not yet echoed, at most (keeps the accept queue short)")
 	fs.DurationVar(&o.c1mOpenTimeout, "c1m-open-timeout", 5*time.Minute, "c1m: bound on opening all conns")
 	fs.DurationVar(&o.c1mStopTimeout, "c1m-stop-timeout", time.Minute, "c1m: wait this long for the server to exit after SIGTERM with all conns open")
+	fs.BoolVar(&o.c1mPeerHolds, "c1m-peer-holds", false, "c1m: keep the client ends open while the server stops (default: close each once the server has closed it)")
 	fs.StringVar(&o.c1mSVG, "c1m-svg", "", "compare: write a chart of c1m RSS per conn and p99 latency against N to this file")
 	fs.Func("extra", "compare: `NAME=PATH` of another echo server binary taking examples/echo's command line, as an extra column (repeatable)", func(v string) error {
 		s, err := parseExtra(v)

@@ -63,8 +63,10 @@ type c1mConfig struct {
 	Drain  time.Duration // how long its last echoes may take after that
 	Settle time.Duration // wait before each memory reading
 	// Stop sends the server SIGTERM and waits for it to exit, with all conns
-	// still open; nil leaves the server running.
-	Stop func() (time.Duration, error)
+	// still open, and returns how long that took and the CPU time the server
+	// used over its whole life (-1 if unknown); nil leaves the server
+	// running.
+	Stop func() (took, lifetimeCPU time.Duration, err error)
 	// PeerHolds keeps the client's ends open while the server stops, as
 	// clients that never read would; by default each end closes once the
 	// server has closed its own, as most clients do.
@@ -75,6 +77,8 @@ type c1mConfig struct {
 type c1mResult struct {
 	Conns      int
 	Accept     time.Duration // first connect until every conn had echoed a byte
+	AcceptCPU  time.Duration // server CPU while accepting; -1 if unknown
+	ClientCPU  time.Duration // this process's CPU while opening; -1 if unknown
 	RSSBefore  int64         // server VmRSS before the first conn
 	RSSHeld    int64         // with every conn open, before the exchange
 	RSSEnd     int64         // after the exchange
@@ -85,6 +89,7 @@ type c1mResult struct {
 	Window     time.Duration // the exchange, drain included
 	Exchange   *exchangeResult
 	StopTime   time.Duration // SIGTERM until exit; -1 if not measured
+	StopCPU    time.Duration // server CPU from SIGTERM to exit; -1 if not measured
 	StopErr    error
 	PeerEOF    int64   // conns that ended with the server's FIN while it stopped
 	PeerReset  int64   // conns that ended with an error (a reset) while it stopped
@@ -120,7 +125,7 @@ func runC1M(cfg c1mConfig) (*c1mResult, error) {
 	if cfg.Drain <= 0 {
 		cfg.Drain = 3 * time.Second
 	}
-	r := &c1mResult{Conns: cfg.Conns, ServerCPU: -1, StopTime: -1}
+	r := &c1mResult{Conns: cfg.Conns, ServerCPU: -1, StopTime: -1, StopCPU: -1, AcceptCPU: -1, ClientCPU: -1}
 	time.Sleep(cfg.Settle)
 	before, err := readMem(cfg.PID)
 	if err != nil {
@@ -130,12 +135,22 @@ func runC1M(cfg c1mConfig) (*c1mResult, error) {
 	r.RSSBefore = before.RSS
 	sys0, sysErr0 := readSysMem()
 
+	srv0, srvErr0 := cpuOf(cfg.PID)
+	cli0, cliErr0 := readCPU(os.Getpid())
 	h, err := openHolder(cfg.holdConfig)
 	if err != nil {
 		return nil, err
 	}
 	defer h.Close()
 	r.Accept = h.Opened
+	srv1, srvErr1 := cpuOf(cfg.PID)
+	cli1, cliErr1 := readCPU(os.Getpid())
+	if srvErr0 == nil && srvErr1 == nil {
+		r.AcceptCPU = srv1 - srv0
+	}
+	if cliErr0 == nil && cliErr1 == nil {
+		r.ClientCPU = cli1 - cli0
+	}
 
 	time.Sleep(cfg.Settle)
 	held, err := readMem(cfg.PID)
@@ -169,7 +184,12 @@ func runC1M(cfg c1mConfig) (*c1mResult, error) {
 		if !cfg.PeerHolds {
 			pc = h.closeOnEOF()
 		}
-		r.StopTime, r.StopErr = cfg.Stop()
+		before, cpuErr := cpuOf(cfg.PID)
+		var total time.Duration
+		r.StopTime, total, r.StopErr = cfg.Stop()
+		if cpuErr == nil && total >= 0 {
+			r.StopCPU = max(total-before, 0)
+		}
 		if pc != nil {
 			// The server is gone: the rest arrive at once or never.
 			var err error
@@ -192,10 +212,12 @@ func c1mMetrics(n int) []metric {
 		{Key: key + ".tcpmem", Label: label, Unit: "kernel TCP buffers KiB/conn (sockstat mem, both ends)", Better: Neutral, Digits: 3},
 		{Key: key + ".slab", Label: label, Unit: "kernel slab KiB/conn (both ends, machine-wide)", Better: LowerBetter, Digits: 2},
 		{Key: key + ".accept", Label: label, Unit: "time to accept all s", Better: LowerBetter, Digits: 2},
+		{Key: key + ".acceptcpu", Label: label, Unit: "server CPU µs per accepted conn", Better: LowerBetter, Digits: 1},
 		{Key: key + ".p50", Label: label, Unit: "active p50 latency ms", Better: LowerBetter, Digits: 3},
 		{Key: key + ".p99", Label: label, Unit: "active p99 latency ms", Better: LowerBetter, Digits: 3},
 		{Key: key + ".cpu", Label: label, Unit: "server CPU % of a core, holding", Better: LowerBetter, Digits: 1},
 		{Key: key + ".stop", Label: label, Unit: "server exit after SIGTERM s", Better: LowerBetter, Digits: 2},
+		{Key: key + ".stopcpu", Label: label, Unit: "server CPU µs per conn, SIGTERM to exit", Better: LowerBetter, Digits: 1},
 	}
 }
 
@@ -214,19 +236,25 @@ func c1mValues(r *c1mResult) map[string]float64 {
 		v[key+".p50"] = ms(r.Exchange.Latency.Quantile(0.50))
 		v[key+".p99"] = ms(r.Exchange.Latency.Quantile(0.99))
 	}
+	if r.AcceptCPU >= 0 {
+		v[key+".acceptcpu"] = float64(r.AcceptCPU) / float64(time.Microsecond) / float64(r.Conns)
+	}
 	if r.ServerCPU >= 0 && r.Window > 0 {
 		v[key+".cpu"] = 100 * r.ServerCPU.Seconds() / r.Window.Seconds()
 	}
 	if r.StopTime >= 0 && r.StopErr == nil {
 		v[key+".stop"] = r.StopTime.Seconds()
 	}
+	if r.StopCPU >= 0 && r.StopErr == nil {
+		v[key+".stopcpu"] = float64(r.StopCPU) / float64(time.Microsecond) / float64(r.Conns)
+	}
 	return v
 }
 
 // c1mSummary is the progress line for one run.
 func c1mSummary(r *c1mResult) string {
-	s := fmt.Sprintf("%s conns accepted in %v; server RSS %.1f → %.1f MiB (%.3f KiB/conn), %.1f MiB after the exchange",
-		groupDigits(int64(r.Conns)), r.Accept.Round(time.Millisecond), mib(r.RSSBefore), mib(r.RSSHeld), r.RSSPerConn()/1024, mib(r.RSSEnd))
+	s := fmt.Sprintf("%s conns accepted in %v (server CPU %v, client CPU %v); server RSS %.1f → %.1f MiB (%.3f KiB/conn), %.1f MiB after the exchange",
+		groupDigits(int64(r.Conns)), r.Accept.Round(time.Millisecond), r.AcceptCPU, r.ClientCPU, mib(r.RSSBefore), mib(r.RSSHeld), r.RSSPerConn()/1024, mib(r.RSSEnd))
 	if r.SysOK {
 		s += fmt.Sprintf("; kernel: TCP sockets %d → %d, TCP mem %.1f → %.1f MiB, slab %.1f → %.1f MiB",
 			r.SysBefore.TCPInUse, r.SysHeld.TCPInUse, mib(r.SysBefore.TCPMem), mib(r.SysHeld.TCPMem), mib(r.SysBefore.Slab), mib(r.SysHeld.Slab))
@@ -240,7 +268,7 @@ func c1mSummary(r *c1mResult) string {
 	}
 	s += "; server CPU " + cpuShare(r.ServerCPU, r.Window)
 	if r.StopTime >= 0 {
-		s += fmt.Sprintf("; exit %v after SIGTERM", r.StopTime.Round(time.Millisecond))
+		s += fmt.Sprintf("; exit %v after SIGTERM (server CPU %v)", r.StopTime.Round(time.Millisecond), r.StopCPU)
 	}
 	if r.StopErr != nil {
 		s += fmt.Sprintf(" (%v)", r.StopErr)
@@ -268,8 +296,11 @@ func c1mScenarios(o *options) []*scenario {
 					PID:        s.PID,
 					Hold:       o.c1mHold,
 					Drain:      o.drain,
-					Stop:       func() (time.Duration, error) { return s.terminate(o.c1mStopTimeout) },
-					PeerHolds:  o.c1mPeerHolds,
+					Stop: func() (time.Duration, time.Duration, error) {
+						took, err := s.terminate(o.c1mStopTimeout)
+						return took, s.lifetimeCPU(), err
+					},
+					PeerHolds: o.c1mPeerHolds,
 				})
 				if err != nil {
 					return nil, err

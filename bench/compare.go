@@ -229,7 +229,7 @@ func runCompare(ctx context.Context, o *options) error {
 	if slices.Contains(scenSel, "c1m") {
 		// Counts beyond the limit fail on their own, with the reason, and
 		// the smaller ones still run.
-		if _, err := raiseNoFile(uint64(o.c1mConns[len(o.c1mConns)-1]) + 4096); err != nil {
+		if _, err := raiseNoFile(uint64(o.c1mConns[len(o.c1mConns)-1]) + 256); err != nil {
 			o.logf("c1m: %v; larger conn counts will fail (bench/c1m.sh raises fs.nr_open; raising the hard limit needs CAP_SYS_RESOURCE)", err)
 		}
 	}

@@ -178,10 +178,10 @@ func TestRunC1M(t *testing.T) {
 		PID:        os.Getpid(),
 		Hold:       1050 * time.Millisecond,
 		Settle:     20 * time.Millisecond,
-		Stop: func() (time.Duration, error) {
+		Stop: func() (time.Duration, time.Duration, error) {
 			begin := time.Now()
 			srv.closeConns()
-			return time.Since(begin), nil
+			return time.Since(begin), -1, nil
 		},
 	})
 	if err != nil {

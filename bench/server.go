@@ -296,6 +296,20 @@ func (s *server) terminate(timeout time.Duration) (time.Duration, error) {
 	}
 }
 
+// lifetimeCPU is the CPU time (user + system) the server used over its
+// whole life, known once it has exited; -1 before.
+func (s *server) lifetimeCPU() time.Duration {
+	select {
+	case <-s.exited:
+	default:
+		return -1
+	}
+	if ps := s.cmd.ProcessState; ps != nil {
+		return ps.UserTime() + ps.SystemTime()
+	}
+	return -1
+}
+
 // headBuffer keeps the first max bytes written to it (a server's first
 // complaints are the useful ones).
 type headBuffer struct {

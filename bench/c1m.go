@@ -265,6 +265,9 @@ func c1mSummary(r *c1mResult) string {
 	if ex := r.Exchange; ex != nil {
 		s += fmt.Sprintf("; %d messages, %d sends skipped (echo late), p50 %v p99 %v max %v",
 			ex.Sent, ex.Missed, us(ex.Latency.Quantile(0.5)), us(ex.Latency.Quantile(0.99)), us(ex.Latency.Quantile(1)))
+		if ex.Lag != nil {
+			s += fmt.Sprintf(" (the client's own send lag p99 %v)", us(ex.Lag.Quantile(0.99)))
+		}
 	}
 	s += "; server CPU " + cpuShare(r.ServerCPU, r.Window)
 	if r.StopTime >= 0 {

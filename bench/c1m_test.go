@@ -2,12 +2,15 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseCounts(t *testing.T) {
@@ -207,5 +210,57 @@ func TestNiceStep(t *testing.T) {
 		if math.Abs(got-want) > 1e-9 {
 			t.Errorf("niceStep(%v) = %v, want %v", max, got, want)
 		}
+	}
+}
+
+// An -extra binary is started with examples/echo's command line, after the
+// selected servers, and its exit after SIGTERM is timed.
+func TestExtraServerStarted(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("linux only")
+	}
+	dir := t.TempDir()
+	argsFile := filepath.Join(dir, "args")
+	script := filepath.Join(dir, "echo-before")
+	body := "#!/bin/sh\necho \"$@\" > " + argsFile + "\ntrap 'exit 0' TERM\necho \"listening $2\"\nwhile :; do sleep 0.05; done\n"
+	if err := os.WriteFile(script, []byte(body), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	o, err := parseFlags([]string{"-compare", "-servers", "gnet,native", "-poller", "epoll", "-extra", "before=" + script})
+	if err != nil {
+		t.Fatal(err)
+	}
+	specs, err := serverSpecs(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, s := range specs {
+		keys = append(keys, s.Key)
+	}
+	if strings.Join(keys, ",") != "native,gnet,before" {
+		t.Fatalf("columns %v", keys)
+	}
+	srv, err := startServer(specs[2], 2, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	took, err := srv.terminate(5 * time.Second)
+	if err != nil || took <= 0 {
+		t.Fatalf("terminate: %v, %v", took, err)
+	}
+	if err := srv.stop(time.Second); err != nil {
+		t.Errorf("stop after terminate: %v", err)
+	}
+	if srv.lifetimeCPU() < 0 {
+		t.Error("no CPU time after exit")
+	}
+	args, err := os.ReadFile(argsFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("-addr tcp://%s -loops 2 -backend native -poller epoll\n", srv.Addr)
+	if string(args) != want {
+		t.Errorf("started with %q, want %q", args, want)
 	}
 }

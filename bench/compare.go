@@ -188,6 +188,27 @@ func shortErr(err error) string {
 	return s
 }
 
+// serverSpecs are the servers -servers selects, in column order, followed
+// by the -extra binaries, which take examples/echo's native command line and
+// always run.
+func serverSpecs(o *options) ([]*serverSpec, error) {
+	specs := allServers(o.poller)
+	serverKeys := make([]string, len(specs))
+	for i, s := range specs {
+		serverKeys[i] = s.Key
+	}
+	srvSel, err := selectKeys(o.servers, serverKeys, "server")
+	if err != nil {
+		return nil, err
+	}
+	specs = slices.DeleteFunc(specs, func(s *serverSpec) bool { return !slices.Contains(srvSel, s.Key) })
+	for _, e := range o.extras {
+		e.Args = []string{"-backend", "native", "-poller", o.poller}
+		specs = append(specs, e)
+	}
+	return specs, nil
+}
+
 // runCompare builds the servers, runs every selected scenario against every
 // selected server, round after round (A B C D A B C D …), and writes the
 // table, plus Markdown and SVG when asked.
@@ -196,20 +217,9 @@ func runCompare(ctx context.Context, o *options) error {
 	if err != nil {
 		return err
 	}
-	specs := allServers(o.poller)
-	serverKeys := make([]string, len(specs))
-	for i, s := range specs {
-		serverKeys[i] = s.Key
-	}
-	srvSel, err := selectKeys(o.servers, serverKeys, "server")
+	specs, err := serverSpecs(o)
 	if err != nil {
 		return err
-	}
-	specs = slices.DeleteFunc(specs, func(s *serverSpec) bool { return !slices.Contains(srvSel, s.Key) })
-	// Extra binaries take examples/echo's command line and always run.
-	for _, e := range o.extras {
-		e.Args = []string{"-backend", "native", "-poller", o.poller}
-		specs = append(specs, e)
 	}
 
 	var scens []*scenario

@@ -368,7 +368,8 @@ func (w *holdWorker) idleEvent(fd int, ev unix.EpollEvent) error {
 // exchangeResult is what the active conns measured.
 type exchangeResult struct {
 	Latency *Histogram
-	Sent    uint64 // messages sent
+	Lag     *Histogram // how late this process sent each message: its own scheduling delay
+	Sent    uint64     // messages sent
 	Missed  uint64 // sends skipped: the conn's previous echo was still outstanding
 }
 
@@ -382,13 +383,13 @@ func msgByte(k int, seq uint32, j int) byte {
 // its own offset within the second, for d, then waits up to drain for the
 // outstanding echoes. Idle conns must stay silent throughout.
 func (h *holder) exchange(d, drain time.Duration) (*exchangeResult, error) {
-	res := &exchangeResult{Latency: newHistogram()}
+	res := &exchangeResult{Latency: newHistogram(), Lag: newHistogram()}
 	begin := time.Now()
 	parts := make([]*exchangeResult, len(h.workers))
 	errs := make([]error, len(h.workers))
 	var wg sync.WaitGroup
 	for i, w := range h.workers {
-		parts[i] = &exchangeResult{Latency: newHistogram()}
+		parts[i] = &exchangeResult{Latency: newHistogram(), Lag: newHistogram()}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -398,6 +399,7 @@ func (h *holder) exchange(d, drain time.Duration) (*exchangeResult, error) {
 	wg.Wait()
 	for _, p := range parts {
 		res.Latency.Merge(p.Latency)
+		res.Lag.Merge(p.Lag)
 		res.Sent += p.Sent
 		res.Missed += p.Missed
 	}
@@ -426,6 +428,7 @@ func (w *holdWorker) exchange(begin time.Time, d, drain time.Duration, res *exch
 		}
 		for now < d && len(w.mine) > 0 && due() <= now {
 			k := int(w.mine[cursor])
+			res.Lag.Record(now - due())
 			sent, err := w.send(k, begin)
 			if err != nil {
 				return err

@@ -25,7 +25,7 @@ type holdConfig struct {
 type holder struct{ Opened time.Duration }
 
 type exchangeResult struct {
-	Latency      *Histogram
+	Latency, Lag *Histogram
 	Sent, Missed uint64
 }
 

@@ -370,7 +370,7 @@ type exchangeResult struct {
 	Latency *Histogram
 	Lag     *Histogram // how late this process sent each message: its own scheduling delay
 	Sent    uint64     // messages sent
-	Missed  uint64 // sends skipped: the conn's previous echo was still outstanding
+	Missed  uint64     // sends skipped: the conn's previous echo was still outstanding
 }
 
 // msgByte is byte j of message seq on active conn k: every echo is checked

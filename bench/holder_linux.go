@@ -131,7 +131,7 @@ func openHolder(cfg holdConfig) (*holder, error) {
 		return nil, errors.New("c1m: need at least one conn")
 	case cfg.Active < 0 || cfg.Active > 1:
 		return nil, errors.New("c1m: the active fraction must be within [0, 1]")
-	case cfg.Size < 1:
+	case cfg.Active > 0 && cfg.Size < 1:
 		return nil, errors.New("c1m: message size must be positive")
 	}
 	if cfg.Workers < 1 {

@@ -87,6 +87,9 @@ func (s *holdServer) closeConns() {
 func (s *holdServer) addr() string { return s.ln.Addr().String() }
 
 func TestHolderOpensExchangesAndCloses(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end: skipped with -short")
+	}
 	srv := startHoldServer(t, false)
 	const n = 200
 	h, err := openHolder(holdConfig{Addr: srv.addr(), Conns: n, Active: 0.1, Size: 100, Workers: 2, PerIP: 50, Window: 16, Timeout: 20 * time.Second})
@@ -128,6 +131,9 @@ func TestHolderOpensExchangesAndCloses(t *testing.T) {
 }
 
 func TestHolderDetectsFaults(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end: skipped with -short")
+	}
 	t.Run("corrupted echo", func(t *testing.T) {
 		srv := startHoldServer(t, true)
 		h, err := openHolder(holdConfig{Addr: srv.addr(), Conns: 20, Active: 0.5, Size: 64, Timeout: 10 * time.Second})
@@ -171,6 +177,9 @@ func TestHolderDetectsFaults(t *testing.T) {
 }
 
 func TestRunC1M(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end: skipped with -short")
+	}
 	srv := startHoldServer(t, false)
 	const n = 100
 	r, err := runC1M(c1mConfig{

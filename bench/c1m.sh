@@ -74,6 +74,13 @@ raise net.core.somaxconn 4096
 raise net.ipv4.tcp_max_syn_backlog 4096
 raise net.netfilter.nf_conntrack_max $((2 * MAX + 65536))
 
+# Raising the hard RLIMIT_NOFILE needs CAP_SYS_RESOURCE, which a sandbox
+# may withhold even from root: then no sysctl helps, and say so up front.
+hard=$(ulimit -Hn)
+if [ "$hard" != unlimited ] && [ "$hard" -lt $((MAX + 256)) ] && ! (ulimit -Hn $((MAX + 256))) 2>/dev/null; then
+	echo "c1m.sh: the hard open-file limit is $hard and cannot be raised (no CAP_SYS_RESOURCE): runs above about $((hard - 256)) conns will fail" >&2
+fi
+
 if [ $# -eq 0 ]; then
 	set -- -compare -scenarios c1m -c1m-conns 10k,100k -servers native,gnet,net -baseline gnet
 fi

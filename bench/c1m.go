@@ -213,6 +213,7 @@ func c1mMetrics(n int) []metric {
 		{Key: key + ".slab", Label: label, Unit: "kernel slab KiB/conn (both ends, machine-wide)", Better: LowerBetter, Digits: 2},
 		{Key: key + ".accept", Label: label, Unit: "time to accept all s", Better: LowerBetter, Digits: 2},
 		{Key: key + ".acceptcpu", Label: label, Unit: "server CPU µs per accepted conn", Better: LowerBetter, Digits: 1},
+		{Key: key + ".overflows", Label: label, Unit: "accept-queue overflows (machine-wide)", Better: Neutral, Digits: -1},
 		{Key: key + ".p50", Label: label, Unit: "active p50 latency ms", Better: LowerBetter, Digits: 3},
 		{Key: key + ".p99", Label: label, Unit: "active p99 latency ms", Better: LowerBetter, Digits: 3},
 		{Key: key + ".cpu", Label: label, Unit: "server CPU % of a core, holding", Better: LowerBetter, Digits: 1},
@@ -231,6 +232,9 @@ func c1mValues(r *c1mResult) map[string]float64 {
 		key + ".tcpmem": r.kernelPerConn(func(m sysMem) int64 { return m.TCPMem }) / 1024,
 		key + ".slab":   r.kernelPerConn(func(m sysMem) int64 { return m.Slab }) / 1024,
 		key + ".accept": r.Accept.Seconds(),
+	}
+	if r.SysOK {
+		v[key+".overflows"] = float64(r.SysHeld.ListenOverflows - r.SysBefore.ListenOverflows)
 	}
 	if r.Exchange != nil && r.Exchange.Latency.Count() > 0 {
 		v[key+".p50"] = ms(r.Exchange.Latency.Quantile(0.50))
@@ -256,8 +260,9 @@ func c1mSummary(r *c1mResult) string {
 	s := fmt.Sprintf("%s conns accepted in %v (server CPU %v, client CPU %v); server RSS %.1f → %.1f MiB (%.3f KiB/conn), %.1f MiB after the exchange",
 		groupDigits(int64(r.Conns)), r.Accept.Round(time.Millisecond), r.AcceptCPU, r.ClientCPU, mib(r.RSSBefore), mib(r.RSSHeld), r.RSSPerConn()/1024, mib(r.RSSEnd))
 	if r.SysOK {
-		s += fmt.Sprintf("; kernel: TCP sockets %d → %d, TCP mem %.1f → %.1f MiB, slab %.1f → %.1f MiB",
-			r.SysBefore.TCPInUse, r.SysHeld.TCPInUse, mib(r.SysBefore.TCPMem), mib(r.SysHeld.TCPMem), mib(r.SysBefore.Slab), mib(r.SysHeld.Slab))
+		s += fmt.Sprintf("; kernel: TCP sockets %d → %d, TCP mem %.1f → %.1f MiB, slab %.1f → %.1f MiB, accept-queue overflows %d",
+			r.SysBefore.TCPInUse, r.SysHeld.TCPInUse, mib(r.SysBefore.TCPMem), mib(r.SysHeld.TCPMem), mib(r.SysBefore.Slab), mib(r.SysHeld.Slab),
+			r.SysHeld.ListenOverflows-r.SysBefore.ListenOverflows)
 	}
 	if r.ClientConn > 0 {
 		s += fmt.Sprintf("; client %.0f B/conn", r.ClientConn)

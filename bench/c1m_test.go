@@ -61,6 +61,31 @@ UDP: inuse 1 mem 2
 	}
 }
 
+func TestParseNetstat(t *testing.T) {
+	const sample = `TcpExt: SyncookiesSent ListenOverflows ListenDrops
+TcpExt: 0 17 19
+IpExt: InNoRoutes ListenOverflows
+IpExt: 1 99
+`
+	if v, err := parseNetstat(sample, "TcpExt", "ListenOverflows"); err != nil || v != 17 {
+		t.Fatalf("got %d, %v", v, err)
+	}
+	if v, err := parseNetstat(sample, "IpExt", "ListenOverflows"); err != nil || v != 99 {
+		t.Fatalf("IpExt: got %d, %v", v, err)
+	}
+	for _, c := range []struct{ text, name string }{
+		{sample, "Nonesuch"},
+		{"TcpExt: A B\nTcpExt: 1\n", "A"}, // short values
+		{"TcpExt: A B\n", "A"},            // no values
+		{"IpExt: A\nIpExt: 1\n", "A"},     // no section
+		{"TcpExt: A\nTcpExt: x\n", "A"},   // not a number
+	} {
+		if _, err := parseNetstat(c.text, "TcpExt", c.name); err == nil {
+			t.Errorf("parseNetstat(%q, %s) gave no error", c.text, c.name)
+		}
+	}
+}
+
 func TestReadSysMem(t *testing.T) {
 	if _, err := os.Stat("/proc/net/sockstat"); err != nil {
 		t.Skip("no /proc/net/sockstat")

@@ -13,6 +13,37 @@ type sysMem struct {
 	TCPInUse int64 // TCP sockets in use (sockstat "inuse")
 	TCPMem   int64 // bytes of TCP buffer memory (sockstat "mem", in pages)
 	Slab     int64 // bytes of kernel slab (/proc/meminfo "Slab"): socket structs, files, epoll items
+	// ListenOverflows counts connections dropped because an accept queue
+	// was full (/proc/net/netstat TcpExt ListenOverflows), since boot.
+	ListenOverflows int64
+}
+
+// parseNetstat returns one counter of a /proc/net/netstat section: the
+// section comes as a line of names and a line of values, both starting
+// with "Prefix:".
+func parseNetstat(s, prefix, name string) (int64, error) {
+	var names []string
+	for line := range strings.Lines(s) {
+		rest, ok := strings.CutPrefix(line, prefix+":")
+		if !ok {
+			continue
+		}
+		f := strings.Fields(rest)
+		if names == nil {
+			names = f
+			continue
+		}
+		if len(f) != len(names) {
+			return 0, fmt.Errorf("netstat: %s: %d names, %d values", prefix, len(names), len(f))
+		}
+		for i, n := range names {
+			if n == name {
+				return strconv.ParseInt(f[i], 10, 64)
+			}
+		}
+		return 0, fmt.Errorf("netstat: no %s %s", prefix, name)
+	}
+	return 0, fmt.Errorf("netstat: no %s lines", prefix)
 }
 
 // parseSockstat reads the TCP line of /proc/net/sockstat:
@@ -67,6 +98,12 @@ func readSysMem() (sysMem, error) {
 	// Same "Key:   1234 kB" format as /proc/PID/status.
 	if m.Slab, err = parseStatusKB(string(b), "Slab"); err != nil {
 		return sysMem{}, fmt.Errorf("meminfo: %w", err)
+	}
+	if b, err = os.ReadFile("/proc/net/netstat"); err != nil {
+		return sysMem{}, err
+	}
+	if m.ListenOverflows, err = parseNetstat(string(b), "TcpExt", "ListenOverflows"); err != nil {
+		return sysMem{}, err
 	}
 	return m, nil
 }

@@ -227,6 +227,22 @@ func TestC1MValuesAndSVG(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkXML(t, b.Bytes())
+	// Counts no server reached leave the axis and are named.
+	b.Reset()
+	tab.Cells[tab.row("c1m-1M.rss")][1].Vals = nil
+	if err := writeC1MSVG(&b, tab, ns, "t", "machine"); err != nil {
+		t.Fatal(err)
+	}
+	checkXML(t, b.Bytes())
+	if !strings.Contains(b.String(), "no server reached 1M") || strings.Contains(b.String(), ">1M</text>") {
+		t.Error("1M, which no server reached, is on the axis or not named")
+	}
+	// Nothing at all still gives a valid document.
+	b.Reset()
+	if err := writeC1MSVG(&b, newTable(metrics, []string{"a"}, 0), ns, "t", ""); err != nil {
+		t.Fatal(err)
+	}
+	checkXML(t, b.Bytes())
 }
 
 func TestNiceStep(t *testing.T) {

@@ -46,6 +46,41 @@ func c1mSeries(t *table, ns []int, name string) [][]float64 {
 // conns held (log scale): the server's RSS per conn and the p99 latency of
 // the active conns, one line per server. Missing points break the line.
 func writeC1MSVG(w io.Writer, t *table, ns []int, title, subtitle string) error {
+	// The axis spans the counts some server reached; the others are named.
+	rss, p99 := c1mSeries(t, ns, "rss"), c1mSeries(t, ns, "p99")
+	var kept, missing []int
+	keptRSS, keptP99 := make([][]float64, len(t.Servers)), make([][]float64, len(t.Servers))
+	for i, n := range ns {
+		reached := false
+		for c := range t.Servers {
+			reached = reached || !math.IsNaN(rss[c][i]) || !math.IsNaN(p99[c][i])
+		}
+		if !reached {
+			missing = append(missing, n)
+			continue
+		}
+		kept = append(kept, n)
+		for c := range t.Servers {
+			keptRSS[c] = append(keptRSS[c], rss[c][i])
+			keptP99[c] = append(keptP99[c], p99[c][i])
+		}
+	}
+	if len(missing) > 0 {
+		names := make([]string, len(missing))
+		for i, n := range missing {
+			names[i] = shortCount(n)
+		}
+		note := "no server reached " + strings.Join(names, ", ") + " (see the table)"
+		if subtitle != "" {
+			subtitle += "; "
+		}
+		subtitle += note
+	}
+	if len(kept) == 0 {
+		kept = ns[:1]
+		keptRSS, keptP99 = nil, nil
+	}
+	ns = kept
 	const (
 		panelW = 380.0
 		plotH  = 250.0
@@ -144,8 +179,8 @@ func writeC1MSVG(w io.Writer, t *table, ns []int, title, subtitle string) error 
 			}
 		}
 	}
-	panel(left, "Server RSS per conn held", "KiB per conn", c1mSeries(t, ns, "rss"))
-	panel(left+panelW+gap, "p99 latency of the active conns (target ≤ 5 ms at 1M)", "ms", c1mSeries(t, ns, "p99"))
+	panel(left, "Server RSS per conn held", "KiB per conn", keptRSS)
+	panel(left+panelW+gap, "p99 latency of the active conns (target ≤ 5 ms at 1M)", "ms", keptP99)
 	p("</svg>\n")
 	_, err := io.WriteString(w, b.String())
 	return err

@@ -245,11 +245,10 @@ func TestC1MValuesAndSVG(t *testing.T) {
 	checkXML(t, b.Bytes())
 }
 
-func TestNiceStep(t *testing.T) {
-	for max, want := range map[float64]float64{0.55: 0.2, 6: 2, 30: 10, 0: 1, 1.1: 0.5} {
-		got := niceStep(max)
-		if math.Abs(got-want) > 1e-9 {
-			t.Errorf("niceStep(%v) = %v, want %v", max, got, want)
+func TestCountLabel(t *testing.T) {
+	for n, want := range map[int]string{19500: "19.5k", 1000000: "1M", 2500000: "2.5M", 250000: "250k", 999: "999"} {
+		if got := countLabel(n); got != want {
+			t.Errorf("countLabel(%d) = %q, want %q", n, got, want)
 		}
 	}
 }

@@ -5,24 +5,9 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strconv"
 	"strings"
 )
-
-// niceStep is a round tick step (1, 2 or 5 times a power of ten) giving
-// about five ticks up to max.
-func niceStep(max float64) float64 {
-	if max <= 0 || math.IsNaN(max) || math.IsInf(max, 0) {
-		return 1
-	}
-	raw := max / 5
-	p := math.Pow(10, math.Floor(math.Log10(raw)))
-	for _, m := range []float64{1, 2, 5, 10} {
-		if m*p >= raw {
-			return m * p
-		}
-	}
-	return 10 * p
-}
 
 // c1mSeries is one server's medians of a c1m metric per conn count (NaN
 // where it has none).
@@ -114,43 +99,64 @@ func writeC1MSVG(w io.Writer, t *table, ns []int, title, subtitle string) error 
 	}
 
 	lo, hi := math.Log10(float64(ns[0])), math.Log10(float64(ns[len(ns)-1]))
-	panel := func(x0 float64, heading, unit string, series [][]float64) {
+	// Log scales on both axes: the servers differ by 30× in memory, and a
+	// latency spike on this shared machine would flatten everything else.
+	panel := func(x0 float64, heading, unit string, series [][]float64, ref float64, refLabel string) {
 		x := func(i int) float64 {
 			if hi == lo {
 				return x0 + panelW/2
 			}
 			return x0 + 20 + (panelW-40)*(math.Log10(float64(ns[i]))-lo)/(hi-lo)
 		}
-		ymax := 0.0
+		vmin, vmax := ref, ref
 		for _, s := range series {
 			for _, v := range s {
-				if !math.IsNaN(v) {
-					ymax = math.Max(ymax, v)
+				if !math.IsNaN(v) && v > 0 {
+					vmin, vmax = math.Min(vmin, v), math.Max(vmax, v)
 				}
 			}
 		}
-		step := niceStep(ymax * 1.1)
-		ymax = math.Max(math.Ceil(ymax*1.1/step)*step, step)
-		y := func(v float64) float64 { return top + plotH - plotH*v/ymax }
+		ylo, yhi := math.Floor(math.Log10(vmin/1.2)), math.Ceil(math.Log10(vmax*1.2))
+		if yhi <= ylo {
+			yhi = ylo + 1
+		}
+		y := func(v float64) float64 {
+			if v <= 0 {
+				return top + plotH
+			}
+			return top + plotH - plotH*(math.Log10(v)-ylo)/(yhi-ylo)
+		}
 		p(`<text x="%.1f" y="%.1f" font-weight="bold">%s</text>`+"\n", x0, top-10, esc(heading))
+		var ticks []float64
+		for e := ylo; e <= yhi; e++ {
+			for _, m := range []float64{1, 2, 5} {
+				if v := m * math.Pow(10, e); math.Log10(v) <= yhi+1e-9 {
+					ticks = append(ticks, v)
+				}
+			}
+		}
 		p(`<g stroke="#dddddd" stroke-width="1">` + "\n")
-		for v := step; v <= ymax+step/1e6; v += step {
+		for _, v := range ticks {
 			p(`<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f"/>`+"\n", x0, y(v), x0+panelW, y(v))
 		}
 		p("</g>\n")
 		p(`<g font-size="10" text-anchor="end" fill="#444444">` + "\n")
-		for v := 0.0; v <= ymax+step/1e6; v += step {
+		for _, v := range ticks {
 			p(`<text x="%.1f" y="%.1f">%s</text>`+"\n", x0-5, y(v)+3.5, esc(trimFloat(v)))
 		}
 		p("</g>\n")
-		p(`<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#333333"/>`+"\n", x0, y(0), x0+panelW, y(0))
-		p(`<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#333333"/>`+"\n", x0, y(0), x0, top)
-		for i, n := range ns {
-			p(`<text x="%.1f" y="%.1f" text-anchor="middle" font-size="10">%s</text>`+"\n", x(i), y(0)+14, esc(shortCount(n)))
+		p(`<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#333333"/>`+"\n", x0, top+plotH, x0+panelW, top+plotH)
+		p(`<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#333333"/>`+"\n", x0, top+plotH, x0, top)
+		if ref > 0 {
+			p(`<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#aa0000" stroke-width="1" stroke-dasharray="5,3"/>`+"\n", x0, y(ref), x0+panelW, y(ref))
+			p(`<text x="%.1f" y="%.1f" text-anchor="end" font-size="9" fill="#aa0000">%s</text>`+"\n", x0+panelW-2, y(ref)-3, esc(refLabel))
 		}
-		p(`<text x="%.1f" y="%.1f" text-anchor="middle">%s</text>`+"\n", x0+panelW/2, y(0)+32, "conns held (log scale)")
+		for i, n := range ns {
+			p(`<text x="%.1f" y="%.1f" text-anchor="middle" font-size="10">%s</text>`+"\n", x(i), top+plotH+14, esc(countLabel(n)))
+		}
+		p(`<text x="%.1f" y="%.1f" text-anchor="middle">%s</text>`+"\n", x0+panelW/2, top+plotH+32, "conns held (log scale)")
 		p(`<text x="%.1f" y="%.1f" text-anchor="middle" font-size="10" fill="#444444" transform="rotate(-90 %.1f %.1f)">%s</text>`+"\n",
-			x0-44, top+plotH/2, x0-44, top+plotH/2, esc(unit))
+			x0-44, top+plotH/2, x0-44, top+plotH/2, esc(unit+" (log scale)"))
 		for c, s := range series {
 			col := svgPalette[c%len(svgPalette)]
 			var path strings.Builder
@@ -179,11 +185,23 @@ func writeC1MSVG(w io.Writer, t *table, ns []int, title, subtitle string) error 
 			}
 		}
 	}
-	panel(left, "Server RSS per conn held", "KiB per conn", keptRSS)
-	panel(left+panelW+gap, "p99 latency of the active conns (target ≤ 5 ms at 1M)", "ms", keptP99)
+	// 400 MiB for 1M conns is about 0.41 KiB per conn.
+	panel(left, "Server RSS per conn held", "KiB per conn", keptRSS, 400.0*1024/1e6, "1M target: 400 MiB")
+	panel(left+panelW+gap, "p99 latency of the active conns", "ms", keptP99, 5, "1M target: 5 ms")
 	p("</svg>\n")
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// countLabel writes a conn count for an axis: 19500 -> "19.5k".
+func countLabel(n int) string {
+	switch {
+	case n >= 1000000:
+		return trimFloat(float64(n)/1e6) + "M"
+	case n >= 1000:
+		return trimFloat(float64(n)/1e3) + "k"
+	}
+	return strconv.Itoa(n)
 }
 
 // trimFloat prints v with up to three decimals and no trailing zeros.

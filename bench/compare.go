@@ -280,6 +280,7 @@ func runCompare(ctx context.Context, o *options) error {
 	groupFailed := map[string]failure{} // by group + "/" + server key: the smallest scenario that failed
 
 	began := time.Now()
+	loadBefore := loadAverage()
 rounds:
 	for round := 1; round <= o.rounds; round++ {
 		for _, sc := range scens {
@@ -355,6 +356,10 @@ rounds:
 	o.logf("compare took %v", time.Since(began).Round(time.Second))
 
 	machine, params := compareHeader(o, scens)
+	if loadBefore != "" {
+		// Other work on the machine moves every figure; say how much there was.
+		params[0] += fmt.Sprintf("; load average %s at the start, %s at the end", loadBefore, loadAverage())
+	}
 	fmt.Println(machine)
 	fmt.Println(params[0])
 	for _, p := range params[1:] {
@@ -416,6 +421,18 @@ rounds:
 		o.logf("wrote %s", o.c1mSVG)
 	}
 	return nil
+}
+
+// loadAverage is the 1-minute load average from /proc/loadavg, or "".
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	if f := strings.Fields(string(b)); len(f) > 0 {
+		return f[0]
+	}
+	return ""
 }
 
 // compareHeader describes the machine, then the parameters: one line of

@@ -16,13 +16,27 @@ import (
 // freshly started server, reporting one value per metric.
 type scenario struct {
 	Key     string
+	Group   string // a server that fails a scenario of a group skips the group's larger ones
+	Size    int    // orders the scenarios of a group
 	Title   string
 	Metrics []metric
 	Run     func(o *options, s *server) (map[string]float64, error)
 }
 
-// scenarioKeys are the names -scenarios accepts, in run order.
+// scenarioKeys are the scenarios "all" runs, in run order.
 var scenarioKeys = []string{"echo1", "echo16", "idle", "churn", "slow"}
+
+// optInScenarios run only when named: they need a prepared machine.
+var optInScenarios = []string{"c1m"}
+
+// selectScenarios parses -scenarios: "all" (or "") is scenarioKeys, and a
+// list may also name the opt-in ones.
+func selectScenarios(sel string) ([]string, error) {
+	if sel == "" || sel == "all" {
+		return scenarioKeys, nil
+	}
+	return selectKeys(sel, append(slices.Clone(scenarioKeys), optInScenarios...), "scenario")
+}
 
 func scenarios(o *options) []*scenario {
 	usf := func(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
@@ -33,7 +47,7 @@ func scenarios(o *options) []*scenario {
 			Title: fmt.Sprintf("echo: %d conns × %d B, %d in flight per conn", o.conns, o.size, inflight),
 			Metrics: []metric{
 				{Key: key + ".msgs", Label: label, Unit: "msgs/s", Better: HigherBetter, Chart: true, Digits: -1},
-				{Key: key + ".cpu", Label: label, Unit: "server CPU µs/msg", Better: LowerBetter, Chart: inflight == 1, Digits: 2},
+				{Key: key + ".cpu", Label: label, Unit: "server CPU µs/msg", Better: LowerBetter, Chart: true, Digits: 2},
 				{Key: key + ".p50", Label: label, Unit: "p50 latency µs", Better: LowerBetter, Digits: -1},
 				{Key: key + ".p99", Label: label, Unit: "p99 latency µs", Better: LowerBetter, Digits: -1},
 				{Key: key + ".p999", Label: label, Unit: "p99.9 latency µs", Better: LowerBetter, Digits: -1},
@@ -61,7 +75,7 @@ func scenarios(o *options) []*scenario {
 			},
 		}
 	}
-	return []*scenario{
+	return append([]*scenario{
 		echo("echo1", 1),
 		echo("echo16", o.inflightHigh),
 		{
@@ -114,7 +128,7 @@ func scenarios(o *options) []*scenario {
 				return v, nil
 			},
 		},
-	}
+	}, c1mScenarios(o)...)
 }
 
 func plural(n int) string {
@@ -174,14 +188,10 @@ func shortErr(err error) string {
 	return s
 }
 
-// runCompare builds the servers, runs every selected scenario against every
-// selected server, round after round (A B C D A B C D …), and writes the
-// table, plus Markdown and SVG when asked.
-func runCompare(ctx context.Context, o *options) error {
-	scenSel, err := selectKeys(o.scenarios, scenarioKeys, "scenario")
-	if err != nil {
-		return err
-	}
+// serverSpecs are the servers -servers selects, in column order, followed
+// by the -extra binaries, which take examples/echo's native command line and
+// always run.
+func serverSpecs(o *options) ([]*serverSpec, error) {
 	specs := allServers(o.poller)
 	serverKeys := make([]string, len(specs))
 	for i, s := range specs {
@@ -189,9 +199,28 @@ func runCompare(ctx context.Context, o *options) error {
 	}
 	srvSel, err := selectKeys(o.servers, serverKeys, "server")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	specs = slices.DeleteFunc(specs, func(s *serverSpec) bool { return !slices.Contains(srvSel, s.Key) })
+	for _, e := range o.extras {
+		e.Args = []string{"-backend", "native", "-poller", o.poller}
+		specs = append(specs, e)
+	}
+	return specs, nil
+}
+
+// runCompare builds the servers, runs every selected scenario against every
+// selected server, round after round (A B C D A B C D …), and writes the
+// table, plus Markdown and SVG when asked.
+func runCompare(ctx context.Context, o *options) error {
+	scenSel, err := selectScenarios(o.scenarios)
+	if err != nil {
+		return err
+	}
+	specs, err := serverSpecs(o)
+	if err != nil {
+		return err
+	}
 
 	var scens []*scenario
 	for _, sc := range scenarios(o) {
@@ -205,6 +234,13 @@ func runCompare(ctx context.Context, o *options) error {
 	if slices.Contains(scenSel, "idle") {
 		if _, err := raiseNoFile(uint64(o.idleConns) + 1024); err != nil {
 			return err
+		}
+	}
+	if slices.Contains(scenSel, "c1m") {
+		// Counts beyond the limit fail on their own, with the reason, and
+		// the smaller ones still run.
+		if _, err := raiseNoFile(uint64(o.c1mConns[len(o.c1mConns)-1]) + 256); err != nil {
+			o.logf("c1m: %v; larger conn counts will fail (bench/c1m.sh raises fs.nr_open; raising the hard limit needs CAP_SYS_RESOURCE)", err)
 		}
 	}
 
@@ -237,8 +273,14 @@ func runCompare(ctx context.Context, o *options) error {
 	notes := map[string][]string{} // per server: stop problems and the like
 	startFails := make([]int, len(specs))
 	firstStartErr := make([]error, len(specs))
+	type failure struct {
+		size  int
+		title string
+	}
+	groupFailed := map[string]failure{} // by group + "/" + server key: the smallest scenario that failed
 
 	began := time.Now()
+	loadBefore := loadAverage()
 rounds:
 	for round := 1; round <= o.rounds; round++ {
 		for _, sc := range scens {
@@ -263,6 +305,12 @@ rounds:
 				if spec.BuildErr != nil {
 					record(nil, spec.BuildErr)
 					continue
+				}
+				if sc.Group != "" {
+					if f, ok := groupFailed[sc.Group+"/"+spec.Key]; ok && sc.Size > f.size {
+						record(nil, fmt.Errorf("not run: failed at a smaller size (%s)", f.title))
+						continue
+					}
 				}
 				if startFails[i] >= 2 {
 					// Failed to start twice: do not spend more time on it.
@@ -296,6 +344,9 @@ rounds:
 				}
 				if runErr != nil {
 					o.logf("    failed: %v", runErr)
+					if f, ok := groupFailed[sc.Group+"/"+spec.Key]; sc.Group != "" && (!ok || sc.Size < f.size) {
+						groupFailed[sc.Group+"/"+spec.Key] = failure{sc.Size, sc.Title}
+					}
 				}
 				record(vals, runErr)
 				time.Sleep(o.gap)
@@ -305,6 +356,10 @@ rounds:
 	o.logf("compare took %v", time.Since(began).Round(time.Second))
 
 	machine, params := compareHeader(o, scens)
+	if loadBefore != "" {
+		// Other work on the machine moves every figure; say how much there was.
+		params[0] += fmt.Sprintf("; load average %s at the start, %s at the end", loadBefore, loadAverage())
+	}
 	fmt.Println(machine)
 	fmt.Println(params[0])
 	for _, p := range params[1:] {
@@ -354,7 +409,30 @@ rounds:
 		}
 		o.logf("wrote %s", o.svg)
 	}
+	if o.c1mSVG != "" && slices.Contains(scenSel, "c1m") {
+		f, err := os.Create(o.c1mSVG)
+		if err != nil {
+			return err
+		}
+		title := fmt.Sprintf("C1M: conns held on one server (%g%% exchange a message a second, %d loops)", 100*o.c1mActive, o.loops)
+		if err := errors.Join(writeC1MSVG(f, tab, o.c1mConns, title, machineSummary()), f.Close()); err != nil {
+			return err
+		}
+		o.logf("wrote %s", o.c1mSVG)
+	}
 	return nil
+}
+
+// loadAverage is the 1-minute load average from /proc/loadavg, or "".
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	if f := strings.Fields(string(b)); len(f) > 0 {
+		return f[0]
+	}
+	return ""
 }
 
 // compareHeader describes the machine, then the parameters: one line of

@@ -58,6 +58,18 @@ type options struct {
 	root         string
 	quiet        bool
 
+	c1mConns       []int
+	c1mActive      float64
+	c1mHold        time.Duration
+	c1mWorkers     int
+	c1mPerIP       int
+	c1mWindow      int
+	c1mOpenTimeout time.Duration
+	c1mStopTimeout time.Duration
+	c1mSVG         string
+	c1mPeerHolds   bool
+	extras         []*serverSpec
+
 	addr string
 	pid  int
 	mode string
@@ -87,7 +99,7 @@ func parseFlags(args []string) (*options, error) {
 	fs.IntVar(&o.churnWorkers, "churn-workers", 4, "churn: concurrent connect-echo-close loops")
 	fs.IntVar(&o.slowMiB, "slow-mib", 64, "slow: MiB sent through one connection")
 	fs.DurationVar(&o.slowPhase, "slow-phase", time.Second, "slow: how long the reader reads 4 KiB per 10 ms before reading at full speed")
-	fs.StringVar(&o.scenarios, "scenarios", "all", "compare: comma-separated subset of echo1,echo16,idle,churn,slow")
+	fs.StringVar(&o.scenarios, "scenarios", "all", "compare: comma-separated subset of echo1,echo16,idle,churn,slow, or c1m (not part of all)")
 	fs.StringVar(&o.servers, "servers", "all", "compare: comma-separated subset of native,evgnet,gnet,net")
 	fs.StringVar(&o.baseline, "baseline", "native", "compare: server the ratios are relative to")
 	fs.StringVar(&o.md, "md", "", "compare: also write the table as Markdown to this file")
@@ -98,9 +110,27 @@ func parseFlags(args []string) (*options, error) {
 	fs.DurationVar(&o.gap, "gap", 200*time.Millisecond, "compare: pause between runs")
 	fs.StringVar(&o.root, "root", "", "compare: module root to build in (default: from go env GOMOD)")
 	fs.BoolVar(&o.quiet, "q", false, "no progress on stderr")
+	c1mConns := fs.String("c1m-conns", "10k", "c1m: conns held, a comma-separated list such as 10000,100000 or 10k,250k,1M")
+	fs.Float64Var(&o.c1mActive, "c1m-active", 0.01, "c1m: fraction of the conns that exchange a message every second")
+	fs.DurationVar(&o.c1mHold, "c1m-hold", 10*time.Second, "c1m: how long the active conns exchange messages")
+	fs.IntVar(&o.c1mWorkers, "c1m-workers", 2, "c1m: client goroutines, each with its own epoll instance")
+	fs.IntVar(&o.c1mPerIP, "c1m-per-ip", 0, "c1m: conns per source address in 127.0.0.0/8 (0: half of ip_local_port_range)")
+	fs.IntVar(&o.c1mWindow, "c1m-window", 2048, "c1m: conns opened but not yet echoed, at most (keeps the accept queue short)")
+	fs.DurationVar(&o.c1mOpenTimeout, "c1m-open-timeout", 5*time.Minute, "c1m: bound on opening all conns")
+	fs.DurationVar(&o.c1mStopTimeout, "c1m-stop-timeout", time.Minute, "c1m: wait this long for the server to exit after SIGTERM with all conns open")
+	fs.BoolVar(&o.c1mPeerHolds, "c1m-peer-holds", false, "c1m: keep the client ends open while the server stops (default: close each once the server has closed it)")
+	fs.StringVar(&o.c1mSVG, "c1m-svg", "", "compare: write a chart of c1m RSS per conn and p99 latency against N to this file")
+	fs.Func("extra", "compare: `NAME=PATH` of another echo server binary taking examples/echo's command line, as an extra column (repeatable)", func(v string) error {
+		s, err := parseExtra(v)
+		if err != nil {
+			return err
+		}
+		o.extras = append(o.extras, s)
+		return nil
+	})
 	fs.StringVar(&o.addr, "addr", "", "drive the echo server at this host:port (or tcp://host:port) on loopback")
 	fs.IntVar(&o.pid, "pid", 0, "the server's process id, for its CPU time and RSS")
-	fs.StringVar(&o.mode, "mode", "echo", "with -addr: echo, idle, churn or slow")
+	fs.StringVar(&o.mode, "mode", "echo", "with -addr: echo, idle, churn, slow or c1m")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -120,6 +150,17 @@ func parseFlags(args []string) (*options, error) {
 		return nil, errors.New("-duration must be positive and -warmup not negative")
 	case o.conns < 1 || o.size < 1 || o.inflight < 1 || o.inflightHigh < 1 || o.idleConns < 1 || o.churnWorkers < 1 || o.slowMiB < 1:
 		return nil, errors.New("counts and sizes must be positive")
+	case o.c1mActive < 0 || o.c1mActive > 1:
+		return nil, errors.New("-c1m-active must be within [0, 1]")
+	case o.c1mHold <= 0 || o.c1mWorkers < 1 || o.c1mPerIP < 0 || o.c1mWindow < 1 || o.c1mOpenTimeout <= 0 || o.c1mStopTimeout <= 0:
+		return nil, errors.New("-c1m-hold, -c1m-workers, -c1m-window and the c1m timeouts must be positive, -c1m-per-ip not negative")
+	}
+	var err error
+	if o.c1mConns, err = parseCounts(*c1mConns); err != nil {
+		return nil, fmt.Errorf("-c1m-conns: %w", err)
+	}
+	if err := checkExtras(o.extras); err != nil {
+		return nil, err
 	}
 	if o.addr != "" {
 		a, err := loopbackAddr(o.addr)
@@ -235,8 +276,19 @@ func runSingle(o *options) error {
 			}
 		}
 		return err
+	case "c1m":
+		n := o.c1mConns[len(o.c1mConns)-1]
+		if _, err := raiseNoFile(uint64(n) + 256); err != nil {
+			o.logf("%v", err) // the holder says whether it is enough
+		}
+		r, err := runC1M(c1mConfig{holdConfig: o.holdConfig(o.addr, n), PID: o.pid, Hold: o.c1mHold, Drain: o.drain})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "c1m %s: %s\n", o.addr, c1mSummary(r))
+		return nil
 	}
-	return fmt.Errorf("unknown -mode %q (echo, idle, churn, slow)", o.mode)
+	return fmt.Errorf("unknown -mode %q (echo, idle, churn, slow, c1m)", o.mode)
 }
 
 // us rounds a duration to the microsecond for printing.

@@ -34,7 +34,7 @@ func raiseNoFile(want uint64) (uint64, error) {
 		return lim.Cur, fmt.Errorf("setrlimit NOFILE %d: %w", lim.Max, err)
 	}
 	if next.Cur < want {
-		return next.Cur, fmt.Errorf("RLIMIT_NOFILE hard limit is %d, need %d (raise it with ulimit -Hn or run as root)", next.Cur, want)
+		return next.Cur, fmt.Errorf("RLIMIT_NOFILE hard limit is %d, need %d (raise it with ulimit -Hn; above the hard limit that needs CAP_SYS_RESOURCE, as root normally has)", next.Cur, want)
 	}
 	return next.Cur, nil
 }

@@ -26,6 +26,7 @@ type serverSpec struct {
 	Pkg      string   // package built, relative to the module root
 	Args     []string // extra arguments after -addr and -loops
 	Bin      string   // built binary; empty until built
+	Prebuilt bool     // Bin was given (-extra); nothing to build
 	BuildErr error    // why it could not be built
 }
 
@@ -37,6 +38,50 @@ func allServers(poller string) []*serverSpec {
 		{Key: "gnet", Name: "gnet", Pkg: "./bench/gnetecho"},
 		{Key: "net", Name: "net", Pkg: "./bench/netecho"},
 	}
+}
+
+// parseExtra parses -extra NAME=PATH: a prebuilt echo server run as one
+// more column with examples/echo's command line (so that, for example, a
+// build of an older commit can be compared with the current code in one
+// run). The binary must exist and be executable.
+func parseExtra(v string) (*serverSpec, error) {
+	name, path, ok := strings.Cut(v, "=")
+	if !ok || name == "" || path == "" {
+		return nil, fmt.Errorf("-extra %q: want NAME=PATH", v)
+	}
+	for _, r := range name {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
+			return nil, fmt.Errorf("-extra %q: NAME may hold letters, digits, '-', '_' and '.'", v)
+		}
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("-extra %q: %w", v, err)
+	}
+	fi, err := os.Stat(abs)
+	if err != nil {
+		return nil, fmt.Errorf("-extra %q: %w", v, err)
+	}
+	if !fi.Mode().IsRegular() || fi.Mode().Perm()&0o111 == 0 {
+		return nil, fmt.Errorf("-extra %q: %s is not an executable file", v, abs)
+	}
+	return &serverSpec{Key: name, Name: name, Bin: abs, Prebuilt: true}, nil
+}
+
+// checkExtras rejects extra servers whose names repeat or clash with a
+// built-in one.
+func checkExtras(extras []*serverSpec) error {
+	seen := map[string]bool{}
+	for _, s := range allServers("auto") {
+		seen[s.Key] = true
+	}
+	for _, s := range extras {
+		if seen[s.Key] {
+			return fmt.Errorf("-extra %s: the name is taken", s.Key)
+		}
+		seen[s.Key] = true
+	}
+	return nil
 }
 
 // moduleRoot finds the directory holding the main module's go.mod.
@@ -57,6 +102,9 @@ func moduleRoot() (string, error) {
 func buildServers(ctx context.Context, root, dir string, specs []*serverSpec, logf func(string, ...any)) {
 	built := map[string]*serverSpec{}
 	for _, s := range specs {
+		if s.Prebuilt {
+			continue
+		}
 		if prev, ok := built[s.Pkg]; ok {
 			s.Bin, s.BuildErr = prev.Bin, prev.BuildErr
 			continue
@@ -106,6 +154,9 @@ type server struct {
 	stderr *headBuffer
 	exited chan struct{} // closed once the process has been waited for
 	werr   error         // cmd.Wait's result, valid after exited
+
+	terminated bool  // terminate was called; stop reports termErr
+	termErr    error // what terminate found
 }
 
 // startServer starts spec on a free port of 127.0.0.1 with -loops loops and
@@ -206,27 +257,57 @@ func dialAddr(announced, fallback string) string {
 }
 
 // stop sends SIGTERM and waits up to timeout for a clean exit; then it
-// kills the process. It reports a non-zero exit or a needed kill.
+// kills the process. It reports a non-zero exit or a needed kill. After
+// terminate it only reports what terminate found.
 func (s *server) stop(timeout time.Duration) error {
+	_, err := s.terminate(timeout)
+	return err
+}
+
+// terminate is stop that also reports how long the server took to exit
+// after SIGTERM. Only the first call acts.
+func (s *server) terminate(timeout time.Duration) (time.Duration, error) {
+	if s.terminated {
+		return -1, s.termErr
+	}
+	s.terminated = true
 	select {
 	case <-s.exited:
-		return fmt.Errorf("%s had exited during the run (%v): %s", s.spec.Name, s.werr, firstLines(s.stderr.String(), 4))
+		s.termErr = fmt.Errorf("%s had exited during the run (%v): %s", s.spec.Name, s.werr, firstLines(s.stderr.String(), 4))
+		return -1, s.termErr
 	default:
 	}
+	begin := time.Now()
 	_ = s.cmd.Process.Signal(syscall.SIGTERM)
 	t := time.NewTimer(timeout)
 	defer t.Stop()
 	select {
 	case <-s.exited:
+		took := time.Since(begin)
 		if s.werr != nil {
-			return fmt.Errorf("%s exited with %v after SIGTERM", s.spec.Name, s.werr)
+			s.termErr = fmt.Errorf("%s exited with %v %v after SIGTERM: %s", s.spec.Name, s.werr, took.Round(time.Millisecond), firstLines(s.stderr.String(), 4))
 		}
-		return nil
+		return took, s.termErr
 	case <-t.C:
 		_ = s.cmd.Process.Kill()
 		<-s.exited
-		return fmt.Errorf("%s did not exit within %v of SIGTERM; killed", s.spec.Name, timeout)
+		s.termErr = fmt.Errorf("%s did not exit within %v of SIGTERM; killed", s.spec.Name, timeout)
+		return -1, s.termErr
 	}
+}
+
+// lifetimeCPU is the CPU time (user + system) the server used over its
+// whole life, known once it has exited; -1 before.
+func (s *server) lifetimeCPU() time.Duration {
+	select {
+	case <-s.exited:
+	default:
+		return -1
+	}
+	if ps := s.cmd.ProcessState; ps != nil {
+		return ps.UserTime() + ps.SystemTime()
+	}
+	return -1
 }
 
 // headBuffer keeps the first max bytes written to it (a server's first

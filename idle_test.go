@@ -128,3 +128,43 @@ func TestIdleTimeoutIgnoresInputNotRead(t *testing.T) {
 		})
 	}
 }
+
+// consumeLater leaves input in OnTraffic and consumes it from an async
+// write's callback on the loop (deferred processing).
+type consumeLater struct {
+	reactor.BaseHandler
+	closed chan error
+}
+
+func (h consumeLater) OnTraffic(c conn.Conn) reactor.Action {
+	c.AsyncWrite(nil, func(c conn.Conn, _ error) error { c.Discard(-1); return nil })
+	return reactor.None
+}
+
+func (h consumeLater) OnClose(_ conn.Conn, err error) { h.closed <- err }
+
+// Input consumed outside OnTraffic still counts as activity later: a conn
+// that keeps sending never times out idle, and BytesIn counts every byte.
+func TestDeferredConsumeKeepsTheConnActive(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		h := consumeLater{closed: make(chan error, 1)}
+		e := start(t, h, "tcp://127.0.0.1:0", b, reactor.WithIdleTimeout(time.Second), reactor.WithLogger(discardLogger()))
+		c := dial(t, e)
+		defer c.Close()
+		const sends = 15 // 1.5 s of traffic, past the idle timeout
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		for i := 0; i < sends; i++ {
+			_, err := c.Write([]byte("x"))
+			require.NoError(t, err)
+			select {
+			case err := <-h.closed:
+				t.Fatalf("closed after %d sends, one per 100 ms: %v", i+1, err)
+			case <-tick.C:
+			}
+		}
+		// The last byte may still be on its way into the loop.
+		require.Eventually(t, func() bool { return e.Stats().BytesIn == sends }, 5*time.Second, 5*time.Millisecond,
+			"BytesIn never reached %d", sends)
+	})
+}

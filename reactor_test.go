@@ -409,31 +409,86 @@ func TestPanicClosesOnlyThatConn(t *testing.T) {
 			c.Write(buf)
 			return reactor.None
 		}
-		e := start(t, r, "tcp://127.0.0.1:0", b, reactor.WithLogger(discardLogger()))
+		var logs lockedBuffer
+		e := start(t, r, "tcp://127.0.0.1:0", b, reactor.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 		bad := dial(t, e)
 		defer bad.Close()
 		good := dial(t, e)
 		defer good.Close()
 		_, err := bad.Write([]byte("boom"))
 		require.NoError(t, err)
-		require.ErrorIs(t, r.waitClose(t), reactor.ErrPanic)
+		err = r.waitClose(t)
+		require.ErrorIs(t, err, reactor.ErrPanic)
+		require.Contains(t, err.Error(), "handler exploded")
 		good.SetDeadline(time.Now().Add(10 * time.Second))
 		_, err = good.Write([]byte("still alive"))
 		require.NoError(t, err)
 		buf := make([]byte, len("still alive"))
 		_, err = io.ReadFull(good, buf)
 		require.NoError(t, err)
+		require.Equal(t, "still alive", string(buf))
+		bad.SetDeadline(time.Now().Add(10 * time.Second))
+		rest, err := io.ReadAll(bad)
+		require.NoError(t, err)
+		require.Empty(t, rest)
 		require.EqualValues(t, 1, e.Stats().Panics)
+		require.Contains(t, logs.String(), "handler panicked")
+		require.NoError(t, good.Close())
+		require.NoError(t, r.waitClose(t), "OnClose of the good conn")
+		r.requireClosedOnce(t)
 	})
+}
+
+// lockedBuffer is a log sink safe to write from the loops.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 func TestAddrsPortZero(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {
-		e := start(t, newRecorder(), "tcp://127.0.0.1:0", b)
+		opened := make(chan conn.Conn, 1)
+		r := newRecorder()
+		r.onData = func(c conn.Conn) reactor.Action {
+			select {
+			case opened <- c:
+			default:
+			}
+			b, _ := c.Next(-1)
+			c.Write(b)
+			return reactor.None
+		}
+		e := start(t, r, "tcp://127.0.0.1:0", b)
 		a, ok := e.Addrs()[0].(*net.TCPAddr)
 		require.True(t, ok)
 		require.NotZero(t, a.Port)
 		require.True(t, a.IP.IsLoopback())
+		c := dial(t, e)
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		_, err := c.Write([]byte("x"))
+		require.NoError(t, err)
+		_, err = io.ReadFull(c, make([]byte, 1))
+		require.NoError(t, err)
+		oc := <-opened // sent before the echo was written
+		// gnet gives accepted conns the listener's address as written; the
+		// conn reports the bound one.
+		require.Equal(t, a.String(), oc.LocalAddr().String())
+		require.Equal(t, c.LocalAddr().String(), oc.RemoteAddr().String())
+		require.Equal(t, c.RemoteAddr().String(), oc.LocalAddr().String())
+		require.Positive(t, oc.Fd())
 	})
 }
 
@@ -456,6 +511,7 @@ func TestCloseActionFlushesFirst(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, len(big), len(got))
 		require.NoError(t, r.waitClose(t))
+		r.requireClosedOnce(t)
 	})
 }
 

@@ -214,6 +214,7 @@ func TestEcho1000Conns(t *testing.T) {
 			require.NoError(t, err)
 		}
 		require.Equal(t, conns, e.Conns())
+		require.EqualValues(t, conns, e.Stats().Open)
 		for _, c := range clients {
 			c.Close()
 		}
@@ -224,8 +225,11 @@ func TestEcho1000Conns(t *testing.T) {
 		st := e.Stats()
 		require.EqualValues(t, conns, st.Accepted)
 		require.EqualValues(t, conns, st.Closed)
+		require.EqualValues(t, 0, st.Open)
+		require.Equal(t, 0, e.Conns())
 		require.EqualValues(t, sent, st.BytesIn)
 		require.EqualValues(t, sent, st.BytesOut)
+		require.NotEmpty(t, st.Loop)
 	})
 }
 
@@ -327,6 +331,16 @@ func TestUnixSocketEcho(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {
 		path := filepath.Join(t.TempDir(), "echo.sock")
 		r := newRecorder()
+		locals := make(chan string, 64)
+		r.onData = func(c conn.Conn) reactor.Action {
+			select {
+			case locals <- c.LocalAddr().String():
+			default:
+			}
+			b, _ := c.Next(-1)
+			c.Write(b)
+			return reactor.None
+		}
 		e := start(t, r, "unix://"+path, b)
 		require.Equal(t, "unix", e.Addrs()[0].Network())
 		require.Equal(t, path, e.Addrs()[0].String())
@@ -340,6 +354,7 @@ func TestUnixSocketEcho(t *testing.T) {
 			_, err = io.ReadFull(c, buf)
 			require.NoError(t, err)
 			require.Equal(t, msg, buf)
+			require.Equal(t, path, <-locals, "the accepted conn's local address")
 			require.NoError(t, c.Close())
 			require.NoError(t, r.waitClose(t))
 		}
@@ -620,8 +635,11 @@ func TestAsyncWriteOrderFromManyGoroutines(t *testing.T) {
 // ticker counts ticks and shuts the engine down on the fifth.
 type ticker struct {
 	reactor.BaseHandler
-	ticks atomic.Int32
+	ticks    atomic.Int32
+	shutdown chan struct{}
 }
+
+func (h *ticker) OnShutdown(reactor.Engine) { close(h.shutdown) }
 
 func (h *ticker) OnTick() (time.Duration, reactor.Action) {
 	if h.ticks.Add(1) == 5 {
@@ -632,14 +650,19 @@ func (h *ticker) OnTick() (time.Duration, reactor.Action) {
 
 func TestTickAndShutdownAction(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {
-		h := &ticker{}
+		h := &ticker{shutdown: make(chan struct{})}
 		e := start(t, h, "tcp://127.0.0.1:0", b, reactor.WithTicker(true))
 		select {
 		case <-e.Done():
 		case <-time.After(10 * time.Second):
 			t.Fatal("Shutdown from OnTick did not stop the engine")
 		}
-		require.EqualValues(t, 5, h.ticks.Load())
+		select {
+		case <-h.shutdown:
+		case <-time.After(10 * time.Second):
+			t.Fatal("no OnShutdown after OnTick returned Shutdown")
+		}
+		require.EqualValues(t, 5, h.ticks.Load(), "no tick once stopping")
 	})
 }
 

@@ -4,6 +4,7 @@ package evloop_test
 // every backend configuration (pollers, loop counts, gnet).
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -584,17 +585,22 @@ func TestCallbackOrder(t *testing.T) {
 	})
 }
 
-// asyncOpen hands each opened conn to the test.
+// asyncOpen hands each opened conn to the test, and reports its close.
 type asyncOpen struct {
 	reactor.BaseHandler
 	opened chan conn.Conn
+	closed chan error
 }
 
 func (h asyncOpen) OnOpen(c conn.Conn) reactor.Action { h.opened <- c; return reactor.None }
+func (h asyncOpen) OnClose(_ conn.Conn, err error)    { h.closed <- err }
 
+// Numbered lines written from many goroutines, by AsyncWrite and
+// AsyncWritev, arrive in the order each goroutine wrote them, and every
+// AsyncWrite callback runs once, with the conn written to and no error.
 func TestAsyncWriteOrderFromManyGoroutines(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {
-		h := asyncOpen{opened: make(chan conn.Conn, 1)}
+		h := asyncOpen{opened: make(chan conn.Conn, 1), closed: make(chan error, 1)}
 		e := start(t, h, "tcp://127.0.0.1:0", b)
 		c := dial(t, e)
 		defer c.Close()
@@ -604,31 +610,54 @@ func TestAsyncWriteOrderFromManyGoroutines(t *testing.T) {
 		case <-time.After(10 * time.Second):
 			t.Fatal("no OnOpen")
 		}
-		const writers, each = 8, 200
+		const writers, each = 16, 500
+		var doneCalls, wrongConn atomic.Int32
 		var wg sync.WaitGroup
 		for w := 0; w < writers; w++ {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
 				for i := 0; i < each; i++ {
-					msg := []byte(fmt.Sprintf("%d:%04d\n", w, i))
-					require.NoError(t, sc.AsyncWrite(msg, nil))
+					line := []byte(fmt.Sprintf("%d %d\n", w, i))
+					var err error
+					if i%2 == 0 {
+						err = sc.AsyncWrite(line, func(got conn.Conn, err error) error {
+							if got != sc || err != nil {
+								wrongConn.Add(1)
+							}
+							doneCalls.Add(1)
+							return nil
+						})
+					} else {
+						err = sc.AsyncWritev([][]byte{line[:1], line[1:]}, nil)
+					}
+					if err != nil {
+						t.Errorf("AsyncWrite: %v", err)
+						return
+					}
 				}
 			}()
 		}
-		wg.Wait()
 		c.SetDeadline(time.Now().Add(20 * time.Second))
-		got := make([]byte, writers*each*len("0:0000\n"))
-		_, err := io.ReadFull(c, got)
-		require.NoError(t, err)
 		next := make([]int, writers)
-		for _, line := range bytes.Split(bytes.TrimSuffix(got, []byte("\n")), []byte("\n")) {
+		lines := bufio.NewScanner(c)
+		for n := 0; n < writers*each; n++ {
+			require.True(t, lines.Scan(), "line %d: %v", n, lines.Err())
 			var w, i int
-			_, err := fmt.Sscanf(string(line), "%d:%d", &w, &i)
+			_, err := fmt.Sscanf(lines.Text(), "%d %d", &w, &i)
 			require.NoError(t, err)
 			require.Equal(t, next[w], i, "writer %d out of order", w)
 			next[w]++
 		}
+		wg.Wait()
+		require.NoError(t, c.Close())
+		select {
+		case <-h.closed: // every callback queued before the close has run
+		case <-time.After(10 * time.Second):
+			t.Fatal("no OnClose")
+		}
+		require.EqualValues(t, writers*each/2, doneCalls.Load())
+		require.Zero(t, wrongConn.Load(), "callbacks get the conn written to and no error")
 	})
 }
 

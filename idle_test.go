@@ -168,3 +168,40 @@ func TestDeferredConsumeKeepsTheConnActive(t *testing.T) {
 			"BytesIn never reached %d", sends)
 	})
 }
+
+// idleFromOpen sets its conns' idle timeout from OnOpen: first a bad one,
+// then an hour, then 50 ms, reporting what each call returned.
+type idleFromOpen struct {
+	*recorder
+	set chan [3]error
+}
+
+func (h idleFromOpen) OnOpen(c conn.Conn) reactor.Action {
+	h.set <- [3]error{c.SetIdleTimeout(-1), c.SetIdleTimeout(time.Hour), c.SetIdleTimeout(50 * time.Millisecond)}
+	return h.recorder.OnOpen(c)
+}
+
+// SetIdleTimeout refuses a negative timeout, and the last one set rules.
+func TestSetIdleTimeoutPerConn(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		h := idleFromOpen{recorder: newRecorder(), set: make(chan [3]error, 1)}
+		e := start(t, h, "tcp://127.0.0.1:0", b)
+		start := time.Now() // before dial: the server may accept before Dial returns
+		c := dial(t, e)
+		defer c.Close()
+		var errs [3]error
+		select {
+		case errs = <-h.set:
+		case <-time.After(10 * time.Second):
+			t.Fatal("no OnOpen")
+		}
+		require.Error(t, errs[0], "SetIdleTimeout(-1)")
+		require.NoError(t, errs[1])
+		require.NoError(t, errs[2])
+		require.ErrorIs(t, h.waitClose(t), reactor.ErrIdleTimeout)
+		require.GreaterOrEqual(t, time.Since(start), 40*time.Millisecond)
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		_, err := c.Read(make([]byte, 1))
+		require.ErrorIs(t, err, io.EOF)
+	})
+}

@@ -22,20 +22,16 @@ import (
 // limitsHandler echoes and reports each OnClose cause.
 type limitsHandler struct {
 	reactor.BaseHandler
-	closed   chan error
-	drained  atomic.Int64
-	maxOut   atomic.Int64
-	consumed bool // false: leave inbound bytes unconsumed
+	closed  chan error
+	drained atomic.Int64
+	maxOut  atomic.Int64
 }
 
 func newLimitsHandler() *limitsHandler {
-	return &limitsHandler{closed: make(chan error, 64), consumed: true}
+	return &limitsHandler{closed: make(chan error, 64)}
 }
 
 func (h *limitsHandler) OnTraffic(c conn.Conn) reactor.Action {
-	if !h.consumed {
-		return reactor.None
-	}
 	b, _ := c.Next(-1)
 	c.Write(b)
 	if n := int64(c.OutboundBuffered()); n > h.maxOut.Load() {
@@ -119,21 +115,6 @@ func TestIdleTimeoutSparesBusyConns(t *testing.T) {
 	require.True(t, closedIdle, "the idle conn was not closed")
 }
 
-// idleSetter sets a per-conn idle timeout from OnOpen.
-type idleSetter struct{ *limitsHandler }
-
-func (h idleSetter) OnOpen(c conn.Conn) reactor.Action {
-	c.SetIdleTimeout(50 * time.Millisecond)
-	return reactor.None
-}
-
-func TestPerConnIdleTimeout(t *testing.T) {
-	h := newLimitsHandler()
-	_, dial := startLimits(t, idleSetter{h})
-	dial()
-	require.ErrorIs(t, h.waitClose(t), reactor.ErrIdleTimeout)
-}
-
 func TestWatermarksBoundAPeerThatNeverReads(t *testing.T) {
 	h := newLimitsHandler()
 	const low, high = 64 << 10, 256 << 10
@@ -167,23 +148,6 @@ func TestWatermarksBoundAPeerThatNeverReads(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	require.Greater(t, h.drained.Load(), int64(0), "OnDrained not called")
-}
-
-func TestMaxInboundClosesFlooder(t *testing.T) {
-	h := newLimitsHandler()
-	h.consumed = false
-	_, dial := startLimits(t, h, reactor.WithMaxInbound(1<<20))
-	c := dial()
-	go func() {
-		chunk := make([]byte, 64<<10)
-		c.SetWriteDeadline(time.Now().Add(10 * time.Second))
-		for i := 0; i < 64; i++ {
-			if _, err := c.Write(chunk); err != nil {
-				return
-			}
-		}
-	}()
-	require.ErrorIs(t, h.waitClose(t), conn.ErrInboundTooLarge)
 }
 
 func TestMaxConnsRejectsExcess(t *testing.T) {
@@ -272,19 +236,4 @@ func TestTickWithThousandsOfTimersArmed(t *testing.T) {
 	waitFor(t, "every conn registered", 10*time.Second, func() bool { return e.Conns() == conns })
 	before := h.ticks.Load()
 	waitFor(t, "ticks while 2,000 idle timers are armed", 10*time.Second, func() bool { return h.ticks.Load() >= before+5 })
-}
-
-func TestReusePortListenersShareThePort(t *testing.T) {
-	h := newLimitsHandler()
-	e, dial := startLimits(t, h, reactor.WithLoops(2), reactor.WithReusePort(true))
-	for i := 0; i < 20; i++ {
-		c := dial()
-		c.SetDeadline(time.Now().Add(5 * time.Second))
-		_, err := c.Write([]byte("r"))
-		require.NoError(t, err)
-		_, err = io.ReadFull(c, make([]byte, 1))
-		require.NoError(t, err)
-	}
-	require.Len(t, e.Addrs(), 1)
-	require.EqualValues(t, 20, e.Stats().Accepted)
 }

@@ -37,17 +37,6 @@ func TestAddrsSeveral(t *testing.T) {
 	}
 }
 
-func TestReusePortPortZeroSharesOnePort(t *testing.T) {
-	r := newRecorder()
-	e := start(t, r, []string{"tcp://127.0.0.1:0"}, reactor.WithReusePort(true), reactor.WithLoops(4))
-	require.NotZero(t, e.Addrs()[0].(*net.TCPAddr).Port)
-	for i := 0; i < 20; i++ {
-		c := dial(t, e, 0)
-		roundTrip(t, c, []byte("r"))
-	}
-	require.Equal(t, 20, e.Conns())
-}
-
 func TestUnsupportedAddresses(t *testing.T) {
 	for _, a := range []string{"fifo:///tmp/x", "fd://3", "systemd://"} {
 		_, err := reactor.Start(newRecorder(), []string{a}, reactor.WithBackend(New()))

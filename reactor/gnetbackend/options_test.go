@@ -3,8 +3,6 @@
 package gnetbackend
 
 import (
-	"bytes"
-	"io"
 	"testing"
 	"time"
 
@@ -42,17 +40,6 @@ func TestMaxConns(t *testing.T) {
 	require.Len(t, r.opened, 2, "the handler never saw the rejected conn")
 }
 
-func TestMaxInbound(t *testing.T) {
-	r := newRecorder()
-	r.onTraffic = func(conn.Conn) reactor.Action { return reactor.None } // hoards
-	e := start(t, r, []string{"tcp://127.0.0.1:0"}, reactor.WithMaxInbound(1000))
-	c := dial(t, e, 0)
-	_, err := c.Write(bytes.Repeat([]byte("m"), 2000))
-	require.NoError(t, err)
-	ev := within(t, r.closed, "OnClose")
-	require.ErrorIs(t, ev.err, conn.ErrInboundTooLarge)
-}
-
 func TestIdleTimeoutOption(t *testing.T) {
 	r := newRecorder()
 	e := start(t, r, []string{"tcp://127.0.0.1:0"}, reactor.WithIdleTimeout(100*time.Millisecond))
@@ -79,22 +66,4 @@ func TestIdleTimeoutOption(t *testing.T) {
 	ev := within(t, r.closed, "idle OnClose")
 	require.Equal(t, opened[idle.LocalAddr().String()], ev.c)
 	require.ErrorIs(t, ev.err, reactor.ErrIdleTimeout)
-}
-
-func TestSetIdleTimeoutPerConn(t *testing.T) {
-	r := newRecorder()
-	r.onOpen = func(c conn.Conn) reactor.Action {
-		require.Error(t, c.SetIdleTimeout(-1))
-		require.NoError(t, c.SetIdleTimeout(time.Hour))
-		require.NoError(t, c.SetIdleTimeout(50*time.Millisecond))
-		return reactor.None
-	}
-	e := start(t, r, []string{"tcp://127.0.0.1:0"})
-	c := dial(t, e, 0)
-	start := time.Now()
-	ev := within(t, r.closed, "idle OnClose")
-	require.ErrorIs(t, ev.err, reactor.ErrIdleTimeout)
-	require.GreaterOrEqual(t, time.Since(start), 40*time.Millisecond)
-	_, err := c.Read(make([]byte, 1))
-	require.ErrorIs(t, err, io.EOF)
 }

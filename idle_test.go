@@ -205,3 +205,58 @@ func TestSetIdleTimeoutPerConn(t *testing.T) {
 		require.ErrorIs(t, err, io.EOF)
 	})
 }
+
+// closeReport is one OnClose: the peer's address and the cause.
+type closeReport struct {
+	remote string
+	err    error
+}
+
+// closeReporter reports which conn each OnClose is for.
+type closeReporter struct {
+	*recorder
+	closes chan closeReport
+}
+
+func (h closeReporter) OnClose(c conn.Conn, err error) {
+	h.closes <- closeReport{c.RemoteAddr().String(), err}
+	h.recorder.OnClose(c, err)
+}
+
+// The idle timeout closes the conn that went quiet, once, and spares the
+// one that keeps talking.
+func TestIdleTimeoutSparesBusyConns(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		h := closeReporter{recorder: newRecorder(), closes: make(chan closeReport, 4)}
+		e := start(t, h, "tcp://127.0.0.1:0", b, reactor.WithIdleTimeout(150*time.Millisecond))
+		busy := dial(t, e)
+		defer busy.Close()
+		idle := dial(t, e)
+		defer idle.Close()
+		// The busy conn talks every 20ms for well past the timeout; the idle
+		// one must be closed meanwhile, the busy one not.
+		done := time.Now().Add(600 * time.Millisecond)
+		buf := make([]byte, 1)
+		closedIdle := false
+		for time.Now().Before(done) {
+			busy.SetDeadline(time.Now().Add(5 * time.Second))
+			_, err := busy.Write([]byte("b"))
+			require.NoError(t, err)
+			_, err = io.ReadFull(busy, buf)
+			require.NoError(t, err)
+			select {
+			case ev := <-h.closes:
+				require.Equal(t, idle.LocalAddr().String(), ev.remote, "only the idle conn closes")
+				require.ErrorIs(t, ev.err, reactor.ErrIdleTimeout)
+				require.False(t, closedIdle, "two conns closed")
+				closedIdle = true
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+		require.True(t, closedIdle, "the idle conn was not closed")
+		idle.SetReadDeadline(time.Now().Add(5 * time.Second))
+		rest, err := io.ReadAll(idle)
+		require.NoError(t, err)
+		require.Empty(t, rest)
+	})
+}

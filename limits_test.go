@@ -59,3 +59,44 @@ func TestReusePortListenersShareThePort(t *testing.T) {
 		require.EqualValues(t, 20, e.Stats().Accepted)
 	})
 }
+
+// Conns over WithMaxConns are closed before any handler sees them, with a
+// clean EOF; closing an admitted conn makes room for another.
+func TestMaxConnsRejectsExcess(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		r := newRecorder()
+		e := start(t, r, "tcp://127.0.0.1:0", b, reactor.WithMaxConns(3))
+		echo := func(c net.Conn, msg string) {
+			t.Helper()
+			c.SetDeadline(time.Now().Add(5 * time.Second))
+			_, err := c.Write([]byte(msg))
+			require.NoError(t, err)
+			_, err = io.ReadFull(c, make([]byte, len(msg)))
+			require.NoError(t, err)
+		}
+		var kept []net.Conn
+		for i := 0; i < 3; i++ {
+			c := dial(t, e)
+			defer c.Close()
+			echo(c, "x")
+			kept = append(kept, c)
+		}
+		extra := dial(t, e)
+		defer extra.Close()
+		extra.SetDeadline(time.Now().Add(5 * time.Second))
+		rest, err := io.ReadAll(extra)
+		require.NoError(t, err, "the conn over the cap is closed")
+		require.Empty(t, rest)
+		require.EqualValues(t, 1, e.Stats().Rejected)
+		require.Equal(t, 3, e.Conns())
+		r.mu.Lock()
+		require.Len(t, r.opened, 3, "the handler never saw the rejected conn")
+		r.mu.Unlock()
+		// Closing one makes room.
+		kept[0].Close()
+		require.NoError(t, r.waitClose(t))
+		c := dial(t, e)
+		defer c.Close()
+		echo(c, "y")
+	})
+}

@@ -87,34 +87,6 @@ func TestIdleTimeoutClosesIdleConns(t *testing.T) {
 	require.ErrorIs(t, err, io.EOF)
 }
 
-func TestIdleTimeoutSparesBusyConns(t *testing.T) {
-	h := newLimitsHandler()
-	_, dial := startLimits(t, h, reactor.WithIdleTimeout(150*time.Millisecond))
-	busy := dial()
-	idle := dial()
-	_ = idle
-	// The busy conn talks every 20ms for well past the timeout; the idle one
-	// must be closed meanwhile, the busy one not.
-	done := time.Now().Add(600 * time.Millisecond)
-	buf := make([]byte, 1)
-	closedIdle := false
-	for time.Now().Before(done) {
-		busy.SetDeadline(time.Now().Add(5 * time.Second))
-		_, err := busy.Write([]byte("b"))
-		require.NoError(t, err)
-		_, err = io.ReadFull(busy, buf)
-		require.NoError(t, err)
-		select {
-		case err := <-h.closed:
-			require.ErrorIs(t, err, reactor.ErrIdleTimeout)
-			require.False(t, closedIdle, "two conns closed")
-			closedIdle = true
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-	require.True(t, closedIdle, "the idle conn was not closed")
-}
-
 func TestWatermarksBoundAPeerThatNeverReads(t *testing.T) {
 	h := newLimitsHandler()
 	const low, high = 64 << 10, 256 << 10
@@ -148,34 +120,6 @@ func TestWatermarksBoundAPeerThatNeverReads(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	require.Greater(t, h.drained.Load(), int64(0), "OnDrained not called")
-}
-
-func TestMaxConnsRejectsExcess(t *testing.T) {
-	h := newLimitsHandler()
-	e, dial := startLimits(t, h, reactor.WithMaxConns(3))
-	var kept []net.Conn
-	for i := 0; i < 3; i++ {
-		c := dial()
-		c.SetDeadline(time.Now().Add(5 * time.Second))
-		c.Write([]byte("x"))
-		_, err := io.ReadFull(c, make([]byte, 1))
-		require.NoError(t, err)
-		kept = append(kept, c)
-	}
-	extra := dial()
-	extra.SetDeadline(time.Now().Add(5 * time.Second))
-	_, err := extra.Read(make([]byte, 1))
-	require.Error(t, err, "the conn over the cap must be closed")
-	require.EqualValues(t, 1, e.Stats().Rejected)
-	require.Equal(t, 3, e.Conns())
-	// Closing one makes room.
-	kept[0].Close()
-	require.NoError(t, h.waitClose(t))
-	c := dial()
-	c.SetDeadline(time.Now().Add(5 * time.Second))
-	c.Write([]byte("y"))
-	_, err = io.ReadFull(c, make([]byte, 1))
-	require.NoError(t, err)
 }
 
 func TestStatsCountTraffic(t *testing.T) {

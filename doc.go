@@ -10,7 +10,10 @@
 //
 //	poller/   readiness: the Poller interface and its epoll, poll(2), kqueue backends
 //	conn/     the Conn contract: the interface, its errors and AsyncCallback
-//	codec/    framing (line, delimiter, fixed, length-field) and a frame handler adapter
+//	codec/    framing (line, delimiter, fixed, length-field); depends on conn alone
+//	codec/resp/    RESP2 (Redis) requests and replies
+//	codec/framed/  runs a handler of whole frames (OnFrame) on an engine
+//	proxyproto/    the PROXY protocol v1/v2: incremental parser and encoder
 //	fifo/     named-pipe transport: the well-known FIFO handshake and a client Dial
 //	reactor/  Handler, Engine, listen specs, options, loops, fd watchers, accept, dial, timers, shutdown
 //	reactor/gnetbackend/  the same Handler on gnet/v2

@@ -8,7 +8,7 @@
 # apt-get) if they are missing, builds examples/kv, starts redis-server on
 # 127.0.0.1:6390 (no persistence) and kv on 127.0.0.1:6380, and runs
 #
-#	redis-benchmark -h 127.0.0.1 -p PORT -t ping_inline,set,get -c 50 -n 200000 -q -P {1,16}
+#	redis-benchmark -h 127.0.0.1 -p PORT -t ping_inline,set,get -c {50,500} -n 200000 -q -P {1,16}
 #
 # against each, alternating which server goes first, for ROUNDS rounds. It
 # prints the median requests per second of each test and the ratio kv/redis,
@@ -19,14 +19,14 @@
 # 2-core machine. With -loops 2 the server's second loop competes with the
 # client for that core and both servers lose throughput to context switches.
 #
-# Environment: ROUNDS (3), REQUESTS (200000), CLIENTS (50), PIPELINES
+# Environment: ROUNDS (3), REQUESTS (200000), CLIENTS ("50 500"), PIPELINES
 # ("1 16"), TESTS (ping_inline,set,get), KV_LOOPS (1), KV_FLAGS (extra kv
 # flags, e.g. "-cpuprofile /tmp/kv.pprof"), REDIS_PORT (6390), KV_PORT (6380).
 set -eu
 
 ROUNDS=${ROUNDS:-3}
 REQUESTS=${REQUESTS:-200000}
-CLIENTS=${CLIENTS:-50}
+CLIENTS=${CLIENTS:-"50 500"}
 PIPELINES=${PIPELINES:-"1 16"}
 TESTS=${TESTS:-ping_inline,set,get}
 KV_LOOPS=${KV_LOOPS:-1}
@@ -95,27 +95,29 @@ until grep -q '^listening ' "$work/kv.out" 2>/dev/null &&
 done
 echo "redis-server $(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/') on :$REDIS_PORT, kv (-loops $KV_LOOPS) on :$KV_PORT" >&2
 
-# bench SERVER PORT PIPELINE ROUND appends "server pipeline test rps" lines
-# to results. redis-benchmark -q redraws progress with '\r'; keep the final
-# lines only.
+# bench SERVER PORT PIPELINE ROUND CLIENTS appends "server clients/pipeline
+# test rps" lines to results. redis-benchmark -q redraws progress with '\r';
+# keep the final lines only.
 bench() {
-	redis-benchmark -h "$HOST" -p "$2" -t "$TESTS" -c "$CLIENTS" -n "$REQUESTS" -q -P "$3" 2>&1 |
+	redis-benchmark -h "$HOST" -p "$2" -t "$TESTS" -c "$5" -n "$REQUESTS" -q -P "$3" 2>&1 |
 		tr '\r' '\n' | grep 'requests per second' |
-		awk -v s="$1" -v p="$3" -v r="$4" '{ sub(":", "", $1); print s, p, $1, $2, r; printf "  round %s  %-6s -P %-3s %-12s %12.0f rps\n", r, s, p, $1, $2 > "/dev/stderr" }' \
+		awk -v s="$1" -v p="$3" -v r="$4" -v c="$5" '{ sub(":", "", $1); print s, c "/" p, $1, $2, r; printf "  round %s  %-6s -c %-4s -P %-3s %-12s %12.0f rps\n", r, s, c, p, $1, $2 > "/dev/stderr" }' \
 			>>"$work/results"
 }
 
 : >"$work/results"
 round=1
 while [ "$round" -le "$ROUNDS" ]; do
-	for p in $PIPELINES; do
-		if [ $((round % 2)) -eq 1 ]; then
-			bench redis "$REDIS_PORT" "$p" "$round"
-			bench kv "$KV_PORT" "$p" "$round"
-		else
-			bench kv "$KV_PORT" "$p" "$round"
-			bench redis "$REDIS_PORT" "$p" "$round"
-		fi
+	for c in $CLIENTS; do
+		for p in $PIPELINES; do
+			if [ $((round % 2)) -eq 1 ]; then
+				bench redis "$REDIS_PORT" "$p" "$round" "$c"
+				bench kv "$KV_PORT" "$p" "$round" "$c"
+			else
+				bench kv "$KV_PORT" "$p" "$round" "$c"
+				bench redis "$REDIS_PORT" "$p" "$round" "$c"
+			fi
+		done
 	done
 	round=$((round + 1))
 done
@@ -127,16 +129,17 @@ if ! kill -0 "$kv_pid" 2>/dev/null; then
 fi
 
 echo
-echo "median requests/s over $ROUNDS rounds (-c $CLIENTS -n $REQUESTS, kv -loops $KV_LOOPS)"
-printf '%-12s %4s %14s %14s %9s\n' test P redis kv kv/redis
-# Medians per (pipeline, test, server); then one row per (pipeline, test).
-sort -k2,2n -k3,3 -k1,1 -k4,4g "$work/results" | awk '
+echo "median requests/s over $ROUNDS rounds (-n $REQUESTS, kv -loops $KV_LOOPS)"
+printf '%-12s %8s %14s %14s %9s\n' test c/P redis kv kv/redis
+# Medians per (clients/pipeline, test, server); then one row per
+# (clients/pipeline, test).
+sort -k2,2V -k3,3 -k1,1 -k4,4g "$work/results" | awk '
 	{ key = $2 " " $3 " " $1; n[key]++; v[key, n[key]] = $4; if (!(($2 " " $3) in seen)) { seen[$2 " " $3] = 1; order[++rows] = $2 " " $3 } }
 	function median(key,   c) { c = n[key]; if (c == 0) return 0; return c % 2 ? v[key, (c + 1) / 2] : (v[key, c / 2] + v[key, c / 2 + 1]) / 2 }
 	END {
 		for (i = 1; i <= rows; i++) {
 			split(order[i], f, " ")
 			r = median(order[i] " redis"); k = median(order[i] " kv")
-			printf "%-12s %4s %14.0f %14.0f %9.2f\n", f[2], f[1], r, k, r ? k / r : 0
+			printf "%-12s %8s %14.0f %14.0f %9.2f\n", f[2], f[1], r, k, r ? k / r : 0
 		}
 	}'

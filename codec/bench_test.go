@@ -3,7 +3,7 @@ package codec
 import (
 	"testing"
 
-	"github.com/evloop/evloop/reactor"
+	"github.com/evloop/evloop/codec/internal/fakeconn"
 )
 
 // benchFrames is how many frames each benchmark iteration decodes: a
@@ -48,20 +48,19 @@ func benchDecodeBytes(b *testing.B, c Codec) {
 	}
 }
 
-// benchAdapterEcho measures the whole path a server takes: Adapter.OnTraffic
-// over a conn holding benchFrames frames, each echoed with WriteFrame.
-func benchAdapterEcho(b *testing.B, c Codec) {
+// benchDecodeEcho measures the path a server takes per read: Decode over a
+// conn holding benchFrames frames, each echoed with WriteFrame (package
+// framed measures the same through its Adapter).
+func benchDecodeEcho(b *testing.B, c Codec) {
 	wire := wireOf(b, c)
-	a := New(echoHandler{c}, c)
-	fc := newFakeConn(false)
+	fc := fakeconn.New(false)
 	b.SetBytes(int64(len(wire)))
 	b.ReportAllocs()
 	for b.Loop() {
-		fc.in, fc.r = fc.in[:0], 0
-		fc.out = fc.out[:0]
-		fc.feed(wire)
-		if a.OnTraffic(fc) != reactor.None || len(fc.out) != len(wire) {
-			b.Fatal("frames not echoed")
+		fc.Reset()
+		fc.Feed(wire)
+		if err := echoAll(fc, c); err != nil || fc.InboundBuffered() != 0 {
+			b.Fatal("frames not echoed:", err)
 		}
 	}
 }
@@ -95,8 +94,8 @@ func BenchmarkDecodeDelimiter(b *testing.B)   { benchDecodeBytes(b, benchDelimit
 func BenchmarkDecodeFixed(b *testing.B)       { benchDecodeBytes(b, benchFixed(b)) }
 func BenchmarkDecodeLengthField(b *testing.B) { benchDecodeBytes(b, benchLengthField(b)) }
 
-func BenchmarkAdapterEchoLine(b *testing.B)        { benchAdapterEcho(b, NewLine(0)) }
-func BenchmarkAdapterEchoLengthField(b *testing.B) { benchAdapterEcho(b, benchLengthField(b)) }
+func BenchmarkDecodeEchoLine(b *testing.B)        { benchDecodeEcho(b, NewLine(0)) }
+func BenchmarkDecodeEchoLengthField(b *testing.B) { benchDecodeEcho(b, benchLengthField(b)) }
 
 func BenchmarkEncodeLengthField(b *testing.B) {
 	l := benchLengthField(b)

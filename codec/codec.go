@@ -1,7 +1,8 @@
 // Package codec splits a conn's inbound byte stream into frames and frames
 // outbound messages, in the manner of Netty's frame decoders: Line,
-// Delimiter, FixedLength and LengthField. Adapter (see New) turns a
-// FrameHandler, which sees one whole frame at a time, into a reactor.Handler.
+// Delimiter, FixedLength and LengthField. It depends on package conn alone:
+// package codec/framed turns a handler of whole frames into a
+// reactor.Handler, and package codec/resp decodes Redis requests.
 //
 // # Contract
 //
@@ -27,14 +28,14 @@
 // could span without completing one, gets ErrFrameTooLarge as soon as that
 // is certain, so a conn never buffers much more than one maximal frame.
 // Input no valid frame could start with (say, a negative length) gets
-// ErrMalformed. The Adapter closes the conn with either, and its OnClose
-// receives the error.
+// ErrMalformed. codec/framed's Adapter closes the conn with either, and its
+// OnClose receives the error.
 //
 // # What this package is not
 //
 // It is not a pipeline: there is one decoder per handler and no chain of
 // inbound or outbound stages. It does not decode message contents (that is
-// the FrameHandler's job) and does not buffer outbound data (the conn does).
+// the frame handler's job) and does not buffer outbound data (the conn does).
 package codec
 
 import (

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/evloop/evloop/codec/internal/fakeconn"
 	"github.com/evloop/evloop/conn"
-	"github.com/evloop/evloop/reactor"
 )
 
 // result is what decoding a byte stream produced: the frames, in order, and
@@ -95,58 +95,33 @@ func pendingLimit(d Decoder) int {
 	panic(fmt.Sprintf("pendingLimit: unknown decoder %T", d))
 }
 
-// recorder is a FrameHandler that keeps copies of its frames and its close.
-type recorder struct {
-	reactor.BaseHandler
-	frames   [][]byte
-	closes   int
-	closeErr error
-}
-
-func (r *recorder) OnFrame(c conn.Conn, frame []byte) reactor.Action {
-	r.frames = append(r.frames, bytes.Clone(frame))
-	return reactor.None
-}
-
-func (r *recorder) OnClose(c conn.Conn, err error) {
-	r.closes++
-	r.closeErr = err
-}
-
-// stream delivers pieces one OnTraffic at a time through an Adapter over a
-// strict fakeConn, as if each piece were one read, and returns what the
-// handler saw. It checks that the conn never holds more than pendingLimit
-// bytes between callbacks and that a failed conn's bytes are dropped.
+// stream delivers pieces one at a time to a strict fake conn, as if each
+// piece were one read, and decodes every complete frame after each, as a
+// frame handler would; it returns the frames and the error that stopped it.
+// It checks that the conn never holds more than pendingLimit bytes between
+// pieces.
 func stream(t testing.TB, d Decoder, pieces ...[]byte) result {
 	t.Helper()
-	rec := &recorder{}
-	a := New(rec, d)
-	fc := newFakeConn(true)
+	var r result
+	fc := fakeconn.New(true)
 	for _, p := range pieces {
-		fc.feed(p)
-		switch act := a.OnTraffic(fc); act {
-		case reactor.None:
-			if b, max := fc.InboundBuffered(), pendingLimit(d); b > max {
-				t.Fatalf("%d bytes left buffered, limit %d", b, max)
+		fc.Feed(p)
+		for {
+			frame, ok, err := Decode(fc, d)
+			if err != nil {
+				r.err = err
+				return r
 			}
-		case reactor.Close:
-			if b := fc.InboundBuffered(); b != 0 {
-				t.Fatalf("failed conn keeps %d bytes buffered", b)
+			if !ok {
+				break
 			}
-			a.OnClose(fc, nil)
-			if rec.closeErr == nil {
-				t.Fatalf("adapter closed the conn without an error")
-			}
-			return result{rec.frames, rec.closeErr}
-		default:
-			t.Fatalf("OnTraffic returned %v", act)
+			r.frames = append(r.frames, bytes.Clone(frame))
+		}
+		if b, max := fc.InboundBuffered(), pendingLimit(d); b > max {
+			t.Fatalf("%d bytes left buffered, limit %d", b, max)
 		}
 	}
-	a.OnClose(fc, nil)
-	if rec.closes != 1 || rec.closeErr != nil {
-		t.Fatalf("OnClose called %d times, err %v", rec.closes, rec.closeErr)
-	}
-	return result{rec.frames, nil}
+	return r
 }
 
 // sameResult reports whether got matches want frame for frame and in its
@@ -217,14 +192,15 @@ type overreach struct{}
 func (overreach) DecodeBytes(buf []byte) ([]byte, int, error) { return nil, len(buf) + 1, nil }
 
 func TestDecodeAliasesConnBuffer(t *testing.T) {
-	fc := newFakeConn(false)
-	fc.feed([]byte("ab\ncd\n"))
+	fc := fakeconn.New(false)
+	fc.Feed([]byte("ab\ncd\n"))
+	in := fc.Buffered()
 	frame, ok, err := Decode(fc, NewLine(0))
 	if err != nil || !ok || string(frame) != "ab" {
 		t.Fatalf("Decode = %q, %v, %v", frame, ok, err)
 	}
 	// Zero copy: the frame is the conn's own bytes.
-	if &frame[0] != &fc.in[0] {
+	if &frame[0] != &in[0] {
 		t.Errorf("frame does not alias the conn's inbound buffer")
 	}
 	if fc.InboundBuffered() != 3 {
@@ -235,8 +211,8 @@ func TestDecodeAliasesConnBuffer(t *testing.T) {
 func TestDecodeStrictLifetime(t *testing.T) {
 	// The strict conn scribbles over Peek'd bytes on Next; the frame must
 	// still read right because Decode re-points it at Next's result.
-	fc := newFakeConn(true)
-	fc.feed([]byte("xx\r\nhello\r\nrest"))
+	fc := fakeconn.New(true)
+	fc.Feed([]byte("xx\r\nhello\r\nrest"))
 	d := NewLine(0)
 	for _, want := range []string{"xx", "hello"} {
 		frame, ok, err := Decode(fc, d)
@@ -248,14 +224,14 @@ func TestDecodeStrictLifetime(t *testing.T) {
 	if err != nil || ok || frame != nil {
 		t.Fatalf("Decode of an incomplete line = %q, %v, %v", frame, ok, err)
 	}
-	if got := string(fc.buffered()); got != "rest" {
+	if got := string(fc.Buffered()); got != "rest" {
 		t.Errorf("left %q buffered, want %q", got, "rest")
 	}
 }
 
 func TestDecodeEmptyFrame(t *testing.T) {
-	fc := newFakeConn(true)
-	fc.feed([]byte("\n"))
+	fc := fakeconn.New(true)
+	fc.Feed([]byte("\n"))
 	frame, ok, err := Decode(fc, NewLine(0))
 	if err != nil || !ok || frame == nil || len(frame) != 0 {
 		t.Fatalf("Decode of an empty line = %q (nil %v), %v, %v", frame, frame == nil, ok, err)
@@ -273,8 +249,8 @@ func TestDecodeDecoderOwnMemory(t *testing.T) {
 }
 
 func TestDecodeErrorConsumesNothing(t *testing.T) {
-	fc := newFakeConn(true)
-	fc.feed([]byte("toolong"))
+	fc := fakeconn.New(true)
+	fc.Feed([]byte("toolong"))
 	_, ok, err := Decode(fc, NewLine(2))
 	if ok || !errors.Is(err, ErrFrameTooLarge) {
 		t.Fatalf("Decode = %v, %v; want ErrFrameTooLarge", ok, err)
@@ -285,8 +261,8 @@ func TestDecodeErrorConsumesNothing(t *testing.T) {
 }
 
 func TestDecodeBrokenDecoderPanics(t *testing.T) {
-	fc := newFakeConn(true)
-	fc.feed([]byte("x"))
+	fc := fakeconn.New(true)
+	fc.Feed([]byte("x"))
 	defer func() {
 		if recover() == nil {
 			t.Fatal("no panic for a decoder that consumes more than it was shown")
@@ -296,7 +272,7 @@ func TestDecodeBrokenDecoderPanics(t *testing.T) {
 }
 
 func TestWriteFrame(t *testing.T) {
-	fc := newFakeConn(false)
+	fc := fakeconn.New(false)
 	l := NewLineCRLF(4)
 	if err := WriteFrame(fc, l, []byte("hi")); err != nil {
 		t.Fatal(err)
@@ -307,7 +283,7 @@ func TestWriteFrame(t *testing.T) {
 	if err := WriteFrame(fc, l, []byte("a\nb")); !errors.Is(err, ErrInvalidFrame) {
 		t.Fatalf("WriteFrame of a line with '\\n': %v", err)
 	}
-	if got := string(fc.output()); got != "hi\r\n" {
+	if got := string(fc.Output()); got != "hi\r\n" {
 		t.Errorf("output %q, want %q", got, "hi\r\n")
 	}
 	fc.Close()
@@ -344,33 +320,35 @@ func TestZeroAllocs(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			fc := newFakeConn(false)
-			a := New(echoHandler{tc.c}, tc.c)
+			fc := fakeconn.New(false)
 			run := func() {
-				fc.in, fc.r = fc.in[:0], 0
-				fc.out = fc.out[:0]
-				fc.feed(wire)
-				if a.OnTraffic(fc) != reactor.None || fc.InboundBuffered() != 0 {
-					t.Fatal("frames not all decoded")
+				fc.Reset()
+				fc.Feed(wire)
+				if err := echoAll(fc, tc.c); err != nil || fc.InboundBuffered() != 0 {
+					t.Fatalf("frames not all decoded: %v", err)
 				}
 			}
 			run() // grow the fake's buffers
 			if n := testing.AllocsPerRun(100, run); n != 0 {
 				t.Errorf("decode and echo of 16 frames: %v allocs, want 0", n)
 			}
-			if !bytes.Equal(fc.output(), wire) {
-				t.Errorf("echo output %q, want %q", fc.output(), wire)
+			if !bytes.Equal(fc.Output(), wire) {
+				t.Errorf("echo output %q, want %q", fc.Output(), wire)
 			}
 		})
 	}
 }
 
-// echoHandler writes each frame back, framed by its codec.
-type echoHandler struct{ c Codec }
-
-func (h echoHandler) OnFrame(c conn.Conn, frame []byte) reactor.Action {
-	if err := WriteFrame(c, h.c, frame); err != nil {
-		return reactor.Close
+// echoAll decodes every complete frame buffered in c and writes each back
+// with WriteFrame: what a frame handler that echoes does per read.
+func echoAll(c conn.Conn, cd Codec) error {
+	for {
+		frame, ok, err := Decode(c, cd)
+		if err != nil || !ok {
+			return err
+		}
+		if err := WriteFrame(c, cd, frame); err != nil {
+			return err
+		}
 	}
-	return reactor.None
 }

@@ -3,15 +3,15 @@ package codec
 // Fuzz targets, one per decoder. Each checks, for arbitrary input and
 // configuration: no panic; 0 <= consumed <= len(input); no frame above the
 // limit; the same frames and error whether the input arrives whole, in two
-// pieces or byte by byte (through the Adapter over a strict fake conn, which
-// also checks the memory bound); and that encoding then decoding a frame
+// pieces or byte by byte (through Decode over a strict fake conn, which also
+// checks the memory bound); and that encoding then decoding a frame
 // gives it back, or that Encode's refusal is justified.
 //
 // Run one for a bounded time with, for example,
 //
 //	go test ./codec -run '^$' -fuzz '^FuzzLine$' -fuzztime 150000x
 //
-// or all of them with codec/fuzz.sh [fuzztime].
+// or every target in the module with sh fuzz.sh [fuzztime].
 
 import (
 	"bytes"

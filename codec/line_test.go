@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/evloop/evloop/reactor"
+	"github.com/evloop/evloop/codec/internal/fakeconn"
 )
 
 func TestLineDecode(t *testing.T) {
@@ -47,18 +47,15 @@ func TestLineNeverCompletingIsBounded(t *testing.T) {
 	const max = 100
 	d := NewLine(max)
 	junk := []byte(strings.Repeat("x", 10*max))
-	fc := newFakeConn(true)
-	rec := &recorder{}
-	a := New(rec, d)
+	fc := fakeconn.New(true)
 	for i := range junk {
-		fc.feed(junk[i : i+1])
-		if a.OnTraffic(fc) != reactor.None {
+		fc.Feed(junk[i : i+1])
+		if _, ok, err := Decode(fc, d); ok || err != nil {
 			if i+1 > max+1 {
 				t.Fatalf("error only after %d bytes, want by %d", i+1, max+1)
 			}
-			a.OnClose(fc, nil)
-			if !errors.Is(rec.closeErr, ErrFrameTooLarge) {
-				t.Fatalf("OnClose err %v, want ErrFrameTooLarge", rec.closeErr)
+			if !errors.Is(err, ErrFrameTooLarge) {
+				t.Fatalf("Decode = %v, %v; want ErrFrameTooLarge", ok, err)
 			}
 			return
 		}

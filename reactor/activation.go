@@ -34,6 +34,26 @@ func (e *engine) listenFD(a Addr, r *route) error {
 	return e.adopt(n, a, r)
 }
 
+// adoptAs serves the inherited socket an address names with fd=N
+// (tcp://127.0.0.1:7000?fd=7), as fd://N is served, after checking that
+// the socket is of the address's kind: a stream address wants a listening
+// stream socket, a udp one a datagram socket. The address is not bound:
+// the socket already is (to what its scheme and target say, normally).
+func (e *engine) adoptAs(fd int, a Addr, r *route) error {
+	typ, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TYPE)
+	if err != nil {
+		return fmt.Errorf("reactor: %s: fd %d: %w", a, fd, os.NewSyscallError("getsockopt SO_TYPE", err))
+	}
+	want := unix.SOCK_STREAM
+	if !a.IsStream() {
+		want = unix.SOCK_DGRAM
+	}
+	if typ != want {
+		return fmt.Errorf("reactor: %s: fd %d is not a %s socket", a, fd, a.Scheme)
+	}
+	return e.adopt(fd, a, r)
+}
+
 // adopt serves an inherited socket fd.
 func (e *engine) adopt(fd int, a Addr, r *route) error {
 	in, err := socket.Inherit(fd)

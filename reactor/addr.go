@@ -3,18 +3,22 @@ package reactor
 import (
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 )
 
 // Addr is a parsed listen address such as tcp://127.0.0.1:7000.
 type Addr struct {
-	Scheme string // tcp, tcp4, tcp6, udp, udp4, udp6, unix, fifo, fd, systemd
+	Scheme string // tcp, tcp4, tcp6, udp, udp4, udp6, unix, fifo, fd, systemd, tls, tls+unix
 	Target string // host:port, a path, a fd number, or a socket name
 	// Query holds the settings written after '?'; nil when none. ParseAddr
 	// accepts only the keys the scheme knows: proxy for stream sockets
 	// (tcp, tcp4, tcp6, unix, fd, systemd: tcp://127.0.0.1:7000?proxy=required
-	// asks for the PROXY protocol layer, which Start does not serve yet),
-	// mode and timeout for fifo (fifo:///p?mode=0660&timeout=2s).
+	// asks for the PROXY protocol layer), fd for sockets (tcp, tcp4, tcp6,
+	// unix, udp, udp4, udp6, tls, tls+unix: tcp://127.0.0.1:7000?fd=7 is served from the
+	// inherited socket 7, as fd://7 is, instead of binding: package upgrade
+	// writes such addresses), mode and timeout for fifo
+	// (fifo:///p?mode=0660&timeout=2s).
 	Query url.Values
 }
 
@@ -41,10 +45,13 @@ func (a Addr) IsStream() bool {
 
 // queryKeys are the settings each scheme accepts after '?'. proxy is the
 // PROXY protocol layer's (required or optional), which wraps a stream
-// listener's handler; fifo's own settings are the handshake's.
+// listener's handler; fd names an inherited socket that serves the address
+// (the address still says what it is, for its layers and for people);
+// fifo's own settings are the handshake's.
 var queryKeys = map[string][]string{
-	"tcp": {"proxy"}, "tcp4": {"proxy"}, "tcp6": {"proxy"}, "unix": {"proxy"},
-	"fd": {"proxy"}, "systemd": {"proxy"},
+	"tcp": {"proxy", "fd"}, "tcp4": {"proxy", "fd"}, "tcp6": {"proxy", "fd"}, "unix": {"proxy", "fd"},
+	"udp": {"fd"}, "udp4": {"fd"}, "udp6": {"fd"},
+	"fd": {"proxy"}, "systemd": {"proxy"}, "tls": {"proxy", "fd"}, "tls+unix": {"proxy", "fd"},
 	"fifo": {"mode", "timeout"},
 }
 
@@ -54,6 +61,7 @@ var queryKeys = map[string][]string{
 //	udp://host:port  udp4://  udp6://
 //	unix:///path     fifo:///path
 //	fd://N           systemd:// or systemd://NAME (socket activation)
+//	tls://host:port  tls+unix:///path (TLS over tcp or unix; see WithTLS)
 //
 // A bare host:port means tcp. Settings may follow a '?' as a URL query
 // (fifo:///p?mode=0660); a key the scheme does not know is an error.
@@ -68,11 +76,11 @@ func ParseAddr(s string) (Addr, error) {
 	scheme = strings.ToLower(scheme)
 	rest, rawQuery, hasQuery := strings.Cut(rest, "?")
 	switch scheme {
-	case "tcp", "tcp4", "tcp6", "udp", "udp4", "udp6":
+	case "tcp", "tcp4", "tcp6", "udp", "udp4", "udp6", "tls":
 		if !strings.Contains(rest, ":") {
 			return Addr{}, fmt.Errorf("%w: %q has no port", ErrBadAddress, s)
 		}
-	case "unix", "fifo":
+	case "unix", "fifo", "tls+unix":
 		if rest == "" {
 			return Addr{}, fmt.Errorf("%w: %q has no path", ErrBadAddress, s)
 		}
@@ -97,10 +105,28 @@ func ParseAddr(s string) (Addr, error) {
 			return Addr{}, fmt.Errorf("%w: %q: unknown setting %q for %s (want one of %v)", ErrBadAddress, s, key, scheme, queryKeys[scheme])
 		}
 	}
+	if q.Has("fd") {
+		if n, err := strconv.Atoi(q.Get("fd")); err != nil || n < 0 || len(q["fd"]) > 1 {
+			return Addr{}, fmt.Errorf("%w: %q: want fd=N once, with N a file descriptor number", ErrBadAddress, s)
+		}
+	}
 	if len(q) > 0 {
 		a.Query = q
 	}
 	return a, nil
+}
+
+// InheritedFD returns the socket named by the address's fd=N setting, or
+// -1 and false when the address is to be bound.
+func (a Addr) InheritedFD() (int, bool) {
+	if !a.Query.Has("fd") {
+		return -1, false
+	}
+	n, err := strconv.Atoi(a.Query.Get("fd"))
+	if err != nil || n < 0 {
+		return -1, false // ParseAddr refuses these
+	}
+	return n, true
 }
 
 func knownKey(scheme, key string) bool {
@@ -110,4 +136,18 @@ func knownKey(scheme, key string) bool {
 		}
 	}
 	return false
+}
+
+// tlsTransport is the address a tls:// or tls+unix:// address is bound at
+// (tcp://, unix://, with the same target and settings), and whether a is one.
+func (a Addr) tlsTransport() (Addr, bool) {
+	switch a.Scheme {
+	case "tls":
+		a.Scheme = "tcp"
+	case "tls+unix":
+		a.Scheme = "unix"
+	default:
+		return a, false
+	}
+	return a, true
 }

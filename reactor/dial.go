@@ -48,10 +48,17 @@ func (e *engine) Dial(network, address string) error {
 // DialHandler is Dial with the conn served by h rather than by the root
 // handler (nil: the root handler). It implements handlerDialer.
 func (e *engine) DialHandler(network, address string, h Handler) error {
+	if h == nil {
+		h = e.handler
+	}
+	network, h, err := e.opts.DialLayers(network, address, h)
+	if err != nil {
+		return err
+	}
 	switch network {
 	case "tcp", "tcp4", "tcp6", "unix":
 	default:
-		return fmt.Errorf("%w: dial %s (want tcp, tcp4, tcp6 or unix)", ErrUnsupported, network)
+		return fmt.Errorf("%w: dial %s (want tcp, tcp4, tcp6, unix, tls or tls+unix)", ErrUnsupported, network)
 	}
 	select {
 	case <-e.done:
@@ -59,7 +66,7 @@ func (e *engine) DialHandler(network, address string, h Handler) error {
 	default:
 	}
 	d := &pendingDial{e: e, network: network, address: address, deadline: e.opts.DialDeadline(), fd: -1}
-	if h != nil {
+	if h != e.handler {
 		d.route = newRoute(h)
 	}
 	if network == "unix" {

@@ -85,6 +85,9 @@ type handlerDialer interface {
 type Stats struct {
 	LoopStats
 	Loop []LoopStats
+	// TLS counts the handshakes of the engine's TLS layers (tls://
+	// listeners and Dial("tls")).
+	TLS TLSStats
 	// Proxy sums the counters of the PROXY protocol layers of the
 	// engine's ?proxy= listeners.
 	Proxy ProxyStats
@@ -148,11 +151,11 @@ func start(root Handler, specs []ListenSpec, o *Options) (Engine, error) {
 		if sp.Handler == nil {
 			return nil, fmt.Errorf("reactor: %s: nil handler", sp.Addr)
 		}
-		h, err := layered(sp.Addr, sp.Handler, o)
+		a, h, err := layered(sp.Addr, sp.Handler, o)
 		if err != nil {
 			return nil, err
 		}
-		layeredSpecs[i] = ListenSpec{Addr: sp.Addr, Handler: h}
+		layeredSpecs[i] = ListenSpec{Addr: a, Handler: h}
 	}
 	b := o.Backend
 	if b == nil {

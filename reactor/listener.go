@@ -110,6 +110,13 @@ func (l *loop) handOff(c *fdconn.FD) {
 		peer = c.RemoteAddr() // stored, not built
 	}
 	target := l.engine.pick(ip, peer)
+	select {
+	case <-l.engine.stopping:
+		// The other loops may have drained and ended: this one still
+		// serves (it accepts), and its drain closes c gracefully.
+		target = l
+	default:
+	}
 	c.SetOwner(&target.shared)
 	if target == l {
 		target.register(c)

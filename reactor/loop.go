@@ -105,8 +105,13 @@ func (l *loop) waitAndDispatch() error {
 	if err != nil {
 		return err
 	}
-	if l.busy && n == 0 {
-		runtime.Gosched() // let the goroutines we serve run before we block
+	if l.busy && n == 0 && runtime.GOMAXPROCS(0) == 1 {
+		// Polling without blocking keeps the one P: let the goroutines
+		// we readied run before we block. With more Ps the runtime has
+		// woken an idle one for them already; a Gosched there would
+		// only wake one more thread to find nothing (a futex wake and
+		// a spin per quiet moment, a fifth of kv's CPU at -P 1).
+		runtime.Gosched()
 	}
 	l.busy = n > 0
 	l.stats.wakeups.Add(1)
@@ -279,8 +284,8 @@ func (l *loop) teardown(c *fdconn.FD, cause error) {
 // register adopts a new conn: into the poller, then OnOpen. If it cannot, it
 // releases c (closing its fds) and says why; such a conn was never opened.
 func (l *loop) register(c *fdconn.FD) error {
-	if l.draining {
-		// Accepted while the engine stops: never opened, so no OnClose.
+	if l.exited {
+		// Handed to a loop that has ended: never opened, so no OnClose.
 		l.engine.unadmit(c)
 		return ErrEngineStopped
 	}
@@ -308,6 +313,13 @@ func (l *loop) register(c *fdconn.FD) error {
 	a := l.callOpen(c)
 	if !c.IsClosed() {
 		l.act(c, a)
+	}
+	if l.draining {
+		// Accepted as the engine stops, and handed to a loop that drains
+		// already: closed as gracefully as the conns it had (closing the
+		// bare fd would reset a client that has sent its request, which an
+		// upgrade must not do).
+		l.closeConn(c, nil)
 	}
 	return nil
 }

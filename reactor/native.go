@@ -92,6 +92,9 @@ func (e *engine) listen(sp ListenSpec) error {
 		return fmt.Errorf("reactor: %s: nil handler", a)
 	}
 	r := newRoute(sp.Handler)
+	if fd, ok := a.InheritedFD(); ok {
+		return e.adoptAs(fd, a, r)
+	}
 	switch a.Scheme {
 	case "tcp", "tcp4", "tcp6", "unix":
 	default:
@@ -192,6 +195,7 @@ func (e *engine) forced(cause error) {
 func (e *engine) beginStop(deadline time.Time) {
 	e.stopOnce.Do(func() {
 		close(e.stopping)
+		e.opts.BeginStop()
 		sdnotify.Stopping(e.opts.Logger)
 		for _, l := range e.loops {
 			l.Post(func() { l.drain(deadline) })

@@ -2,6 +2,7 @@ package reactor
 
 import (
 	"context"
+	"crypto/tls"
 	"log/slog"
 	"os"
 	"runtime"
@@ -53,6 +54,10 @@ type Options struct {
 	DialTimeout    time.Duration
 	SocketRecvBuf  int
 	SocketSendBuf  int
+
+	// TLS serves tls:// addresses (WithTLS); DialTLS is Dial("tls")'s
+	// client config (WithDialTLS).
+	TLS, DialTLS *tls.Config
 
 	proxy  []ProxyOption // WithProxy
 	layers layerSet      // the layers attached to the listeners, for Stats

@@ -2,6 +2,7 @@ package main
 
 import (
 	"github.com/evloop/evloop/codec"
+	"github.com/evloop/evloop/codec/framed"
 	"github.com/evloop/evloop/conn"
 	"github.com/evloop/evloop/reactor"
 )
@@ -11,13 +12,13 @@ import (
 // handler adds one step in front: every OnTraffic, including the ones that
 // other loops' Wake calls cause, first delivers what was queued for the conn.
 type handler struct {
-	*codec.Adapter
+	*framed.Adapter
 	room *room
 }
 
 // newHandler returns the reactor.Handler that serves r.
 func newHandler(r *room) *handler {
-	return &handler{Adapter: codec.New(r, codec.NewLine(r.cfg.MaxLine)), room: r}
+	return &handler{Adapter: framed.New(r, codec.NewLine(r.cfg.MaxLine)), room: r}
 }
 
 // OnTraffic delivers queued lines to c, then hands c's input to the codec.

@@ -17,6 +17,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/evloop/evloop/codec"
+	"github.com/evloop/evloop/codec/framed"
 	"github.com/evloop/evloop/conn"
 	"github.com/evloop/evloop/reactor"
 	"github.com/evloop/evloop/reactor/gnetbackend"
@@ -85,7 +86,7 @@ func startServer(t *testing.T, cfg config, opts ...reactor.Option) *server {
 	cfg.Logger = slog.New(slog.DiscardHandler)
 	r := newRoom(cfg)
 	rec := recordingRoom{room: r, closed: make(chan closeEvent, 1024)}
-	h := &handler{Adapter: codec.New(rec, codec.NewLine(r.cfg.MaxLine)), room: r} // as newHandler does
+	h := &handler{Adapter: framed.New(rec, codec.NewLine(r.cfg.MaxLine)), room: r} // as newHandler does
 	all := append([]reactor.Option{reactor.WithLoops(2), reactor.WithLogger(cfg.Logger)}, opts...)
 	eng, err := reactor.Start(h, []string{"tcp://127.0.0.1:0"}, all...)
 	require.NoError(t, err)

@@ -11,19 +11,21 @@
 // a line longer than -maxline bytes is disconnected too.
 //
 // It prints one line "listening <addr>" on stdout once ready and exits 0 on
-// SIGINT or SIGTERM after telling the clients and closing their conns.
+// SIGINT or SIGTERM after telling the clients and closing their conns. SIGHUP
+// upgrades it as examples/echo does (the room is not carried over: the old
+// process tells its clients goodbye, and they reconnect to the new one).
 package main
 
 import (
 	"context"
 	"flag"
 	"fmt"
-	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
 
 	"github.com/evloop/evloop/examples/internal/backend"
+	"github.com/evloop/evloop/examples/internal/serve"
 	"github.com/evloop/evloop/reactor"
 )
 
@@ -35,42 +37,42 @@ func main() {
 }
 
 func run() error {
-	addr := flag.String("addr", "tcp://127.0.0.1:7100", "listen address (tcp://, tcp4://, tcp6://, unix://, fd://)")
+	addr := flag.String("addr", "tcp://127.0.0.1:7100", "listen address (tcp://, tcp4://, tcp6://, unix://, fd://, tls://, tls+unix://; ?proxy=required|optional)")
 	shared := backend.AddFlags(flag.CommandLine)
+	life := serve.AddFlags(flag.CommandLine)
 	maxBacklog := flag.Int("maxbacklog", DefaultMaxBacklog, "outbound bytes a client may fall behind before it is disconnected")
 	maxLine := flag.Int("maxline", DefaultMaxLine, "longest line a client may send, in bytes")
 	flag.Parse()
 
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	logger, err := life.Logger(os.Stderr)
+	if err != nil {
+		return err
+	}
 	opts, err := shared.Options(logger)
 	if err != nil {
 		return err
 	}
-
-	// Before Start, so that a signal right after "listening" is not fatal.
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
-	defer signal.Stop(sigs)
-
-	r := newRoom(config{MaxLine: *maxLine, MaxBacklog: *maxBacklog, Logger: logger})
-	eng, err := reactor.Start(newHandler(r), []string{*addr}, opts...)
+	tlsOpts, err := shared.TLSOptions([]string{*addr}, os.Stderr)
 	if err != nil {
 		return err
 	}
-	for _, a := range eng.Addrs() {
-		fmt.Printf("listening %s://%s\n", a.Network(), a.String())
+	opts = append(opts, tlsOpts...)
+	more, err := life.Options()
+	if err != nil {
+		return err
 	}
-	var stopped error
-	select {
-	case <-sigs:
-	case <-eng.Done():
-		stopped = backend.ErrStoppedByItself
-	}
-	r.shutdown()
-	ctx, cancel := context.WithTimeout(context.Background(), reactor.DefaultDrainTimeout)
-	defer cancel()
-	if err := eng.Stop(ctx); err != nil {
-		logger.Warn("chat: some clients were cut off before their output drained", "err", err)
-	}
-	return stopped
+	opts = append(opts, more...)
+
+	// Before Start, so that a signal right after "listening" is not fatal.
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+
+	r := newRoom(config{MaxLine: *maxLine, MaxBacklog: *maxBacklog, Logger: logger})
+	return serve.Run(ctx, serve.Config{
+		Addrs: []string{*addr}, Backend: shared.Backend, Flags: life, Logger: logger, Stdout: os.Stdout,
+		Start: func(addrs []string) (reactor.Engine, error) {
+			return reactor.Start(newHandler(r), addrs, opts...)
+		},
+		BeforeStop: r.shutdown,
+	})
 }

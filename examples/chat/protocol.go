@@ -8,7 +8,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/evloop/evloop/codec"
+	"github.com/evloop/evloop/codec/framed"
 	"github.com/evloop/evloop/conn"
 	"github.com/evloop/evloop/reactor"
 )
@@ -199,4 +199,4 @@ func checkNick(nick string) error {
 // nickKey folds case, so that "Bob" and "bob" are the same nick.
 func nickKey(nick string) string { return strings.ToLower(nick) }
 
-var _ codec.FrameHandler = (*room)(nil)
+var _ framed.Handler = (*room)(nil)

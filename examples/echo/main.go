@@ -4,20 +4,25 @@
 //	go run ./examples/echo -addr tcp://127.0.0.1:7000 -loops 2 -backend native -poller auto
 //
 // It prints one line "listening <addr>" on stdout once ready and exits 0 on
-// SIGINT or SIGTERM after closing its conns.
+// SIGINT or SIGTERM after closing its conns. On SIGHUP it upgrades itself
+// with no dropped connection: the binary on disk is started with the same
+// arguments and the listening sockets, prints the same listening line, and
+// once it serves, this process stops accepting, drains its conns and exits
+// 0 (-pid-file tracks which process serves). -log-level debug logs each
+// conn's open (remote= is the client, after any PROXY header) and close.
 package main
 
 import (
 	"context"
 	"flag"
 	"fmt"
-	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
 
 	"github.com/evloop/evloop/conn"
 	"github.com/evloop/evloop/examples/internal/backend"
+	"github.com/evloop/evloop/examples/internal/serve"
 	"github.com/evloop/evloop/reactor"
 )
 
@@ -38,34 +43,34 @@ func main() {
 }
 
 func run() error {
-	addr := flag.String("addr", "tcp://127.0.0.1:7000", "listen address (tcp://, tcp4://, tcp6://, unix://, udp://, fifo://, fd://N, systemd://[NAME])")
+	addr := flag.String("addr", "tcp://127.0.0.1:7000", "listen address (tcp://, tcp4://, tcp6://, unix://, udp://, fifo://, fd://N, systemd://[NAME], tls://, tls+unix://; ?proxy=required|optional)")
 	shared := backend.AddFlags(flag.CommandLine)
+	life := serve.AddFlags(flag.CommandLine)
 	flag.Parse()
 
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	logger, err := life.Logger(os.Stderr)
+	if err != nil {
+		return err
+	}
 	opts, err := shared.Options(logger)
 	if err != nil {
 		return err
 	}
-	// Before Start, so that a signal right after "listening" is not fatal.
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
-	defer signal.Stop(sigs)
-	eng, err := reactor.Start(echo{}, []string{*addr}, opts...)
+	tlsOpts, err := shared.TLSOptions([]string{*addr}, os.Stderr)
 	if err != nil {
 		return err
 	}
-	for _, a := range eng.Addrs() {
-		fmt.Printf("listening %s://%s\n", a.Network(), a.String())
+	opts = append(opts, tlsOpts...)
+	more, err := life.Options()
+	if err != nil {
+		return err
 	}
-	var stopped error
-	select {
-	case <-sigs:
-	case <-eng.Done():
-		stopped = backend.ErrStoppedByItself
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), reactor.DefaultDrainTimeout)
-	defer cancel()
-	eng.Stop(ctx)
-	return stopped
+	opts = append(opts, more...)
+	// Before Start, so that a signal right after "listening" is not fatal.
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	return serve.Run(ctx, serve.Config{
+		Addrs: []string{*addr}, Backend: shared.Backend, Flags: life, Logger: logger, Stdout: os.Stdout,
+		Start: func(addrs []string) (reactor.Engine, error) { return reactor.Start(echo{}, addrs, opts...) },
+	})
 }

@@ -85,6 +85,9 @@ func TestBinaryRefusesBadInput(t *testing.T) {
 		{[]string{"-addr", "tcp://127.0.0.1:0", "-backend", "nope"}, "nope"},
 		{[]string{"-addr", "tcp://127.0.0.1:0", "-poller", "nope"}, "nope"},
 		{[]string{"-addr", "bogus://x"}, "bogus"},
+		{[]string{"-addr", "tcp://127.0.0.1:0", "-log-level", "loud"}, "-log-level"},
+		{[]string{"-addr", "tcp://127.0.0.1:0", "-proxy-trusted", "nope"}, "-proxy-trusted"},
+		{[]string{"-addr", "tcp://127.0.0.1:0?proxy=sometimes"}, "sometimes"},
 	} {
 		cmd := exec.Command(bin, tc.args...)
 		var stdout, stderr bytes.Buffer

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/evloop/evloop/codec"
+	"github.com/evloop/evloop/codec/resp"
 	"github.com/evloop/evloop/examples/internal/backend"
 )
 
@@ -25,7 +25,7 @@ func startKV(t testing.TB, cfg config) string {
 	if cfg.shared == nil {
 		cfg.shared = &backend.Flags{Loops: 2, Backend: "native", Poller: "auto"}
 	}
-	eng, err := start(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	eng, err := start(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +72,7 @@ func request(args ...string) []byte {
 	for i, a := range args {
 		b[i] = []byte(a)
 	}
-	return codec.AppendCommand(nil, b...)
+	return resp.AppendCommand(nil, b...)
 }
 
 func (c *client) send(raw []byte) {

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/evloop/evloop/codec"
+	"github.com/evloop/evloop/codec/resp"
 )
 
 // command is one entry of the command table.
@@ -44,6 +44,11 @@ func init() {
 		{name: "decrby", arity: 3, run: (*server).decrby},
 		{name: "mget", arity: -2, run: (*server).mget},
 		{name: "mset", arity: -3, run: (*server).mset},
+		{name: "lpush", arity: -3, run: (*server).lpush},
+		{name: "rpush", arity: -3, run: (*server).rpush},
+		{name: "lpop", arity: -2, run: (*server).lpop},
+		{name: "rpop", arity: -2, run: (*server).rpop},
+		{name: "llen", arity: 2, run: (*server).llen},
 		{name: "ttl", arity: 2, run: (*server).ttl},
 		{name: "pttl", arity: 2, run: (*server).pttl},
 		{name: "dbsize", arity: 1, run: (*server).dbsize},
@@ -96,6 +101,7 @@ func lookup(name []byte) *command {
 const (
 	errNotInteger = "ERR value is not an integer or out of range"
 	errSyntax     = "ERR syntax error"
+	errWrongType  = "WRONGTYPE Operation against a key holding the wrong kind of value"
 )
 
 // exec runs one command and appends its reply to out. quit asks for the
@@ -103,7 +109,7 @@ const (
 func (s *server) exec(out []byte, args [][]byte) (_ []byte, quit bool) {
 	cmd := lookup(args[0])
 	if cmd == nil {
-		return codec.AppendError(out, unknownCommand(args)), false
+		return resp.AppendError(out, unknownCommand(args)), false
 	}
 	if (cmd.arity > 0 && len(args) != cmd.arity) || (cmd.arity < 0 && len(args) < -cmd.arity) {
 		return wrongArgs(out, cmd.name), false
@@ -137,7 +143,7 @@ func clip(b []byte) []byte {
 }
 
 func wrongArgs(out []byte, name string) []byte {
-	return codec.AppendError(out, "ERR wrong number of arguments for '"+name+"' command")
+	return resp.AppendError(out, "ERR wrong number of arguments for '"+name+"' command")
 }
 
 // is reports whether arg is opt, ignoring ASCII case; opt is lower case.
@@ -163,18 +169,22 @@ func (s *server) ping(out []byte, args [][]byte) []byte {
 	case 1:
 		return append(out, "+PONG\r\n"...)
 	case 2:
-		return codec.AppendBulk(out, args[1])
+		return resp.AppendBulk(out, args[1])
 	}
 	return wrongArgs(out, "ping")
 }
 
-func (s *server) echo(out []byte, args [][]byte) []byte { return codec.AppendBulk(out, args[1]) }
+func (s *server) echo(out []byte, args [][]byte) []byte { return resp.AppendBulk(out, args[1]) }
 
 func (s *server) get(out []byte, args [][]byte) []byte {
-	if v, ok := s.store.get(args[1]); ok {
-		return codec.AppendBulk(out, v)
+	e, ok := s.store.get(args[1])
+	switch {
+	case !ok:
+		return resp.AppendNull(out)
+	case e.list != nil:
+		return resp.AppendError(out, errWrongType)
 	}
-	return codec.AppendNull(out)
+	return resp.AppendBulk(out, e.val)
 }
 
 // set is SET key value [NX | XX] [GET] [EX s | PX ms | EXAT s | PXAT ms | KEEPTTL].
@@ -196,23 +206,25 @@ func (s *server) set(out []byte, args [][]byte) []byte {
 			i++
 			v, ok := parseInt(args[i])
 			if !ok {
-				return codec.AppendError(out, errNotInteger)
+				return resp.AppendError(out, errNotInteger)
 			}
 			at, ok := s.deadline(opt, v)
 			if !ok {
-				return codec.AppendError(out, "ERR invalid expire time in 'set' command")
+				return resp.AppendError(out, "ERR invalid expire time in 'set' command")
 			}
 			m.expireAt, expiry = at, true
 		default:
-			return codec.AppendError(out, errSyntax)
+			return resp.AppendError(out, errSyntax)
 		}
 	}
-	old, hadOld, stored := s.store.set(args[1], args[2], m)
+	old, hadOld, stored, wrongType := s.store.set(args[1], args[2], m)
 	switch {
+	case wrongType:
+		return resp.AppendError(out, errWrongType)
 	case m.get && hadOld:
-		return codec.AppendBulk(out, old)
+		return resp.AppendBulk(out, old)
 	case m.get, !stored:
-		return codec.AppendNull(out)
+		return resp.AppendNull(out)
 	}
 	return append(out, "+OK\r\n"...)
 }
@@ -261,11 +273,11 @@ func clampDeadline(at int64) int64 {
 }
 
 func (s *server) del(out []byte, args [][]byte) []byte {
-	return codec.AppendInt(out, s.store.del(args[1:]))
+	return resp.AppendInt(out, s.store.del(args[1:]))
 }
 
 func (s *server) exists(out []byte, args [][]byte) []byte {
-	return codec.AppendInt(out, s.store.exists(args[1:]))
+	return resp.AppendInt(out, s.store.exists(args[1:]))
 }
 
 func (s *server) incr(out []byte, args [][]byte) []byte { return s.incrBy(out, args[1], 1) }
@@ -274,7 +286,7 @@ func (s *server) decr(out []byte, args [][]byte) []byte { return s.incrBy(out, a
 func (s *server) incrby(out []byte, args [][]byte) []byte {
 	d, ok := parseInt(args[2])
 	if !ok {
-		return codec.AppendError(out, errNotInteger)
+		return resp.AppendError(out, errNotInteger)
 	}
 	return s.incrBy(out, args[1], d)
 }
@@ -282,10 +294,10 @@ func (s *server) incrby(out []byte, args [][]byte) []byte {
 func (s *server) decrby(out []byte, args [][]byte) []byte {
 	d, ok := parseInt(args[2])
 	if !ok {
-		return codec.AppendError(out, errNotInteger)
+		return resp.AppendError(out, errNotInteger)
 	}
 	if d == math.MinInt64 {
-		return codec.AppendError(out, "ERR decrement would overflow")
+		return resp.AppendError(out, "ERR decrement would overflow")
 	}
 	return s.incrBy(out, args[1], -d)
 }
@@ -294,20 +306,22 @@ func (s *server) incrBy(out []byte, key []byte, delta int64) []byte {
 	v, res := s.store.incrBy(key, delta)
 	switch res {
 	case incrNotInteger:
-		return codec.AppendError(out, errNotInteger)
+		return resp.AppendError(out, errNotInteger)
 	case incrOverflow:
-		return codec.AppendError(out, "ERR increment or decrement would overflow")
+		return resp.AppendError(out, "ERR increment or decrement would overflow")
+	case incrWrongType:
+		return resp.AppendError(out, errWrongType)
 	}
-	return codec.AppendInt(out, v)
+	return resp.AppendInt(out, v)
 }
 
 func (s *server) mget(out []byte, args [][]byte) []byte {
-	out = codec.AppendArrayHeader(out, len(args)-1)
+	out = resp.AppendArrayHeader(out, len(args)-1)
 	s.store.mget(args[1:], func(v []byte, ok bool) {
 		if ok {
-			out = codec.AppendBulk(out, v)
+			out = resp.AppendBulk(out, v)
 		} else {
-			out = codec.AppendNull(out)
+			out = resp.AppendNull(out)
 		}
 	})
 	return out
@@ -321,31 +335,94 @@ func (s *server) mset(out []byte, args [][]byte) []byte {
 	return append(out, "+OK\r\n"...)
 }
 
+func (s *server) lpush(out []byte, args [][]byte) []byte { return s.push(out, args, true) }
+func (s *server) rpush(out []byte, args [][]byte) []byte { return s.push(out, args, false) }
+
+// push is LPUSH and RPUSH key element [element ...].
+func (s *server) push(out []byte, args [][]byte, left bool) []byte {
+	n, wrongType := s.store.push(args[1], args[2:], left)
+	if wrongType {
+		return resp.AppendError(out, errWrongType)
+	}
+	return resp.AppendInt(out, int64(n))
+}
+
+func (s *server) lpop(out []byte, args [][]byte) []byte { return s.pop(out, args, "lpop", true) }
+func (s *server) rpop(out []byte, args [][]byte) []byte { return s.pop(out, args, "rpop", false) }
+
+// pop is LPOP and RPOP key [count]: without a count, one element or nil;
+// with one, an array of up to count elements, or the null array for a
+// missing key, as in redis-server 7.
+func (s *server) pop(out []byte, args [][]byte, name string, left bool) []byte {
+	if len(args) > 3 {
+		return wrongArgs(out, name)
+	}
+	if len(args) == 2 {
+		var v []byte
+		had, wrongType := s.store.pop(args[1], 1, left, func(e []byte) { v = e })
+		switch {
+		case wrongType:
+			return resp.AppendError(out, errWrongType)
+		case had == 0:
+			return resp.AppendNull(out)
+		}
+		return resp.AppendBulk(out, v)
+	}
+	count, ok := parseInt(args[2])
+	if !ok || count < 0 {
+		return resp.AppendError(out, "ERR value is out of range, must be positive")
+	}
+	// Popped elements have left the store: they can be read unlocked.
+	var elems [][]byte
+	had, wrongType := s.store.pop(args[1], int(min(count, math.MaxInt32)), left, func(e []byte) {
+		elems = append(elems, e)
+	})
+	switch {
+	case wrongType:
+		return resp.AppendError(out, errWrongType)
+	case had == 0:
+		return resp.AppendArrayHeader(out, -1)
+	}
+	out = resp.AppendArrayHeader(out, len(elems))
+	for _, e := range elems {
+		out = resp.AppendBulk(out, e)
+	}
+	return out
+}
+
+func (s *server) llen(out []byte, args [][]byte) []byte {
+	n, wrongType := s.store.llen(args[1])
+	if wrongType {
+		return resp.AppendError(out, errWrongType)
+	}
+	return resp.AppendInt(out, int64(n))
+}
+
 func (s *server) ttl(out []byte, args [][]byte) []byte {
 	d := s.store.ttl(args[1])
 	if d < 0 {
-		return codec.AppendInt(out, int64(d))
+		return resp.AppendInt(out, int64(d))
 	}
-	return codec.AppendInt(out, int64((d+time.Second/2)/time.Second))
+	return resp.AppendInt(out, int64((d+time.Second/2)/time.Second))
 }
 
 func (s *server) pttl(out []byte, args [][]byte) []byte {
 	d := s.store.ttl(args[1])
 	if d < 0 {
-		return codec.AppendInt(out, int64(d))
+		return resp.AppendInt(out, int64(d))
 	}
-	return codec.AppendInt(out, int64((d+time.Millisecond/2)/time.Millisecond))
+	return resp.AppendInt(out, int64((d+time.Millisecond/2)/time.Millisecond))
 }
 
 func (s *server) dbsize(out []byte, _ [][]byte) []byte {
 	n, _ := s.store.size()
-	return codec.AppendInt(out, int64(n))
+	return resp.AppendInt(out, int64(n))
 }
 
 // flush is FLUSHDB and FLUSHALL [ASYNC | SYNC].
 func (s *server) flush(out []byte, args [][]byte) []byte {
 	if len(args) > 2 || (len(args) == 2 && !is(args[1], "async") && !is(args[1], "sync")) {
-		return codec.AppendError(out, errSyntax)
+		return resp.AppendError(out, errSyntax)
 	}
 	s.store.flush()
 	return append(out, "+OK\r\n"...)
@@ -355,9 +432,9 @@ func (s *server) flush(out []byte, args [][]byte) []byte {
 // need to carry on: no command documentation.
 func (s *server) command(out []byte, args [][]byte) []byte {
 	if len(args) >= 2 && is(args[1], "count") {
-		return codec.AppendInt(out, int64(numCommands))
+		return resp.AppendInt(out, int64(numCommands))
 	}
-	return codec.AppendArrayHeader(out, 0)
+	return resp.AppendArrayHeader(out, 0)
 }
 
 // client accepts the CLIENT calls client libraries make when they connect.
@@ -369,7 +446,7 @@ func (s *server) client(out []byte, args [][]byte) []byte {
 	case is(sub, "no-evict") || is(sub, "no-touch"):
 		return append(out, "+OK\r\n"...)
 	case is(sub, "getname") && len(args) == 2:
-		return codec.AppendNull(out)
+		return resp.AppendNull(out)
 	case is(sub, "setname"), is(sub, "setinfo"), is(sub, "getname"):
 		return wrongArgs(out, "client|"+strings.ToLower(string(sub)))
 	}
@@ -377,7 +454,7 @@ func (s *server) client(out []byte, args [][]byte) []byte {
 }
 
 func unknownSubcommand(out, sub []byte, cmd string) []byte {
-	return codec.AppendError(out, fmt.Sprintf("ERR unknown subcommand '%s'. Try %s HELP.", clip(sub), cmd))
+	return resp.AppendError(out, fmt.Sprintf("ERR unknown subcommand '%s'. Try %s HELP.", clip(sub), cmd))
 }
 
 // hello speaks RESP2 only: HELLO [2] [AUTH user pass] [SETNAME name]
@@ -387,10 +464,10 @@ func (s *server) hello(out []byte, args [][]byte) []byte {
 	if len(args) >= 2 {
 		v, ok := parseInt(args[1])
 		if !ok {
-			return codec.AppendError(out, "ERR Protocol version is not an integer or out of range")
+			return resp.AppendError(out, "ERR Protocol version is not an integer or out of range")
 		}
 		if v != 2 {
-			return codec.AppendError(out, "NOPROTO sorry, this protocol version is not supported.")
+			return resp.AppendError(out, "NOPROTO sorry, this protocol version is not supported.")
 		}
 		for i := 2; i < len(args); i++ {
 			switch {
@@ -399,25 +476,25 @@ func (s *server) hello(out []byte, args [][]byte) []byte {
 			case is(args[i], "setname") && i+1 < len(args):
 				i++
 			default:
-				return codec.AppendError(out, fmt.Sprintf("ERR Syntax error in HELLO option '%s'", clip(args[i])))
+				return resp.AppendError(out, fmt.Sprintf("ERR Syntax error in HELLO option '%s'", clip(args[i])))
 			}
 		}
 	}
-	out = codec.AppendArrayHeader(out, 14)
-	out = codec.AppendBulkString(out, "server")
-	out = codec.AppendBulkString(out, "redis")
-	out = codec.AppendBulkString(out, "version")
-	out = codec.AppendBulkString(out, redisVersion)
-	out = codec.AppendBulkString(out, "proto")
-	out = codec.AppendInt(out, 2)
-	out = codec.AppendBulkString(out, "id")
-	out = codec.AppendInt(out, 0)
-	out = codec.AppendBulkString(out, "mode")
-	out = codec.AppendBulkString(out, "standalone")
-	out = codec.AppendBulkString(out, "role")
-	out = codec.AppendBulkString(out, "master")
-	out = codec.AppendBulkString(out, "modules")
-	return codec.AppendArrayHeader(out, 0)
+	out = resp.AppendArrayHeader(out, 14)
+	out = resp.AppendBulkString(out, "server")
+	out = resp.AppendBulkString(out, "redis")
+	out = resp.AppendBulkString(out, "version")
+	out = resp.AppendBulkString(out, redisVersion)
+	out = resp.AppendBulkString(out, "proto")
+	out = resp.AppendInt(out, 2)
+	out = resp.AppendBulkString(out, "id")
+	out = resp.AppendInt(out, 0)
+	out = resp.AppendBulkString(out, "mode")
+	out = resp.AppendBulkString(out, "standalone")
+	out = resp.AppendBulkString(out, "role")
+	out = resp.AppendBulkString(out, "master")
+	out = resp.AppendBulkString(out, "modules")
+	return resp.AppendArrayHeader(out, 0)
 }
 
 // redisVersion is the redis-server version kv claims to be compatible with,
@@ -427,18 +504,18 @@ const redisVersion = "7.0.0"
 // auth: kv has no users or passwords, and says so as redis-server does.
 func (s *server) auth(out []byte, args [][]byte) []byte {
 	if len(args) > 3 {
-		return codec.AppendError(out, errSyntax)
+		return resp.AppendError(out, errSyntax)
 	}
-	return codec.AppendError(out, "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?")
+	return resp.AppendError(out, "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?")
 }
 
 func (s *server) selectDB(out []byte, args [][]byte) []byte {
 	db, ok := parseInt(args[1])
 	switch {
 	case !ok:
-		return codec.AppendError(out, errNotInteger)
+		return resp.AppendError(out, errNotInteger)
 	case db != 0:
-		return codec.AppendError(out, "ERR DB index is out of range")
+		return resp.AppendError(out, "ERR DB index is out of range")
 	}
 	return append(out, "+OK\r\n"...)
 }
@@ -465,9 +542,9 @@ func (s *server) config(out []byte, args [][]byte) []byte {
 				}
 			}
 		}
-		out = codec.AppendArrayHeader(out, 2*len(match))
+		out = resp.AppendArrayHeader(out, 2*len(match))
 		for _, p := range match {
-			out = codec.AppendBulkString(codec.AppendBulkString(out, p[0]), p[1])
+			out = resp.AppendBulkString(resp.AppendBulkString(out, p[0]), p[1])
 		}
 		return out
 	case is(sub, "get"):
@@ -491,5 +568,5 @@ func (s *server) info(out []byte, _ [][]byte) []byte {
 		"# Keyspace\r\ndb0:keys=%d,expires=%d,avg_ttl=0\r\n",
 		redisVersion, os.Getpid(), runtime.Version(), int64(time.Since(s.store.epoch)/time.Second),
 		conns, keys, expires)
-	return codec.AppendBulkString(out, text)
+	return resp.AppendBulkString(out, text)
 }

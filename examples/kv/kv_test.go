@@ -16,7 +16,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/evloop/evloop/codec"
+	"github.com/evloop/evloop/codec/resp"
 	"github.com/evloop/evloop/examples/internal/backend"
 )
 
@@ -127,7 +127,7 @@ func TestCommands(t *testing.T) {
 		cmd("-ERR unknown command 'a  b'", "a\r\nb"),
 		cmd("[]", "COMMAND"),
 		cmd("[]", "COMMAND", "DOCS"),
-		cmd(":25", "COMMAND", "COUNT"),
+		cmd(":30", "COMMAND", "COUNT"),
 		cmd("+OK", "CLIENT", "SETNAME", "test"),
 		cmd("+OK", "CLIENT", "SETINFO", "LIB-NAME", "go-test"),
 		cmd("(nil)", "CLIENT", "GETNAME"),
@@ -154,6 +154,65 @@ func TestCommands(t *testing.T) {
 		t.Fatalf("QUIT: %s", got)
 	}
 	c.expectEOF()
+}
+
+// TestLists checks LPUSH, RPUSH, LPOP, RPOP and LLEN against replies
+// recorded from redis-server 7.0.
+func TestLists(t *testing.T) {
+	c := dial(t, startKV(t, config{}))
+	const wrongType = "-WRONGTYPE Operation against a key holding the wrong kind of value"
+	runSteps(t, c, []step{
+		cmd(":3", "LPUSH", "l", "a", "b", "c"),
+		cmd(":4", "RPUSH", "l", "d"),
+		cmd(":4", "LLEN", "l"),
+		cmd(`"c"`, "LPOP", "l"),
+		cmd(`"d"`, "RPOP", "l"),
+		cmd("[]", "LPOP", "l", "0"),
+		cmd(`["b", "a"]`, "LPOP", "l", "5"),
+		cmd(":0", "EXISTS", "l"), // emptied: deleted
+		cmd("(nil)", "LPOP", "l"),
+		cmd("(nil array)", "LPOP", "l", "2"),
+		cmd(":0", "LLEN", "l"),
+		cmd(":1", "RPUSH", "l", "x"),
+		cmd(wrongType, "GET", "l"),
+		cmd(wrongType, "INCR", "l"),
+		cmd(wrongType, "SET", "l", "v", "GET"),
+		cmd("[(nil)]", "MGET", "l"),
+		cmd("+OK", "SET", "s", "v"),
+		cmd(wrongType, "LPUSH", "s", "x"),
+		cmd(wrongType, "LPOP", "s"),
+		cmd(wrongType, "LPOP", "s", "2"),
+		cmd(wrongType, "LLEN", "s"),
+		cmd("-ERR value is out of range, must be positive", "RPOP", "l", "-1"),
+		cmd("-ERR value is out of range, must be positive", "RPOP", "l", "x"),
+		cmd("-ERR wrong number of arguments for 'lpop' command", "LPOP", "l", "1", "2"),
+		cmd("-ERR wrong number of arguments for 'lpush' command", "LPUSH", "l"),
+		cmd(":3", "RPUSH", "l", "y", "z"),
+		cmd(`["z", "y"]`, "RPOP", "l", "2"),
+		cmd("+OK", "SET", "l", "str"), // SET replaces a list
+		cmd(`"str"`, "GET", "l"),
+	})
+	// Many elements, pushed and popped at both ends, wrap the ring buffer
+	// and grow it: order must survive.
+	for i := 0; i < 100; i++ {
+		c.do("RPUSH", "r", strconv.Itoa(i))
+		c.do("LPUSH", "r", strconv.Itoa(-i-1))
+		if i%3 == 0 {
+			c.do("RPOP", "r")
+			c.do("RPUSH", "r", strconv.Itoa(i))
+		}
+	}
+	if got := c.do("LLEN", "r"); got != ":200" {
+		t.Fatalf("LLEN after pushes: %s", got)
+	}
+	for want := -100; want < 100; want++ {
+		if got := c.do("LPOP", "r"); got != strconv.Quote(strconv.Itoa(want)) {
+			t.Fatalf("LPOP: got %s, want %d", got, want)
+		}
+	}
+	if got := c.do("EXISTS", "r"); got != ":0" {
+		t.Fatalf("emptied list still exists: %s", got)
+	}
 }
 
 func TestPipeline(t *testing.T) {
@@ -253,7 +312,7 @@ func TestProtocolErrorCloses(t *testing.T) {
 
 func TestOversizeRequestCloses(t *testing.T) {
 	addr := startKV(t, config{})
-	small := startKV(t, config{limits: codec.RESPConfig{MaxBulk: 1024, MaxArgs: 8, MaxInline: 256}})
+	small := startKV(t, config{limits: resp.Config{MaxBulk: 1024, MaxArgs: 8, MaxInline: 256}})
 	for _, tc := range []struct {
 		name, addr, wire, want string
 	}{
@@ -517,7 +576,7 @@ func TestLookupFindsEveryCommandInAnyCase(t *testing.T) {
 			require.Same(t, c, lookup(mixed))
 		}
 	}
-	require.Equal(t, 25, n)
+	require.Equal(t, 30, n)
 	require.Nil(t, lookup([]byte("gets")))
 	require.Nil(t, lookup([]byte("ge")))
 	require.Nil(t, lookup(nil))

@@ -8,7 +8,8 @@
 //
 // Commands: PING, ECHO, SET (NX, XX, GET, EX, PX, EXAT, PXAT, KEEPTTL),
 // GET, DEL, EXISTS, INCR, DECR, INCRBY, DECRBY, MGET, MSET, TTL, PTTL,
-// DBSIZE, FLUSHDB, FLUSHALL, QUIT; and for client libraries' handshakes
+// LPUSH, RPUSH, LPOP, RPOP (with a count too), LLEN, DBSIZE, FLUSHDB,
+// FLUSHALL, QUIT; and for client libraries' handshakes
 // COMMAND, CLIENT SETNAME/SETINFO/GETNAME, HELLO (RESP2 only), AUTH,
 // SELECT 0, CONFIG GET and INFO. Requests may be pipelined.
 //
@@ -17,7 +18,9 @@
 // error: ..." and the conn is closed.
 //
 // It prints one line "listening <addr>" on stdout once ready and exits 0 on
-// SIGINT or SIGTERM after closing its conns.
+// SIGINT or SIGTERM after closing its conns. SIGHUP upgrades it with no
+// dropped connection, as examples/echo does (the store is not carried over:
+// each process has its own). -log-level debug logs each conn.
 package main
 
 import (
@@ -32,8 +35,9 @@ import (
 	"runtime/pprof"
 	"syscall"
 
-	"github.com/evloop/evloop/codec"
+	"github.com/evloop/evloop/codec/resp"
 	"github.com/evloop/evloop/examples/internal/backend"
+	"github.com/evloop/evloop/examples/internal/serve"
 	"github.com/evloop/evloop/reactor"
 )
 
@@ -57,7 +61,8 @@ func main() {
 type config struct {
 	addr       string
 	shared     *backend.Flags // -loops, -backend, -poller
-	limits     codec.RESPConfig
+	life       *serve.Flags   // -log-level, -pid-file, -proxy-trusted
+	limits     resp.Config
 	cpuprofile string
 }
 
@@ -69,11 +74,12 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	var cfg config
 	fs := flag.NewFlagSet("kv", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&cfg.addr, "addr", "tcp://127.0.0.1:6380", "listen address (tcp://, tcp4://, tcp6://, unix://)")
+	fs.StringVar(&cfg.addr, "addr", "tcp://127.0.0.1:6380", "listen address (tcp://, tcp4://, tcp6://, unix://, tls://, tls+unix://; ?proxy=required|optional)")
 	cfg.shared = backend.AddFlags(fs)
-	fs.IntVar(&cfg.limits.MaxBulk, "maxbulk", codec.DefaultRESPMaxBulk, "largest argument (bulk string), bytes")
-	fs.IntVar(&cfg.limits.MaxArgs, "maxargs", codec.DefaultRESPMaxArgs, "most arguments in one request")
-	fs.IntVar(&cfg.limits.MaxInline, "maxinline", codec.DefaultRESPMaxInline, "longest inline request line, bytes")
+	cfg.life = serve.AddFlags(fs)
+	fs.IntVar(&cfg.limits.MaxBulk, "maxbulk", resp.DefaultMaxBulk, "largest argument (bulk string), bytes")
+	fs.IntVar(&cfg.limits.MaxArgs, "maxargs", resp.DefaultMaxArgs, "most arguments in one request")
+	fs.IntVar(&cfg.limits.MaxInline, "maxinline", resp.DefaultMaxInline, "longest inline request line, bytes")
 	fs.IntVar(&cfg.limits.MaxRequest, "maxrequest", 0, "largest request, bytes (0: 2*maxbulk+maxinline)")
 	fs.StringVar(&cfg.cpuprofile, "cpuprofile", "", "write a CPU profile to this file until exit")
 	fs.Usage = func() {
@@ -120,31 +126,37 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	eng, err := start(cfg, logger)
+	logger, err := cfg.life.Logger(stderr)
 	if err != nil {
 		return err
 	}
-	for _, a := range eng.Addrs() {
-		fmt.Fprintf(stdout, "listening %s://%s\n", a.Network(), a.String())
-	}
-	var stopped error
-	select {
-	case <-ctx.Done():
-	case <-eng.Done():
-		stopped = backend.ErrStoppedByItself
-	}
-	stopCtx, cancel := context.WithTimeout(context.Background(), reactor.DefaultDrainTimeout)
-	defer cancel()
-	eng.Stop(stopCtx)
-	return stopped
+	return serve.Run(ctx, serve.Config{
+		Addrs: []string{cfg.addr}, Backend: cfg.shared.Backend, Flags: cfg.life, Logger: logger, Stdout: stdout,
+		Start: func(addrs []string) (reactor.Engine, error) {
+			cfg := cfg
+			cfg.addr = addrs[0]
+			return start(cfg, logger, stderr)
+		},
+	})
 }
 
 // start builds the server for cfg and starts an engine serving it.
-func start(cfg config, logger *slog.Logger) (reactor.Engine, error) {
+func start(cfg config, logger *slog.Logger, stderr io.Writer) (reactor.Engine, error) {
 	opts, err := cfg.shared.Options(logger)
 	if err != nil {
 		return nil, err
+	}
+	tlsOpts, err := cfg.shared.TLSOptions([]string{cfg.addr}, stderr)
+	if err != nil {
+		return nil, err
+	}
+	opts = append(opts, tlsOpts...)
+	if cfg.life != nil {
+		more, err := cfg.life.Options()
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, more...)
 	}
 	srv, err := newServer(cfg.limits, reactor.DefaultWriteHigh)
 	if err != nil {

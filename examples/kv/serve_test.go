@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/evloop/evloop/codec"
+	"github.com/evloop/evloop/codec/resp"
 	"github.com/evloop/evloop/conn"
 )
 
@@ -60,7 +60,7 @@ func (m *memConn) RemoteAddr() net.Addr                           { return nil }
 func (m *memConn) Fd() int                                        { return -1 }
 
 func newTestServer(t testing.TB) *server {
-	s, err := newServer(codec.RESPConfig{}, 1<<20)
+	s, err := newServer(resp.Config{}, 1<<20)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,4 +130,28 @@ func BenchmarkServeSetP16(b *testing.B) {
 		wire = append(wire, request("SET", "key:000000000042", "xxx")...)
 	}
 	benchmarkServe(b, wire)
+}
+
+// The requests redis-benchmark -t ping_inline,get,set -P 1 sends: one per
+// read, so each costs a whole serve (scratch, decode, run, one write).
+func BenchmarkServePingInlineP1(b *testing.B) { benchmarkServe(b, []byte("PING\r\n")) }
+
+func BenchmarkServeGetP1(b *testing.B) {
+	benchmarkServe(b, request("GET", "key:000000000042"))
+}
+
+func BenchmarkServeSetP1(b *testing.B) {
+	benchmarkServe(b, request("SET", "key:000000000042", "xxx"))
+}
+
+// redis-benchmark -t lpush,lpop -P 1: a push and a pop, one per serve.
+func BenchmarkServeLpushLpopP1(b *testing.B) {
+	s := newTestServer(b)
+	c := &memConn{}
+	push, pop := request("LPUSH", "mylist", "xxx"), request("LPOP", "mylist")
+	b.ReportAllocs()
+	for b.Loop() {
+		serveBatch(s, c, push)
+		serveBatch(s, c, pop)
+	}
 }

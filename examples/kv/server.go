@@ -6,7 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/evloop/evloop/codec"
+	"github.com/evloop/evloop/codec/resp"
 	"github.com/evloop/evloop/conn"
 	"github.com/evloop/evloop/reactor"
 )
@@ -29,14 +29,14 @@ const flushAt = 64 << 10
 // write. It keeps no per-conn state; all of it is in the conn's buffers.
 type server struct {
 	reactor.BaseHandler
-	dec       *codec.RESPDecoder
+	dec       *resp.Decoder
 	store     *store
 	writeHigh int // the engine's high watermark: above it, stop and wait for OnDrained
 	engine    atomic.Pointer[reactor.Engine]
 }
 
-func newServer(limits codec.RESPConfig, writeHigh int) (*server, error) {
-	dec, err := codec.NewRESPDecoder(limits)
+func newServer(limits resp.Config, writeHigh int) (*server, error) {
+	dec, err := resp.NewDecoder(limits)
 	if err != nil {
 		return nil, err
 	}
@@ -146,9 +146,9 @@ func (s *server) serve(c conn.Conn) reactor.Action {
 // appendProtocolError answers bad input as redis-server does, before it
 // closes the conn.
 func appendProtocolError(out []byte, err error) []byte {
-	var perr *codec.RESPProtocolError
+	var perr *resp.ProtocolError
 	if errors.As(err, &perr) {
-		return codec.AppendError(out, "ERR Protocol error: "+perr.Reason)
+		return resp.AppendError(out, "ERR Protocol error: "+perr.Reason)
 	}
-	return codec.AppendError(out, "ERR Protocol error: "+err.Error())
+	return resp.AppendError(out, "ERR Protocol error: "+err.Error())
 }

@@ -14,9 +14,10 @@ import (
 // lock a set of shards given as a bit mask.
 const numShards = 64
 
-// store is the keyspace: a map per shard, each behind its own mutex. Values
-// are immutable once stored (SET copies, INCR stores a new slice), so a
-// reader may use a value after unlocking.
+// store is the keyspace: a map per shard, each behind its own mutex. String
+// values are immutable once stored (SET copies, INCR stores a new slice),
+// so a reader may use one after unlocking; a list changes in place, under
+// the lock, and its elements are immutable.
 //
 // Expiry is lazy, as in redis-server: an expired key is deleted when it is
 // next touched, and sweep removes a bounded number of the others.
@@ -36,8 +37,9 @@ type shard struct {
 
 type entry struct {
 	key      string // the map's own key: overwriting reuses it, no allocation
-	val      []byte
-	expireAt int64 // store clock, ns; 0: no expiry
+	val      []byte // a string value; nil for a list
+	list     *list  // a list value (never empty); nil for a string
+	expireAt int64  // store clock, ns; 0: no expiry
 }
 
 func newStore() *store {
@@ -93,12 +95,14 @@ func (sh *shard) put(key []byte, old entry, exists bool, val []byte, expireAt in
 	}
 }
 
-func (s *store) get(key []byte) ([]byte, bool) {
+// get returns key's entry: its val if it holds a string, a non-nil list
+// (not to be read after get returns) if a list.
+func (s *store) get(key []byte) (entry, bool) {
 	sh := s.shardOf(key)
 	sh.mu.Lock()
 	e, ok := sh.live(s, key)
 	sh.mu.Unlock()
-	return e.val, ok
+	return e, ok
 }
 
 // setMode is SET's options.
@@ -107,24 +111,29 @@ type setMode struct {
 	expireAt             int64 // store clock; 0: none
 }
 
-// set stores a copy of val under key as SET does. It reports whether it
-// stored the value and, for SET ... GET, the previous value.
-func (s *store) set(key, val []byte, m setMode) (old []byte, hadOld, stored bool) {
+// set stores a copy of val under key as SET does, replacing a value of any
+// type. It reports whether it stored the value and, for SET ... GET, the
+// previous value; SET ... GET of a list stores nothing and reports
+// wrongType.
+func (s *store) set(key, val []byte, m setMode) (old []byte, hadOld, stored, wrongType bool) {
 	v := make([]byte, len(val))
 	copy(v, val)
 	sh := s.shardOf(key)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	e, exists := sh.live(s, key)
+	if m.get && e.list != nil {
+		return nil, false, false, true
+	}
 	if (m.nx && exists) || (m.xx && !exists) {
-		return e.val, exists, false
+		return e.val, exists, false, false
 	}
 	expireAt := m.expireAt
 	if m.keepTTL && exists {
 		expireAt = e.expireAt
 	}
 	sh.put(key, e, exists, v, expireAt)
-	return e.val, exists, true
+	return e.val, exists, true, false
 }
 
 // shardMask is the set of shards keys fall in.
@@ -167,15 +176,15 @@ func (s *store) mset(pairs [][]byte) {
 	s.unlockShards(mask)
 }
 
-// mget calls fn with each key's value (nil, false for a missing key), all
-// read at one instant.
+// mget calls fn with each key's value (nil, false for a missing key or a
+// list), all read at one instant.
 func (s *store) mget(keys [][]byte, fn func(val []byte, ok bool)) {
 	mask := s.shardMask(keys, 1)
 	s.lockShards(mask)
 	defer s.unlockShards(mask)
 	for _, k := range keys {
 		e, ok := s.shardOf(k).live(s, k)
-		fn(e.val, ok)
+		fn(e.val, ok && e.list == nil)
 	}
 }
 
@@ -216,6 +225,7 @@ const (
 	incrOK incrResult = iota
 	incrNotInteger
 	incrOverflow
+	incrWrongType
 )
 
 // incrBy adds delta to the integer stored at key (0 if missing), keeping
@@ -226,6 +236,9 @@ func (s *store) incrBy(key []byte, delta int64) (int64, incrResult) {
 	defer sh.mu.Unlock()
 	e, exists := sh.live(s, key)
 	var cur int64
+	if e.list != nil {
+		return 0, incrWrongType
+	}
 	if exists {
 		v, ok := parseInt(e.val)
 		if !ok {
@@ -239,6 +252,131 @@ func (s *store) incrBy(key []byte, delta int64) (int64, incrResult) {
 	next := cur + delta
 	sh.put(key, e, exists, formatInt(next), e.expireAt)
 	return next, incrOK
+}
+
+// push adds copies of vals to the head (left) or tail of the list at key,
+// one at a time as LPUSH and RPUSH do, creating it if missing, and returns
+// its length. wrongType: key holds a string.
+func (s *store) push(key []byte, vals [][]byte, left bool) (n int, wrongType bool) {
+	// One allocation for every element: they are immutable and freed
+	// together once all are popped.
+	size := 0
+	for _, v := range vals {
+		size += len(v)
+	}
+	mem := make([]byte, 0, size)
+	var few [4][]byte // LPUSH of a handful of elements: no second allocation
+	copies := few[:0]
+	if len(vals) > len(few) {
+		copies = make([][]byte, 0, len(vals))
+	}
+	copies = copies[:len(vals)]
+	for i, v := range vals {
+		mem = append(mem, v...)
+		copies[i] = mem[len(mem)-len(v) : len(mem) : len(mem)]
+	}
+	sh := s.shardOf(key)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	e, exists := sh.live(s, key)
+	if exists && e.list == nil {
+		return 0, true
+	}
+	if !exists {
+		e = entry{key: string(key), list: &list{}}
+		sh.keys[e.key] = e
+	}
+	for _, v := range copies {
+		e.list.push(v, left)
+	}
+	return e.list.len(), false
+}
+
+// pop removes up to count elements from the head (left) or tail of the list
+// at key and calls fn with each; a list left empty is deleted. It returns
+// how many elements the list had before (0: missing). wrongType: key holds
+// a string.
+func (s *store) pop(key []byte, count int, left bool, fn func(v []byte)) (had int, wrongType bool) {
+	sh := s.shardOf(key)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	e, exists := sh.live(s, key)
+	switch {
+	case !exists:
+		return 0, false
+	case e.list == nil:
+		return 0, true
+	}
+	had = e.list.len()
+	for i := 0; i < count && e.list.len() > 0; i++ {
+		fn(e.list.pop(left))
+	}
+	if e.list.len() == 0 {
+		delete(sh.keys, e.key)
+		delete(sh.expires, e.key)
+	}
+	return had, false
+}
+
+// llen is the length of the list at key (0 if missing).
+func (s *store) llen(key []byte) (n int, wrongType bool) {
+	sh := s.shardOf(key)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	e, exists := sh.live(s, key)
+	switch {
+	case !exists:
+		return 0, false
+	case e.list == nil:
+		return 0, true
+	}
+	return e.list.len(), false
+}
+
+// list is a deque of elements in a ring buffer: pushing and popping at
+// either end is O(1), as LPUSH, RPUSH, LPOP and RPOP need. Guarded by its
+// shard's lock.
+type list struct {
+	ring [][]byte // len(ring) is 0 or a power of two
+	head int      // index of the first element
+	n    int
+}
+
+func (l *list) len() int { return l.n }
+
+func (l *list) push(v []byte, left bool) {
+	if l.n == len(l.ring) {
+		l.grow()
+	}
+	mask := len(l.ring) - 1
+	if left {
+		l.head = (l.head - 1) & mask
+		l.ring[l.head] = v
+	} else {
+		l.ring[(l.head+l.n)&mask] = v
+	}
+	l.n++
+}
+
+func (l *list) pop(left bool) []byte {
+	mask := len(l.ring) - 1
+	i := (l.head + l.n - 1) & mask
+	if left {
+		i = l.head
+		l.head = (l.head + 1) & mask
+	}
+	v := l.ring[i]
+	l.ring[i] = nil // the element's memory is freed once nothing else holds it
+	l.n--
+	return v
+}
+
+func (l *list) grow() {
+	ring := make([][]byte, max(4, 2*len(l.ring)))
+	for i := 0; i < l.n; i++ {
+		ring[i] = l.ring[(l.head+i)&(len(l.ring)-1)]
+	}
+	l.ring, l.head = ring, 0
 }
 
 // ttl is the time left before key expires: -2 if it does not exist, -1 if

@@ -63,7 +63,7 @@ func TestStoreOverwriteKeepsExpiresConsistent(t *testing.T) {
 		t.Fatalf("plain SET kept a deadline: %d, %v", e, s.ttl(k))
 	}
 	s.mset([][]byte{k, []byte("4")})
-	if v, ok := s.get(k); !ok || string(v) != "4" {
-		t.Fatalf("after MSET: %q, %v", v, ok)
+	if e, ok := s.get(k); !ok || string(e.val) != "4" {
+		t.Fatalf("after MSET: %q, %v", e.val, ok)
 	}
 }

@@ -135,6 +135,9 @@ func planListeners(specs []reactor.ListenSpec, o *reactor.Options) ([]listenerPl
 		if sp.Handler == nil {
 			return nil, fmt.Errorf("gnetbackend: %s: nil handler", a)
 		}
+		if _, ok := a.InheritedFD(); ok {
+			return nil, fmt.Errorf("%w: %s: gnet binds its own sockets and cannot serve an inherited one (fd=)", reactor.ErrUnsupported, s)
+		}
 		p := listenerPlan{addr: a, route: newRoute(sp.Handler)}
 		switch a.Scheme {
 		case "tcp", "tcp4", "tcp6":

@@ -30,14 +30,21 @@ func (e *engine) Dial(network, addr string) error {
 // DialHandler is Dial with the conn served by h rather than by the root
 // handler (nil: the root handler); how a protocol layer dials.
 func (e *engine) DialHandler(network, addr string, h reactor.Handler) error {
+	if h == nil {
+		h = e.h
+	}
+	network, h, err := e.o.DialLayers(network, addr, h)
+	if err != nil {
+		return err
+	}
 	r := e.root
-	if h != nil {
+	if h != e.h {
 		r = newRoute(h)
 	}
 	switch network {
 	case "tcp", "tcp4", "tcp6", "unix":
 	default:
-		return fmt.Errorf("%w: Dial(%q): the gnet backend dials tcp, tcp4, tcp6 and unix", reactor.ErrUnsupported, network)
+		return fmt.Errorf("%w: Dial(%q): the gnet backend dials tcp, tcp4, tcp6, unix, tls and tls+unix", reactor.ErrUnsupported, network)
 	}
 	e.mu.Lock()
 	if e.stopping {

@@ -44,6 +44,7 @@ func (e *engine) shutdownAsync() {
 // and every open one is closed once flushed.
 func (e *engine) beginStop(deadline time.Time) {
 	e.stopOnce.Do(func() {
+		e.o.BeginStop()
 		sdnotify.Stopping(e.log)
 		e.mu.Lock()
 		e.stopping = true

@@ -31,6 +31,8 @@ type Flags struct {
 	Loops   int
 	Backend string
 	Poller  string
+	Cert    string // PEM certificate for tls:// addresses
+	Key     string // its PEM private key
 }
 
 // AddFlags registers the shared flags on fs.
@@ -39,6 +41,8 @@ func AddFlags(fs *flag.FlagSet) *Flags {
 	fs.IntVar(&f.Loops, "loops", runtime.NumCPU(), "number of event loops")
 	fs.StringVar(&f.Backend, "backend", "native", "native or gnet")
 	fs.StringVar(&f.Poller, "poller", "auto", "auto, epoll, poll or kqueue (native backend)")
+	fs.StringVar(&f.Cert, "cert", "", "PEM certificate file for tls:// addresses (none: an ephemeral self-signed one)")
+	fs.StringVar(&f.Key, "key", "", "PEM private key file of -cert")
 	return f
 }
 

@@ -1,4 +1,12 @@
-package codec
+// Package framed runs a handler of whole frames on an engine: its Adapter
+// is a reactor.Handler that splits each conn's inbound bytes into frames
+// with a codec.Decoder and hands them, one at a time, to a Handler's
+// OnFrame.
+//
+// It is the one codec package that imports reactor; the decoders in package
+// codec (and codec/resp) depend on package conn alone, so a program that
+// only decodes does not link the engine.
+package framed
 
 import (
 	"fmt"
@@ -6,18 +14,19 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/evloop/evloop/codec"
 	"github.com/evloop/evloop/conn"
 	"github.com/evloop/evloop/reactor"
 )
 
-// FrameHandler handles whole frames. Run it on an engine with New.
+// Handler handles whole frames. Run it on an engine with New.
 //
-// A FrameHandler may also implement any of reactor.Handler's other
+// A Handler may also implement any of reactor.Handler's other
 // callbacks (OnBoot, OnOpen, OnClose, OnTick, OnShutdown), most simply by
 // embedding reactor.BaseHandler and overriding some; the Adapter forwards
 // them. Its OnTraffic, if it has one, is never called: the Adapter owns the
 // inbound bytes.
-type FrameHandler interface {
+type Handler interface {
 	// OnFrame handles one frame (loop only). frame aliases the conn's
 	// inbound buffer and is valid only until OnFrame returns: copy it to
 	// keep it. OnFrame must not consume from c's inbound buffer (Read,
@@ -26,7 +35,7 @@ type FrameHandler interface {
 	OnFrame(c conn.Conn, frame []byte) reactor.Action
 }
 
-// The optional callbacks a FrameHandler may have.
+// The optional callbacks a Handler may have.
 type (
 	booter interface {
 		OnBoot(reactor.Engine) reactor.Action
@@ -42,17 +51,17 @@ type (
 )
 
 // Adapter is a reactor.Handler that decodes each conn's inbound bytes into
-// frames and hands them to a FrameHandler. It is safe for use by every loop
+// frames and hands them to a Handler. It is safe for use by every loop
 // of an engine at once.
 //
-// A conn whose input fails to decode is closed, and the FrameHandler's
-// OnClose receives the decode error (wrapping ErrFrameTooLarge or
-// ErrMalformed). The Adapter identifies conns by the conn.Conn value the
+// A conn whose input fails to decode is closed, and the Handler's OnClose
+// receives the decode error (wrapping codec.ErrFrameTooLarge or
+// codec.ErrMalformed). The Adapter identifies conns by the conn.Conn value the
 // engine passes, so it relies on an engine passing the same value to every
 // callback of one conn.
 type Adapter struct {
-	h   FrameHandler
-	dec Decoder
+	h   Handler
+	dec codec.Decoder
 
 	boot     booter
 	open     opener
@@ -73,8 +82,8 @@ var _ reactor.Handler = (*Adapter)(nil)
 
 // New returns a reactor.Handler that decodes frames with d and passes each
 // to h.OnFrame, forwarding h's other callbacks if it has them. d is often a
-// Codec whose Encode h uses to answer (see WriteFrame).
-func New(h FrameHandler, d Decoder) *Adapter {
+// codec.Codec whose Encode h uses to answer (see codec.WriteFrame).
+func New(h Handler, d codec.Decoder) *Adapter {
 	a := &Adapter{h: h, dec: d}
 	a.boot, _ = h.(booter)
 	a.open, _ = h.(opener)
@@ -84,7 +93,7 @@ func New(h FrameHandler, d Decoder) *Adapter {
 	return a
 }
 
-// OnBoot forwards to the FrameHandler's OnBoot, if any.
+// OnBoot forwards to the Handler's OnBoot, if any.
 func (a *Adapter) OnBoot(e reactor.Engine) reactor.Action {
 	if a.boot != nil {
 		return a.boot.OnBoot(e)
@@ -92,7 +101,7 @@ func (a *Adapter) OnBoot(e reactor.Engine) reactor.Action {
 	return reactor.None
 }
 
-// OnOpen forwards to the FrameHandler's OnOpen, if any.
+// OnOpen forwards to the Handler's OnOpen, if any.
 func (a *Adapter) OnOpen(c conn.Conn) reactor.Action {
 	if a.open != nil {
 		return a.open.OnOpen(c)
@@ -113,7 +122,7 @@ func (a *Adapter) OnTraffic(c conn.Conn) reactor.Action {
 		}
 	}
 	for {
-		frame, ok, err := Decode(c, a.dec)
+		frame, ok, err := codec.Decode(c, a.dec)
 		if err != nil {
 			c.Discard(-1)
 			if _, loaded := a.failed.LoadOrStore(c, err); !loaded {
@@ -130,7 +139,7 @@ func (a *Adapter) OnTraffic(c conn.Conn) reactor.Action {
 	}
 }
 
-// OnClose forwards to the FrameHandler's OnClose, if any, with the decode
+// OnClose forwards to the Handler's OnClose, if any, with the decode
 // error that closed c in place of a nil err. If the engine reports an error
 // of its own as well, both are wrapped, decode error first.
 func (a *Adapter) OnClose(c conn.Conn, err error) {
@@ -150,7 +159,7 @@ func (a *Adapter) OnClose(c conn.Conn, err error) {
 	}
 }
 
-// OnTick forwards to the FrameHandler's OnTick; without one it asks for the
+// OnTick forwards to the Handler's OnTick; without one it asks for the
 // next tick in a second, as reactor.BaseHandler does.
 func (a *Adapter) OnTick() (time.Duration, reactor.Action) {
 	if a.tick != nil {
@@ -159,7 +168,7 @@ func (a *Adapter) OnTick() (time.Duration, reactor.Action) {
 	return time.Second, reactor.None
 }
 
-// OnShutdown forwards to the FrameHandler's OnShutdown, if any.
+// OnShutdown forwards to the Handler's OnShutdown, if any.
 func (a *Adapter) OnShutdown(e reactor.Engine) {
 	if a.shutdown != nil {
 		a.shutdown.OnShutdown(e)

@@ -1,17 +1,17 @@
-package codec_test
+package resp_test
 
 import (
 	"fmt"
 	"log"
 
-	"github.com/evloop/evloop/codec"
+	"github.com/evloop/evloop/codec/resp"
 )
 
 // A server loop over one batch of pipelined requests, as an OnTraffic
 // would run it over c.Peek(-1): decode each command, append its reply to
 // one buffer, and consume the bytes the decoded commands span.
-func ExampleRESPDecoder_DecodeCommand() {
-	dec, err := codec.NewRESPDecoder(codec.RESPConfig{})
+func ExampleDecoder_DecodeCommand() {
+	dec, err := resp.NewDecoder(resp.Config{})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -24,7 +24,7 @@ func ExampleRESPDecoder_DecodeCommand() {
 		var n int
 		args, n, err = dec.DecodeCommand(batch[done:], args)
 		if err != nil {
-			out = codec.AppendError(out, "ERR Protocol error")
+			out = resp.AppendError(out, "ERR Protocol error")
 			break
 		}
 		if n == 0 {
@@ -33,9 +33,9 @@ func ExampleRESPDecoder_DecodeCommand() {
 		done += n
 		switch string(args[0]) {
 		case "PING":
-			out = codec.AppendSimple(out, "PONG")
+			out = resp.AppendSimple(out, "PONG")
 		case "ECHO":
-			out = codec.AppendBulk(out, args[1])
+			out = resp.AppendBulk(out, args[1])
 		}
 	}
 	fmt.Printf("replies %q, consumed %d of %d bytes\n", out, done, len(batch))

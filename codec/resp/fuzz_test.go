@@ -1,12 +1,14 @@
-package codec
+package resp
 
 import (
 	"bytes"
 	"errors"
 	"testing"
+
+	"github.com/evloop/evloop/codec"
 )
 
-// FuzzRESP checks RESPDecoder on arbitrary input and limits: no panic;
+// FuzzDecode checks Decoder on arbitrary input and limits: no panic;
 // 0 <= n <= len(input); arguments within the limits and aliasing the
 // request; a bounded number of bytes left pending; the same commands and
 // error whether the input arrives whole, in two pieces or byte by byte; and
@@ -14,8 +16,8 @@ import (
 // inline line) decodes back to the same arguments, or fails for a limit it
 // really breaks.
 //
-//	go test ./codec -run '^$' -fuzz '^FuzzRESP$' -fuzztime 30s
-func FuzzRESP(f *testing.F) {
+//	go test ./codec/resp -run '^$' -fuzz '^FuzzDecode$' -fuzztime 30s
+func FuzzDecode(f *testing.F) {
 	for _, s := range []string{
 		"*1\r\n$4\r\nPING\r\n",
 		"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$3\r\na\r\n\r\n",
@@ -31,17 +33,17 @@ func FuzzRESP(f *testing.F) {
 		f.Add([]byte(s), uint16(4), uint8(2), uint16(8), uint16(24), 7)
 	}
 	f.Fuzz(func(t *testing.T, data []byte, maxBulk uint16, maxArgs uint8, maxInline, maxRequest uint16, split int) {
-		cfg := RESPConfig{MaxBulk: int(maxBulk), MaxArgs: int(maxArgs), MaxInline: int(maxInline), MaxRequest: int(maxRequest)}
-		d, err := NewRESPDecoder(cfg)
+		cfg := Config{MaxBulk: int(maxBulk), MaxArgs: int(maxArgs), MaxInline: int(maxInline), MaxRequest: int(maxRequest)}
+		d, err := NewDecoder(cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
 		cfg = d.Config()
 
 		// Arrivals: whole, at split, and byte by byte for short inputs.
-		whole := respStream(t, d, data)
+		whole := stream(t, d, data)
 		split = int(uint(split) % uint(len(data)+1))
-		if got := respStream(t, d, data[:split], data[split:]); !got.equal(whole) {
+		if got := stream(t, d, data[:split], data[split:]); !got.equal(whole) {
 			t.Fatalf("split at %d: %v; whole: %v", split, got, whole)
 		}
 		if len(data) <= 512 {
@@ -49,7 +51,7 @@ func FuzzRESP(f *testing.F) {
 			for i := range data {
 				bytewise[i] = data[i : i+1]
 			}
-			if got := respStream(t, d, bytewise...); !got.equal(whole) {
+			if got := stream(t, d, bytewise...); !got.equal(whole) {
 				t.Fatalf("byte by byte: %v; whole: %v", got, whole)
 			}
 		}
@@ -65,7 +67,7 @@ func FuzzRESP(f *testing.F) {
 		var wantErr error
 		switch {
 		case len(args) > cfg.MaxArgs, longest > cfg.MaxBulk, size > cfg.MaxRequest:
-			wantErr = ErrFrameTooLarge
+			wantErr = codec.ErrFrameTooLarge
 		}
 		// Stale args to be replaced, not appended to.
 		got, n, err := d.DecodeCommand(wire, [][]byte{[]byte("stale"), nil})
@@ -91,8 +93,8 @@ func FuzzRESP(f *testing.F) {
 		got, n, err = d.DecodeCommand(line, got)
 		switch {
 		case len(line) > cfg.MaxInline || len(words) > cfg.MaxArgs:
-			if !errors.Is(err, ErrFrameTooLarge) {
-				t.Fatalf("inline %q: %v, want ErrFrameTooLarge", line, err)
+			if !errors.Is(err, codec.ErrFrameTooLarge) {
+				t.Fatalf("inline %q: %v, want codec.ErrFrameTooLarge", line, err)
 			}
 		case err != nil || n != len(line) || !equalArgs(got, words):
 			t.Fatalf("inline %q: %q, %d, %v; want %q", line, got, n, err, words)

@@ -1,4 +1,7 @@
-package codec
+// Package fakeconn is an in-memory conn.Conn for the tests of the codec
+// packages: the decoders, the frame adapter and RESP run against it without
+// a loop or a socket.
+package fakeconn
 
 import (
 	"io"
@@ -9,7 +12,7 @@ import (
 	"github.com/evloop/evloop/conn"
 )
 
-// fakeConn is an in-memory conn.Conn: inbound bytes are fed by the test,
+// Conn is an in-memory conn.Conn: inbound bytes are fed by the test,
 // outbound bytes collect in out.
 //
 // In strict mode it enforces the lifetime rules of the conn contract by
@@ -19,7 +22,7 @@ import (
 // only until the next consuming call or feed (the "callback return").
 // Non-strict mode is a plain contiguous buffer that allocates nothing in the
 // steady state, for benchmarks.
-type fakeConn struct {
+type Conn struct {
 	strict bool
 
 	in   []byte // inbound: unconsumed bytes are in[r:]
@@ -34,9 +37,10 @@ type fakeConn struct {
 	wakes     int
 }
 
-var _ conn.Conn = (*fakeConn)(nil)
+var _ conn.Conn = (*Conn)(nil)
 
-func newFakeConn(strict bool) *fakeConn { return &fakeConn{strict: strict} }
+// New returns an empty conn, strict or not (see Conn).
+func New(strict bool) *Conn { return &Conn{strict: strict} }
 
 const scribble = 0xA5
 
@@ -46,8 +50,8 @@ func scribbleOver(p []byte) {
 	}
 }
 
-// feed appends bytes as if they had arrived between two callbacks.
-func (f *fakeConn) feed(p []byte) {
+// Feed appends bytes as if they had arrived between two callbacks.
+func (f *Conn) Feed(p []byte) {
 	if !f.strict {
 		if f.r == len(f.in) {
 			f.in, f.r = f.in[:0], 0
@@ -62,7 +66,7 @@ func (f *fakeConn) feed(p []byte) {
 }
 
 // consume drops n buffered bytes (n <= buffered).
-func (f *fakeConn) consume(n int) {
+func (f *Conn) consume(n int) {
 	if !f.strict {
 		f.r += n
 		return
@@ -73,19 +77,30 @@ func (f *fakeConn) consume(n int) {
 	f.in, f.r, f.next = rest, 0, nil
 }
 
-func (f *fakeConn) buffered() []byte { return f.in[f.r:] }
+// Buffered returns the unconsumed inbound bytes (aliased, as Peek(-1)).
+func (f *Conn) Buffered() []byte { return f.in[f.r:] }
 
-func (f *fakeConn) Read(p []byte) (int, error) {
+// Reset drops every inbound and outbound byte but keeps the memory, so that
+// a benchmark or allocation test can feed the same input again without
+// allocating.
+func (f *Conn) Reset() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.in, f.r, f.next = f.in[:0], 0, nil
+	f.out = f.out[:0]
+}
+
+func (f *Conn) Read(p []byte) (int, error) {
 	if f.InboundBuffered() == 0 {
 		return 0, conn.ErrNoData
 	}
-	n := copy(p, f.buffered())
+	n := copy(p, f.Buffered())
 	f.consume(n)
 	return n, nil
 }
 
-func (f *fakeConn) Peek(n int) ([]byte, error) {
-	b := f.buffered()
+func (f *Conn) Peek(n int) ([]byte, error) {
+	b := f.Buffered()
 	if n < 0 {
 		return b, nil
 	}
@@ -95,8 +110,8 @@ func (f *fakeConn) Peek(n int) ([]byte, error) {
 	return b[:n], nil
 }
 
-func (f *fakeConn) Next(n int) ([]byte, error) {
-	b := f.buffered()
+func (f *Conn) Next(n int) ([]byte, error) {
+	b := f.Buffered()
 	if n < 0 {
 		n = len(b)
 	}
@@ -113,7 +128,7 @@ func (f *fakeConn) Next(n int) ([]byte, error) {
 	return p, nil
 }
 
-func (f *fakeConn) Discard(n int) (int, error) {
+func (f *Conn) Discard(n int) (int, error) {
 	if b := f.InboundBuffered(); n < 0 || n > b {
 		n = b
 	}
@@ -121,9 +136,9 @@ func (f *fakeConn) Discard(n int) (int, error) {
 	return n, nil
 }
 
-func (f *fakeConn) InboundBuffered() int { return len(f.in) - f.r }
+func (f *Conn) InboundBuffered() int { return len(f.in) - f.r }
 
-func (f *fakeConn) Write(p []byte) (int, error) {
+func (f *Conn) Write(p []byte) (int, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.closed {
@@ -136,7 +151,7 @@ func (f *fakeConn) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func (f *fakeConn) Writev(bufs [][]byte) (int, error) {
+func (f *Conn) Writev(bufs [][]byte) (int, error) {
 	n := 0
 	for _, b := range bufs {
 		m, err := f.Write(b)
@@ -148,20 +163,21 @@ func (f *fakeConn) Writev(bufs [][]byte) (int, error) {
 	return n, nil
 }
 
-func (f *fakeConn) OutboundBuffered() int { return 0 } // everything "reaches the kernel" at once
+func (f *Conn) OutboundBuffered() int { return 0 } // everything "reaches the kernel" at once
 
-func (f *fakeConn) output() []byte {
+// Output returns a copy of everything written so far.
+func (f *Conn) Output() []byte {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return append([]byte(nil), f.out...)
 }
 
-func (f *fakeConn) ShutdownWrite() error               { f.shutWrite = true; return nil }
-func (f *fakeConn) SetIdleTimeout(time.Duration) error { return nil }
-func (f *fakeConn) Context() any                       { return f.ctx }
-func (f *fakeConn) SetContext(v any)                   { f.ctx = v }
+func (f *Conn) ShutdownWrite() error               { f.shutWrite = true; return nil }
+func (f *Conn) SetIdleTimeout(time.Duration) error { return nil }
+func (f *Conn) Context() any                       { return f.ctx }
+func (f *Conn) SetContext(v any)                   { f.ctx = v }
 
-func (f *fakeConn) AsyncWrite(p []byte, done conn.AsyncCallback) error {
+func (f *Conn) AsyncWrite(p []byte, done conn.AsyncCallback) error {
 	_, err := f.Write(p)
 	if done != nil {
 		done(f, err)
@@ -169,7 +185,7 @@ func (f *fakeConn) AsyncWrite(p []byte, done conn.AsyncCallback) error {
 	return err
 }
 
-func (f *fakeConn) AsyncWritev(bufs [][]byte, done conn.AsyncCallback) error {
+func (f *Conn) AsyncWritev(bufs [][]byte, done conn.AsyncCallback) error {
 	_, err := f.Writev(bufs)
 	if done != nil {
 		done(f, err)
@@ -177,9 +193,9 @@ func (f *fakeConn) AsyncWritev(bufs [][]byte, done conn.AsyncCallback) error {
 	return err
 }
 
-func (f *fakeConn) Wake() error { f.wakes++; return nil }
+func (f *Conn) Wake() error { f.wakes++; return nil }
 
-func (f *fakeConn) Close() error {
+func (f *Conn) Close() error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.closed = true
@@ -191,6 +207,6 @@ type fakeAddr string
 func (a fakeAddr) Network() string { return "fake" }
 func (a fakeAddr) String() string  { return string(a) }
 
-func (f *fakeConn) LocalAddr() net.Addr  { return fakeAddr("local") }
-func (f *fakeConn) RemoteAddr() net.Addr { return fakeAddr("remote") }
-func (f *fakeConn) Fd() int              { return -1 }
+func (f *Conn) LocalAddr() net.Addr  { return fakeAddr("local") }
+func (f *Conn) RemoteAddr() net.Addr { return fakeAddr("remote") }
+func (f *Conn) Fd() int              { return -1 }

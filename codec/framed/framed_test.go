@@ -1,4 +1,4 @@
-package codec
+package framed
 
 import (
 	"errors"
@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/evloop/evloop/codec"
+	"github.com/evloop/evloop/codec/internal/fakeconn"
 	"github.com/evloop/evloop/conn"
 	"github.com/evloop/evloop/reactor"
 )
@@ -50,15 +52,15 @@ func (l *lifecycle) OnTraffic(c conn.Conn) reactor.Action {
 
 func TestAdapterForwardsLifecycle(t *testing.T) {
 	h := &lifecycle{}
-	a := New(h, NewLine(0))
-	fc := newFakeConn(true)
+	a := New(h, codec.NewLine(0))
+	fc := fakeconn.New(true)
 	if a.OnBoot(nil) != reactor.Shutdown {
 		t.Error("OnBoot's action was not passed back")
 	}
 	if a.OnOpen(fc) != reactor.Close {
 		t.Error("OnOpen's action was not passed back")
 	}
-	fc.feed([]byte("x\n"))
+	fc.Feed([]byte("x\n"))
 	a.OnTraffic(fc)
 	if d, act := a.OnTick(); d != 7*time.Second || act != reactor.Shutdown {
 		t.Errorf("OnTick = %v, %v", d, act)
@@ -82,15 +84,15 @@ func (o *onlyFrames) OnFrame(conn.Conn, []byte) reactor.Action { o.n++; return r
 
 func TestAdapterDefaults(t *testing.T) {
 	h := &onlyFrames{}
-	a := New(h, NewLine(0))
-	fc := newFakeConn(true)
+	a := New(h, codec.NewLine(0))
+	fc := fakeconn.New(true)
 	if a.OnBoot(nil) != reactor.None || a.OnOpen(fc) != reactor.None {
 		t.Error("default OnBoot/OnOpen not None")
 	}
 	if d, act := a.OnTick(); d != time.Second || act != reactor.None {
 		t.Errorf("default OnTick = %v, %v", d, act)
 	}
-	fc.feed([]byte("a\nb\n"))
+	fc.Feed([]byte("a\nb\n"))
 	a.OnTraffic(fc)
 	a.OnClose(fc, nil)
 	a.OnShutdown(nil)
@@ -108,13 +110,13 @@ func TestAdapterStopsOnAction(t *testing.T) {
 				}
 				return reactor.None
 			}}
-			a := New(h, NewLine(0))
-			fc := newFakeConn(true)
-			fc.feed([]byte("a\nstop\nb\nc\n"))
+			a := New(h, codec.NewLine(0))
+			fc := fakeconn.New(true)
+			fc.Feed([]byte("a\nstop\nb\nc\n"))
 			if got := a.OnTraffic(fc); got != act {
 				t.Fatalf("OnTraffic = %v, want %v", got, act)
 			}
-			if got := string(fc.buffered()); got != "b\nc\n" {
+			if got := string(fc.Buffered()); got != "b\nc\n" {
 				t.Errorf("left %q buffered, want the frames after stop", got)
 			}
 			a.OnClose(fc, nil)
@@ -127,20 +129,20 @@ func TestAdapterStopsOnAction(t *testing.T) {
 
 func TestAdapterDecodeErrorReachesOnClose(t *testing.T) {
 	h := &lifecycle{}
-	a := New(h, NewLine(4))
-	fc := newFakeConn(true)
-	fc.feed([]byte("ok\ntoo long\n"))
+	a := New(h, codec.NewLine(4))
+	fc := fakeconn.New(true)
+	fc.Feed([]byte("ok\ntoo long\n"))
 	if got := a.OnTraffic(fc); got != reactor.Close {
 		t.Fatalf("OnTraffic = %v, want Close", got)
 	}
 	// Bytes arriving before the engine gets round to closing are dropped.
-	fc.feed([]byte("more\n"))
+	fc.Feed([]byte("more\n"))
 	if got := a.OnTraffic(fc); got != reactor.Close || fc.InboundBuffered() != 0 {
 		t.Fatalf("OnTraffic after a decode error = %v with %d bytes buffered", got, fc.InboundBuffered())
 	}
 	a.OnClose(fc, nil)
-	if !errors.Is(h.closeErr, ErrFrameTooLarge) {
-		t.Fatalf("OnClose err %v, want ErrFrameTooLarge", h.closeErr)
+	if !errors.Is(h.closeErr, codec.ErrFrameTooLarge) {
+		t.Fatalf("OnClose err %v, want codec.ErrFrameTooLarge", h.closeErr)
 	}
 	if got := fmt.Sprint(h.calls); got != "[frame ok close]" {
 		t.Errorf("calls %s", got)
@@ -152,17 +154,20 @@ func TestAdapterDecodeErrorReachesOnClose(t *testing.T) {
 
 func TestAdapterDecodeErrorAndEngineError(t *testing.T) {
 	h := &lifecycle{}
-	lf := mustLengthField(t, LengthFieldConfig{Size: 1, Adjustment: -2})
+	lf, err := codec.NewLengthField(codec.LengthFieldConfig{Size: 1, Adjustment: -2})
+	if err != nil {
+		t.Fatal(err)
+	}
 	a := New(h, lf)
-	fc := newFakeConn(true)
-	fc.feed([]byte{0})
+	fc := fakeconn.New(true)
+	fc.Feed([]byte{0})
 	if got := a.OnTraffic(fc); got != reactor.Close {
 		t.Fatalf("OnTraffic = %v, want Close", got)
 	}
 	flushErr := errors.New("broken pipe")
 	a.OnClose(fc, flushErr)
-	if !errors.Is(h.closeErr, ErrMalformed) || !errors.Is(h.closeErr, flushErr) {
-		t.Fatalf("OnClose err %v, want both ErrMalformed and the engine's error", h.closeErr)
+	if !errors.Is(h.closeErr, codec.ErrMalformed) || !errors.Is(h.closeErr, flushErr) {
+		t.Fatalf("OnClose err %v, want both codec.ErrMalformed and the engine's error", h.closeErr)
 	}
 }
 
@@ -172,19 +177,19 @@ func TestAdapterConcurrentLoops(t *testing.T) {
 	var mu sync.Mutex
 	errs := map[conn.Conn]error{}
 	h := &closeRecorder{mu: &mu, errs: errs}
-	a := New(h, NewLine(8))
+	a := New(h, codec.NewLine(8))
 	var wg sync.WaitGroup
 	for loop := 0; loop < 8; loop++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := 0; i < 200; i++ {
-				fc := newFakeConn(true)
+				fc := fakeconn.New(true)
 				bad := i%2 == 0
 				if bad {
-					fc.feed([]byte("far too long a line\n"))
+					fc.Feed([]byte("far too long a line\n"))
 				} else {
-					fc.feed([]byte("fine\n"))
+					fc.Feed([]byte("fine\n"))
 				}
 				act := a.OnTraffic(fc)
 				if (act == reactor.Close) != bad {
@@ -195,7 +200,7 @@ func TestAdapterConcurrentLoops(t *testing.T) {
 				err := errs[fc]
 				delete(errs, fc)
 				mu.Unlock()
-				if bad != errors.Is(err, ErrFrameTooLarge) {
+				if bad != errors.Is(err, codec.ErrFrameTooLarge) {
 					t.Errorf("OnClose err %v for bad=%v", err, bad)
 				}
 			}
@@ -219,4 +224,79 @@ func (h *closeRecorder) OnClose(c conn.Conn, err error) {
 	h.mu.Lock()
 	h.errs[c] = err
 	h.mu.Unlock()
+}
+
+// echoHandler writes each frame back, framed by its codec.
+type echoHandler struct{ c codec.Codec }
+
+func (h echoHandler) OnFrame(c conn.Conn, frame []byte) reactor.Action {
+	if err := codec.WriteFrame(c, h.c, frame); err != nil {
+		return reactor.Close
+	}
+	return reactor.None
+}
+
+// echoWire is 16 "ping" frames encoded with c.
+func echoWire(tb testing.TB, c codec.Codec) []byte {
+	var wire []byte
+	for i := 0; i < 16; i++ {
+		var err error
+		if wire, err = c.Encode(wire, []byte("ping")); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return wire
+}
+
+func TestAdapterEchoZeroAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are meaningless under the race detector")
+	}
+	lf, err := codec.NewLengthField(codec.LengthFieldConfig{Size: 2, Strip: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		c    codec.Codec
+	}{{"line", codec.NewLine(0)}, {"lengthfield", lf}} {
+		t.Run(tc.name, func(t *testing.T) {
+			wire := echoWire(t, tc.c)
+			a := New(echoHandler{tc.c}, tc.c)
+			fc := fakeconn.New(false)
+			run := func() {
+				fc.Reset()
+				fc.Feed(wire)
+				if a.OnTraffic(fc) != reactor.None || fc.InboundBuffered() != 0 {
+					t.Fatal("frames not all decoded")
+				}
+			}
+			run() // grow the fake's buffers
+			if n := testing.AllocsPerRun(100, run); n != 0 {
+				t.Errorf("decode and echo of 16 frames: %v allocs, want 0", n)
+			}
+			if got := fc.Output(); string(got) != string(wire) {
+				t.Errorf("echo output %q, want %q", got, wire)
+			}
+		})
+	}
+}
+
+// BenchmarkAdapterEchoLine measures the whole path a line server takes per
+// read: Adapter.OnTraffic over a conn holding 16 frames, each echoed with
+// codec.WriteFrame.
+func BenchmarkAdapterEchoLine(b *testing.B) {
+	c := codec.NewLine(0)
+	wire := echoWire(b, c)
+	a := New(echoHandler{c}, c)
+	fc := fakeconn.New(false)
+	b.SetBytes(int64(len(wire)))
+	b.ReportAllocs()
+	for b.Loop() {
+		fc.Reset()
+		fc.Feed(wire)
+		if a.OnTraffic(fc) != reactor.None || fc.InboundBuffered() != 0 {
+			b.Fatal("frames not echoed")
+		}
+	}
 }

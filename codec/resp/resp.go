@@ -1,54 +1,60 @@
-package codec
+// Package resp speaks RESP, the Redis serialization protocol, version 2:
+// Decoder parses requests, and the Append functions build replies.
+//
+// A client sends each command as an array of bulk strings,
+//
+//	*2\r\n$3\r\nGET\r\n$3\r\nkey\r\n
+//
+// or, typed into nc or telnet, as an inline command: one line of words
+// separated by white space, quoted as redis-server quotes them ("GET key\r\n",
+// "SET k \"a b\"\r\n"). A server answers with simple strings (+OK), errors
+// (-ERR ...), integers (:1), bulk strings ($3\r\nabc), the null bulk string
+// ($-1) and arrays (*2 ...).
+//
+// Decoder is a codec.Decoder, so it also runs under package codec's Decode
+// and codec/framed's Adapter; most servers call DecodeCommand on the conn's
+// buffered bytes instead, which splits a request into its arguments.
+package resp
 
 import (
 	"bytes"
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/evloop/evloop/codec"
 )
 
-// RESP is the Redis serialization protocol, version 2. A client sends each
-// command as an array of bulk strings,
-//
-//	*2\r\n$3\r\nGET\r\n$3\r\nkey\r\n
-//
-// or, typed into nc or telnet, as an inline command: one line of words
-// separated by white space, quoted as redis-server quotes them ("GET key\r\n",
-// "SET k \"a b\"\r\n"). A server answers with simple
-// strings (+OK), errors (-ERR ...), integers (:1), bulk strings ($3\r\nabc),
-// the null bulk string ($-1) and arrays (*2 ...), built here with the Append
-// functions.
-
-// Default RESP request limits, used for a RESPConfig field that is 0.
+// Default request limits, used for a Config field that is 0.
 // redis-server allows 512 MiB bulk strings; an embedded server is better
 // served by a smaller bound, since a conn may buffer one whole request.
 const (
-	// DefaultRESPMaxBulk bounds one bulk string (argument) of a request.
-	DefaultRESPMaxBulk = 64 << 20
-	// DefaultRESPMaxArgs bounds the number of arguments of a request, as
+	// DefaultMaxBulk bounds one bulk string (argument) of a request.
+	DefaultMaxBulk = 64 << 20
+	// DefaultMaxArgs bounds the number of arguments of a request, as
 	// redis-server does for unauthenticated clients' arrays.
-	DefaultRESPMaxArgs = 1024 * 1024
-	// DefaultRESPMaxInline bounds an inline command line, as redis-server's
+	DefaultMaxArgs = 1024 * 1024
+	// DefaultMaxInline bounds an inline command line, as redis-server's
 	// PROTO_INLINE_MAX_SIZE does.
-	DefaultRESPMaxInline = 64 << 10
+	DefaultMaxInline = 64 << 10
 )
 
-// respLimitMax keeps offsets computed from limits far from overflow.
-const respLimitMax = 1 << 40
+// limitMax keeps offsets computed from limits far from overflow.
+const limitMax = 1 << 40
 
-// respMaxDigits bounds the digits of an array or bulk string length: every
+// maxDigits bounds the digits of an array or bulk string length: every
 // limit is far below 10^18, so a longer number is too large whatever follows.
-const respMaxDigits = 18
+const maxDigits = 18
 
-// RESPConfig sets a RESPDecoder's limits. A zero field means its default.
-type RESPConfig struct {
+// Config sets a Decoder's limits. A zero field means its default.
+type Config struct {
 	// MaxBulk is the largest bulk string argument, in bytes
-	// (DefaultRESPMaxBulk). Inline arguments are bounded by MaxInline.
+	// (DefaultMaxBulk). Inline arguments are bounded by MaxInline.
 	MaxBulk int
-	// MaxArgs is the largest number of arguments (DefaultRESPMaxArgs).
+	// MaxArgs is the largest number of arguments (DefaultMaxArgs).
 	MaxArgs int
 	// MaxInline is the longest inline command line, its line end included
-	// (DefaultRESPMaxInline).
+	// (DefaultMaxInline).
 	MaxInline int
 	// MaxRequest is the largest request, in bytes on the wire; 0 means
 	// 2*MaxBulk + MaxInline, room for a command with two maximal arguments.
@@ -57,37 +63,37 @@ type RESPConfig struct {
 	MaxRequest int
 }
 
-// RESPDecoder parses RESP requests: arrays of bulk strings and inline
+// Decoder parses RESP requests: arrays of bulk strings and inline
 // commands. Like the other decoders it keeps no per-conn state: a request
 // is parsed from its first byte each time, and an incomplete one is parsed
 // again when more bytes arrive (the bulk strings' contents are skipped, not
-// scanned). A RESPDecoder is immutable and safe for concurrent use.
+// scanned). A Decoder is immutable and safe for concurrent use.
 //
 // Limits are enforced as soon as the bytes that break them arrive: an
 // array announcing more than MaxArgs elements or a bulk string announcing
 // more than MaxBulk bytes fails at its header, before its contents are
 // buffered.
-type RESPDecoder struct {
-	cfg RESPConfig
+type Decoder struct {
+	cfg Config
 }
 
-var _ Decoder = (*RESPDecoder)(nil)
+var _ codec.Decoder = (*Decoder)(nil)
 
-// NewRESPDecoder returns a decoder with cfg's limits, or an error wrapping
-// ErrConfig for a negative or absurdly large limit.
-func NewRESPDecoder(cfg RESPConfig) (*RESPDecoder, error) {
+// NewDecoder returns a decoder with cfg's limits, or an error wrapping
+// codec.ErrConfig for a negative or absurdly large limit.
+func NewDecoder(cfg Config) (*Decoder, error) {
 	for _, f := range []struct {
 		name string
 		v    *int
 		def  int
 	}{
-		{"MaxBulk", &cfg.MaxBulk, DefaultRESPMaxBulk},
-		{"MaxArgs", &cfg.MaxArgs, DefaultRESPMaxArgs},
-		{"MaxInline", &cfg.MaxInline, DefaultRESPMaxInline},
+		{"MaxBulk", &cfg.MaxBulk, DefaultMaxBulk},
+		{"MaxArgs", &cfg.MaxArgs, DefaultMaxArgs},
+		{"MaxInline", &cfg.MaxInline, DefaultMaxInline},
 		{"MaxRequest", &cfg.MaxRequest, 0},
 	} {
-		if *f.v < 0 || *f.v > respLimitMax {
-			return nil, fmt.Errorf("%w: RESP %s %d out of range", ErrConfig, f.name, *f.v)
+		if *f.v < 0 || *f.v > limitMax {
+			return nil, fmt.Errorf("%w: RESP %s %d out of range", codec.ErrConfig, f.name, *f.v)
 		}
 		if *f.v == 0 {
 			*f.v = f.def
@@ -96,32 +102,32 @@ func NewRESPDecoder(cfg RESPConfig) (*RESPDecoder, error) {
 	if cfg.MaxRequest == 0 {
 		cfg.MaxRequest = 2*cfg.MaxBulk + cfg.MaxInline
 	}
-	return &RESPDecoder{cfg: cfg}, nil
+	return &Decoder{cfg: cfg}, nil
 }
 
 // Config returns the decoder's limits, defaults filled in.
-func (d *RESPDecoder) Config() RESPConfig { return d.cfg }
+func (d *Decoder) Config() Config { return d.cfg }
 
-// RESPProtocolError is the error RESPDecoder returns for input that is not a
-// valid request, or that is over a limit. It wraps ErrMalformed or
-// ErrFrameTooLarge. A server answers it with "-ERR Protocol error: " and
+// ProtocolError is the error Decoder returns for input that is not a
+// valid request, or that is over a limit. It wraps codec.ErrMalformed or
+// codec.ErrFrameTooLarge. A server answers it with "-ERR Protocol error: " and
 // the Reason, then closes the conn, as redis-server does.
-type RESPProtocolError struct {
+type ProtocolError struct {
 	// Reason is the problem in redis-server's words, for example "invalid
 	// bulk length" or "expected '$', got 'x'".
 	Reason string
 	kind   error
 }
 
-func (e *RESPProtocolError) Error() string {
+func (e *ProtocolError) Error() string {
 	return e.kind.Error() + ": RESP protocol error: " + e.Reason
 }
 
-// Unwrap returns ErrMalformed or ErrFrameTooLarge.
-func (e *RESPProtocolError) Unwrap() error { return e.kind }
+// Unwrap returns codec.ErrMalformed or codec.ErrFrameTooLarge.
+func (e *ProtocolError) Unwrap() error { return e.kind }
 
-func respErr(kind error, reason string) error {
-	return &RESPProtocolError{Reason: reason, kind: kind}
+func protocolError(kind error, reason string) error {
+	return &ProtocolError{Reason: reason, kind: kind}
 }
 
 // DecodeCommand parses the first request in buf into its arguments. It
@@ -135,15 +141,15 @@ func respErr(kind error, reason string) error {
 // buf holds no complete request yet. A complete request may have no
 // arguments (a blank inline line, or an array of length 0 or less, which
 // redis-server also skips); the caller consumes its n bytes and ignores it.
-// Errors are *RESPProtocolError values.
-func (d *RESPDecoder) DecodeCommand(buf []byte, args [][]byte) (argsOut [][]byte, n int, err error) {
+// Errors are *ProtocolError values.
+func (d *Decoder) DecodeCommand(buf []byte, args [][]byte) (argsOut [][]byte, n int, err error) {
 	return d.decode(buf, args[:0], true)
 }
 
-// DecodeBytes implements Decoder: the frame is the whole request as it
+// DecodeBytes implements codec.Decoder: the frame is the whole request as it
 // arrived, for handlers that forward or log requests rather than execute
 // them.
-func (d *RESPDecoder) DecodeBytes(buf []byte) ([]byte, int, error) {
+func (d *Decoder) DecodeBytes(buf []byte) ([]byte, int, error) {
 	_, n, err := d.decode(buf, nil, false)
 	if n == 0 || err != nil {
 		return nil, 0, err
@@ -151,7 +157,7 @@ func (d *RESPDecoder) DecodeBytes(buf []byte) ([]byte, int, error) {
 	return buf[:n], n, nil
 }
 
-func (d *RESPDecoder) decode(buf []byte, args [][]byte, collect bool) ([][]byte, int, error) {
+func (d *Decoder) decode(buf []byte, args [][]byte, collect bool) ([][]byte, int, error) {
 	if len(buf) == 0 {
 		return args, 0, nil
 	}
@@ -164,57 +170,57 @@ func (d *RESPDecoder) decode(buf []byte, args [][]byte, collect bool) ([][]byte,
 // multibulk parses "*<count>\r\n" and count "$<len>\r\n<bytes>\r\n". Every
 // decision is taken on the first byte that makes it certain, scanning in
 // order, so a request gives the same result whole or in pieces.
-func (d *RESPDecoder) multibulk(buf []byte, args [][]byte, collect bool) ([][]byte, int, error) {
-	count, p, st := parseRESPLength(buf, 1)
+func (d *Decoder) multibulk(buf []byte, args [][]byte, collect bool) ([][]byte, int, error) {
+	count, p, st := parseLength(buf, 1)
 	switch st {
 	case lengthIncomplete:
 		return args[:0], 0, nil
 	case lengthBad:
-		return args[:0], 0, respErr(ErrMalformed, "invalid multibulk length")
+		return args[:0], 0, protocolError(codec.ErrMalformed, "invalid multibulk length")
 	case lengthHuge:
-		return args[:0], 0, respErr(ErrFrameTooLarge, "invalid multibulk length")
+		return args[:0], 0, protocolError(codec.ErrFrameTooLarge, "invalid multibulk length")
 	}
 	if p > d.cfg.MaxRequest {
 		// Even the header passes the limit (tiny limits only).
-		return args[:0], 0, respErr(ErrFrameTooLarge, "too big request (limit "+strconv.Itoa(d.cfg.MaxRequest)+" bytes)")
+		return args[:0], 0, protocolError(codec.ErrFrameTooLarge, "too big request (limit "+strconv.Itoa(d.cfg.MaxRequest)+" bytes)")
 	}
 	if count <= 0 {
 		return args, p, nil
 	}
 	if count > int64(d.cfg.MaxArgs) {
-		return args[:0], 0, respErr(ErrFrameTooLarge, "invalid multibulk length")
+		return args[:0], 0, protocolError(codec.ErrFrameTooLarge, "invalid multibulk length")
 	}
 	for i := int64(0); i < count; i++ {
 		if p >= len(buf) {
 			return args[:0], 0, nil
 		}
 		if buf[p] != '$' {
-			return args[:0], 0, respErr(ErrMalformed, "expected '$', got '"+printableByte(buf[p])+"'")
+			return args[:0], 0, protocolError(codec.ErrMalformed, "expected '$', got '"+printableByte(buf[p])+"'")
 		}
-		size, q, st := parseRESPLength(buf, p+1)
+		size, q, st := parseLength(buf, p+1)
 		switch {
 		case st == lengthIncomplete:
 			return args[:0], 0, nil
 		case st == lengthBad || (st == lengthOK && size < 0):
-			return args[:0], 0, respErr(ErrMalformed, "invalid bulk length")
+			return args[:0], 0, protocolError(codec.ErrMalformed, "invalid bulk length")
 		case st == lengthHuge || size > int64(d.cfg.MaxBulk):
-			return args[:0], 0, respErr(ErrFrameTooLarge, "invalid bulk length")
+			return args[:0], 0, protocolError(codec.ErrFrameTooLarge, "invalid bulk length")
 		}
 		end := q + int(size)
 		if end+2 > d.cfg.MaxRequest {
-			return args[:0], 0, respErr(ErrFrameTooLarge, "too big request (limit "+strconv.Itoa(d.cfg.MaxRequest)+" bytes)")
+			return args[:0], 0, protocolError(codec.ErrFrameTooLarge, "too big request (limit "+strconv.Itoa(d.cfg.MaxRequest)+" bytes)")
 		}
 		if end >= len(buf) {
 			return args[:0], 0, nil
 		}
 		if buf[end] != '\r' {
-			return args[:0], 0, respErr(ErrMalformed, "expected CRLF after bulk string")
+			return args[:0], 0, protocolError(codec.ErrMalformed, "expected CRLF after bulk string")
 		}
 		if end+1 >= len(buf) {
 			return args[:0], 0, nil
 		}
 		if buf[end+1] != '\n' {
-			return args[:0], 0, respErr(ErrMalformed, "expected CRLF after bulk string")
+			return args[:0], 0, protocolError(codec.ErrMalformed, "expected CRLF after bulk string")
 		}
 		if collect {
 			args = append(args, buf[q:end:end])
@@ -233,11 +239,11 @@ const (
 	lengthHuge // more digits than any limit allows
 )
 
-// parseRESPLength parses the decimal number and CRLF at buf[i:] as
+// parseLength parses the decimal number and CRLF at buf[i:] as
 // redis-server's string2ll does: an optional '-', then digits without a
 // leading zero ("0" alone is fine, "-0" is not). It returns the value and
 // where the line after it starts.
-func parseRESPLength(buf []byte, i int) (int64, int, lengthState) {
+func parseLength(buf []byte, i int) (int64, int, lengthState) {
 	j := i
 	neg := j < len(buf) && buf[j] == '-'
 	if neg {
@@ -251,7 +257,7 @@ func parseRESPLength(buf []byte, i int) (int64, int, lengthState) {
 			switch {
 			case j > start && buf[start] == '0':
 				return 0, 0, lengthBad
-			case j-start >= respMaxDigits:
+			case j-start >= maxDigits:
 				return 0, 0, lengthHuge
 			}
 			v = v*10 + int64(c-'0')
@@ -282,7 +288,7 @@ func parseRESPLength(buf []byte, i int) (int64, int, lengthState) {
 // byte ends the line, as it ends redis-server's C string. A plain word
 // aliases buf; a quoted one is unescaped into a new slice (people type
 // those, so the allocation is off the hot path).
-func (d *RESPDecoder) inline(buf []byte, args [][]byte, collect bool) ([][]byte, int, error) {
+func (d *Decoder) inline(buf []byte, args [][]byte, collect bool) ([][]byte, int, error) {
 	scan := buf
 	if len(scan) > d.cfg.MaxInline {
 		scan = scan[:d.cfg.MaxInline]
@@ -290,14 +296,14 @@ func (d *RESPDecoder) inline(buf []byte, args [][]byte, collect bool) ([][]byte,
 	end := bytes.IndexByte(scan, '\n')
 	if end < 0 {
 		if len(buf) >= d.cfg.MaxInline {
-			return args[:0], 0, respErr(ErrFrameTooLarge, "too big inline request")
+			return args[:0], 0, protocolError(codec.ErrFrameTooLarge, "too big inline request")
 		}
 		return args[:0], 0, nil
 	}
 	line := buf[:end]
 	words := 0
 	for i := 0; ; {
-		for i < len(line) && isRESPSpace(line[i]) {
+		for i < len(line) && isSpace(line[i]) {
 			i++
 		}
 		if i == len(line) || line[i] == 0 {
@@ -308,7 +314,7 @@ func (d *RESPDecoder) inline(buf []byte, args [][]byte, collect bool) ([][]byte,
 			return args[:0], 0, err
 		}
 		if words++; words > d.cfg.MaxArgs {
-			return args[:0], 0, respErr(ErrFrameTooLarge, "too many arguments in inline request")
+			return args[:0], 0, protocolError(codec.ErrFrameTooLarge, "too many arguments in inline request")
 		}
 		if collect {
 			args = append(args, arg)
@@ -360,7 +366,7 @@ func inlineArg(line []byte, i int, collect bool) (arg []byte, next int, err erro
 				i++
 				put(unescape(line[i]))
 			case c == '"':
-				if i+1 < len(line) && line[i+1] != 0 && !isRESPSpace(line[i+1]) {
+				if i+1 < len(line) && line[i+1] != 0 && !isSpace(line[i+1]) {
 					return nil, 0, errUnbalanced()
 				}
 				return word(i), i + 1, nil
@@ -373,7 +379,7 @@ func inlineArg(line []byte, i int, collect bool) (arg []byte, next int, err erro
 				i++
 				put('\'')
 			case c == '\'':
-				if i+1 < len(line) && line[i+1] != 0 && !isRESPSpace(line[i+1]) {
+				if i+1 < len(line) && line[i+1] != 0 && !isSpace(line[i+1]) {
 					return nil, 0, errUnbalanced()
 				}
 				return word(i), i + 1, nil
@@ -396,7 +402,7 @@ func inlineArg(line []byte, i int, collect bool) (arg []byte, next int, err erro
 	}
 }
 
-func errUnbalanced() error { return respErr(ErrMalformed, "unbalanced quotes in request") }
+func errUnbalanced() error { return protocolError(codec.ErrMalformed, "unbalanced quotes in request") }
 
 // unescape is the byte a backslash escape inside double quotes stands for.
 func unescape(c byte) byte {
@@ -429,9 +435,9 @@ func unhex(c byte) byte {
 	return c - 'A' + 10
 }
 
-// isRESPSpace is C's isspace, which redis-server splits inline commands at
+// isSpace is C's isspace, which redis-server splits inline commands at
 // ('\n' ends the line before it gets here).
-func isRESPSpace(c byte) bool {
+func isSpace(c byte) bool {
 	return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f'
 }
 
@@ -447,7 +453,7 @@ func printableByte(c byte) string {
 // redis-server.
 func AppendSimple(dst []byte, s string) []byte {
 	dst = append(dst, '+')
-	return append(appendRESPLine(dst, s), '\r', '\n')
+	return append(appendLine(dst, s), '\r', '\n')
 }
 
 // AppendError appends the error reply "-msg\r\n". By convention msg starts
@@ -455,10 +461,10 @@ func AppendSimple(dst []byte, s string) []byte {
 // ...". '\r' and '\n' in msg become spaces.
 func AppendError(dst []byte, msg string) []byte {
 	dst = append(dst, '-')
-	return append(appendRESPLine(dst, msg), '\r', '\n')
+	return append(appendLine(dst, msg), '\r', '\n')
 }
 
-func appendRESPLine(dst []byte, s string) []byte {
+func appendLine(dst []byte, s string) []byte {
 	for {
 		i := strings.IndexAny(s, "\r\n")
 		if i < 0 {

@@ -1,0 +1,185 @@
+// Package serve is the examples' life cycle: the flags every example takes
+// for logging, PROXY protocol trust and upgrades (-log-level, -pid-file,
+// -proxy-trusted), and Run, which starts an engine, prints its listening
+// lines, and serves until a signal: SIGINT or SIGTERM stop it, SIGHUP
+// upgrades it with no dropped connection (package upgrade).
+package serve
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"os"
+	"os/signal"
+	"strings"
+	"sync/atomic"
+	"syscall"
+
+	"github.com/evloop/evloop/examples/internal/backend"
+	"github.com/evloop/evloop/reactor"
+	"github.com/evloop/evloop/upgrade"
+)
+
+// Flags are -log-level, -pid-file and -proxy-trusted.
+type Flags struct {
+	LogLevel     string
+	PIDFile      string
+	ProxyTrusted string
+}
+
+// AddFlags registers the flags on fs.
+func AddFlags(fs *flag.FlagSet) *Flags {
+	f := &Flags{}
+	fs.StringVar(&f.LogLevel, "log-level", "info", "debug, info, warn or error (debug logs each conn's open, with remote=, and its close's cause)")
+	fs.StringVar(&f.PIDFile, "pid-file", "", "write the serving process's pid to this file (after an upgrade, the new process's)")
+	fs.StringVar(&f.ProxyTrusted, "proxy-trusted", "", "comma-separated networks (CIDR) allowed to send a PROXY header, for an -addr with ?proxy=required|optional (default: any)")
+	return f
+}
+
+// Logger returns a text logger to w at the -log-level.
+func (f *Flags) Logger(w io.Writer) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(f.LogLevel)); err != nil {
+		return nil, fmt.Errorf("-log-level %q: want debug, info, warn or error", f.LogLevel)
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level})), nil
+}
+
+// Options returns the engine options the flags ask for.
+func (f *Flags) Options() ([]reactor.Option, error) {
+	if f.ProxyTrusted == "" {
+		return nil, nil
+	}
+	var nets []netip.Prefix
+	for _, s := range strings.Split(f.ProxyTrusted, ",") {
+		p, err := netip.ParsePrefix(strings.TrimSpace(s))
+		if err != nil {
+			return nil, fmt.Errorf("-proxy-trusted: %w", err)
+		}
+		nets = append(nets, p)
+	}
+	return []reactor.Option{reactor.WithProxy(reactor.WithProxyTrusted(nets...))}, nil
+}
+
+// Config is what Run serves.
+type Config struct {
+	Addrs   []string
+	Backend string // the -backend flag: gnet cannot be upgraded
+	Flags   *Flags
+	Logger  *slog.Logger
+	Stdout  io.Writer
+	// Start starts the engine on addrs (Addrs, or the sockets they name).
+	Start func(addrs []string) (reactor.Engine, error)
+	// BeforeStop, if set, runs before the engine drains (chat says goodbye).
+	BeforeStop func()
+}
+
+// upgraderTaken is set once a Run has made the process's Upgrader: there
+// is one per process (tableflip), so a second Run in the same process (a
+// test) serves without upgrades.
+var upgraderTaken atomic.Bool
+
+// Run serves until ctx ends (stop), the engine stops by itself
+// (backend.ErrStoppedByItself), or, after SIGHUP, a new process started
+// from the binary on disk serves the same sockets: then this one stops
+// accepting, drains its conns and returns nil.
+func Run(ctx context.Context, cfg Config) error {
+	log := cfg.Logger
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+
+	up, why := newUpgrader(cfg)
+	addrs := cfg.Addrs
+	if up != nil {
+		defer up.Stop()
+		var err error
+		if addrs, err = up.Listen(cfg.Addrs); err != nil {
+			return err
+		}
+	} else if cfg.Flags.PIDFile != "" {
+		if err := os.WriteFile(cfg.Flags.PIDFile, []byte(fmt.Sprint(os.Getpid())), 0o644); err != nil {
+			return err
+		}
+	}
+	eng, err := cfg.Start(addrs)
+	if err != nil {
+		return err
+	}
+	for i := range eng.Addrs() {
+		fmt.Fprintln(cfg.Stdout, "listening", backend.Listening(cfg.Addrs, eng.Addrs(), i))
+	}
+	var exit <-chan struct{}
+	upgraded := make(chan error, 1)
+	if up != nil {
+		if up.HasParent() {
+			log.Info("upgrade: serving the sockets of the old process", "pid", os.Getpid())
+		}
+		if err := up.Ready(); err != nil {
+			log.Warn("upgrade: could not tell the old process we serve", "err", err)
+		}
+		exit = up.Exit()
+	}
+	var stopped error
+serving:
+	for {
+		select {
+		case <-ctx.Done():
+			break serving
+		case <-eng.Done():
+			stopped = backend.ErrStoppedByItself
+			break serving
+		case <-hup:
+			if up == nil {
+				log.Warn("upgrade: SIGHUP ignored: " + why)
+				continue
+			}
+			log.Info("upgrade: starting the new process", "pid", os.Getpid())
+			go func() { upgraded <- up.Upgrade() }()
+		case err := <-upgraded:
+			if err != nil {
+				log.Error("upgrade failed; serving on", "err", err)
+			}
+		case <-exit:
+			log.Info("upgrade: the new process serves; draining", "pid", os.Getpid(), "conns", eng.Conns())
+			break serving
+		}
+	}
+	if cfg.BeforeStop != nil {
+		cfg.BeforeStop()
+	}
+	stopCtx, cancel := context.WithTimeout(context.Background(), reactor.DefaultDrainTimeout)
+	defer cancel()
+	if err := eng.Stop(stopCtx); err != nil {
+		log.Warn("some conns were cut off before their output drained", "err", err)
+	}
+	return stopped
+}
+
+// newUpgrader returns the process's Upgrader, or nil and why there is none.
+func newUpgrader(cfg Config) (*upgrade.Upgrader, string) {
+	if cfg.Backend == "gnet" {
+		return nil, "-backend gnet cannot serve inherited sockets; upgrades need -backend native"
+	}
+	for _, s := range cfg.Addrs {
+		a, err := reactor.ParseAddr(s)
+		if err != nil {
+			return nil, err.Error() // Start says so
+		}
+		switch a.Scheme {
+		case "fd", "systemd", "fifo":
+			return nil, a.Scheme + ":// addresses are not passed on by upgrades (use tcp://, unix:// or udp://)"
+		}
+	}
+	if !upgraderTaken.CompareAndSwap(false, true) {
+		return nil, "this process has served once already"
+	}
+	up, err := upgrade.New(upgrade.Options{PIDFile: cfg.Flags.PIDFile})
+	if err != nil {
+		return nil, err.Error()
+	}
+	return up, ""
+}

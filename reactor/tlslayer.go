@@ -1,0 +1,319 @@
+package reactor
+
+import (
+	"crypto/tls"
+	"errors"
+	"log/slog"
+	"net"
+	"sync/atomic"
+	"time"
+
+	"github.com/evloop/evloop/conn"
+)
+
+// TLSLayer is a Handler that speaks TLS with the standard library's
+// crypto/tls to the peer and plaintext to the Handler it wraps. It sits
+// between a loop and the application: the loop hands it the raw conn's
+// callbacks (ciphertext), and it calls the next Handler with a conn.Conn that
+// carries plaintext (a TLSConn). It uses only the public Handler and
+// conn.Conn API, so the same layer runs on every backend.
+//
+// A conn's handshake runs on a goroutine of its own, because crypto/tls
+// cannot suspend a handshake on a would-block read: the loop copies the
+// ciphertext it receives into the conn's feed, the goroutine's transport
+// blocks until fed, and handshake output goes to the raw conn with
+// AsyncWrite. Once the handshake has completed the goroutine ends and the
+// loop calls the next OnOpen. From then on records are decrypted and
+// encrypted on the loop, with no goroutine: the transport under the
+// tls.Conn turns nonblocking and answers an empty read with a temporary
+// net.Error, which crypto/tls does not cache, so the next read resumes.
+//
+// Server side, a conn whose handshake fails (bad input, timeout, the peer
+// going away) never reaches the next OnOpen or OnClose: it is counted in
+// TLSStats.HandshakeFailures, logged at debug level with the peer and the
+// reason, and closed. Client side (a dial), the failure is the dial's
+// outcome and reaches the next OnClose as a *net.OpError (Op "dial") that
+// wraps the handshake's error, such as a *tls.CertificateVerificationError.
+//
+// Closing: Close (or a callback's Close action) sends close_notify after the
+// output written so far, then closes the raw conn once it is flushed;
+// ShutdownWrite sends close_notify and half-closes. The peer's close_notify
+// is a clean end: the layer answers with its own, the conn closes, and the
+// next OnClose gets nil. Errors in the record stream (a bad MAC, an alert
+// from the peer) and conn.ErrInboundTooLarge (past TLSOptions.MaxInbound
+// unconsumed plaintext) are OnClose causes.
+//
+// Handshakes in progress are capped (TLSOptions.MaxHandshakes): a conn that
+// arrives over the cap is closed at once, before any handshake, and counted
+// in TLSStats.HandshakesRejected (a dial over the cap fails with
+// ErrTooManyHandshakes).
+//
+// Kernel TLS (kTLS) could slot in after the handshake: where the kernel
+// offers it, the switch from the handshake goroutine to the loop would
+// instead hand the negotiated keys to the socket (setsockopt TCP_ULP "tls",
+// TLS_TX/TLS_RX) and present the raw conn itself, now carrying plaintext,
+// to the next Handler, with ConnectionState kept from the handshake. That
+// needs crypto/tls to export its traffic secrets and sequence numbers, which
+// it does not do today, and a way for the layer to reach the socket below
+// the conn.Conn (its Fd), which the conn API already gives.
+type TLSLayer struct {
+	next      Handler
+	drain     DrainHandler // next's, if it has one
+	cfg       *tls.Config
+	client    bool
+	timeout   time.Duration
+	maxHS     int64
+	maxIn     int
+	writeHigh int
+	log       *slog.Logger
+	counters  *TLSCounters
+	stopping  func() bool // see TLSOptions.engineStopping
+}
+
+// TLSOptions bound and observe a TLSLayer. The zero value gives the
+// defaults.
+type TLSOptions struct {
+	// HandshakeTimeout bounds each handshake from the conn's open (default
+	// DefaultHandshakeTimeout).
+	HandshakeTimeout time.Duration
+	// MaxHandshakes caps handshakes in progress over all layers sharing
+	// Counters (default DefaultMaxHandshakes; negative: no cap).
+	MaxHandshakes int
+	// MaxInbound caps decrypted bytes the handler leaves unconsumed; past it
+	// the conn is closed with conn.ErrInboundTooLarge (0: no cap), as
+	// WithMaxInbound does for plaintext conns.
+	MaxInbound int
+	// WriteHigh is the engine's high watermark (WithWriteWatermarks): a
+	// backlog of received records is decrypted no faster than the raw
+	// conn's output drains below it (default DefaultWriteHigh).
+	WriteHigh int
+	// Logger receives handshake failures at debug level (default
+	// slog.Default()).
+	Logger *slog.Logger
+	// Counters is where the layer counts; layers that share one share the
+	// handshake cap (nil: the layer's own).
+	Counters *TLSCounters
+
+	// engineStopping tells whether the engine has begun to stop: a conn
+	// it closes then sent no close_notify, and is not truncated.
+	engineStopping func() bool
+}
+
+// Defaults of TLSOptions.
+const (
+	DefaultHandshakeTimeout = 10 * time.Second
+	DefaultMaxHandshakes    = 4096
+)
+
+// maxHandshakeFeed bounds the ciphertext the loop hands a handshake
+// goroutine ahead of its reads; more waits in the raw conn. A var so tests
+// can lower it.
+var maxHandshakeFeed = 64 << 10
+
+// TLSOptionsFrom gives the TLS bounds an engine with options o implies: its
+// inbound limit and logger.
+func TLSOptionsFrom(o *Options) TLSOptions {
+	return TLSOptions{MaxInbound: o.MaxInbound, WriteHigh: o.WriteHigh, Logger: o.Logger}
+}
+
+// TLSCounters count a TLS layer's handshakes; safe from any goroutine.
+type TLSCounters struct {
+	handshakes atomic.Int64
+	failures   atomic.Int64
+	rejected   atomic.Int64
+	inProgress atomic.Int64
+}
+
+// TLSStats are a snapshot of TLSCounters.
+type TLSStats struct {
+	Handshakes           int64 // handshakes completed
+	HandshakeFailures    int64 // handshakes that failed or timed out
+	HandshakesRejected   int64 // conns closed for MaxHandshakes
+	HandshakesInProgress int64 // handshakes running now
+}
+
+// Stats returns the counters' values.
+func (c *TLSCounters) Stats() TLSStats {
+	return TLSStats{
+		Handshakes:           c.handshakes.Load(),
+		HandshakeFailures:    c.failures.Load(),
+		HandshakesRejected:   c.rejected.Load(),
+		HandshakesInProgress: c.inProgress.Load(),
+	}
+}
+
+// TLSConn is the conn.Conn a TLS layer gives its next Handler; a handler
+// reaches the negotiated state with a type assertion on its conn.
+type TLSConn interface {
+	conn.Conn
+	// ConnectionState is the handshake's outcome: version, cipher suite,
+	// ALPN protocol, SNI server name, peer certificates (loop only).
+	ConnectionState() tls.ConnectionState
+}
+
+// Errors of the TLS layer, for errors.Is.
+var (
+	// ErrHandshakeTimeout ends a handshake that outlived HandshakeTimeout.
+	ErrHandshakeTimeout = errors.New("reactor: TLS handshake timeout")
+	// ErrTooManyHandshakes closes a conn that arrives with MaxHandshakes in
+	// progress.
+	ErrTooManyHandshakes = errors.New("reactor: too many TLS handshakes in progress")
+	// ErrTLSTruncated is the OnClose cause when the peer's stream ended
+	// without close_notify: data may have been cut short by someone other
+	// than the peer. (crypto/tls itself takes an EOF at a record boundary
+	// as the end; a conn the engine closes while it stops is not counted.)
+	ErrTLSTruncated = errors.New("reactor: TLS stream truncated (EOF inside a record, without close_notify)")
+)
+
+// NewTLSServer wraps next in a TLS server layer with config cfg (which must
+// hold a certificate or GetCertificate/GetConfigForClient; certificate
+// reloading works through those).
+func NewTLSServer(next Handler, cfg *tls.Config, o TLSOptions) *TLSLayer {
+	return newTLSLayer(next, cfg, false, o)
+}
+
+// NewTLSClient wraps next in a TLS client layer for dialed conns. The server
+// name verified is serverName, or cfg.ServerName when serverName is empty.
+func NewTLSClient(next Handler, cfg *tls.Config, serverName string, o TLSOptions) *TLSLayer {
+	if cfg == nil {
+		cfg = &tls.Config{}
+	}
+	if serverName != "" {
+		cfg = cfg.Clone()
+		cfg.ServerName = serverName
+	}
+	return newTLSLayer(next, cfg, true, o)
+}
+
+func newTLSLayer(next Handler, cfg *tls.Config, client bool, o TLSOptions) *TLSLayer {
+	l := &TLSLayer{next: next, cfg: cfg, client: client, timeout: o.HandshakeTimeout,
+		maxHS: int64(o.MaxHandshakes), maxIn: o.MaxInbound, writeHigh: o.WriteHigh, log: o.Logger, counters: o.Counters, stopping: o.engineStopping}
+	l.drain, _ = next.(DrainHandler)
+	if l.timeout <= 0 {
+		l.timeout = DefaultHandshakeTimeout
+	}
+	if l.maxHS == 0 {
+		l.maxHS = DefaultMaxHandshakes
+	}
+	if l.writeHigh <= 0 {
+		l.writeHigh = DefaultWriteHigh
+	}
+	if l.log == nil {
+		l.log = slog.Default()
+	}
+	if l.counters == nil {
+		l.counters = new(TLSCounters)
+	}
+	if l.stopping == nil {
+		l.stopping = func() bool { return false }
+	}
+	return l
+}
+
+// Stats returns the layer's counters.
+func (l *TLSLayer) Stats() TLSStats { return l.counters.Stats() }
+
+// Counters returns where the layer counts.
+func (l *TLSLayer) Counters() *TLSCounters { return l.counters }
+
+// OnBoot implements Handler: it is next's.
+func (l *TLSLayer) OnBoot(e Engine) Action { return l.next.OnBoot(e) }
+
+// OnTick implements Handler: it is next's.
+func (l *TLSLayer) OnTick() (time.Duration, Action) { return l.next.OnTick() }
+
+// OnShutdown implements Handler: it is next's.
+func (l *TLSLayer) OnShutdown(e Engine) { l.next.OnShutdown(e) }
+
+// OnOpen implements Handler: it starts the conn's handshake.
+func (l *TLSLayer) OnOpen(raw conn.Conn) Action {
+	if n := l.counters.inProgress.Add(1); l.maxHS > 0 && n > l.maxHS {
+		l.counters.inProgress.Add(-1)
+		l.counters.rejected.Add(1)
+		l.log.Debug("tls handshake rejected", "remote", raw.RemoteAddr(), "err", ErrTooManyHandshakes)
+		if l.client {
+			c := newTLSConn(l, raw)
+			c.state = tlsFailed
+			raw.SetContext(c)
+			l.next.OnClose(c, c.dialError(ErrTooManyHandshakes))
+		}
+		return Close
+	}
+	c := newTLSConn(l, raw)
+	raw.SetContext(c)
+	c.startHandshake()
+	return None
+}
+
+// OnTraffic implements Handler: ciphertext arrived, or the conn was woken.
+func (l *TLSLayer) OnTraffic(raw conn.Conn) Action {
+	c, _ := raw.Context().(*tlsConn)
+	if c == nil {
+		raw.Discard(-1)
+		return None
+	}
+	switch c.state {
+	case tlsHandshaking:
+		// A handshake that is done takes what arrived after it as records.
+		if done, err := c.handshakeResult(); done {
+			if err != nil {
+				return c.handshakeFailed(err)
+			}
+			return c.opened()
+		}
+		c.feedHandshake()
+		return None
+	case tlsOpen:
+		return c.traffic()
+	}
+	raw.Discard(-1)
+	return None
+}
+
+// OnDrained implements DrainHandler: the raw conn's ciphertext fell to the
+// low watermark, so the next handler may write more.
+func (l *TLSLayer) OnDrained(raw conn.Conn) Action {
+	c, _ := raw.Context().(*tlsConn)
+	if c == nil || c.state != tlsOpen {
+		return None
+	}
+	if l.drain != nil {
+		if a := c.act(l.drain.OnDrained(c)); a != None || c.state != tlsOpen {
+			return a
+		}
+	}
+	if c.backlog {
+		c.backlog = false
+		return c.traffic()
+	}
+	return None
+}
+
+// OnClose implements Handler.
+func (l *TLSLayer) OnClose(raw conn.Conn, err error) {
+	c, _ := raw.Context().(*tlsConn)
+	if c == nil {
+		// Never opened: a dial that failed to connect, or a conn refused
+		// before OnOpen. Only a dial's failure is reported.
+		if l.client {
+			l.next.OnClose(newTLSConn(l, raw), err)
+		}
+		return
+	}
+	c.rawClosed(err)
+}
+
+// dialError is how a failed client handshake is reported: as a failed dial.
+func (c *tlsConn) dialError(err error) error {
+	addr := c.raw.RemoteAddr()
+	network := "tcp"
+	if addr != nil {
+		network = addr.Network()
+	}
+	return &net.OpError{Op: "dial", Net: network, Addr: addr, Err: err}
+}
+
+var (
+	_ Handler      = (*TLSLayer)(nil)
+	_ DrainHandler = (*TLSLayer)(nil)
+)

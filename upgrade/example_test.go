@@ -1,0 +1,54 @@
+//go:build unix
+
+package upgrade_test
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/evloop/evloop/reactor"
+	"github.com/evloop/evloop/upgrade"
+)
+
+// A server that upgrades itself on SIGHUP: the new process takes over the
+// listening socket, and this one drains its conns and exits.
+func Example() {
+	up, err := upgrade.New(upgrade.Options{PIDFile: "/run/echo.pid"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer up.Stop()
+	addrs, err := up.Listen([]string{"tcp://127.0.0.1:7000?proxy=optional"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	eng, err := reactor.Start(echo{}, addrs)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("listening", eng.Addrs()[0]) // the same address in every generation
+	if err := up.Ready(); err != nil {       // the old process, if any, drains now
+		log.Print(err)
+	}
+
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	for {
+		select {
+		case <-hup:
+			if err := up.Upgrade(); err != nil {
+				log.Print("upgrade failed, serving on: ", err)
+			}
+			continue
+		case <-up.Exit(): // the new process serves
+		}
+		break
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), reactor.DefaultDrainTimeout)
+	defer cancel()
+	eng.Stop(ctx)
+}

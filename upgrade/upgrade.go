@@ -1,0 +1,178 @@
+//go:build unix
+
+// Package upgrade replaces a running server's binary with no dropped
+// connection, in the manner of nginx's and HAProxy's reloads: the new
+// process inherits the listening sockets, says when it serves, and only
+// then does the old one stop accepting and drain its conns.
+//
+// It is a thin layer over github.com/cloudflare/tableflip, which passes the
+// sockets to the new process and carries its readiness back. Both processes
+// share each listening socket (the kernel's accept queue included) while the
+// new one starts, so no connect is refused and no queued conn is reset.
+//
+//	up, err := upgrade.New(upgrade.Options{})
+//	defer up.Stop()
+//	addrs, err := up.Listen([]string{"tcp://127.0.0.1:7000"})
+//	eng, err := reactor.Start(h, addrs)
+//	up.Ready()
+//	// on SIGHUP: up.Upgrade()
+//	<-up.Exit()     // the new process serves
+//	eng.Stop(ctx)   // drain the old one's conns
+//
+// Listen keeps each address as written and adds the query fd=N, the
+// inherited socket's number: reactor serves such an address from that
+// socket instead of binding it, so a tls:// or ?proxy= address keeps its
+// meaning across upgrades. Only the native backend serves inherited
+// sockets (gnet binds its own: Start refuses fd= with reactor.ErrUnsupported).
+//
+// A socket is found again in the new process by its network and address as
+// written (tcp and 127.0.0.1:0 stays the port first bound), so the new
+// process must be started with the same addresses: Upgrade runs the same
+// binary path with the same arguments. tableflip allows one Upgrader per
+// process; an upgrade is refused until the previous old process has exited.
+package upgrade
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/cloudflare/tableflip"
+	"golang.org/x/sys/unix"
+
+	"github.com/evloop/evloop/reactor"
+)
+
+// Options configure an Upgrader.
+type Options struct {
+	// PIDFile, when set, receives the pid of the process that serves: the
+	// new one once it is ready. Supervisors that signal by pid file send
+	// their next SIGHUP to the right process.
+	PIDFile string
+	// Timeout bounds how long an upgrade waits for the new process to be
+	// ready before it kills it and the old one serves on (default 1 min).
+	Timeout time.Duration
+}
+
+// Upgrader hands a process's listening sockets to its successor. There is
+// one per process.
+type Upgrader struct {
+	tf *tableflip.Upgrader
+}
+
+// ErrUnsupported is returned by Listen for addresses whose sockets cannot
+// be passed on (fifo://, fd://, systemd:// and ?fd=: they have their own
+// owners).
+var ErrUnsupported = errors.New("upgrade: address cannot be inherited")
+
+// New returns the process's Upgrader. A process started by Upgrade finds
+// its parent's sockets here.
+func New(o Options) (*Upgrader, error) {
+	tf, err := tableflip.New(tableflip.Options{PIDFile: o.PIDFile, UpgradeTimeout: o.Timeout})
+	if err != nil {
+		return nil, fmt.Errorf("upgrade: %w", err)
+	}
+	return &Upgrader{tf: tf}, nil
+}
+
+// HasParent tells whether this process was started by an upgrade.
+func (u *Upgrader) HasParent() bool { return u.tf.HasParent() }
+
+// Listen binds each address, or takes the socket the parent bound for it,
+// and returns the addresses to pass to reactor.Start: each as given, with
+// fd=N added to its query. The sockets are kept for the next upgrade.
+func (u *Upgrader) Listen(addrs []string) ([]string, error) {
+	out := make([]string, 0, len(addrs))
+	for _, s := range addrs {
+		a, err := reactor.ParseAddr(s)
+		if err != nil {
+			return nil, err
+		}
+		if _, ok := a.InheritedFD(); ok {
+			return nil, fmt.Errorf("upgrade: %s: %w (it names a socket already)", s, ErrUnsupported)
+		}
+		fd, err := u.socket(a)
+		if err != nil {
+			return nil, fmt.Errorf("upgrade: %s: %w", s, err)
+		}
+		sep := "?"
+		if strings.Contains(s, "?") {
+			sep = "&"
+		}
+		out = append(out, s+sep+"fd="+strconv.Itoa(fd))
+	}
+	return out, nil
+}
+
+// socket returns a duplicate of the listening socket for a: the engine
+// takes the duplicate over (and closes it when it stops), while tableflip
+// keeps its own for the successor. The listener tableflip returns is
+// closed at once: it is one more copy (a unix one set not to remove its
+// path on close).
+func (u *Upgrader) socket(a reactor.Addr) (int, error) {
+	network, target := a.Network(), a.Target
+	var sc syscall.Conn
+	switch network {
+	case "tcp", "tcp4", "tcp6", "unix", "tls", "tls+unix":
+		switch network {
+		case "tls":
+			network = "tcp"
+		case "tls+unix":
+			network = "unix"
+		}
+		ln, err := u.tf.Listen(network, target)
+		if err != nil {
+			return -1, err
+		}
+		defer ln.Close() // tableflip holds its own copy
+		sc = ln.(syscall.Conn)
+	case "udp", "udp4", "udp6":
+		pc, err := u.tf.ListenPacket(network, target)
+		if err != nil {
+			return -1, err
+		}
+		defer pc.Close()
+		sc = pc.(*net.UDPConn)
+	default:
+		return -1, ErrUnsupported
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return -1, err
+	}
+	dup := -1
+	cerr := raw.Control(func(fd uintptr) {
+		dup, err = unix.FcntlInt(fd, unix.F_DUPFD_CLOEXEC, 0)
+	})
+	if cerr != nil {
+		return -1, cerr
+	}
+	return dup, err
+}
+
+// Ready tells the parent, if any, that this process serves: the parent's
+// Exit channel closes and it drains. Call it once the engine has started.
+func (u *Upgrader) Ready() error { return u.tf.Ready() }
+
+// Upgrade starts the binary this process runs (as it is on disk now) with
+// the same arguments and the listening sockets, and waits until it is ready
+// or has failed. On success Exit closes.
+func (u *Upgrader) Upgrade() error { return u.tf.Upgrade() }
+
+// Exit is closed when this process should stop serving: a successor is
+// ready, or Stop was called.
+func (u *Upgrader) Exit() <-chan struct{} { return u.tf.Exit() }
+
+// Stop ends upgrades: call it when the process exits. Called without a
+// successful upgrade (a plain shutdown), it also closes tableflip's copies
+// of the sockets and removes the unix sockets' files; after an upgrade they
+// are the successor's. It returns once that is done, so that a process
+// that exits right after leaves no socket file behind.
+func (u *Upgrader) Stop() {
+	u.tf.Stop()
+	<-u.tf.Exit()
+}

@@ -4,6 +4,7 @@ package evloop_test
 // every backend configuration (pollers, loop counts, gnet).
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -214,6 +215,7 @@ func TestEcho1000Conns(t *testing.T) {
 			require.NoError(t, err)
 		}
 		require.Equal(t, conns, e.Conns())
+		require.EqualValues(t, conns, e.Stats().Open)
 		for _, c := range clients {
 			c.Close()
 		}
@@ -224,8 +226,11 @@ func TestEcho1000Conns(t *testing.T) {
 		st := e.Stats()
 		require.EqualValues(t, conns, st.Accepted)
 		require.EqualValues(t, conns, st.Closed)
+		require.EqualValues(t, 0, st.Open)
+		require.Equal(t, 0, e.Conns())
 		require.EqualValues(t, sent, st.BytesIn)
 		require.EqualValues(t, sent, st.BytesOut)
+		require.NotEmpty(t, st.Loop)
 	})
 }
 
@@ -327,6 +332,16 @@ func TestUnixSocketEcho(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {
 		path := filepath.Join(t.TempDir(), "echo.sock")
 		r := newRecorder()
+		locals := make(chan string, 64)
+		r.onData = func(c conn.Conn) reactor.Action {
+			select {
+			case locals <- c.LocalAddr().String():
+			default:
+			}
+			b, _ := c.Next(-1)
+			c.Write(b)
+			return reactor.None
+		}
 		e := start(t, r, "unix://"+path, b)
 		require.Equal(t, "unix", e.Addrs()[0].Network())
 		require.Equal(t, path, e.Addrs()[0].String())
@@ -340,6 +355,7 @@ func TestUnixSocketEcho(t *testing.T) {
 			_, err = io.ReadFull(c, buf)
 			require.NoError(t, err)
 			require.Equal(t, msg, buf)
+			require.Equal(t, path, <-locals, "the accepted conn's local address")
 			require.NoError(t, c.Close())
 			require.NoError(t, r.waitClose(t))
 		}
@@ -409,31 +425,86 @@ func TestPanicClosesOnlyThatConn(t *testing.T) {
 			c.Write(buf)
 			return reactor.None
 		}
-		e := start(t, r, "tcp://127.0.0.1:0", b, reactor.WithLogger(discardLogger()))
+		var logs lockedBuffer
+		e := start(t, r, "tcp://127.0.0.1:0", b, reactor.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 		bad := dial(t, e)
 		defer bad.Close()
 		good := dial(t, e)
 		defer good.Close()
 		_, err := bad.Write([]byte("boom"))
 		require.NoError(t, err)
-		require.ErrorIs(t, r.waitClose(t), reactor.ErrPanic)
+		err = r.waitClose(t)
+		require.ErrorIs(t, err, reactor.ErrPanic)
+		require.Contains(t, err.Error(), "handler exploded")
 		good.SetDeadline(time.Now().Add(10 * time.Second))
 		_, err = good.Write([]byte("still alive"))
 		require.NoError(t, err)
 		buf := make([]byte, len("still alive"))
 		_, err = io.ReadFull(good, buf)
 		require.NoError(t, err)
+		require.Equal(t, "still alive", string(buf))
+		bad.SetDeadline(time.Now().Add(10 * time.Second))
+		rest, err := io.ReadAll(bad)
+		require.NoError(t, err)
+		require.Empty(t, rest)
 		require.EqualValues(t, 1, e.Stats().Panics)
+		require.Contains(t, logs.String(), "handler panicked")
+		require.NoError(t, good.Close())
+		require.NoError(t, r.waitClose(t), "OnClose of the good conn")
+		r.requireClosedOnce(t)
 	})
+}
+
+// lockedBuffer is a log sink safe to write from the loops.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 func TestAddrsPortZero(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {
-		e := start(t, newRecorder(), "tcp://127.0.0.1:0", b)
+		opened := make(chan conn.Conn, 1)
+		r := newRecorder()
+		r.onData = func(c conn.Conn) reactor.Action {
+			select {
+			case opened <- c:
+			default:
+			}
+			b, _ := c.Next(-1)
+			c.Write(b)
+			return reactor.None
+		}
+		e := start(t, r, "tcp://127.0.0.1:0", b)
 		a, ok := e.Addrs()[0].(*net.TCPAddr)
 		require.True(t, ok)
 		require.NotZero(t, a.Port)
 		require.True(t, a.IP.IsLoopback())
+		c := dial(t, e)
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		_, err := c.Write([]byte("x"))
+		require.NoError(t, err)
+		_, err = io.ReadFull(c, make([]byte, 1))
+		require.NoError(t, err)
+		oc := <-opened // sent before the echo was written
+		// gnet gives accepted conns the listener's address as written; the
+		// conn reports the bound one.
+		require.Equal(t, a.String(), oc.LocalAddr().String())
+		require.Equal(t, c.LocalAddr().String(), oc.RemoteAddr().String())
+		require.Equal(t, c.RemoteAddr().String(), oc.LocalAddr().String())
+		require.Positive(t, oc.Fd())
 	})
 }
 
@@ -456,6 +527,7 @@ func TestCloseActionFlushesFirst(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, len(big), len(got))
 		require.NoError(t, r.waitClose(t))
+		r.requireClosedOnce(t)
 	})
 }
 
@@ -513,17 +585,22 @@ func TestCallbackOrder(t *testing.T) {
 	})
 }
 
-// asyncOpen hands each opened conn to the test.
+// asyncOpen hands each opened conn to the test, and reports its close.
 type asyncOpen struct {
 	reactor.BaseHandler
 	opened chan conn.Conn
+	closed chan error
 }
 
 func (h asyncOpen) OnOpen(c conn.Conn) reactor.Action { h.opened <- c; return reactor.None }
+func (h asyncOpen) OnClose(_ conn.Conn, err error)    { h.closed <- err }
 
+// Numbered lines written from many goroutines, by AsyncWrite and
+// AsyncWritev, arrive in the order each goroutine wrote them, and every
+// AsyncWrite callback runs once, with the conn written to and no error.
 func TestAsyncWriteOrderFromManyGoroutines(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {
-		h := asyncOpen{opened: make(chan conn.Conn, 1)}
+		h := asyncOpen{opened: make(chan conn.Conn, 1), closed: make(chan error, 1)}
 		e := start(t, h, "tcp://127.0.0.1:0", b)
 		c := dial(t, e)
 		defer c.Close()
@@ -533,39 +610,65 @@ func TestAsyncWriteOrderFromManyGoroutines(t *testing.T) {
 		case <-time.After(10 * time.Second):
 			t.Fatal("no OnOpen")
 		}
-		const writers, each = 8, 200
+		const writers, each = 16, 500
+		var doneCalls, wrongConn atomic.Int32
 		var wg sync.WaitGroup
 		for w := 0; w < writers; w++ {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
 				for i := 0; i < each; i++ {
-					msg := []byte(fmt.Sprintf("%d:%04d\n", w, i))
-					require.NoError(t, sc.AsyncWrite(msg, nil))
+					line := []byte(fmt.Sprintf("%d %d\n", w, i))
+					var err error
+					if i%2 == 0 {
+						err = sc.AsyncWrite(line, func(got conn.Conn, err error) error {
+							if got != sc || err != nil {
+								wrongConn.Add(1)
+							}
+							doneCalls.Add(1)
+							return nil
+						})
+					} else {
+						err = sc.AsyncWritev([][]byte{line[:1], line[1:]}, nil)
+					}
+					if err != nil {
+						t.Errorf("AsyncWrite: %v", err)
+						return
+					}
 				}
 			}()
 		}
-		wg.Wait()
 		c.SetDeadline(time.Now().Add(20 * time.Second))
-		got := make([]byte, writers*each*len("0:0000\n"))
-		_, err := io.ReadFull(c, got)
-		require.NoError(t, err)
 		next := make([]int, writers)
-		for _, line := range bytes.Split(bytes.TrimSuffix(got, []byte("\n")), []byte("\n")) {
+		lines := bufio.NewScanner(c)
+		for n := 0; n < writers*each; n++ {
+			require.True(t, lines.Scan(), "line %d: %v", n, lines.Err())
 			var w, i int
-			_, err := fmt.Sscanf(string(line), "%d:%d", &w, &i)
+			_, err := fmt.Sscanf(lines.Text(), "%d %d", &w, &i)
 			require.NoError(t, err)
 			require.Equal(t, next[w], i, "writer %d out of order", w)
 			next[w]++
 		}
+		wg.Wait()
+		require.NoError(t, c.Close())
+		select {
+		case <-h.closed: // every callback queued before the close has run
+		case <-time.After(10 * time.Second):
+			t.Fatal("no OnClose")
+		}
+		require.EqualValues(t, writers*each/2, doneCalls.Load())
+		require.Zero(t, wrongConn.Load(), "callbacks get the conn written to and no error")
 	})
 }
 
 // ticker counts ticks and shuts the engine down on the fifth.
 type ticker struct {
 	reactor.BaseHandler
-	ticks atomic.Int32
+	ticks    atomic.Int32
+	shutdown chan struct{}
 }
+
+func (h *ticker) OnShutdown(reactor.Engine) { close(h.shutdown) }
 
 func (h *ticker) OnTick() (time.Duration, reactor.Action) {
 	if h.ticks.Add(1) == 5 {
@@ -576,14 +679,19 @@ func (h *ticker) OnTick() (time.Duration, reactor.Action) {
 
 func TestTickAndShutdownAction(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {
-		h := &ticker{}
+		h := &ticker{shutdown: make(chan struct{})}
 		e := start(t, h, "tcp://127.0.0.1:0", b, reactor.WithTicker(true))
 		select {
 		case <-e.Done():
 		case <-time.After(10 * time.Second):
 			t.Fatal("Shutdown from OnTick did not stop the engine")
 		}
-		require.EqualValues(t, 5, h.ticks.Load())
+		select {
+		case <-h.shutdown:
+		case <-time.After(10 * time.Second):
+			t.Fatal("no OnShutdown after OnTick returned Shutdown")
+		}
+		require.EqualValues(t, 5, h.ticks.Load(), "no tick once stopping")
 	})
 }
 

@@ -7,8 +7,8 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 
-	"github.com/coreos/go-systemd/v22/activation"
 	"golang.org/x/sys/unix"
 
 	"github.com/evloop/evloop/internal/fdconn"
@@ -99,9 +99,26 @@ var activated struct {
 	sockets []*activatedSocket
 }
 
-func activatedSockets() []*activatedSocket {
+// activationFiles is the registered source of passed sockets, nil until a
+// package such as reactor/systemd registers one.
+var activationFiles atomic.Pointer[func() []*os.File]
+
+// RegisterActivation makes systemd:// addresses serve the sockets files
+// returns: those a service manager passed to this process (LISTEN_FDS),
+// named by their FileDescriptorName. files must also unset the variables
+// that passed them, so that children do not take them for theirs. It is
+// called once, from the init of package
+// github.com/evloop/evloop/reactor/systemd, which a program imports to
+// serve systemd:// addresses: this keeps go-systemd, and what it links
+// (crypto/tls among it), out of programs that do not.
+func RegisterActivation(files func() []*os.File) { activationFiles.Store(&files) }
+
+// systemdImport is what a program imports to serve systemd:// addresses.
+const systemdImport = "github.com/evloop/evloop/reactor/systemd"
+
+func activatedSockets(files func() []*os.File) []*activatedSocket {
 	activated.once.Do(func() {
-		for _, f := range activation.Files(true) {
+		for _, f := range files() {
 			// Keep a duplicate of our own and close the *os.File: the
 			// file would close the fd when collected, and Go's poller may
 			// have taken it (it does for a nonblocking fd).
@@ -123,7 +140,11 @@ func activatedSockets() []*activatedSocket {
 // listenSystemd serves the sockets systemd passed: all of them for
 // systemd://, or those whose FileDescriptorName is NAME for systemd://NAME.
 func (e *engine) listenSystemd(a Addr, r *route) error {
-	sockets := activatedSockets()
+	files := activationFiles.Load()
+	if files == nil {
+		return fmt.Errorf("%w: %s: systemd:// addresses need import _ %q in the program", ErrUnsupported, a, systemdImport)
+	}
+	sockets := activatedSockets(*files)
 	activated.mu.Lock()
 	defer activated.mu.Unlock()
 	served := 0

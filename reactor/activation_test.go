@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/evloop/evloop/reactor"
+	_ "github.com/evloop/evloop/reactor/systemd" // systemd:// addresses
 )
 
 // dupFD returns a fd of our own for f's socket and closes f, the way a

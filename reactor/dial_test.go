@@ -1,6 +1,7 @@
 package reactor_test
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net"
@@ -264,4 +265,44 @@ func TestDialPendingWhenEngineStops(t *testing.T) {
 	ev := h.nextClose(t)
 	require.ErrorIs(t, ev.err, reactor.ErrEngineStopped)
 	require.ErrorIs(t, e.Dial("tcp", addr), reactor.ErrEngineStopped)
+}
+
+// dialReport reports each dial's outcome.
+type dialReport struct {
+	reactor.BaseHandler
+	opened chan conn.Conn
+	closed chan error
+}
+
+func (h dialReport) OnOpen(c conn.Conn) reactor.Action {
+	if c.LocalAddr() != nil && h.opened != nil {
+		h.opened <- c
+	}
+	return reactor.None
+}
+
+func (h dialReport) OnClose(c conn.Conn, err error) {
+	if h.closed != nil {
+		h.closed <- err
+	}
+}
+
+// WithDialTimeout(0) means no timeout, as net.Dialer's zero Timeout does,
+// not a dial that has timed out before it starts.
+func TestDialTimeoutZeroIsNoTimeout(t *testing.T) {
+	target, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	h := dialReport{opened: make(chan conn.Conn, 1), closed: make(chan error, 2)}
+	e, err := reactor.Start(h, []string{"tcp://127.0.0.1:0"}, reactor.WithLoops(1), reactor.WithDialTimeout(0))
+	require.NoError(t, err)
+	defer e.Stop(context.Background())
+	defer target.Close() // first: the dialed conn then ends at once
+	require.NoError(t, e.Dial("tcp", target.Addr().String()))
+	select {
+	case <-h.opened:
+	case err := <-h.closed:
+		t.Fatalf("dial failed: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("no dial outcome")
+	}
 }

@@ -2,6 +2,7 @@ package reactor_test
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/evloop/evloop/conn"
 	"github.com/evloop/evloop/fifo"
+	"github.com/evloop/evloop/poller"
 	"github.com/evloop/evloop/reactor"
 )
 
@@ -266,4 +268,41 @@ func TestFIFOHandshakesInProgressAreBounded(t *testing.T) {
 	log.waitLog(t, "fifo: handshake abandoned")
 	log.waitLog(t, "fifo: handshake abandoned")
 	require.NoError(t, fifoEcho(path, 1))
+}
+
+// bigGreeter writes 4 MiB on open, more than a FIFO takes at once.
+type bigGreeter struct{ reactor.BaseHandler }
+
+func (bigGreeter) OnOpen(c conn.Conn) reactor.Action {
+	c.Write(make([]byte, 4<<20))
+	return reactor.None
+}
+
+// A FIFO client that has sent all it will (its write end closed) and reads
+// a large reply slowly. The server's read end then reports hangup on every
+// wait whatever the interest; the loop must not spin on it.
+func TestFIFOHalfClosedSlowReaderDoesNotSpin(t *testing.T) {
+	for _, k := range []poller.Kind{poller.Epoll, poller.Poll} {
+		t.Run(k.String(), func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "s.fifo")
+			e, err := reactor.Start(bigGreeter{}, []string{"fifo://" + path}, reactor.WithLoops(1), reactor.WithPoller(k))
+			require.NoError(t, err)
+			defer e.Stop(context.Background())
+			c, err := fifo.Dial(path)
+			require.NoError(t, err)
+			defer c.Close()
+			require.NoError(t, c.(*fifo.Conn).CloseWrite())
+			require.NoError(t, c.SetReadDeadline(time.Now().Add(10*time.Second)))
+			_, err = io.ReadFull(c, make([]byte, 1000)) // the reply has started
+			require.NoError(t, err)
+
+			w0 := e.Stats().Wakeups
+			time.Sleep(300 * time.Millisecond) // the slow reader, not a synchronisation
+			spent := e.Stats().Wakeups - w0
+			n, err := io.Copy(io.Discard, c)
+			require.NoError(t, err)
+			require.Equal(t, int64(4<<20-1000), n, "the rest of the reply")
+			require.Less(t, spent, int64(100), "loop wakeups in 300 ms with nothing to do")
+		})
+	}
 }

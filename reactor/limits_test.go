@@ -22,20 +22,16 @@ import (
 // limitsHandler echoes and reports each OnClose cause.
 type limitsHandler struct {
 	reactor.BaseHandler
-	closed   chan error
-	drained  atomic.Int64
-	maxOut   atomic.Int64
-	consumed bool // false: leave inbound bytes unconsumed
+	closed  chan error
+	drained atomic.Int64
+	maxOut  atomic.Int64
 }
 
 func newLimitsHandler() *limitsHandler {
-	return &limitsHandler{closed: make(chan error, 64), consumed: true}
+	return &limitsHandler{closed: make(chan error, 64)}
 }
 
 func (h *limitsHandler) OnTraffic(c conn.Conn) reactor.Action {
-	if !h.consumed {
-		return reactor.None
-	}
 	b, _ := c.Next(-1)
 	c.Write(b)
 	if n := int64(c.OutboundBuffered()); n > h.maxOut.Load() {
@@ -91,49 +87,6 @@ func TestIdleTimeoutClosesIdleConns(t *testing.T) {
 	require.ErrorIs(t, err, io.EOF)
 }
 
-func TestIdleTimeoutSparesBusyConns(t *testing.T) {
-	h := newLimitsHandler()
-	_, dial := startLimits(t, h, reactor.WithIdleTimeout(150*time.Millisecond))
-	busy := dial()
-	idle := dial()
-	_ = idle
-	// The busy conn talks every 20ms for well past the timeout; the idle one
-	// must be closed meanwhile, the busy one not.
-	done := time.Now().Add(600 * time.Millisecond)
-	buf := make([]byte, 1)
-	closedIdle := false
-	for time.Now().Before(done) {
-		busy.SetDeadline(time.Now().Add(5 * time.Second))
-		_, err := busy.Write([]byte("b"))
-		require.NoError(t, err)
-		_, err = io.ReadFull(busy, buf)
-		require.NoError(t, err)
-		select {
-		case err := <-h.closed:
-			require.ErrorIs(t, err, reactor.ErrIdleTimeout)
-			require.False(t, closedIdle, "two conns closed")
-			closedIdle = true
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-	require.True(t, closedIdle, "the idle conn was not closed")
-}
-
-// idleSetter sets a per-conn idle timeout from OnOpen.
-type idleSetter struct{ *limitsHandler }
-
-func (h idleSetter) OnOpen(c conn.Conn) reactor.Action {
-	c.SetIdleTimeout(50 * time.Millisecond)
-	return reactor.None
-}
-
-func TestPerConnIdleTimeout(t *testing.T) {
-	h := newLimitsHandler()
-	_, dial := startLimits(t, idleSetter{h})
-	dial()
-	require.ErrorIs(t, h.waitClose(t), reactor.ErrIdleTimeout)
-}
-
 func TestWatermarksBoundAPeerThatNeverReads(t *testing.T) {
 	h := newLimitsHandler()
 	const low, high = 64 << 10, 256 << 10
@@ -167,51 +120,6 @@ func TestWatermarksBoundAPeerThatNeverReads(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	require.Greater(t, h.drained.Load(), int64(0), "OnDrained not called")
-}
-
-func TestMaxInboundClosesFlooder(t *testing.T) {
-	h := newLimitsHandler()
-	h.consumed = false
-	_, dial := startLimits(t, h, reactor.WithMaxInbound(1<<20))
-	c := dial()
-	go func() {
-		chunk := make([]byte, 64<<10)
-		c.SetWriteDeadline(time.Now().Add(10 * time.Second))
-		for i := 0; i < 64; i++ {
-			if _, err := c.Write(chunk); err != nil {
-				return
-			}
-		}
-	}()
-	require.ErrorIs(t, h.waitClose(t), conn.ErrInboundTooLarge)
-}
-
-func TestMaxConnsRejectsExcess(t *testing.T) {
-	h := newLimitsHandler()
-	e, dial := startLimits(t, h, reactor.WithMaxConns(3))
-	var kept []net.Conn
-	for i := 0; i < 3; i++ {
-		c := dial()
-		c.SetDeadline(time.Now().Add(5 * time.Second))
-		c.Write([]byte("x"))
-		_, err := io.ReadFull(c, make([]byte, 1))
-		require.NoError(t, err)
-		kept = append(kept, c)
-	}
-	extra := dial()
-	extra.SetDeadline(time.Now().Add(5 * time.Second))
-	_, err := extra.Read(make([]byte, 1))
-	require.Error(t, err, "the conn over the cap must be closed")
-	require.EqualValues(t, 1, e.Stats().Rejected)
-	require.Equal(t, 3, e.Conns())
-	// Closing one makes room.
-	kept[0].Close()
-	require.NoError(t, h.waitClose(t))
-	c := dial()
-	c.SetDeadline(time.Now().Add(5 * time.Second))
-	c.Write([]byte("y"))
-	_, err = io.ReadFull(c, make([]byte, 1))
-	require.NoError(t, err)
 }
 
 func TestStatsCountTraffic(t *testing.T) {
@@ -272,19 +180,4 @@ func TestTickWithThousandsOfTimersArmed(t *testing.T) {
 	waitFor(t, "every conn registered", 10*time.Second, func() bool { return e.Conns() == conns })
 	before := h.ticks.Load()
 	waitFor(t, "ticks while 2,000 idle timers are armed", 10*time.Second, func() bool { return h.ticks.Load() >= before+5 })
-}
-
-func TestReusePortListenersShareThePort(t *testing.T) {
-	h := newLimitsHandler()
-	e, dial := startLimits(t, h, reactor.WithLoops(2), reactor.WithReusePort(true))
-	for i := 0; i < 20; i++ {
-		c := dial()
-		c.SetDeadline(time.Now().Add(5 * time.Second))
-		_, err := c.Write([]byte("r"))
-		require.NoError(t, err)
-		_, err = io.ReadFull(c, make([]byte, 1))
-		require.NoError(t, err)
-	}
-	require.Len(t, e.Addrs(), 1)
-	require.EqualValues(t, 20, e.Stats().Accepted)
 }

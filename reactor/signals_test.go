@@ -104,3 +104,23 @@ func waitStep(t *testing.T, steps chan string) string {
 		return ""
 	}
 }
+
+// tickShutdown ends the engine on its first tick.
+type tickShutdown struct{ reactor.BaseHandler }
+
+func (tickShutdown) OnTick() (time.Duration, reactor.Action) { return 0, reactor.Shutdown }
+
+// An engine that finishes at once must still take its signal watcher down
+// (goleak in TestMain sees a leaked one) without a data race.
+func TestSignalsWithAnEngineThatStopsAtOnce(t *testing.T) {
+	for i := 0; i < 50; i++ {
+		e, err := reactor.Start(tickShutdown{}, []string{"tcp://127.0.0.1:0"}, reactor.WithLoops(1),
+			reactor.WithTicker(true), reactor.WithSignals(syscall.SIGUSR2))
+		require.NoError(t, err)
+		select {
+		case <-e.Done():
+		case <-time.After(10 * time.Second):
+			t.Fatal("engine did not stop")
+		}
+	}
+}

@@ -1,8 +1,10 @@
 package reactor_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"slices"
 	"sync"
@@ -223,5 +225,39 @@ func TestUDP6AndDualStack(t *testing.T) {
 		require.NoError(t, err, target)
 		require.Equal(t, target, string(buf[:n]))
 		c.Close()
+	}
+}
+
+// peekUDP reports what Peek past the datagram returns.
+type peekUDP struct {
+	reactor.BaseHandler
+	got chan []byte
+}
+
+func (h *peekUDP) OnTraffic(c conn.Conn) reactor.Action {
+	if b, err := c.Peek(100); errors.Is(err, io.ErrShortBuffer) {
+		h.got <- append([]byte(nil), b...)
+	}
+	return reactor.None
+}
+
+// conn.Conn's Peek past the buffer returns what there is, for UDP too.
+func TestUDPPeekPastTheDatagram(t *testing.T) {
+	h := &peekUDP{got: make(chan []byte, 1)}
+	e, err := reactor.Start(h, []string{"udp://127.0.0.1:0"}, reactor.WithLoops(1))
+	require.NoError(t, err)
+	defer e.Stop(context.Background())
+	c, err := net.Dial("udp", e.Addrs()[0].String())
+	require.NoError(t, err)
+	defer c.Close()
+	for {
+		_, err = c.Write([]byte("hello"))
+		require.NoError(t, err)
+		select {
+		case b := <-h.got:
+			require.Equal(t, "hello", string(b))
+			return
+		case <-time.After(time.Second): // a datagram lost on loopback: send again
+		}
 	}
 }

@@ -13,24 +13,6 @@ import (
 	"github.com/evloop/evloop/reactor"
 )
 
-func TestAddrsPortZero(t *testing.T) {
-	r := newRecorder()
-	e := start(t, r, []string{"tcp://127.0.0.1:0"})
-	a, ok := e.Addrs()[0].(*net.TCPAddr)
-	require.True(t, ok)
-	require.NotZero(t, a.Port)
-	require.True(t, a.IP.IsLoopback())
-	c := dial(t, e, 0)
-	roundTrip(t, c, []byte("x"))
-	oc := within(t, r.opened, "OnOpen")
-	// gnet gives accepted conns the listener's address as written; the
-	// conn reports the bound one.
-	require.Equal(t, a.String(), oc.LocalAddr().String())
-	require.Equal(t, c.LocalAddr().String(), oc.RemoteAddr().String())
-	require.Equal(t, c.RemoteAddr().String(), oc.LocalAddr().String())
-	require.Positive(t, oc.Fd())
-}
-
 func TestAddrsUnspecifiedHost(t *testing.T) {
 	r := newRecorder()
 	e := start(t, r, []string{"tcp4://0.0.0.0:0"})
@@ -53,17 +35,6 @@ func TestAddrsSeveral(t *testing.T) {
 		c := dial(t, e, i)
 		require.Equal(t, "several", string(roundTrip(t, c, []byte("several"))))
 	}
-}
-
-func TestReusePortPortZeroSharesOnePort(t *testing.T) {
-	r := newRecorder()
-	e := start(t, r, []string{"tcp://127.0.0.1:0"}, reactor.WithReusePort(true), reactor.WithLoops(4))
-	require.NotZero(t, e.Addrs()[0].(*net.TCPAddr).Port)
-	for i := 0; i < 20; i++ {
-		c := dial(t, e, 0)
-		roundTrip(t, c, []byte("r"))
-	}
-	require.Equal(t, 20, e.Conns())
 }
 
 func TestUnsupportedAddresses(t *testing.T) {

@@ -50,26 +50,6 @@ func TestPeerResetCause(t *testing.T) {
 	r.requireLifecycles(t)
 }
 
-func TestCloseActionFlushesFirst(t *testing.T) {
-	big := bytes.Repeat([]byte("z"), 8<<20)
-	r := newRecorder()
-	r.onTraffic = func(c conn.Conn) reactor.Action {
-		c.Discard(-1)
-		c.Write(big)
-		return reactor.Close
-	}
-	e := start(t, r, []string{"tcp://127.0.0.1:0"})
-	c := dial(t, e, 0)
-	_, err := c.Write([]byte("go"))
-	require.NoError(t, err)
-	// Read nothing until the server has had to buffer most of it.
-	got := readAllUntilEOF(t, c)
-	require.Equal(t, len(big), len(got))
-	ev := within(t, r.closed, "OnClose")
-	require.NoError(t, ev.err)
-	r.requireLifecycles(t)
-}
-
 func TestCloseFromAnotherGoroutineFlushesFirst(t *testing.T) {
 	big := bytes.Repeat([]byte("y"), 4<<20)
 	r := newRecorder()

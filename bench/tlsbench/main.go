@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command tlsbench compares TLS echo servers side by side on 127.0.0.1:
 // evloop native and evloop on its gnet backend (both examples/echo serving
 // tls:// with an ephemeral certificate) and a goroutine-per-conn net +

@@ -38,6 +38,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -61,7 +62,8 @@ type Options struct {
 // Upgrader hands a process's listening sockets to its successor. There is
 // one per process.
 type Upgrader struct {
-	tf *tableflip.Upgrader
+	tf    *tableflip.Upgrader
+	ready atomic.Bool // Ready was called
 }
 
 // ErrUnsupported is returned by Listen for addresses whose sockets cannot
@@ -156,12 +158,27 @@ func (u *Upgrader) socket(a reactor.Addr) (int, error) {
 
 // Ready tells the parent, if any, that this process serves: the parent's
 // Exit channel closes and it drains. Call it once the engine has started.
-func (u *Upgrader) Ready() error { return u.tf.Ready() }
+func (u *Upgrader) Ready() error {
+	err := u.tf.Ready()
+	u.ready.Store(true)
+	return err
+}
 
 // Upgrade starts the binary this process runs (as it is on disk now) with
 // the same arguments and the listening sockets, and waits until it is ready
 // or has failed. On success Exit closes.
-func (u *Upgrader) Upgrade() error { return u.tf.Upgrade() }
+func (u *Upgrader) Upgrade() error {
+	for try := 0; ; try++ {
+		err := u.tf.Upgrade()
+		// tableflip learns of Ready and of the request on two channels it
+		// selects between at random, so a request right after Ready can
+		// find it "not ready yet": ask again, for a bounded while.
+		if err == nil || !u.ready.Load() || try == 50 || !strings.Contains(err.Error(), "not ready") {
+			return err
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
 
 // Exit is closed when this process should stop serving: a successor is
 // ready, or Stop was called.

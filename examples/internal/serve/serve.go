@@ -109,19 +109,21 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	for i := range eng.Addrs() {
-		fmt.Fprintln(cfg.Stdout, "listening", backend.Listening(cfg.Addrs, eng.Addrs(), i))
-	}
 	var exit <-chan struct{}
 	upgraded := make(chan error, 1)
 	if up != nil {
 		if up.HasParent() {
 			log.Info("upgrade: serving the sockets of the old process", "pid", os.Getpid())
 		}
+		// Ready before the listening line: whoever reads it may send
+		// SIGHUP at once.
 		if err := up.Ready(); err != nil {
 			log.Warn("upgrade: could not tell the old process we serve", "err", err)
 		}
 		exit = up.Exit()
+	}
+	for i := range eng.Addrs() {
+		fmt.Fprintln(cfg.Stdout, "listening", backend.Listening(cfg.Addrs, eng.Addrs(), i))
 	}
 	var stopped error
 serving:

@@ -111,8 +111,9 @@ func TestCheckPasses(t *testing.T) {
 	var log bytes.Buffer
 	s := check(cfg, &log)
 	if !s.ok(cfg) {
-		s.print(t.Output(), cfg)
-		t.Fatal("a correct server failed the check")
+		var sum bytes.Buffer
+		s.print(&sum, cfg)
+		t.Fatalf("a correct server failed the check:\n%s", sum.String())
 	}
 	if s.verified != 500 || s.keysByPID[4242] != 500 || len(s.sourcesByPID[4242]) != 2 {
 		t.Fatalf("verified %d, by pid %v %v", s.verified, s.keysByPID, s.sourcesByPID)

@@ -122,9 +122,9 @@ no_warnings() {
 	fi
 }
 
-haproxy_version() { haproxy -v | head -n 1 | cut -d' ' -f3; }
-
-echo_config() {
+# haproxy_defaults prints the global and defaults sections that the
+# configs of both modes share: TCP mode, bounded waits.
+haproxy_defaults() {
 	cat <<CFG
 global
 	maxconn 4096
@@ -133,6 +133,14 @@ defaults
 	timeout connect 5s
 	timeout client 30s
 	timeout server 30s
+CFG
+}
+
+haproxy_version() { haproxy -v | head -n 1 | cut -d' ' -f3; }
+
+echo_config() {
+	haproxy_defaults
+	cat <<CFG
 frontend fe
 	bind 127.0.0.1:$port
 	default_backend echoes
@@ -168,14 +176,8 @@ run_echo() {
 }
 
 kv_config() {
+	haproxy_defaults
 	cat <<CFG
-global
-	maxconn 4096
-defaults
-	mode tcp
-	timeout connect 5s
-	timeout client 30s
-	timeout server 30s
 frontend by_source
 	bind 127.0.0.1:$port
 	default_backend kv_by_source

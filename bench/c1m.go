@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/evloop/evloop/bench/internal/procstat"
 )
 
 // The c1m scenario opens N conns to one server, holds them, and has a small
@@ -127,16 +129,16 @@ func runC1M(cfg c1mConfig) (*c1mResult, error) {
 	}
 	r := &c1mResult{Conns: cfg.Conns, ServerCPU: -1, StopTime: -1, StopCPU: -1, AcceptCPU: -1, ClientCPU: -1}
 	time.Sleep(cfg.Settle)
-	before, err := readMem(cfg.PID)
+	before, err := procstat.ReadMem(cfg.PID)
 	if err != nil {
 		return nil, fmt.Errorf("c1m: %w", err)
 	}
-	self0, _ := readMem(os.Getpid())
+	self0, _ := procstat.ReadMem(os.Getpid())
 	r.RSSBefore = before.RSS
 	sys0, sysErr0 := readSysMem()
 
 	srv0, srvErr0 := cpuOf(cfg.PID)
-	cli0, cliErr0 := readCPU(os.Getpid())
+	cli0, cliErr0 := procstat.ReadCPU(os.Getpid())
 	h, err := openHolder(cfg.holdConfig)
 	if err != nil {
 		return nil, err
@@ -144,7 +146,7 @@ func runC1M(cfg c1mConfig) (*c1mResult, error) {
 	defer h.Close()
 	r.Accept = h.Opened
 	srv1, srvErr1 := cpuOf(cfg.PID)
-	cli1, cliErr1 := readCPU(os.Getpid())
+	cli1, cliErr1 := procstat.ReadCPU(os.Getpid())
 	if srvErr0 == nil && srvErr1 == nil {
 		r.AcceptCPU = srv1 - srv0
 	}
@@ -153,14 +155,14 @@ func runC1M(cfg c1mConfig) (*c1mResult, error) {
 	}
 
 	time.Sleep(cfg.Settle)
-	held, err := readMem(cfg.PID)
+	held, err := procstat.ReadMem(cfg.PID)
 	if err != nil {
 		return nil, fmt.Errorf("c1m: %w", err)
 	}
 	r.RSSHeld = held.RSS
 	sys1, sysErr1 := readSysMem()
 	r.SysBefore, r.SysHeld, r.SysOK = sys0, sys1, sysErr0 == nil && sysErr1 == nil
-	if self1, err := readMem(os.Getpid()); err == nil && self0.RSS > 0 {
+	if self1, err := procstat.ReadMem(os.Getpid()); err == nil && self0.RSS > 0 {
 		r.ClientConn = float64(self1.RSS-self0.RSS) / float64(cfg.Conns)
 	}
 
@@ -176,7 +178,7 @@ func runC1M(cfg c1mConfig) (*c1mResult, error) {
 	if cpuErr0 == nil && cpuErr1 == nil {
 		r.ServerCPU = cpu1 - cpu0
 	}
-	if end, err := readMem(cfg.PID); err == nil {
+	if end, err := procstat.ReadMem(cfg.PID); err == nil {
 		r.RSSEnd = end.RSS
 	}
 	if cfg.Stop != nil {

@@ -7,6 +7,8 @@ import (
 	"net"
 	"sync"
 	"time"
+
+	"github.com/evloop/evloop/bench/internal/pattern"
 )
 
 // churnConfig describes a connection-churn run: each worker repeatedly
@@ -64,7 +66,7 @@ func runChurn(cfg churnConfig) (*churnResult, error) {
 			d := net.Dialer{Timeout: cfg.DialTimeout}
 			wbuf := make([]byte, cfg.Size)
 			rbuf := make([]byte, cfg.Size)
-			base := streamBase(i)
+			base := pattern.StreamBase(i)
 			// Bounded by time: every cycle takes at most DialTimeout+IOTimeout,
 			// and no cycle starts after t1.
 			for seq := uint64(0); ; seq++ {
@@ -138,12 +140,12 @@ func churnOnce(d *net.Dialer, addr string, wbuf, rbuf []byte, off uint64, ioTime
 	if err := c.SetDeadline(time.Now().Add(ioTimeout)); err != nil {
 		return 0, err
 	}
-	patFill(wbuf, off)
+	pattern.Fill(wbuf, off)
 	if _, err := c.Write(wbuf); err != nil {
 		return 0, err
 	}
 	n, err := io.ReadFull(c, rbuf)
-	if ok, at := patCheck(rbuf[:n], off); !ok {
+	if ok, at := pattern.Check(rbuf[:n], off); !ok {
 		return at, fmt.Errorf("%w at byte %d of %d", errMismatch, at, len(rbuf))
 	}
 	return n, err

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/evloop/evloop/bench/internal/rlimit"
 )
 
 // scenario is one column-group of the comparison: a load run against a
@@ -232,14 +234,14 @@ func runCompare(ctx context.Context, o *options) error {
 	// Servers started later inherit this limit; the idle scenario needs it
 	// on both sides.
 	if slices.Contains(scenSel, "idle") {
-		if _, err := raiseNoFile(uint64(o.idleConns) + 1024); err != nil {
+		if _, err := rlimit.RaiseNoFile(uint64(o.idleConns) + 1024); err != nil {
 			return err
 		}
 	}
 	if slices.Contains(scenSel, "c1m") {
 		// Counts beyond the limit fail on their own, with the reason, and
 		// the smaller ones still run.
-		if _, err := raiseNoFile(uint64(o.c1mConns[len(o.c1mConns)-1]) + 256); err != nil {
+		if _, err := rlimit.RaiseNoFile(uint64(o.c1mConns[len(o.c1mConns)-1]) + 256); err != nil {
 			o.logf("c1m: %v; larger conn counts will fail (bench/c1m.sh raises fs.nr_open; raising the hard limit needs CAP_SYS_RESOURCE)", err)
 		}
 	}

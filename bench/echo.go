@@ -8,6 +8,9 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"github.com/evloop/evloop/bench/internal/pattern"
+	"github.com/evloop/evloop/bench/internal/procstat"
 )
 
 // echoConfig describes one echo load run.
@@ -35,7 +38,7 @@ type echoResult struct {
 	BytesSent     uint64
 	BytesVerified uint64
 	ServerCPU     time.Duration // server utime+stime during the window; -1 if unknown
-	ServerMem     memInfo       // at the end of the window; zero if unknown
+	ServerMem     procstat.Mem  // at the end of the window; zero if unknown
 	ClientCPU     time.Duration // this process during the window; -1 if unknown
 }
 
@@ -106,12 +109,12 @@ func runEcho(cfg echoConfig) (*echoResult, error) {
 	res := &echoResult{Latency: newHistogram(), ServerCPU: -1, ClientCPU: -1}
 	time.Sleep(time.Until(t0))
 	srv0, srvErr := cpuOf(cfg.PID)
-	cli0, cliErr := readCPU(os.Getpid())
+	cli0, cliErr := procstat.ReadCPU(os.Getpid())
 	time.Sleep(time.Until(t1))
 	srv1, srvErr1 := cpuOf(cfg.PID)
-	cli1, cliErr1 := readCPU(os.Getpid())
+	cli1, cliErr1 := procstat.ReadCPU(os.Getpid())
 	if cfg.PID > 0 {
-		if m, err := readMem(cfg.PID); err == nil {
+		if m, err := procstat.ReadMem(cfg.PID); err == nil {
 			res.ServerMem = m
 		}
 	}
@@ -166,7 +169,7 @@ func cpuOf(pid int) (time.Duration, error) {
 	if pid <= 0 {
 		return 0, errors.New("no pid")
 	}
-	return readCPU(pid)
+	return procstat.ReadCPU(pid)
 }
 
 // dialAll opens n TCP connections to addr, one after another.
@@ -227,7 +230,7 @@ func (w *echoWorker) loop() (err error) {
 		return err
 	}
 	size, k := w.size, w.k
-	base := streamBase(w.id)
+	base := pattern.StreamBase(w.id)
 
 	// Send times of the outstanding messages, oldest at head.
 	ring := make([]time.Time, k)
@@ -243,7 +246,7 @@ func (w *echoWorker) loop() (err error) {
 		var off uint64
 		send = func(n int) error {
 			b := wbuf[:n*size]
-			patFill(b, base+off)
+			pattern.Fill(b, base+off)
 			off += uint64(len(b))
 			_, err := w.c.Write(b)
 			return err
@@ -282,7 +285,7 @@ func (w *echoWorker) loop() (err error) {
 	for count > 0 {
 		n, err := w.c.Read(rbuf)
 		if n > 0 {
-			if ok, at := patCheck(rbuf[:n], base+w.verified); !ok {
+			if ok, at := pattern.Check(rbuf[:n], base+w.verified); !ok {
 				return fmt.Errorf("echoed byte %d differs from what was sent", w.verified+uint64(at))
 			}
 			w.verified += uint64(n)
@@ -329,7 +332,7 @@ func (w *echoWorker) writer(reqs <-chan int, base uint64) error {
 	var off uint64
 	for n := range reqs {
 		b := buf[:n*w.size]
-		patFill(b, base+off)
+		pattern.Fill(b, base+off)
 		off += uint64(len(b))
 		if _, err := w.c.Write(b); err != nil {
 			_ = w.c.Close()

@@ -6,6 +6,9 @@ import (
 	"io"
 	"net"
 	"time"
+
+	"github.com/evloop/evloop/bench/internal/procstat"
+	"github.com/evloop/evloop/bench/internal/rlimit"
 )
 
 // idleConfig describes an idle-connections run.
@@ -48,7 +51,7 @@ func runIdle(cfg idleConfig) (*idleResult, error) {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 60 * time.Second
 	}
-	if lim, err := raiseNoFile(uint64(cfg.Conns) + 256); err != nil {
+	if lim, err := rlimit.RaiseNoFile(uint64(cfg.Conns) + 256); err != nil {
 		return nil, fmt.Errorf("idle: %w", err)
 	} else if lim < uint64(cfg.Conns)+64 {
 		return nil, fmt.Errorf("idle: open-file limit %d is too low for %d conns", lim, cfg.Conns)
@@ -56,7 +59,7 @@ func runIdle(cfg idleConfig) (*idleResult, error) {
 	deadline := time.Now().Add(cfg.Timeout)
 
 	time.Sleep(cfg.Settle)
-	before, err := readMem(cfg.PID)
+	before, err := procstat.ReadMem(cfg.PID)
 	if err != nil {
 		return nil, fmt.Errorf("idle: %w", err)
 	}
@@ -100,7 +103,7 @@ func runIdle(cfg idleConfig) (*idleResult, error) {
 	open := time.Since(begin)
 
 	time.Sleep(cfg.Settle)
-	after, err := readMem(cfg.PID)
+	after, err := procstat.ReadMem(cfg.PID)
 	if err != nil {
 		return nil, fmt.Errorf("idle: %w", err)
 	}

@@ -28,6 +28,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/evloop/evloop/bench/internal/rlimit"
 )
 
 // options are the command-line flags.
@@ -278,7 +280,7 @@ func runSingle(o *options) error {
 		return err
 	case "c1m":
 		n := o.c1mConns[len(o.c1mConns)-1]
-		if _, err := raiseNoFile(uint64(n) + 256); err != nil {
+		if _, err := rlimit.RaiseNoFile(uint64(n) + 256); err != nil {
 			o.logf("%v", err) // the holder says whether it is enough
 		}
 		r, err := runC1M(c1mConfig{holdConfig: o.holdConfig(o.addr, n), PID: o.pid, Hold: o.c1mHold, Drain: o.drain})

@@ -63,19 +63,7 @@ if ! redis-benchmark --help 2>&1 | grep -q -- '--tls'; then
 fi
 
 work=$(mktemp -d)
-redis_pid=
-kv_pid=
-cleanup() {
-	for pid in $kv_pid $redis_pid; do
-		kill "$pid" 2>/dev/null || true
-	done
-	for pid in $kv_pid $redis_pid; do
-		wait "$pid" 2>/dev/null || true
-	done
-	rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+. bench/redis-rounds.sh
 
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
 	-subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 \
@@ -108,16 +96,7 @@ redis_pid=$!
 	-loops "$KV_LOOPS" $KV_FLAGS >"$work/kv.out" 2>"$work/kv.err" &
 kv_pid=$!
 
-i=0
-until grep -q '^listening tls://' "$work/kv.out" 2>/dev/null && cli "$REDIS_PORT" ping >/dev/null 2>&1; do
-	i=$((i + 1))
-	if [ "$i" -gt 100 ] || ! kill -0 "$kv_pid" 2>/dev/null || ! kill -0 "$redis_pid" 2>/dev/null; then
-		echo "servers did not start:" >&2
-		cat "$work/kv.err" "$work/redis.log" >&2 2>/dev/null || true
-		exit 1
-	fi
-	sleep 0.1
-done
+wait_servers 'listening tls://' cli "$REDIS_PORT" ping
 
 # redis-cli --tls: both servers answer, with the certificate verified.
 for s in "redis $REDIS_PORT" "kv $KV_PORT"; do
@@ -135,44 +114,16 @@ echo "redis-server $(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/') on tl
 
 bench() {
 	redis-benchmark --tls --cacert "$work/cert.pem" --tls-ciphersuites "$TLS_SUITES" \
-		-h "$HOST" -p "$2" -t "$TESTS" -c "$CLIENTS" -n "$REQUESTS" -q -P "$3" 2>&1 |
+		-h "$HOST" -p "$2" -t "$TESTS" -c "$5" -n "$REQUESTS" -q -P "$3" 2>&1 |
 		tr '\r' '\n' | grep 'requests per second' |
 		awk -v s="$1" -v p="$3" -v r="$4" '{ sub(":", "", $1); print s, p, $1, $2, r; printf "  round %s  %-6s -P %-3s %-12s %12.0f rps\n", r, s, p, $1, $2 > "/dev/stderr" }' \
 			>>"$work/results"
 }
 
-: >"$work/results"
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
-round=1
-while [ "$round" -le "$ROUNDS" ]; do
-	for p in $PIPELINES; do
-		if [ $((round % 2)) -eq 1 ]; then
-			bench redis "$REDIS_PORT" "$p" "$round"
-			bench kv "$KV_PORT" "$p" "$round"
-		else
-			bench kv "$KV_PORT" "$p" "$round"
-			bench redis "$REDIS_PORT" "$p" "$round"
-		fi
-	done
-	round=$((round + 1))
-done
-
-if ! kill -0 "$kv_pid" 2>/dev/null; then
-	echo "kv exited during the benchmark:" >&2
-	cat "$work/kv.err" >&2
-	exit 1
-fi
+run_rounds
 
 echo
 echo "median requests/s over $ROUNDS rounds, TLS ($TLS_SUITES) (-c $CLIENTS -n $REQUESTS, kv -loops $KV_LOOPS; load average $load_start at start, $(cut -d' ' -f1-3 /proc/loadavg) at end)"
 printf '%-12s %4s %14s %14s %9s\n' test P redis kv kv/redis
-sort -k2,2n -k3,3 -k1,1 -k4,4g "$work/results" | awk '
-	{ key = $2 " " $3 " " $1; n[key]++; v[key, n[key]] = $4; if (!(($2 " " $3) in seen)) { seen[$2 " " $3] = 1; order[++rows] = $2 " " $3 } }
-	function median(key,   c) { c = n[key]; if (c == 0) return 0; return c % 2 ? v[key, (c + 1) / 2] : (v[key, c / 2] + v[key, c / 2 + 1]) / 2 }
-	END {
-		for (i = 1; i <= rows; i++) {
-			split(order[i], f, " ")
-			r = median(order[i] " redis"); k = median(order[i] " kv")
-			printf "%-12s %4s %14.0f %14.0f %9.2f\n", f[2], f[1], r, k, r ? k / r : 0
-		}
-	}'
+medians '%-12s %4s %14.0f %14.0f %9.2f\n'

@@ -49,19 +49,7 @@ if ! command -v redis-server >/dev/null 2>&1 || ! command -v redis-benchmark >/d
 fi
 
 work=$(mktemp -d)
-redis_pid=
-kv_pid=
-cleanup() {
-	for pid in $kv_pid $redis_pid; do
-		kill "$pid" 2>/dev/null || true
-	done
-	for pid in $kv_pid $redis_pid; do
-		wait "$pid" 2>/dev/null || true
-	done
-	rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+. bench/redis-rounds.sh
 
 for port in "$REDIS_PORT" "$KV_PORT"; do
 	if redis-cli -h "$HOST" -p "$port" ping >/dev/null 2>&1; then
@@ -82,17 +70,7 @@ redis_pid=$!
 kv_pid=$!
 
 # Wait for both: kv prints its listening line, redis answers PING.
-i=0
-until grep -q '^listening ' "$work/kv.out" 2>/dev/null &&
-	redis-cli -h "$HOST" -p "$REDIS_PORT" ping >/dev/null 2>&1; do
-	i=$((i + 1))
-	if [ "$i" -gt 100 ] || ! kill -0 "$kv_pid" 2>/dev/null || ! kill -0 "$redis_pid" 2>/dev/null; then
-		echo "servers did not start:" >&2
-		cat "$work/kv.err" "$work/redis.log" >&2 2>/dev/null || true
-		exit 1
-	fi
-	sleep 0.1
-done
+wait_servers 'listening ' redis-cli -h "$HOST" -p "$REDIS_PORT" ping
 echo "redis-server $(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/') on :$REDIS_PORT, kv (-loops $KV_LOOPS) on :$KV_PORT" >&2
 
 # bench SERVER PORT PIPELINE ROUND CLIENTS appends "server clients/pipeline
@@ -105,41 +83,9 @@ bench() {
 			>>"$work/results"
 }
 
-: >"$work/results"
-round=1
-while [ "$round" -le "$ROUNDS" ]; do
-	for c in $CLIENTS; do
-		for p in $PIPELINES; do
-			if [ $((round % 2)) -eq 1 ]; then
-				bench redis "$REDIS_PORT" "$p" "$round" "$c"
-				bench kv "$KV_PORT" "$p" "$round" "$c"
-			else
-				bench kv "$KV_PORT" "$p" "$round" "$c"
-				bench redis "$REDIS_PORT" "$p" "$round" "$c"
-			fi
-		done
-	done
-	round=$((round + 1))
-done
-
-if ! kill -0 "$kv_pid" 2>/dev/null; then
-	echo "kv exited during the benchmark:" >&2
-	cat "$work/kv.err" >&2
-	exit 1
-fi
+run_rounds
 
 echo
 echo "median requests/s over $ROUNDS rounds (-n $REQUESTS, kv -loops $KV_LOOPS)"
 printf '%-12s %8s %14s %14s %9s\n' test c/P redis kv kv/redis
-# Medians per (clients/pipeline, test, server); then one row per
-# (clients/pipeline, test).
-sort -k2,2V -k3,3 -k1,1 -k4,4g "$work/results" | awk '
-	{ key = $2 " " $3 " " $1; n[key]++; v[key, n[key]] = $4; if (!(($2 " " $3) in seen)) { seen[$2 " " $3] = 1; order[++rows] = $2 " " $3 } }
-	function median(key,   c) { c = n[key]; if (c == 0) return 0; return c % 2 ? v[key, (c + 1) / 2] : (v[key, c / 2] + v[key, c / 2 + 1]) / 2 }
-	END {
-		for (i = 1; i <= rows; i++) {
-			split(order[i], f, " ")
-			r = median(order[i] " redis"); k = median(order[i] " kv")
-			printf "%-12s %8s %14.0f %14.0f %9.2f\n", f[2], f[1], r, k, r ? k / r : 0
-		}
-	}'
+medians '%-12s %8s %14.0f %14.0f %9.2f\n'

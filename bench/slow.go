@@ -6,6 +6,9 @@ import (
 	"net"
 	"sync"
 	"time"
+
+	"github.com/evloop/evloop/bench/internal/pattern"
+	"github.com/evloop/evloop/bench/internal/procstat"
 )
 
 // slowConfig describes a slow-reader run: one connection writes Bytes as
@@ -50,7 +53,7 @@ func runSlow(cfg slowConfig) (*slowResult, error) {
 	}
 	res := &slowResult{}
 	if cfg.PID > 0 {
-		if m, err := readMem(cfg.PID); err == nil {
+		if m, err := procstat.ReadMem(cfg.PID); err == nil {
 			res.RSSBefore = m.RSS
 		}
 	}
@@ -75,7 +78,7 @@ func runSlow(cfg slowConfig) (*slowResult, error) {
 			t := time.NewTicker(20 * time.Millisecond)
 			defer t.Stop()
 			for {
-				if m, err := readMem(cfg.PID); err == nil {
+				if m, err := procstat.ReadMem(cfg.PID); err == nil {
 					res.SampledPeak = max(res.SampledPeak, m.RSS)
 				}
 				select {
@@ -94,7 +97,7 @@ func runSlow(cfg slowConfig) (*slowResult, error) {
 		var off int64
 		for off < cfg.Bytes {
 			n := int(min(int64(len(buf)), cfg.Bytes-off))
-			patFill(buf[:n], uint64(off))
+			pattern.Fill(buf[:n], uint64(off))
 			m, err := c.Write(buf[:n])
 			off += int64(m)
 			if err != nil {
@@ -123,7 +126,7 @@ func runSlow(cfg slowConfig) (*slowResult, error) {
 			want = int(min(int64(want), cfg.Bytes-res.Verified))
 			n, err := c.Read(buf[:want])
 			if n > 0 {
-				if ok, at := patCheck(buf[:n], uint64(res.Verified)); !ok {
+				if ok, at := pattern.Check(buf[:n], uint64(res.Verified)); !ok {
 					return fmt.Errorf("byte %d differs from what was sent", res.Verified+int64(at))
 				}
 				res.Verified += int64(n)
@@ -143,7 +146,7 @@ func runSlow(cfg slowConfig) (*slowResult, error) {
 	close(stopSampling)
 	sampler.Wait()
 	if cfg.PID > 0 {
-		if m, err := readMem(cfg.PID); err == nil {
+		if m, err := procstat.ReadMem(cfg.PID); err == nil {
 			res.PeakRSS = m.HWM
 		}
 	}

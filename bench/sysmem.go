@@ -5,6 +5,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"github.com/evloop/evloop/bench/internal/procstat"
 )
 
 // sysMem is the machine's kernel memory for sockets, read from /proc: it
@@ -96,7 +98,7 @@ func readSysMem() (sysMem, error) {
 		return sysMem{}, err
 	}
 	// Same "Key:   1234 kB" format as /proc/PID/status.
-	if m.Slab, err = parseStatusKB(string(b), "Slab"); err != nil {
+	if m.Slab, err = procstat.ParseStatusKB(string(b), "Slab"); err != nil {
 		return sysMem{}, fmt.Errorf("meminfo: %w", err)
 	}
 	if b, err = os.ReadFile("/proc/net/netstat"); err != nil {

@@ -30,6 +30,14 @@
 // process must be started with the same addresses: Upgrade runs the same
 // binary path with the same arguments. tableflip allows one Upgrader per
 // process; an upgrade is refused until the previous old process has exited.
+//
+// Under systemd (Type=notify, NotifyAccess=all) the service's main process
+// changes with each upgrade: the successor sends MAINPID= with its own pid
+// from Ready, before the old process is told to drain, and the old process
+// sends nothing more once Upgrade has succeeded (its engine's STOPPING=1
+// would read as the service stopping). PIDFile, written by the serving
+// process, tells systemd the same for units that use PIDFile=.
+// docs/evloop-echo.service is a sample unit.
 package upgrade
 
 import (
@@ -45,6 +53,7 @@ import (
 	"github.com/cloudflare/tableflip"
 	"golang.org/x/sys/unix"
 
+	"github.com/evloop/evloop/internal/sdnotify"
 	"github.com/evloop/evloop/reactor"
 )
 
@@ -62,8 +71,13 @@ type Options struct {
 // Upgrader hands a process's listening sockets to its successor. There is
 // one per process.
 type Upgrader struct {
-	tf    *tableflip.Upgrader
-	ready atomic.Bool // Ready was called
+	tf       *tableflip.Upgrader
+	ready    atomic.Bool // Ready was called
+	stopping atomic.Bool // Stop was called
+	// exit closes after tableflip's: once a successful upgrade has made
+	// this process silent to systemd, so that nothing the process does on
+	// Exit (its engine's STOPPING=1) can reach systemd.
+	exit chan struct{}
 }
 
 // ErrUnsupported is returned by Listen for addresses whose sockets cannot
@@ -78,7 +92,15 @@ func New(o Options) (*Upgrader, error) {
 	if err != nil {
 		return nil, fmt.Errorf("upgrade: %w", err)
 	}
-	return &Upgrader{tf: tf}, nil
+	u := &Upgrader{tf: tf, exit: make(chan struct{})}
+	go func() {
+		<-tf.Exit() // closed by Stop or by a successful upgrade, nothing else
+		if !u.stopping.Load() {
+			sdnotify.HandOver()
+		}
+		close(u.exit)
+	}()
+	return u, nil
 }
 
 // HasParent tells whether this process was started by an upgrade.
@@ -158,10 +180,18 @@ func (u *Upgrader) socket(a reactor.Addr) (int, error) {
 
 // Ready tells the parent, if any, that this process serves: the parent's
 // Exit channel closes and it drains. Call it once the engine has started.
+// A process started by an upgrade first tells systemd, if it runs under
+// it, that it is the service's main process now.
 func (u *Upgrader) Ready() error {
+	var notifyErr error
+	if u.tf.HasParent() {
+		if err := sdnotify.MainPID(); err != nil {
+			notifyErr = fmt.Errorf("upgrade: telling systemd MAINPID: %w", err)
+		}
+	}
 	err := u.tf.Ready()
 	u.ready.Store(true)
-	return err
+	return errors.Join(err, notifyErr)
 }
 
 // Upgrade starts the binary this process runs (as it is on disk now) with
@@ -170,10 +200,14 @@ func (u *Upgrader) Ready() error {
 func (u *Upgrader) Upgrade() error {
 	for try := 0; ; try++ {
 		err := u.tf.Upgrade()
+		if err == nil {
+			<-u.exit // silent to systemd, which heeds the successor now
+			return nil
+		}
 		// tableflip learns of Ready and of the request on two channels it
 		// selects between at random, so a request right after Ready can
 		// find it "not ready yet": ask again, for a bounded while.
-		if err == nil || !u.ready.Load() || try == 50 || !strings.Contains(err.Error(), "not ready") {
+		if !u.ready.Load() || try == 50 || !strings.Contains(err.Error(), "not ready") {
 			return err
 		}
 		time.Sleep(2 * time.Millisecond)
@@ -182,7 +216,7 @@ func (u *Upgrader) Upgrade() error {
 
 // Exit is closed when this process should stop serving: a successor is
 // ready, or Stop was called.
-func (u *Upgrader) Exit() <-chan struct{} { return u.tf.Exit() }
+func (u *Upgrader) Exit() <-chan struct{} { return u.exit }
 
 // Stop ends upgrades: call it when the process exits. Called without a
 // successful upgrade (a plain shutdown), it also closes tableflip's copies
@@ -190,6 +224,7 @@ func (u *Upgrader) Exit() <-chan struct{} { return u.tf.Exit() }
 // are the successor's. It returns once that is done, so that a process
 // that exits right after leaves no socket file behind.
 func (u *Upgrader) Stop() {
+	u.stopping.Store(true)
 	u.tf.Stop()
-	<-u.tf.Exit()
+	<-u.exit
 }

@@ -32,6 +32,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/evloop/evloop/bench/internal/rlimit"
 )
 
 type counters struct {
@@ -107,7 +109,7 @@ func dial(addr string, i int) (net.Conn, error) {
 
 // load runs the load against a running server for d and reports.
 func load(addr string, nconns, ndialers int, d time.Duration, size int) error {
-	raiseNoFile(uint64(nconns+ndialers) * 2)
+	_, _ = rlimit.RaiseNoFile(uint64(nconns+ndialers) * 2) // short of it, dials fail and are counted
 	var c counters
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
@@ -126,7 +128,7 @@ func load(addr string, nconns, ndialers int, d time.Duration, size int) error {
 }
 
 func run(bin string, nconns, ndialers, nupgrades int, every time.Duration, size, loops int) error {
-	raiseNoFile(uint64(nconns+ndialers) * 2)
+	_, _ = rlimit.RaiseNoFile(uint64(nconns+ndialers) * 2) // short of it, dials fail and are counted
 	dir, err := os.MkdirTemp("", "restartload")
 	if err != nil {
 		return err

@@ -12,6 +12,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/evloop/evloop/bench/internal/pattern"
+	"github.com/evloop/evloop/bench/internal/procstat"
 )
 
 // clientConfig makes full handshakes: the servers' certificates are
@@ -108,7 +111,7 @@ func cpuOf(pid int) time.Duration {
 	if pid <= 0 {
 		return -1
 	}
-	d, err := readCPU(pid)
+	d, err := procstat.ReadCPU(pid)
 	if err != nil {
 		return -1
 	}
@@ -123,9 +126,9 @@ func echoConn(c *tls.Conn, id int, p echoParams, deadline time.Time, stop *atomi
 	}
 	out := make([]byte, p.size)
 	in := make([]byte, p.size)
-	sendOff, recvOff := streamBase(id), streamBase(id)
+	sendOff, recvOff := pattern.StreamBase(id), pattern.StreamBase(id)
 	send := func() error {
-		patFill(out, sendOff)
+		pattern.Fill(out, sendOff)
 		sendOff += uint64(p.size)
 		_, err := c.Write(out)
 		return err
@@ -139,10 +142,10 @@ func echoConn(c *tls.Conn, id int, p echoParams, deadline time.Time, stop *atomi
 	}
 	for outstanding > 0 {
 		if _, err := io.ReadFull(c, in); err != nil {
-			return fmt.Errorf("conn %d: read at stream offset %d: %w", id, recvOff-streamBase(id), err)
+			return fmt.Errorf("conn %d: read at stream offset %d: %w", id, recvOff-pattern.StreamBase(id), err)
 		}
-		if ok, at := patCheck(in, recvOff); !ok {
-			return fmt.Errorf("conn %d: echoed byte %d differs from the byte sent", id, recvOff-streamBase(id)+uint64(at))
+		if ok, at := pattern.Check(in, recvOff); !ok {
+			return fmt.Errorf("conn %d: echoed byte %d differs from the byte sent", id, recvOff-pattern.StreamBase(id)+uint64(at))
 		}
 		recvOff += uint64(p.size)
 		outstanding--
@@ -161,14 +164,14 @@ func echoConn(c *tls.Conn, id int, p echoParams, deadline time.Time, stop *atomi
 // oneEcho sends size pattern bytes on c and checks that they come back.
 func oneEcho(c *tls.Conn, id, size int, buf []byte) error {
 	out, in := buf[:size], buf[size:2*size]
-	patFill(out, streamBase(id))
+	pattern.Fill(out, pattern.StreamBase(id))
 	if _, err := c.Write(out); err != nil {
 		return err
 	}
 	if _, err := io.ReadFull(c, in); err != nil {
 		return err
 	}
-	if ok, at := patCheck(in, streamBase(id)); !ok {
+	if ok, at := pattern.Check(in, pattern.StreamBase(id)); !ok {
 		return fmt.Errorf("echoed byte %d differs from the byte sent", at)
 	}
 	return nil
@@ -186,7 +189,7 @@ type idleResult struct {
 // waits settle and reports the server's VmRSS growth per conn.
 func runIdle(addr string, pid, n, workers int, settle time.Duration) (idleResult, error) {
 	time.Sleep(settle)
-	before, err := readRSS(pid)
+	before, err := rssKiB(pid)
 	if err != nil {
 		return idleResult{}, err
 	}
@@ -233,7 +236,7 @@ func runIdle(addr string, pid, n, workers int, settle time.Duration) (idleResult
 		}
 	}
 	time.Sleep(settle)
-	after, err := readRSS(pid)
+	after, err := rssKiB(pid)
 	if err != nil {
 		return idleResult{}, err
 	}
@@ -301,4 +304,10 @@ func handshakeCycle(ctx context.Context, addr string, id, size int, buf []byte) 
 	defer c.Close()
 	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
 	return oneEcho(c, id, size, buf)
+}
+
+// rssKiB is the process's VmRSS in KiB.
+func rssKiB(pid int) (int64, error) {
+	m, err := procstat.ReadMem(pid)
+	return m.RSS >> 10, err
 }

@@ -28,6 +28,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/evloop/evloop/bench/internal/rlimit"
 )
 
 // server is one column: a program and its arguments before -addr.
@@ -130,7 +132,7 @@ func (c config) logf(format string, a ...any) {
 // compare builds the servers, runs the rounds and returns the Markdown report.
 func compare(c config, cols []server) (string, error) {
 	if c.scenarios["idle"] {
-		if err := raiseNoFile(uint64(c.idleConns)*2 + 1000); err != nil {
+		if _, err := rlimit.RaiseNoFile(uint64(c.idleConns)*2 + 1000); err != nil {
 			return "", fmt.Errorf("idle needs %d fds: %w", c.idleConns*2+1000, err)
 		}
 	}

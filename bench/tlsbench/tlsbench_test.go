@@ -15,46 +15,6 @@ import (
 	"github.com/evloop/evloop/internal/selfsigned"
 )
 
-func TestPatternCheck(t *testing.T) {
-	b := make([]byte, 3*patPeriod/2)
-	patFill(b, 12345)
-	if ok, at := patCheck(b, 12345); !ok {
-		t.Fatalf("pattern does not match itself at %d", at)
-	}
-	b[patPeriod] ^= 1
-	if ok, at := patCheck(b, 12345); ok || at != patPeriod {
-		t.Fatalf("patCheck = %v, %d; want false, %d", ok, at, patPeriod)
-	}
-	if ok, _ := patCheck(b[:100], 12346); ok {
-		t.Fatal("a shifted stream matched")
-	}
-}
-
-func TestParseStatCPU(t *testing.T) {
-	// The name holds a space and a ')'; utime 1500, stime 250.
-	s := "4242 (echo) x) S 1 4242 4242 0 -1 4194560 1000 0 0 0 1500 250 0 0 20 0 5 0 100 0 0"
-	got, err := parseStatCPU(s)
-	if err != nil || got != 1750 {
-		t.Fatalf("parseStatCPU = %d, %v; want 1750", got, err)
-	}
-	if _, err := parseStatCPU("4242 (echo) S 1"); err == nil {
-		t.Fatal("short stat line accepted")
-	}
-}
-
-func TestParseStatusKB(t *testing.T) {
-	s := "Name:\techo\nVmPeak:\t  20000 kB\nVmRSS:\t   8856 kB\nThreads:\t5\n"
-	if got, err := parseStatusKB(s, "VmRSS"); err != nil || got != 8856 {
-		t.Fatalf("VmRSS = %d, %v; want 8856", got, err)
-	}
-	if _, err := parseStatusKB(s, "VmHWM"); err == nil {
-		t.Fatal("missing key not reported")
-	}
-	if _, err := parseStatusKB(s, "Threads"); err == nil {
-		t.Fatal("line without kB accepted")
-	}
-}
-
 func TestTableMediansAndRatios(t *testing.T) {
 	rows := []row{{"r msgs/s", true, 0}, {"r CPU", false, 2}}
 	tb := newTable(rows, []string{"a", "b"})

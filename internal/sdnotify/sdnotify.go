@@ -6,6 +6,7 @@ package sdnotify
 import (
 	"log/slog"
 	"os"
+	"strconv"
 
 	"github.com/coreos/go-systemd/v22/daemon"
 )
@@ -23,3 +24,19 @@ func notify(log *slog.Logger, state string) {
 		log.Warn("systemd notify failed", "state", state, "err", err, "socket", os.Getenv("NOTIFY_SOCKET"))
 	}
 }
+
+// MainPID says that this process is now the service's main process
+// (MAINPID=): the successor an upgrade starts says so once it serves, or
+// systemd would take the old process's exit for the end of the service.
+// systemd heeds it from a process other than the main one only with
+// NotifyAccess=all. It reports a failure to send; no NOTIFY_SOCKET is none.
+func MainPID() error {
+	_, err := daemon.SdNotify(false, "MAINPID="+strconv.Itoa(os.Getpid()))
+	return err
+}
+
+// HandOver makes this process silent to systemd from now on: an old
+// process whose successor serves must not send STOPPING=1 as it drains,
+// which systemd would take for the service stopping (and then stop the
+// successor too).
+func HandOver() { os.Unsetenv("NOTIFY_SOCKET") }

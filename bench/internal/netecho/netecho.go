@@ -114,7 +114,12 @@ func (s *Server) echo(c net.Conn) {
 	defer c.Close()
 	bp := s.bufPool.Get().(*[]byte)
 	defer s.bufPool.Put(bp)
-	buf := *bp
+	Copy(c, *bp)
+}
+
+// Copy is the echo loop: read into buf, write it all back, until EOF or an
+// error. bench/tlsbench/netls runs it on TLS conns after the handshake.
+func Copy(c net.Conn, buf []byte) {
 	for {
 		n, err := c.Read(buf)
 		if n > 0 {

@@ -26,6 +26,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/evloop/evloop/bench/internal/netecho"
 	"github.com/evloop/evloop/internal/selfsigned"
 )
 
@@ -34,7 +35,7 @@ func main() {
 	loops := flag.Int("loops", 0, "GOMAXPROCS for the server (0: Go default)")
 	certFile := flag.String("cert", "", "certificate PEM file (with -key; none: ephemeral self-signed)")
 	keyFile := flag.String("key", "", "private key PEM file")
-	bufSize := flag.Int("bufsize", 16<<10, "pooled per-connection read buffer, bytes (as bench/netecho)")
+	bufSize := flag.Int("bufsize", netecho.DefaultBufferSize, "pooled per-connection read buffer, bytes (as bench/netecho)")
 	// Accepted and ignored, so that the harness can pass examples/echo's flags.
 	flag.String("backend", "", "ignored")
 	flag.String("poller", "", "ignored")
@@ -104,18 +105,7 @@ func echo(c *tls.Conn, pool *sync.Pool) {
 	_ = c.SetDeadline(time.Time{})
 	bp := pool.Get().(*[]byte)
 	defer pool.Put(bp)
-	buf := *bp
-	for {
-		n, err := c.Read(buf)
-		if n > 0 {
-			if _, werr := c.Write(buf[:n]); werr != nil {
-				return
-			}
-		}
-		if err != nil {
-			return
-		}
-	}
+	netecho.Copy(c, *bp)
 }
 
 func fail(code int, err error) {

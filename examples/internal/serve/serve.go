@@ -118,7 +118,7 @@ func Run(ctx context.Context, cfg Config) error {
 		// Ready before the listening line: whoever reads it may send
 		// SIGHUP at once.
 		if err := up.Ready(); err != nil {
-			log.Warn("upgrade: could not tell the old process we serve", "err", err)
+			log.Warn("upgrade: could not tell the old process (or systemd) that we serve", "err", err)
 		}
 		exit = up.Exit()
 	}

@@ -1,4 +1,4 @@
-package main
+package procstat
 
 import (
 	"encoding/binary"
@@ -41,18 +41,18 @@ Threads:	5
 `
 
 func TestParseStatus(t *testing.T) {
-	rss, err := parseStatusKB(sampleStatus, "VmRSS")
+	rss, err := ParseStatusKB(sampleStatus, "VmRSS")
 	if err != nil || rss != 12345*1024 {
 		t.Fatalf("VmRSS = %d, %v", rss, err)
 	}
-	hwm, err := parseStatusKB(sampleStatus, "VmHWM")
+	hwm, err := ParseStatusKB(sampleStatus, "VmHWM")
 	if err != nil || hwm != 70612*1024 {
 		t.Fatalf("VmHWM = %d, %v", hwm, err)
 	}
-	if _, err := parseStatusKB(sampleStatus, "VmSwap"); err == nil {
+	if _, err := ParseStatusKB(sampleStatus, "VmSwap"); err == nil {
 		t.Error("missing key should fail")
 	}
-	if _, err := parseStatusKB("VmRSS:\t12 MB\n", "VmRSS"); err == nil {
+	if _, err := ParseStatusKB("VmRSS:\t12 MB\n", "VmRSS"); err == nil {
 		t.Error("unexpected unit should fail")
 	}
 }
@@ -94,10 +94,10 @@ func TestReadOwnProc(t *testing.T) {
 	deadline := time.Now().Add(50 * time.Millisecond)
 	for time.Now().Before(deadline) { // burn a little CPU
 	}
-	if _, err := readCPU(os.Getpid()); err != nil {
+	if _, err := ReadCPU(os.Getpid()); err != nil {
 		t.Fatal(err)
 	}
-	m, err := readMem(os.Getpid())
+	m, err := ReadMem(os.Getpid())
 	if err != nil {
 		t.Fatal(err)
 	}

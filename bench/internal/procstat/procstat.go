@@ -1,4 +1,11 @@
-package main
+// Package procstat reads a process's CPU time and memory from Linux /proc:
+// CPU time from /proc/PID/stat (utime + stime, in clock ticks, summed over
+// all threads) and memory from /proc/PID/status (VmRSS now, VmHWM peak). On
+// other systems the reads fail and the benchmarks report the figures as
+// unavailable.
+//
+// It is shared by bench (the harness, package main) and bench/tlsbench.
+package procstat
 
 import (
 	"encoding/binary"
@@ -11,11 +18,6 @@ import (
 	"time"
 	"unsafe"
 )
-
-// Server measurements come from Linux /proc: CPU time from /proc/PID/stat
-// (utime + stime, in clock ticks, summed over all threads) and memory from
-// /proc/PID/status (VmRSS now, VmHWM peak). On other systems they fail and the
-// figures are reported as unavailable.
 
 // defaultClockTicks is USER_HZ, what sysconf(_SC_CLK_TCK) returns on Linux.
 const defaultClockTicks = 100
@@ -93,8 +95,8 @@ func parseStat(s string) (procCPU, error) {
 	return procCPU{UTime: u, STime: st}, nil
 }
 
-// readCPU returns the CPU time process pid has used so far.
-func readCPU(pid int) (time.Duration, error) {
+// ReadCPU returns the CPU time process pid has used so far.
+func ReadCPU(pid int) (time.Duration, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return 0, err
@@ -110,9 +112,9 @@ func ticksToDuration(ticks uint64, hz int64) time.Duration {
 	return time.Duration(ticks) * time.Second / time.Duration(hz)
 }
 
-// parseStatusKB returns the value of a "Key:   1234 kB" line of
+// ParseStatusKB returns the value of a "Key:   1234 kB" line of
 // /proc/PID/status, in bytes.
-func parseStatusKB(s, key string) (int64, error) {
+func ParseStatusKB(s, key string) (int64, error) {
 	for line := range strings.Lines(s) {
 		rest, ok := strings.CutPrefix(line, key+":")
 		if !ok {
@@ -134,25 +136,25 @@ func parseStatusKB(s, key string) (int64, error) {
 	return 0, fmt.Errorf("proc status: no %s line", key)
 }
 
-// memInfo is a process's resident set size now and at its peak, in bytes.
-type memInfo struct {
+// Mem is a process's resident set size now and at its peak, in bytes.
+type Mem struct {
 	RSS, HWM int64
 }
 
-// readMem reads VmRSS and VmHWM of process pid.
-func readMem(pid int) (memInfo, error) {
+// ReadMem reads VmRSS and VmHWM of process pid.
+func ReadMem(pid int) (Mem, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		return memInfo{}, err
+		return Mem{}, err
 	}
 	s := string(b)
-	rss, err := parseStatusKB(s, "VmRSS")
+	rss, err := ParseStatusKB(s, "VmRSS")
 	if err != nil {
-		return memInfo{}, err
+		return Mem{}, err
 	}
-	hwm, err := parseStatusKB(s, "VmHWM")
+	hwm, err := ParseStatusKB(s, "VmHWM")
 	if err != nil {
-		return memInfo{}, err
+		return Mem{}, err
 	}
-	return memInfo{RSS: rss, HWM: hwm}, nil
+	return Mem{RSS: rss, HWM: hwm}, nil
 }

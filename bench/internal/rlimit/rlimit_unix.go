@@ -1,17 +1,20 @@
 //go:build linux || darwin
 
-package main
+// Package rlimit raises the open-file limit of a load generator, which holds
+// thousands of connections, and of the servers it starts, which inherit it.
+// It is shared by the bench harness, bench/tlsbench and bench/restartload.
+package rlimit
 
 import (
 	"fmt"
 	"syscall"
 )
 
-// raiseNoFile makes sure this process may hold at least want open files:
+// RaiseNoFile makes sure this process may hold at least want open files:
 // it raises the soft RLIMIT_NOFILE, and the hard one too when needed and
 // permitted. Servers started afterwards inherit the raised limits. It
 // returns the resulting soft limit.
-func raiseNoFile(want uint64) (uint64, error) {
+func RaiseNoFile(want uint64) (uint64, error) {
 	var lim syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
 		return 0, fmt.Errorf("getrlimit NOFILE: %w", err)

@@ -1,7 +1,0 @@
-//go:build !(linux || darwin)
-
-package main
-
-// raiseNoFile is a no-op here: the load generator raises RLIMIT_NOFILE on
-// Linux and darwin only (the BSDs type its fields differently).
-func raiseNoFile(want uint64) (uint64, error) { return want, nil }

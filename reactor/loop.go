@@ -55,8 +55,11 @@ type loopCounters struct {
 	accepted, closed, rejected, wakeups, backoffs, panics atomic.Int64
 }
 
+// newPoller makes a loop's poller; the internal tests count its calls.
+var newPoller = poller.New
+
 func newLoop(id int, e *engine) (*loop, error) {
-	p, err := poller.New(e.opts.Poller)
+	p, err := newPoller(e.opts.Poller)
 	if err != nil {
 		return nil, err
 	}

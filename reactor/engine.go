@@ -21,9 +21,20 @@ type Engine interface {
 	// calls OnShutdown and returns once every loop goroutine has exited. ctx
 	// bounds the drain: conns still flushing when it ends are closed with
 	// ctx's error (context.Cause: a context cancelled with a cause gives
-	// that cause). Calling Stop again returns the first call's result.
-	// Stop waits for the loops, so a callback must not call it (it would
-	// wait for itself): return the Shutdown action instead.
+	// that cause), and Stop returns that error.
+	//
+	// Stop returns by ctx's end plus a short grace that does not grow with
+	// the conns (100 ms on the native backend), even if the loops have not
+	// closed them all by then: closing a conn costs the kernel tens of
+	// microseconds, and a million of them take longer than any drain
+	// timeout. The loops then finish forcing the rest closed on their own
+	// (each conn still gets its OnClose, exactly once), then OnShutdown
+	// runs and Done is closed: wait on Done before counting fds or
+	// goroutines. Stop returns nil only once the engine is done with no
+	// conn forced. Calling Stop again returns the first call's result, or
+	// once the engine is done whether any conn was forced. Stop waits for
+	// the loops, so a callback must not call it (it would wait for
+	// itself): return the Shutdown action instead.
 	Stop(ctx context.Context) error
 	// Done is closed once the engine has stopped, whether by Stop or by a
 	// callback returning Shutdown.

@@ -6,13 +6,15 @@ import (
 	"github.com/evloop/evloop/internal/fdconn"
 )
 
-// timer is one entry of a loop's timer heap: either a conn's idle check
-// (idle != nil) or a function.
+// timer is one entry of a loop's timer heap: a function, or a conn's
+// idle check or linger deadline. A conn's entries hold no closure, so
+// arming one allocates nothing.
 type timer struct {
-	when int64 // monotonic nanoseconds
-	idle *fdconn.FD
-	gen  uint8 // the idle entry's generation (see fdconn.FD.IdleDue)
-	fn   func()
+	when   int64 // monotonic nanoseconds
+	conn   *fdconn.FD
+	gen    uint8 // the idle entry's generation (see fdconn.FD.IdleDue)
+	linger bool  // the conn's linger deadline, not an idle check
+	fn     func()
 }
 
 // timerHeap is a min-heap on when: O(log n) to add and pop, no goroutine

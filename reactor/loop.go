@@ -445,7 +445,7 @@ func (l *loop) stopConn(c *fdconn.FD) {
 		l.teardown(c, l.walk.forced)
 	case c.Closing():
 		// On its way already: flushing, or lingering for the peer's EOF.
-	case c.Quiet():
+	case l.quiet(c):
 		// Nothing to flush and nothing unread: close sends the peer a
 		// FIN after all we wrote, which is what flushing and lingering
 		// would achieve, at a third of the system calls and no timer.
@@ -453,6 +453,19 @@ func (l *loop) stopConn(c *fdconn.FD) {
 	default:
 		l.closeConn(c, nil)
 	}
+}
+
+// quietAfter is how long a conn must have been idle to be closed at stop
+// without lingering.
+const quietAfter = time.Second
+
+// quiet tells whether c can be closed at once at stop (fdconn.FD.Quiet) and
+// has been idle for quietAfter. A peer that has just connected or just been
+// answered may be sending right now, and what reaches a closed socket is
+// answered with an RST, which can cost the peer output it has not read yet:
+// such conns close gracefully and linger.
+func (l *loop) quiet(c *fdconn.FD) bool {
+	return l.shared.Now-c.LastActive() >= int64(quietAfter) && c.Quiet()
 }
 
 // stopWalk is a stopping loop's walk over its conns, closing them a slice

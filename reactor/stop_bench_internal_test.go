@@ -192,6 +192,7 @@ func BenchmarkStop(b *testing.B) {
 				}
 				p := dialPeers(b, e, n)
 				p.closeOnEOF(b)
+				time.Sleep(quietAfter) // idle conns, as held conns are (see loop.quiet)
 				var before, after runtime.MemStats
 				runtime.ReadMemStats(&before)
 				ctl.Store(0)

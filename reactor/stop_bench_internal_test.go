@@ -171,18 +171,29 @@ func (idleHandler) OnTraffic(c conn.Conn) Action {
 	return None
 }
 
+// cpuTime is the CPU time the process has used, user and system: the
+// server's and the peers' (they close on the server's FIN).
+func cpuTime(tb testing.TB) time.Duration {
+	var ru unix.Rusage
+	if err := unix.Getrusage(unix.RUSAGE_SELF, &ru); err != nil {
+		tb.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
 // BenchmarkStop stops an engine holding N idle TCP conns on 2 loops, each
 // peer closing once it sees the server close. Client and server share the
 // process, 2 fds a conn, so N is bounded by half the hard RLIMIT_NOFILE
-// (20,000 in the sandbox). Reported per conn: the time Stop takes, the
-// poller's Modify and Remove calls (epoll_ctl), and the allocations.
+// (20,000 in the sandbox). Reported per conn: the time Stop takes, the CPU
+// time the process spends meanwhile (server and peers), the poller's Modify
+// and Remove calls (epoll_ctl), and the allocations.
 func BenchmarkStop(b *testing.B) {
 	for _, n := range []int{1000, 4000, 9000} {
 		b.Run(fmt.Sprintf("conns=%d", n), func(b *testing.B) {
 			fdtest.RaiseNoFile(b, uint64(2*n+512))
 			var ctl atomic.Int64
 			countPollerCalls(b, &ctl)
-			var stop time.Duration
+			var stop, cpu time.Duration
 			var ctls, allocs uint64
 			for i := 0; i < b.N; i++ {
 				e, err := Start(idleHandler{}, []string{"tcp://127.0.0.1:0"}, WithLoops(2),
@@ -197,9 +208,11 @@ func BenchmarkStop(b *testing.B) {
 				runtime.ReadMemStats(&before)
 				ctl.Store(0)
 				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+				cpu0 := cpuTime(b)
 				begin := time.Now()
 				err = e.Stop(ctx)
 				stop += time.Since(begin)
+				cpu += cpuTime(b) - cpu0
 				cancel()
 				ctls += uint64(ctl.Load())
 				runtime.ReadMemStats(&after)
@@ -212,6 +225,7 @@ func BenchmarkStop(b *testing.B) {
 			}
 			per := float64(b.N * n)
 			b.ReportMetric(float64(stop.Nanoseconds())/per, "stop-ns/conn")
+			b.ReportMetric(float64(cpu.Nanoseconds())/per, "stop-cpu-ns/conn")
 			b.ReportMetric(float64(ctls)/per, "epoll_ctl/conn")
 			b.ReportMetric(float64(allocs)/per, "allocs/conn")
 			b.ReportMetric(0, "ns/op")

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 
 	"github.com/evloop/evloop/conn"
@@ -231,4 +232,78 @@ func BenchmarkStop(b *testing.B) {
 			b.ReportMetric(0, "ns/op")
 		})
 	}
+}
+
+// slowCloser takes a millisecond per OnClose, standing in for what the
+// kernel takes to close a conn when there are a million of them; it writes
+// a burst to some conns as they open, which their peers never read. It
+// counts each conn's OnClose.
+type slowCloser struct {
+	BaseHandler
+	burst  []byte
+	mu     sync.Mutex
+	opened int
+	closes map[conn.Conn]int
+}
+
+func (h *slowCloser) OnOpen(c conn.Conn) Action {
+	h.mu.Lock()
+	h.opened++
+	burst := h.opened%100 == 0
+	h.mu.Unlock()
+	if burst {
+		c.Write(h.burst)
+	}
+	return None
+}
+
+func (h *slowCloser) OnClose(c conn.Conn, err error) {
+	time.Sleep(time.Millisecond)
+	h.mu.Lock()
+	h.closes[c]++
+	h.mu.Unlock()
+}
+
+// Stop returns by its ctx's deadline plus a bound that does not grow with
+// the conns, even when closing them all takes far longer: here 4,000 conns
+// whose peers never read or close, at a millisecond each, two seconds a
+// loop. The loops then finish on their own: every conn gets one OnClose,
+// and no fd or goroutine outlives the engine.
+func TestStopReturnsByItsDeadline(t *testing.T) {
+	const n = 4000
+	fdtest.RaiseNoFile(t, 2*n+512)
+	before := fdtest.Open(t)
+	h := &slowCloser{burst: make([]byte, 1<<20), closes: make(map[conn.Conn]int)}
+	e, err := Start(h, []string{"tcp://127.0.0.1:0"}, WithLoops(2),
+		WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	require.NoError(t, err)
+	p := dialPeers(t, e, n)
+
+	const deadline = 200 * time.Millisecond
+	ctx, cancel := context.WithTimeout(context.Background(), deadline)
+	defer cancel()
+	begin := time.Now()
+	err = e.Stop(ctx)
+	took := time.Since(begin)
+	// The bound: the deadline, one slice of closes under way when it
+	// passes (a quarter second here, at a millisecond a close), the grace,
+	// and room for a loaded machine; closing them all takes 2 s.
+	bound := deadline + stopSlice*time.Millisecond + stopGrace + 500*time.Millisecond
+	require.Less(t, took, bound, "Stop returned %v after its deadline", took-deadline)
+	require.ErrorIs(t, err, context.DeadlineExceeded, "conns were still open")
+
+	select {
+	case <-e.Done():
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the engine is not done; %d conns open", e.Conns())
+	}
+	require.Zero(t, e.Conns())
+	h.mu.Lock()
+	require.Len(t, h.closes, n, "conns with an OnClose")
+	for _, k := range h.closes {
+		require.Equal(t, 1, k, "OnClose calls for one conn")
+	}
+	h.mu.Unlock()
+	p.close()
+	require.LessOrEqual(t, fdtest.Open(t), before, "fds leaked")
 }

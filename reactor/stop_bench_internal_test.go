@@ -19,6 +19,7 @@ import (
 
 	"github.com/evloop/evloop/conn"
 	"github.com/evloop/evloop/internal/fdtest"
+	"github.com/evloop/evloop/internal/socket"
 	"github.com/evloop/evloop/poller"
 )
 
@@ -306,4 +307,48 @@ func TestStopReturnsByItsDeadline(t *testing.T) {
 	h.mu.Unlock()
 	p.close()
 	require.LessOrEqual(t, fdtest.Open(t), before, "fds leaked")
+}
+
+// greeter writes a greeting as each conn opens.
+type greeter struct{ BaseHandler }
+
+func (greeter) OnOpen(c conn.Conn) Action {
+	c.Write([]byte("hello"))
+	return None
+}
+
+// Idle conns close at once at stop: one epoll_ctl each (the DEL), no
+// lingering for peers that never close, and each peer reads what was
+// written, then EOF (a FIN, not a reset).
+func TestStopClosesIdleConnsAtOnce(t *testing.T) {
+	const n = 50
+	var ctl atomic.Int64
+	countPollerCalls(t, &ctl)
+	e, err := Start(greeter{}, []string{"tcp://127.0.0.1:0"}, WithLoops(2),
+		WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	require.NoError(t, err)
+	var peers []net.Conn
+	for i := 0; i < n; i++ {
+		c, err := net.DialTimeout("tcp", e.Addrs()[0].String(), 5*time.Second)
+		require.NoError(t, err)
+		defer c.Close()
+		peers = append(peers, c)
+	}
+	for e.Conns() < n {
+		time.Sleep(time.Millisecond) // polling a counter: there is no signal to wait on
+	}
+	time.Sleep(quietAfter) // what is tested: conns idle this long
+	ctl.Store(0)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	begin := time.Now()
+	require.NoError(t, e.Stop(ctx))
+	require.Less(t, time.Since(begin), socket.LingerTimeout/2, "Stop waited for peers that never close")
+	require.EqualValues(t, n+1, ctl.Load(), "epoll_ctl calls at stop (the listener's too)")
+	for _, c := range peers {
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		got, err := io.ReadAll(c)
+		require.NoError(t, err, "a reset instead of EOF")
+		require.Equal(t, "hello", string(got))
+	}
 }

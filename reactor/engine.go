@@ -18,12 +18,21 @@ type Engine interface {
 	// Stats returns counters summed over loops, and per loop.
 	Stats() Stats
 	// Stop stops accepting, flushes and closes every conn (OnClose each),
-	// calls OnShutdown and returns once every loop goroutine has exited. ctx
-	// bounds the drain: conns still flushing when it ends are closed with
-	// ctx's error (context.Cause: a context cancelled with a cause gives
-	// that cause). Calling Stop again returns the first call's result.
-	// Stop waits for the loops, so a callback must not call it (it would
-	// wait for itself): return the Shutdown action instead.
+	// calls OnShutdown and returns once every loop goroutine has exited:
+	// nil, or the error conns were forced closed with. ctx bounds the
+	// drain: conns still flushing when it ends are closed with ctx's error
+	// (context.Cause: a context cancelled with a cause gives that cause).
+	//
+	// Stop returns by ctx's end plus a grace of 100 ms, whether or not the
+	// conns are all closed by then: closing a conn costs the kernel tens of
+	// microseconds, so a million take longer than any drain timeout. Stop
+	// then returns ctx's error, and the engine finishes on its own: it
+	// forces the rest closed (each still gets exactly one OnClose), calls
+	// OnShutdown and closes Done. Wait on Done before counting fds or
+	// goroutines. A Stop called once the engine is done returns at once,
+	// with nil or the error conns were forced closed with. Stop waits for
+	// the loops, so a callback must not call it (it would wait for
+	// itself): return the Shutdown action instead.
 	Stop(ctx context.Context) error
 	// Done is closed once the engine has stopped, whether by Stop or by a
 	// callback returning Shutdown.

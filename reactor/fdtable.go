@@ -57,3 +57,20 @@ func (t *fdTable) each(fn func(fd int, w watcher)) {
 		}
 	}
 }
+
+// scan calls fn for the watchers from fd from on, in fd order, until fn
+// returns false. It returns the fd to resume from, and whether any are
+// left to visit. fn may clear and add entries.
+func (t *fdTable) scan(from int, fn func(fd int, w watcher) bool) (next int, more bool) {
+	for fd := max(from, 0); fd>>fdPageBits < len(t.pages); fd++ {
+		page := t.pages[fd>>fdPageBits]
+		if page == nil {
+			fd |= 1<<fdPageBits - 1 // on to the next page
+			continue
+		}
+		if w := page[fd&(1<<fdPageBits-1)]; w != nil && !fn(fd, w) {
+			return fd + 1, true
+		}
+	}
+	return 0, false
+}

@@ -23,6 +23,12 @@ import (
 // readiness brings the loop back for the rest.
 const maxReadsPerWakeup = 8
 
+// stopSlice is how many conns a stopping loop closes per iteration (see
+// stopWalk): enough to amortise the iteration, few enough (a few
+// milliseconds of closes) that its timers, tasks and the peers' EOFs are
+// not kept waiting by a walk over a million conns.
+const stopSlice = 256
+
 // loop is one event loop: a goroutine, a poller, and the conns and
 // listeners it owns. Only its goroutine touches its fields, except tasks,
 // stats and the atomics.
@@ -43,6 +49,7 @@ type loop struct {
 	resolving  atomic.Int32 // dials to host names bound for this loop, still resolving
 	stats      loopCounters
 	draining   bool
+	walk       stopWalk // while draining: the walk closing its conns
 	exited     bool
 	acceptBuf  socket.AcceptBuf
 	moveTo     *loop // set by moveBySource during a callback (rehome.go)
@@ -55,8 +62,11 @@ type loopCounters struct {
 	accepted, closed, rejected, wakeups, backoffs, panics atomic.Int64
 }
 
+// newPoller makes a loop's poller; the internal tests count its calls.
+var newPoller = poller.New
+
 func newLoop(id int, e *engine) (*loop, error) {
-	p, err := poller.New(e.opts.Poller)
+	p, err := newPoller(e.opts.Poller)
 	if err != nil {
 		return nil, err
 	}
@@ -78,7 +88,8 @@ func newLoop(id int, e *engine) (*loop, error) {
 
 // run is the loop body, one iteration per wakeup, in phases: wait for
 // readiness and dispatch each ready fd to its watcher, run queued tasks, run
-// due timers; for as long as the loop is alive.
+// due timers, and while stopping close the next slice of conns; for as long
+// as the loop is alive.
 func (l *loop) run() {
 	defer l.exit()
 	for l.alive() {
@@ -88,6 +99,7 @@ func (l *loop) run() {
 		}
 		l.tasks.run()
 		l.runTimers()
+		l.walk.step(l)
 	}
 }
 
@@ -126,12 +138,16 @@ func (l *loop) failed(err error) {
 	l.log.Error("poller wait failed; loop stops", "err", err)
 	l.drain(time.Time{})
 	l.forceCloseAll(err)
+	for l.walk.active {
+		l.walk.step(l)
+	}
 }
 
-// pollTimeout is how long Wait may block: not at all while busy or with
-// tasks queued, else until the next timer, or forever.
+// pollTimeout is how long Wait may block: not at all while busy, with
+// tasks queued or conns left to close, else until the next timer, or
+// forever.
 func (l *loop) pollTimeout() time.Duration {
-	if l.busy || l.tasks.pending.Load() {
+	if l.busy || l.tasks.pending.Load() || l.walk.active {
 		// Busy: events came last time, so look again without blocking
 		// first. A loop under load then never parks its thread in the
 		// kernel, which costs a scheduler handoff per wakeup.
@@ -261,7 +277,7 @@ func (l *loop) finishClose(c *fdconn.FD) {
 		l.teardown(c, nil)
 		return
 	}
-	l.after(socket.LingerTimeout, func() { l.teardown(c, nil) })
+	l.timers.add(timer{when: monotime() + int64(socket.LingerTimeout), conn: c, linger: true})
 }
 
 // teardown removes c from the poller, closes its fds and calls OnClose,
@@ -326,7 +342,7 @@ func (l *loop) register(c *fdconn.FD) error {
 		// already: closed as gracefully as the conns it had (closing the
 		// bare fd would reset a client that has sent its request, which an
 		// upgrade must not do).
-		l.closeConn(c, nil)
+		l.stopConn(c)
 	}
 	return nil
 }
@@ -359,7 +375,7 @@ func (l *loop) TrafficConn(c *fdconn.FD) {
 
 // ArmIdle implements fdconn.Owner.
 func (l *loop) ArmIdle(c *fdconn.FD, when int64, gen uint8) {
-	l.timers.add(timer{when: when, idle: c, gen: gen})
+	l.timers.add(timer{when: when, conn: c, gen: gen})
 }
 
 // ---- timers ----
@@ -371,15 +387,15 @@ func (l *loop) runTimers() {
 		if !ok {
 			return
 		}
-		if t.fn != nil {
+		switch {
+		case t.fn != nil:
 			t.fn()
-			continue
-		}
-		if loopOf(t.idle) != l {
-			continue // the conn moved to another loop: the entry is not its own now
-		}
-		if t.idle.IdleDue(t.gen, now) {
-			l.teardown(t.idle, ErrIdleTimeout)
+		case loopOf(t.conn) != l:
+			// The conn moved to another loop: the entry is not its own now.
+		case t.linger:
+			l.teardown(t.conn, nil) // no EOF from the peer in time: close anyway
+		case t.conn.IdleDue(t.gen, now):
+			l.teardown(t.conn, ErrIdleTimeout)
 		}
 	}
 }
@@ -392,30 +408,93 @@ func (l *loop) after(d time.Duration, fn func()) {
 // ---- stopping ----
 
 // drain starts the graceful stop of this loop: listeners close, every conn
-// closes once flushed, and the loop exits when the last one is gone.
+// closes once flushed, and the loop exits when the last one is gone. At
+// deadline (none if zero) the conns still open are forced closed.
 func (l *loop) drain(deadline time.Time) {
 	if l.draining {
 		return
 	}
 	l.draining = true
-	l.closeEndpoints()
-	l.eachConn(func(c *fdconn.FD) { l.closeConn(c, nil) })
 	if !deadline.IsZero() {
+		// Before the walk: the deadline holds however long the walk takes.
 		l.after(time.Until(deadline), func() { l.forceCloseAll(context.DeadlineExceeded) })
+	}
+	l.closeEndpoints()
+	l.walk.start()
+}
+
+// forceCloseAll tears down every conn still open, with cause, a slice per
+// iteration like drain. The first cause is the one conns get.
+func (l *loop) forceCloseAll(cause error) {
+	l.drain(time.Time{}) // the listeners go first, if they have not
+	if l.walk.forced == nil {
+		l.walk.forced = cause
+		l.walk.start() // from the first fd again: the conns passed may still flush or linger
 	}
 }
 
-// forceCloseAll tears down every conn still open, with cause.
-func (l *loop) forceCloseAll(cause error) {
-	l.draining = true
-	l.eachConn(func(c *fdconn.FD) {
-		if c.Lingering() {
-			l.teardown(c, nil) // its output is all out: a clean close
-			return
+// stopConn closes c as the loop's stop has it: gracefully, or at once once
+// forced.
+func (l *loop) stopConn(c *fdconn.FD) {
+	switch {
+	case c.IsClosed():
+	case l.walk.forced != nil && (c.Lingering() || c.OutboundBuffered() == 0):
+		l.teardown(c, nil) // its output is all out: nothing is cut
+	case l.walk.forced != nil:
+		l.engine.forced(l.walk.forced)
+		l.teardown(c, l.walk.forced)
+	case c.Closing():
+		// On its way already: flushing, or lingering for the peer's EOF.
+	case l.quiet(c):
+		// Nothing to flush and nothing unread: close sends the peer a
+		// FIN after all we wrote, which is what flushing and lingering
+		// would achieve, at half the system calls and no timer.
+		l.teardown(c, nil)
+	default:
+		l.closeConn(c, nil)
+	}
+}
+
+// quietAfter is how long a conn must have been idle to be closed at stop
+// without lingering.
+const quietAfter = time.Second
+
+// quiet tells whether c can be closed at once at stop (fdconn.FD.Quiet) and
+// has been idle for quietAfter. A peer that has just connected or just been
+// answered may be sending right now, and what reaches a closed socket is
+// answered with an RST, which can cost the peer output it has not read yet:
+// such conns close gracefully and linger.
+func (l *loop) quiet(c *fdconn.FD) bool {
+	return l.shared.Now-c.LastActive() >= int64(quietAfter) && c.Quiet()
+}
+
+// stopWalk is a stopping loop's walk over its conns, closing them a slice
+// per iteration (step) rather than all in one go: between slices the loop
+// serves what it has to, the drain deadline, tasks, the peers' EOFs, which
+// a walk over a million conns in one go would keep waiting for seconds.
+type stopWalk struct {
+	active bool
+	next   int   // the fd to resume from
+	forced error // nil while graceful; else the cause conns are closed with
+}
+
+// start begins a walk from the first fd.
+func (w *stopWalk) start() { w.active, w.next = true, 0 }
+
+// step closes the next stopSlice conns of l.
+func (w *stopWalk) step(l *loop) {
+	if !w.active {
+		return
+	}
+	budget := stopSlice
+	next, more := l.watchers.scan(w.next, func(_ int, wt watcher) bool {
+		if c := connOf(wt); c != nil && !c.IsClosed() {
+			l.stopConn(c)
+			budget--
 		}
-		l.engine.forced(cause)
-		l.teardown(c, cause)
+		return budget > 0
 	})
+	w.next, w.active = next, more
 }
 
 // ---- callbacks, each guarded so that a panic closes only its conn ----

@@ -170,20 +170,33 @@ func (e *engine) Stats() Stats {
 // Done implements Engine.
 func (e *engine) Done() <-chan struct{} { return e.done }
 
+// stopGrace is how long Stop waits past its ctx for the loops to finish
+// forcing their conns closed. Closing a conn costs the kernel some 20 µs,
+// so this covers a few thousand; past that Stop returns, and the loops
+// finish on their own.
+const stopGrace = 100 * time.Millisecond
+
 // Stop implements Engine.
 func (e *engine) Stop(ctx context.Context) error {
 	deadline, _ := ctx.Deadline()
 	e.beginStop(deadline)
 	select {
 	case <-e.done:
+		return e.forcedErr
 	case <-ctx.Done():
-		cause := context.Cause(ctx) // ctx.Err(), unless cancelled with a cause
-		for _, l := range e.loops {
-			l.Post(func() { l.forceCloseAll(cause) })
-		}
-		<-e.done
 	}
-	return e.forcedErr
+	cause := context.Cause(ctx) // ctx.Err(), unless cancelled with a cause
+	for _, l := range e.loops {
+		l.Post(func() { l.forceCloseAll(cause) })
+	}
+	grace := time.NewTimer(stopGrace)
+	defer grace.Stop()
+	select {
+	case <-e.done:
+		return e.forcedErr
+	case <-grace.C:
+		return cause
+	}
 }
 
 // forced records that conns were closed before their output drained.

@@ -94,6 +94,6 @@ func (l *loop) adopt(c *fdconn.FD) {
 		c.SetIdleTimeout(d)
 	}
 	if l.traffic(c) && l.draining {
-		l.closeConn(c, nil)
+		l.stopConn(c)
 	}
 }

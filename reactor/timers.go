@@ -1,39 +1,34 @@
 package reactor
 
 import (
-	"container/heap"
 	"time"
 
 	"github.com/evloop/evloop/internal/fdconn"
 )
 
-// timer is one entry of a loop's timer heap: either a conn's idle check
-// (idle != nil) or a function.
+// timer is one entry of a loop's timer heap: a function, or a conn's
+// idle check or linger deadline. A conn's entries hold no closure, so
+// arming one allocates nothing.
 type timer struct {
-	when int64 // monotonic nanoseconds
-	idle *fdconn.FD
-	gen  uint8 // the idle entry's generation (see fdconn.FD.IdleDue)
-	fn   func()
+	when   int64 // monotonic nanoseconds
+	conn   *fdconn.FD
+	gen    uint8 // the idle entry's generation (see fdconn.FD.IdleDue)
+	linger bool  // the conn's linger deadline, not an idle check
+	fn     func()
 }
 
 // timerHeap is a min-heap on when: O(log n) to add and pop, no goroutine
 // per timer. A conn's idle entries are what the conn asks for
 // (fdconn.Owner.ArmIdle); it decides what each does when due (FD.IdleDue).
+//
+// It is typed rather than a container/heap: that one boxes every entry
+// pushed or popped in an interface, an allocation per timer.
 type timerHeap []timer
 
-func (h timerHeap) Len() int           { return len(h) }
-func (h timerHeap) Less(i, j int) bool { return h[i].when < h[j].when }
-func (h timerHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *timerHeap) Push(x any)        { *h = append(*h, x.(timer)) }
-func (h *timerHeap) Pop() any {
-	old := *h
-	t := old[len(old)-1]
-	old[len(old)-1] = timer{}
-	*h = old[:len(old)-1]
-	return t
+func (h *timerHeap) add(t timer) {
+	*h = append(*h, t)
+	h.up(len(*h) - 1)
 }
-
-func (h *timerHeap) add(t timer) { heap.Push(h, t) }
 
 // next is the deadline of the earliest timer, or -1 with none.
 func (h timerHeap) next() int64 {
@@ -45,10 +40,55 @@ func (h timerHeap) next() int64 {
 
 // popDue removes and returns the earliest timer if it is due at now.
 func (h *timerHeap) popDue(now int64) (timer, bool) {
-	if len(*h) == 0 || (*h)[0].when > now {
+	old := *h
+	if len(old) == 0 || old[0].when > now {
 		return timer{}, false
 	}
-	return heap.Pop(h).(timer), true
+	t := old[0]
+	last := len(old) - 1
+	old[0] = old[last]
+	old[last] = timer{} // drop its references for the collector
+	*h = old[:last]
+	h.down(0)
+	return t, true
+}
+
+// up moves the entry at i towards the root until its parent is earlier.
+func (h timerHeap) up(i int) {
+	t := h[i]
+	for i > 0 {
+		parent := (i - 1) / 2
+		if h[parent].when <= t.when {
+			break
+		}
+		h[i] = h[parent]
+		i = parent
+	}
+	h[i] = t
+}
+
+// down moves the entry at i towards the leaves until no child is earlier.
+func (h timerHeap) down(i int) {
+	n := len(h)
+	if i >= n {
+		return
+	}
+	t := h[i]
+	for {
+		child := 2*i + 1
+		if child >= n {
+			break
+		}
+		if right := child + 1; right < n && h[right].when < h[child].when {
+			child = right
+		}
+		if t.when <= h[child].when {
+			break
+		}
+		h[i] = h[child]
+		i = child
+	}
+	h[i] = t
 }
 
 // clockBase anchors the loops' clock. Deadlines are kept as nanoseconds

@@ -154,16 +154,6 @@ func (l *loop) closeEndpoints() {
 	})
 }
 
-// eachConn calls fn for every conn not yet released; a FIFO pair comes
-// once per fd.
-func (l *loop) eachConn(fn func(c *fdconn.FD)) {
-	l.watchers.each(func(_ int, w watcher) {
-		if c := connOf(w); c != nil && !c.IsClosed() {
-			fn(c)
-		}
-	})
-}
-
 // hangupCause is the OnClose cause of a conn that hung up with nothing left
 // to read or write: its socket error, or an unexpected EOF.
 func hangupCause(fd int) error {

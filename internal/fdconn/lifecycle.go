@@ -89,6 +89,21 @@ func (c *FD) Linger() bool {
 	return true
 }
 
+// Quiet tells whether an open socket conn can be released at once with no
+// loss to either side: no output is pending and the peer has sent nothing
+// unread (one read finds nothing, or its EOF). Closing such a socket sends a
+// FIN after everything written, as flushing and lingering would; closing
+// one with unread input would send an RST instead. Input that a read here
+// does find is discarded, as a closing conn's is: the conn then closes
+// gracefully (BeginClose).
+func (c *FD) Quiet() bool {
+	if c.closeStage() != stageOpen || c.rfd != c.wfd || c.OutboundBuffered() > 0 || c.write == writeShutPending {
+		return false
+	}
+	n, err := readRetry(int(c.rfd), c.shared.ReadBuf)
+	return n == 0 && (err == nil || err == unix.EAGAIN)
+}
+
 // Lingering tells whether the conn is discarding input before its close.
 func (c *FD) Lingering() bool { return c.closeStage() == stageLingering }
 

@@ -13,23 +13,39 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// stopGrace is how long Stop waits past its ctx for the conns to be
+// forced closed and gnet to stop, as on the native backend: past it, Stop
+// returns ctx's error and the engine finishes on its own (Done).
+const stopGrace = 100 * time.Millisecond
+
 // Stop implements reactor.Engine.
 func (e *engine) Stop(ctx context.Context) error {
 	deadline, _ := ctx.Deadline()
 	e.beginStop(deadline)
-	var err error
 	select {
 	case <-e.done:
+		return e.forcedResult()
 	case <-ctx.Done():
-		err = context.Cause(ctx) // ctx.Err(), unless cancelled with a cause
-		select {
-		case e.force <- err:
-		default:
-		}
-		<-e.done
 	}
-	// The native backend's result: nil when every conn drained, even if
-	// gnet itself took longer than ctx to stop.
+	cause := context.Cause(ctx) // ctx.Err(), unless cancelled with a cause
+	select {
+	case e.force <- cause:
+	default:
+	}
+	grace := time.NewTimer(stopGrace)
+	defer grace.Stop()
+	select {
+	case <-e.done:
+		return e.forcedResult()
+	case <-grace.C:
+		return cause
+	}
+}
+
+// forcedResult is what Stop returns once the engine is done, as on the
+// native backend: nil when every conn drained, even if gnet itself took
+// longer than ctx to stop.
+func (e *engine) forcedResult() error {
 	e.forcedMu.Lock()
 	defer e.forcedMu.Unlock()
 	return e.forcedErr

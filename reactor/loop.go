@@ -399,7 +399,12 @@ func (l *loop) drain(deadline time.Time) {
 	}
 	l.draining = true
 	l.closeEndpoints()
-	l.eachConn(func(c *fdconn.FD) { l.closeConn(c, nil) })
+	l.eachConn(func(c *fdconn.FD) {
+		if s := l.routeOf(c).stopper; s != nil && !c.Closing() && !c.IsClosed() {
+			l.callStop(s, c)
+		}
+		l.closeConn(c, nil)
+	})
 	if !deadline.IsZero() {
 		l.after(time.Until(deadline), func() { l.forceCloseAll(context.DeadlineExceeded) })
 	}
@@ -449,6 +454,15 @@ func (l *loop) callTraffic(c *fdconn.FD) (a Action) {
 		}
 	}()
 	return l.routeOf(c).handler.OnTraffic(c)
+}
+
+func (l *loop) callStop(s StopHandler, c *fdconn.FD) {
+	defer func() {
+		if r := recover(); r != nil {
+			l.recovered(c, r)
+		}
+	}()
+	s.OnStop(c)
 }
 
 func (l *loop) callDrained(d DrainHandler, c *fdconn.FD) (a Action) {

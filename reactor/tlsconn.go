@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -104,7 +105,16 @@ func (c *tlsConn) startHandshake() {
 	}
 	c.timer = time.AfterFunc(c.layer.timeout, c.handshakeTimedOut)
 	go c.handshake()
+	handOver()
 }
+
+// handOver lets a handshake goroutine the loop has just readied run now.
+// The runtime queues it behind the loop's goroutine, on the loop's P; when
+// every P is busy with a loop that never blocks (streams at full speed), it
+// would wait there for a preemption, 10 ms or more, at each of the
+// handshake's steps. Yielding costs the loop a reschedule, a few times per
+// handshake.
+func handOver() { runtime.Gosched() }
 
 // handshake runs on the conn's own goroutine. Its end reaches the loop
 // through the raw conn's AsyncWrite of nothing: that queue is the one the
@@ -177,6 +187,7 @@ func (c *tlsConn) feedHandshake() {
 	case c.fed <- struct{}{}:
 	default:
 	}
+	handOver()
 }
 
 // handshakeFailed ends a conn whose handshake failed, on the loop.

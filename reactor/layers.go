@@ -6,6 +6,8 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+
+	"github.com/evloop/evloop/conn"
 )
 
 // layered returns the address the backend binds for a, and the handler for
@@ -74,6 +76,16 @@ func (o *Options) tlsOptions() TLSOptions {
 	t.Counters = &o.layers.tls
 	t.engineStopping = o.stopping
 	return t
+}
+
+// StopHandler is an optional Handler extension for protocol layers. When
+// the engine stops (Stop, or a Shutdown action) and closes its open conns
+// once flushed, it first calls OnStop on each, on its loop: the layer's
+// last word (TLS's close_notify) then goes out ahead of the close, as with
+// Close. Conns the stop closes at once (past the drain deadline) get no
+// OnStop.
+type StopHandler interface {
+	OnStop(c conn.Conn)
 }
 
 // layerSet is what an engine's layers count, for Stats.

@@ -436,6 +436,13 @@ func (l *loop) forceCloseAll(cause error) {
 // stopConn closes c as the loop's stop has it: gracefully, or at once once
 // forced.
 func (l *loop) stopConn(c *fdconn.FD) {
+	if l.walk.forced == nil && !c.Closing() && !c.IsClosed() {
+		// A protocol layer's last word (TLS's close_notify) goes out
+		// before the graceful close, and makes the conn not quiet.
+		if s := l.routeOf(c).stopper; s != nil {
+			l.callStop(s, c)
+		}
+	}
 	switch {
 	case c.IsClosed():
 	case l.walk.forced != nil && (c.Lingering() || c.OutboundBuffered() == 0):
@@ -528,6 +535,15 @@ func (l *loop) callTraffic(c *fdconn.FD) (a Action) {
 		}
 	}()
 	return l.routeOf(c).handler.OnTraffic(c)
+}
+
+func (l *loop) callStop(s StopHandler, c *fdconn.FD) {
+	defer func() {
+		if r := recover(); r != nil {
+			l.recovered(c, r)
+		}
+	}()
+	s.OnStop(c)
 }
 
 func (l *loop) callDrained(d DrainHandler, c *fdconn.FD) (a Action) {

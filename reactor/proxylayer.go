@@ -146,6 +146,7 @@ type ProxyStats struct {
 type ProxyLayer struct {
 	next    Handler
 	drainer DrainHandler
+	stopper StopHandler // next, if it wants OnStop (a TLS layer)
 	mode    ProxyMode
 	cfg     proxyConfig
 
@@ -159,6 +160,7 @@ func NewProxyLayer(next Handler, mode ProxyMode, opts ...ProxyOption) (*ProxyLay
 	}
 	l := &ProxyLayer{next: next, mode: mode}
 	l.drainer, _ = next.(DrainHandler)
+	l.stopper, _ = next.(StopHandler)
 	l.cfg.headerTimeout = DefaultProxyHeaderTimeout
 	for _, o := range opts {
 		o(&l.cfg)
@@ -284,6 +286,20 @@ func (l *ProxyLayer) OnDrained(raw conn.Conn) Action {
 		return l.drainer.OnDrained(pc)
 	}
 	return l.drainer.OnDrained(raw)
+}
+
+// OnStop implements StopHandler: it is next's, for conns next saw open.
+func (l *ProxyLayer) OnStop(raw conn.Conn) {
+	if l.stopper == nil {
+		return
+	}
+	if pc, ok := raw.Context().(*proxyConn); ok {
+		if pc.state == proxyOpen {
+			l.stopper.OnStop(pc)
+		}
+		return
+	}
+	l.stopper.OnStop(raw)
 }
 
 func (l *ProxyLayer) trusts(a net.Addr) bool {

@@ -9,11 +9,13 @@ import "github.com/evloop/evloop/internal/fdconn"
 type route struct {
 	handler Handler
 	drainer DrainHandler // handler, if it wants OnDrained
+	stopper StopHandler  // handler, if it wants OnStop
 }
 
 func newRoute(h Handler) *route {
 	r := &route{handler: h}
 	r.drainer, _ = h.(DrainHandler)
+	r.stopper, _ = h.(StopHandler)
 	return r
 }
 

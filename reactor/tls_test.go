@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -618,5 +619,71 @@ func TestTLSShutdownWriteIsCloseNotifyThenHalfClose(t *testing.T) {
 				t.Fatal("the server stopped reading after ShutdownWrite")
 			}
 		})
+	}
+}
+
+// TestTLSStopSendsCloseNotify: the TLS conns an engine closes as it stops
+// end as Close ends them, with close_notify after the output written
+// before, so a crypto/tls client reads all of it, then a clean io.EOF, and
+// the server's handler sees a clean close. Both for a TLS layer as the
+// handler and for a tls:// listener, whose layer sits under the PROXY
+// protocol layer with ?proxy=optional.
+func TestTLSStopSendsCloseNotify(t *testing.T) {
+	for _, b := range tlsBackends {
+		for _, addr := range []string{"tcp://127.0.0.1:0", "tls://127.0.0.1:0", "tls://127.0.0.1:0?proxy=optional"} {
+			t.Run(b.name+"/"+addr, func(t *testing.T) {
+				srv, cli := tlsPair(t, "127.0.0.1")
+				// TLS 1.2 leaves the record type of an alert in the clear.
+				cli.MaxVersion = tls.VersionTLS12
+				h := newTLSEcho()
+				var root reactor.Handler = h
+				opts := append([]reactor.Option{reactor.WithLogger(quietLog), reactor.WithTLS(srv)}, b.opts...)
+				if strings.HasPrefix(addr, "tcp:") {
+					root = reactor.NewTLSServer(h, srv, reactor.TLSOptions{Logger: quietLog})
+				}
+				e, err := reactor.Start(root, []string{addr}, opts...)
+				require.NoError(t, err)
+				stopped := make(chan error, 1)
+				defer func() {
+					select {
+					case <-stopped:
+					default:
+						tpStop(t, e)
+					}
+				}()
+				hostPort := e.Addrs()[0].String()
+				if i := strings.Index(hostPort, "://"); i >= 0 {
+					hostPort = hostPort[i+3:]
+				}
+				if i := strings.IndexByte(hostPort, '?'); i >= 0 {
+					hostPort = hostPort[:i]
+				}
+				const n = 3
+				conns := make([]*tls.Conn, n)
+				recs := make([]*recordConn, n)
+				for i := range conns {
+					conns[i], recs[i] = dialRecorded(t, hostPort, cli)
+					conns[i].Write([]byte("hi"))
+					require.Equal(t, "hi", string(readN(t, conns[i], 2)))
+				}
+				go func() { stopped <- tpStop(t, e) }()
+				for i, c := range conns {
+					_, err := c.Read(make([]byte, 1))
+					require.Equal(t, io.EOF, err)
+					types := recs[i].recordTypes()
+					require.Equal(t, byte(alertRecord), types[len(types)-1], "the server sent close_notify")
+					c.Close()
+				}
+				select {
+				case err := <-stopped:
+					require.NoError(t, err)
+				case <-time.After(tlsBound):
+					t.Fatal("Stop did not return")
+				}
+				for range conns {
+					require.NoError(t, h.closeErr(t))
+				}
+			})
+		}
 	}
 }

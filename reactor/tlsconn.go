@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -54,6 +55,10 @@ type tlsConn struct {
 	// reach the raw conn in one Write.
 	batch *[]byte
 
+	// rec follows the records handed to crypto/tls: the handshake
+	// goroutine's while it runs, then the loop's.
+	rec recordFramer
+
 	ctx        any
 	wakeAsked  atomic.Bool // the next handler called Wake; any goroutine
 	backlog    bool        // decrypting paused for the watermark; OnDrained resumes
@@ -100,7 +105,16 @@ func (c *tlsConn) startHandshake() {
 	}
 	c.timer = time.AfterFunc(c.layer.timeout, c.handshakeTimedOut)
 	go c.handshake()
+	handOver()
 }
+
+// handOver lets a handshake goroutine the loop has just readied run now.
+// The runtime queues it behind the loop's goroutine, on the loop's P; when
+// every P is busy with a loop that never blocks (streams at full speed), it
+// would wait there for a preemption, 10 ms or more, at each of the
+// handshake's steps. Yielding costs the loop a reschedule, a few times per
+// handshake.
+func handOver() { runtime.Gosched() }
 
 // handshake runs on the conn's own goroutine. Its end reaches the loop
 // through the raw conn's AsyncWrite of nothing: that queue is the one the
@@ -111,8 +125,11 @@ func (c *tlsConn) handshake() {
 	c.mu.Lock()
 	c.hsDone, c.hsErr = true, err
 	aborted := c.abortErr != nil
-	c.mu.Unlock()
+	// Closed under mu: once the loop has seen hsDone, this goroutine
+	// touches nothing of c but the raw conn, so the loop may drop what
+	// served the handshake.
 	close(c.goDone)
+	c.mu.Unlock()
 	if aborted {
 		return // the loop has given up on this conn
 	}
@@ -170,6 +187,7 @@ func (c *tlsConn) feedHandshake() {
 	case c.fed <- struct{}{}:
 	default:
 	}
+	handOver()
 }
 
 // handshakeFailed ends a conn whose handshake failed, on the loop.
@@ -203,11 +221,16 @@ func (c *tlsConn) failed(err error) {
 func (c *tlsConn) opened() Action {
 	c.timer.Stop()
 	c.onLoop = true
-	// An idle conn keeps nothing of its handshake but crypto/tls's state.
-	c.timer, c.fed = nil, nil
+	// An idle conn keeps nothing of its handshake but crypto/tls's state:
+	// the goroutine is done (handshakeResult said so), a late timer finds
+	// hsDone and leaves abort alone.
+	c.mu.Lock()
+	c.timer, c.fed, c.abort, c.goDone = nil, nil, nil, nil
 	if len(c.feed) == 0 {
 		c.feed = nil
 	}
+	c.mu.Unlock()
+	releaseTLSInput(c.tc)
 	c.state = tlsOpen
 	l := c.layer
 	l.counters.inProgress.Add(-1)
@@ -282,6 +305,12 @@ func (c *tlsConn) decrypt(budget int) (got int, more bool, err error) {
 	c.beginBatch() // post-handshake messages (KeyUpdate) may answer
 	defer c.endBatch()
 	for got < budget {
+		if c.rec.boundary() && len(c.feed) == 0 && c.raw.InboundBuffered() == 0 {
+			// crypto/tls holds no ciphertext (reads stop at record
+			// ends) and none is waiting: a Read would only find that
+			// out, at the cost of an allocation in crypto/tls.
+			return got, false, nil
+		}
 		n, rerr := c.tc.Read(c.inboundTail())
 		c.in = c.in[:len(c.in)+n]
 		got += n
@@ -478,7 +507,7 @@ func (t *tlsTransport) Read(p []byte) (int, error) {
 	if c.onLoop {
 		if len(c.feed) > 0 {
 			// Received during the handshake, after what it needed.
-			n := copy(p, c.feed)
+			n := c.rec.take(p, c.feed)
 			c.feed = c.feed[n:]
 			if len(c.feed) == 0 {
 				c.feed = nil
@@ -491,12 +520,18 @@ func (t *tlsTransport) Read(p []byte) (int, error) {
 			}
 			return 0, errWouldBlock
 		}
-		return c.raw.Read(p)
+		next, _ := c.raw.Peek(recordHeaderLen)
+		if n := c.rec.limit(next); n < len(p) {
+			p = p[:n]
+		}
+		n, err := c.raw.Read(p)
+		c.rec.advance(p[:n])
+		return n, err
 	}
 	for {
 		c.mu.Lock()
 		if len(c.feed) > 0 {
-			n := copy(p, c.feed)
+			n := c.rec.take(p, c.feed)
 			c.feed = c.feed[n:]
 			c.mu.Unlock()
 			return n, nil
@@ -767,3 +802,76 @@ func (c *tlsConn) ConnectionState() tls.ConnectionState {
 }
 
 var _ TLSConn = (*tlsConn)(nil)
+
+// ---- record framing ----
+
+// recordHeaderLen is the size of a TLS record header: type, version,
+// length.
+const recordHeaderLen = 5
+
+// recordFramer follows the record framing of the ciphertext the transport
+// hands to crypto/tls, so that no read goes past the end of a record.
+// crypto/tls then never holds ciphertext beyond the record it is reading:
+// between records (boundary) it holds none, and the loop need not call
+// Read to find out that nothing is left (each such call allocates in
+// crypto/tls). A whole record still goes over in one read when it has
+// arrived, as crypto/tls asks for it.
+type recordFramer struct {
+	hdr  [recordHeaderLen]byte
+	hdrN int // header bytes handed over
+	body int // body bytes of the current record still to hand over
+}
+
+// boundary says whether every record handed over is complete.
+func (f *recordFramer) boundary() bool { return f.hdrN == 0 }
+
+// limit is how many bytes may be handed over without crossing the end of
+// the current record, given next, the start of what is available (at
+// least the rest of a header, if that much is there).
+func (f *recordFramer) limit(next []byte) int {
+	if f.hdrN == recordHeaderLen {
+		return f.body
+	}
+	need := recordHeaderLen - f.hdrN
+	if len(next) < need {
+		return len(next)
+	}
+	var hdr [recordHeaderLen]byte
+	copy(hdr[copy(hdr[:], f.hdr[:f.hdrN]):], next[:need])
+	return need + (int(hdr[3])<<8 | int(hdr[4]))
+}
+
+// advance notes that b was handed over.
+func (f *recordFramer) advance(b []byte) {
+	for len(b) > 0 {
+		if f.hdrN < recordHeaderLen {
+			k := copy(f.hdr[f.hdrN:], b)
+			f.hdrN += k
+			b = b[k:]
+			if f.hdrN == recordHeaderLen {
+				f.body = int(f.hdr[3])<<8 | int(f.hdr[4])
+				if f.body == 0 {
+					f.hdrN = 0
+				}
+			}
+			continue
+		}
+		k := min(f.body, len(b))
+		f.body -= k
+		b = b[k:]
+		if f.body == 0 {
+			f.hdrN = 0
+		}
+	}
+}
+
+// take copies from src into p up to the end of the current record and
+// returns how many bytes it copied.
+func (f *recordFramer) take(p, src []byte) int {
+	if n := f.limit(src); n < len(p) {
+		p = p[:n]
+	}
+	n := copy(p, src)
+	f.advance(p[:n])
+	return n
+}

@@ -35,8 +35,9 @@ import (
 // outcome and reaches the next OnClose as a *net.OpError (Op "dial") that
 // wraps the handshake's error, such as a *tls.CertificateVerificationError.
 //
-// Closing: Close (or a callback's Close action) sends close_notify after the
-// output written so far, then closes the raw conn once it is flushed;
+// Closing: Close (or a callback's Close action), and the engine's stop
+// (OnStop), send close_notify after the output written so far, then close
+// the raw conn once it is flushed;
 // ShutdownWrite sends close_notify and half-closes. The peer's close_notify
 // is a clean end: the layer answers with its own, the conn closes, and the
 // next OnClose gets nil. Errors in the record stream (a bad MAC, an alert
@@ -95,7 +96,8 @@ type TLSOptions struct {
 	Counters *TLSCounters
 
 	// engineStopping tells whether the engine has begun to stop: a conn
-	// it closes then sent no close_notify, and is not truncated.
+	// it closes then without OnStop (at once, past the drain deadline)
+	// sent no close_notify, and is not truncated.
 	engineStopping func() bool
 }
 
@@ -289,6 +291,15 @@ func (l *TLSLayer) OnDrained(raw conn.Conn) Action {
 	return None
 }
 
+// OnStop implements StopHandler: an open conn that the stopping engine
+// closes sends close_notify first, after the output written so far, as
+// Close does; its peer sees a clean end, not a truncation.
+func (l *TLSLayer) OnStop(raw conn.Conn) {
+	if c, _ := raw.Context().(*tlsConn); c != nil {
+		c.sendCloseNotify() // only for an open conn, once
+	}
+}
+
 // OnClose implements Handler.
 func (l *TLSLayer) OnClose(raw conn.Conn, err error) {
 	c, _ := raw.Context().(*tlsConn)
@@ -316,4 +327,5 @@ func (c *tlsConn) dialError(err error) error {
 var (
 	_ Handler      = (*TLSLayer)(nil)
 	_ DrainHandler = (*TLSLayer)(nil)
+	_ StopHandler  = (*TLSLayer)(nil)
 )

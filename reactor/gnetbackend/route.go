@@ -16,11 +16,13 @@ import (
 type route struct {
 	h       reactor.Handler
 	drainer reactor.DrainHandler // h, if it wants OnDrained
+	stopper reactor.StopHandler  // h, if it wants OnStop
 }
 
 func newRoute(h reactor.Handler) *route {
 	r := &route{h: h}
 	r.drainer, _ = h.(reactor.DrainHandler)
+	r.stopper, _ = h.(reactor.StopHandler)
 	return r
 }
 

@@ -83,7 +83,7 @@ func (e *engine) drain(deadline time.Time, open []*wconn) {
 	defer close(e.drainDone)
 	e.dialCancel()
 	for _, w := range open {
-		w.post(w.closeGracefully)
+		w.post(w.stopGracefully)
 	}
 	var expired <-chan time.Time
 	if !deadline.IsZero() {
@@ -105,6 +105,25 @@ func (e *engine) drain(deadline time.Time, open []*wconn) {
 	e.dialWG.Wait()
 	e.stopGnet()
 	e.stopClient()
+}
+
+// stopGracefully is the drain's close of w, in a loop task: its protocol
+// layer's OnStop (TLS's close_notify), then the close once flushed.
+func (w *wconn) stopGracefully() {
+	if w.closed.Load() || w.closing.Load() {
+		return
+	}
+	if s := w.route.stopper; s != nil {
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					w.recovered("OnStop", r)
+				}
+			}()
+			s.OnStop(w)
+		}()
+	}
+	w.closeGracefully()
 }
 
 // forced records that conns were closed before their output drained.

@@ -1,15 +1,14 @@
 # Shared by bench/redis.sh and bench/redis-tls.sh (sourced with ".", not
 # run): the server processes' cleanup, the wait for both servers, the
-# alternating rounds of redis-benchmark and the table of medians. The
-# sourcing script sets work, HOST, ROUNDS, CLIENTS, PIPELINES, REDIS_PORT and
-# KV_PORT first, starts the servers into redis_pid and kv_pid, and defines
-#
-#	bench SERVER PORT PIPELINE ROUND CLIENTS
-#
-# which appends lines "SERVER KEY TEST RPS ROUND" to $work/results.
+# alternating rounds of redis-benchmark, each server's CPU time per request,
+# and the table of medians. The sourcing script sets work, HOST, ROUNDS,
+# CLIENTS, PIPELINES, TESTS, REQUESTS, REDIS_PORT and KV_PORT first (and
+# RB_ARGS: extra redis-benchmark flags, e.g. for TLS), then starts the
+# servers into redis_pid and kv_pid.
 
 redis_pid=
 kv_pid=
+RB_ARGS=${RB_ARGS:-}
 cleanup() {
 	for pid in $kv_pid $redis_pid; do
 		kill "$pid" 2>/dev/null || true
@@ -39,6 +38,30 @@ wait_servers() {
 	done
 }
 
+# cpu_ticks PID is the process's user+system CPU time in clock ticks.
+cpu_ticks() {
+	awk '{ print $14 + $15 }' "/proc/$1/stat"
+}
+HZ=$(getconf CLK_TCK)
+
+# bench SERVER PORT PIPELINE ROUND CLIENTS appends "SERVER CLIENTS/PIPELINE
+# TEST RPS ROUND US_PER_REQUEST" lines to $work/results: one redis-benchmark
+# per test, so that the server's CPU time can be read from /proc around it.
+# redis-benchmark -q redraws progress with '\r'; keep the final lines only.
+bench() {
+	if [ "$1" = kv ]; then pid=$kv_pid; else pid=$redis_pid; fi
+	for test in $(echo "$TESTS" | tr ',' ' '); do
+		cpu0=$(cpu_ticks "$pid")
+		# shellcheck disable=SC2086 # RB_ARGS is a list of flags
+		line=$(redis-benchmark $RB_ARGS -h "$HOST" -p "$2" -t "$test" -c "$5" -n "$REQUESTS" -q -P "$3" 2>&1 |
+			tr '\r' '\n' | grep 'requests per second')
+		cpu1=$(cpu_ticks "$pid")
+		echo "$line" | awk -v s="$1" -v p="$3" -v r="$4" -v c="$5" -v ticks=$((cpu1 - cpu0)) -v hz="$HZ" -v n="$REQUESTS" \
+			'{ sub(":", "", $1); us = ticks * 1e6 / hz / n; print s, c "/" p, $1, $2, r, us; printf "  round %s  %-6s -c %-4s -P %-3s %-12s %12.0f rps %7.2f us/req\n", r, s, c, p, $1, $2, us > "/dev/stderr" }' \
+			>>"$work/results"
+	done
+}
+
 # run_rounds runs bench for every round, client count and pipeline depth,
 # alternating which server goes first, then checks kv is still up.
 run_rounds() {
@@ -65,18 +88,25 @@ run_rounds() {
 	fi
 }
 
-# medians FORMAT prints, for each (KEY, TEST) of the results, in order, the
-# median rps of redis and of kv and their ratio, one printf FORMAT line each
-# (its arguments: TEST KEY REDIS KV KV/REDIS).
+# medians prints, for each (CLIENTS/PIPELINE, TEST) of the results, in
+# order, the median rps of redis and of kv, their ratio, and each server's
+# median CPU time per request: a header and one line each.
 medians() {
-	sort -k2,2V -k3,3 -k1,1 -k4,4g "$work/results" | awk -v fmt="$1" '
-		{ key = $2 " " $3 " " $1; n[key]++; v[key, n[key]] = $4; if (!(($2 " " $3) in seen)) { seen[$2 " " $3] = 1; order[++rows] = $2 " " $3 } }
-		function median(key,   c) { c = n[key]; if (c == 0) return 0; return c % 2 ? v[key, (c + 1) / 2] : (v[key, c / 2] + v[key, c / 2 + 1]) / 2 }
+	printf '%-12s %8s %14s %14s %9s %12s %12s\n' test c/P redis kv kv/redis "redis us/req" "kv us/req"
+	sort -k2,2V -k3,3 -k1,1 "$work/results" | awk '
+		{ key = $2 " " $3 " " $1; n[key]++; v[key, n[key]] = $4; u[key, n[key]] = $6; if (!(($2 " " $3) in seen)) { seen[$2 " " $3] = 1; order[++rows] = $2 " " $3 } }
+		function median(a, key,   c, i, j, t, x) {
+			c = n[key]
+			if (c == 0) return 0
+			for (i = 1; i <= c; i++) x[i] = a[key, i]
+			for (i = 1; i <= c; i++) for (j = i + 1; j <= c; j++) if (x[j] < x[i]) { t = x[i]; x[i] = x[j]; x[j] = t }
+			return c % 2 ? x[(c + 1) / 2] : (x[c / 2] + x[c / 2 + 1]) / 2
+		}
 		END {
 			for (i = 1; i <= rows; i++) {
 				split(order[i], f, " ")
-				r = median(order[i] " redis"); k = median(order[i] " kv")
-				printf fmt, f[2], f[1], r, k, r ? k / r : 0
+				r = median(v, order[i] " redis"); k = median(v, order[i] " kv")
+				printf "%-12s %8s %14.0f %14.0f %9.2f %12.2f %12.2f\n", f[2], f[1], r, k, r ? k / r : 0, median(u, order[i] " redis"), median(u, order[i] " kv")
 			}
 		}'
 }

@@ -64,6 +64,7 @@ fi
 
 work=$(mktemp -d)
 . bench/redis-rounds.sh
+RB_ARGS="--tls --cacert $work/cert.pem --tls-ciphersuites $TLS_SUITES"
 
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
 	-subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 \
@@ -112,18 +113,9 @@ for s in "redis $REDIS_PORT" "kv $KV_PORT"; do
 done
 echo "redis-server $(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/') on tls :$REDIS_PORT, kv (-loops $KV_LOOPS) on tls :$KV_PORT" >&2
 
-bench() {
-	redis-benchmark --tls --cacert "$work/cert.pem" --tls-ciphersuites "$TLS_SUITES" \
-		-h "$HOST" -p "$2" -t "$TESTS" -c "$5" -n "$REQUESTS" -q -P "$3" 2>&1 |
-		tr '\r' '\n' | grep 'requests per second' |
-		awk -v s="$1" -v p="$3" -v r="$4" '{ sub(":", "", $1); print s, p, $1, $2, r; printf "  round %s  %-6s -P %-3s %-12s %12.0f rps\n", r, s, p, $1, $2 > "/dev/stderr" }' \
-			>>"$work/results"
-}
-
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 run_rounds
 
 echo
-echo "median requests/s over $ROUNDS rounds, TLS ($TLS_SUITES) (-c $CLIENTS -n $REQUESTS, kv -loops $KV_LOOPS; load average $load_start at start, $(cut -d' ' -f1-3 /proc/loadavg) at end)"
-printf '%-12s %4s %14s %14s %9s\n' test P redis kv kv/redis
-medians '%-12s %4s %14.0f %14.0f %9.2f\n'
+echo "median requests/s and server CPU per request over $ROUNDS rounds, TLS ($TLS_SUITES) (-c $CLIENTS -n $REQUESTS, kv -loops $KV_LOOPS; load average $load_start at start, $(cut -d' ' -f1-3 /proc/loadavg) at end)"
+medians

@@ -63,17 +63,23 @@ func TestFDTableScan(t *testing.T) {
 	require.Equal(t, []int{1, 2, 3, 5000, 5001}, seen)
 }
 
+// fullTable is a table holding fds 0..n-1, all served by w.
+func fullTable(n int) (*fdTable, watcher) {
+	tab := new(fdTable)
+	w := watcherOf(fdconn.NewFD(3, 3, nil, nil, nil))
+	for fd := 0; fd < n; fd++ {
+		tab.set(fd, w)
+	}
+	return tab, w
+}
+
 // BenchmarkFDTable registers and unregisters a conn's fd, and looks it up
 // as dispatch does, in a table holding N fds: flat in N (pages never move;
 // the page list grows by doubling, a pointer per 512 fds).
 func BenchmarkFDTable(b *testing.B) {
 	for _, n := range []int{1000, 100_000, 1_000_000} {
 		b.Run(fmt.Sprintf("fds=%d", n), func(b *testing.B) {
-			var tab fdTable
-			w := watcherOf(fdconn.NewFD(3, 3, nil, nil, nil))
-			for fd := 0; fd < n; fd++ {
-				tab.set(fd, w)
-			}
+			tab, w := fullTable(n)
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
@@ -93,11 +99,7 @@ func BenchmarkFDTable(b *testing.B) {
 func BenchmarkStopWalk(b *testing.B) {
 	for _, n := range []int{1000, 100_000, 1_000_000} {
 		b.Run(fmt.Sprintf("fds=%d", n), func(b *testing.B) {
-			var tab fdTable
-			w := watcherOf(fdconn.NewFD(3, 3, nil, nil, nil))
-			for fd := 0; fd < n; fd++ {
-				tab.set(fd, w)
-			}
+			tab, _ := fullTable(n)
 			b.ReportAllocs()
 			b.ResetTimer()
 			visited := 0

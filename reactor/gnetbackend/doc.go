@@ -54,9 +54,13 @@
 // empty buffer returns conn.ErrNoData (or io.EOF once closed), and Writev does
 // not modify the caller's slice. Writev and AsyncWritev pass at most 1024
 // buffers to gnet at a time (gnet gives them all to one writev(2), which
-// fails past IOV_MAX). AsyncWrite and AsyncWritev use gnet's AsyncWrite and
-// AsyncWritev (the high-priority queue, so one goroutine's writes stay in
-// order) and hand the evloop conn to the callback. Wake runs OnTraffic in a
+// fails past IOV_MAX). AsyncWrite and AsyncWritev hop onto the loop through
+// gnet's AsyncWritev of nothing (the high-priority queue, so one goroutine's
+// writes stay in order) and write there as Write does, so a write queued
+// before ShutdownWrite or a close fails with conn.ErrWriteShut or
+// conn.ErrClosed, as on the native backend (gnet's own would write to the
+// shut socket and close the conn on EPIPE); the callback gets the evloop
+// conn. Wake runs OnTraffic in a
 // loop task (gnet.EventLoop.Execute), not through gnet's Wake, whose
 // OnTraffic cannot be told from a read's: it is never held back. LocalAddr,
 // RemoteAddr and Fd are captured at open.

@@ -110,58 +110,47 @@ func (w *wconn) OutboundBuffered() int {
 	return w.gc.OutboundBuffered()
 }
 
-// AsyncWrite implements conn.Conn with gnet's AsyncWrite, whose queue keeps
-// one goroutine's writes in order; done receives this conn.
+// AsyncWrite implements conn.Conn: p is written on the loop as Write would
+// write it there, in order with the conn's other async writes; done
+// receives this conn.
 func (w *wconn) AsyncWrite(p []byte, done conn.AsyncCallback) error {
+	return w.onLoopWrite(func() error {
+		_, err := w.Write(p)
+		return err
+	}, done)
+}
+
+// AsyncWritev implements conn.Conn as AsyncWrite does.
+func (w *wconn) AsyncWritev(bufs [][]byte, done conn.AsyncCallback) error {
+	return w.onLoopWrite(func() error {
+		_, err := w.Writev(bufs)
+		return err
+	}, done)
+}
+
+// onLoopWrite runs write on the loop, then done. gnet's AsyncWritev of
+// nothing is the hop: its queue keeps one goroutine's async writes in order
+// (the loop tasks of Execute have a queue of their own), and it makes no
+// system call. gnet's own async write is not used to write: it would write
+// to a socket whose write half was shut after the write was queued (by
+// ShutdownWrite or a graceful close), get EPIPE and close the conn, where
+// the native backend fails that write with ErrWriteShut or ErrClosed and
+// keeps the conn.
+func (w *wconn) onLoopWrite(write func() error, done conn.AsyncCallback) error {
 	if err := w.writable(); err != nil {
 		return err
 	}
-	n := len(p)
-	return mapErr(w.gc.AsyncWrite(p, func(_ gnet.Conn, err error) error {
-		w.asyncWrote(n, err, done)
+	return mapErr(w.gc.AsyncWritev(nil, func(_ gnet.Conn, err error) error {
+		if err == nil {
+			err = write()
+		} else {
+			err = mapErr(err)
+		}
+		if done != nil {
+			w.callDone(done, err)
+		}
 		return nil
 	}))
-}
-
-// AsyncWritev implements conn.Conn. As in Writev, gnet gets at most
-// socket.MaxIovecs buffers per write; done hears of the last one.
-func (w *wconn) AsyncWritev(bufs [][]byte, done conn.AsyncCallback) error {
-	if err := w.writable(); err != nil {
-		return err
-	}
-	for {
-		chunk := bufs[:min(len(bufs), socket.MaxIovecs)]
-		bufs = bufs[len(chunk):]
-		// gnet trims the slice it writes from; the caller's stays as it was.
-		own := append([][]byte(nil), chunk...)
-		n := 0
-		for _, b := range chunk {
-			n += len(b)
-		}
-		last := len(bufs) == 0
-		err := w.gc.AsyncWritev(own, func(_ gnet.Conn, err error) error {
-			if last {
-				w.asyncWrote(n, err, done)
-			} else {
-				w.asyncWrote(n, err, nil)
-			}
-			return nil
-		})
-		if err != nil || last {
-			return mapErr(err)
-		}
-	}
-}
-
-// asyncWrote runs on the loop after gnet's write.
-func (w *wconn) asyncWrote(n int, err error, done conn.AsyncCallback) {
-	err = mapErr(err)
-	if err == nil {
-		w.wrote(n)
-	}
-	if done != nil {
-		w.callDone(done, err)
-	}
 }
 
 // ShutdownWrite implements conn.Conn. gnet has no half-close, so shutdown(2)

@@ -9,6 +9,18 @@
 redis_pid=
 kv_pid=
 RB_ARGS=${RB_ARGS:-}
+
+# PIN=1 runs the servers on CPU 1 and redis-benchmark on CPU 0 (taskset):
+# on this 2-core machine the scheduler otherwise moves them about, and
+# where the client lands moves its throughput more than either server does.
+# Each server then has one CPU, as redis-server's one event-loop thread
+# uses; kv's runtime sees one CPU too (GOMAXPROCS 1).
+SERVER_PIN=
+CLIENT_PIN=
+if [ "${PIN:-0}" = 1 ]; then
+	SERVER_PIN="taskset -c 1"
+	CLIENT_PIN="taskset -c 0"
+fi
 cleanup() {
 	for pid in $kv_pid $redis_pid; do
 		kill "$pid" 2>/dev/null || true
@@ -52,8 +64,8 @@ bench() {
 	if [ "$1" = kv ]; then pid=$kv_pid; else pid=$redis_pid; fi
 	for test in $(echo "$TESTS" | tr ',' ' '); do
 		cpu0=$(cpu_ticks "$pid")
-		# shellcheck disable=SC2086 # RB_ARGS is a list of flags
-		line=$(redis-benchmark $RB_ARGS -h "$HOST" -p "$2" -t "$test" -c "$5" -n "$REQUESTS" -q -P "$3" 2>&1 |
+		# shellcheck disable=SC2086 # RB_ARGS and CLIENT_PIN are lists of words
+		line=$($CLIENT_PIN redis-benchmark $RB_ARGS -h "$HOST" -p "$2" -t "$test" -c "$5" -n "$REQUESTS" -q -P "$3" 2>&1 |
 			tr '\r' '\n' | grep 'requests per second')
 		cpu1=$(cpu_ticks "$pid")
 		echo "$line" | awk -v s="$1" -v p="$3" -v r="$4" -v c="$5" -v ticks=$((cpu1 - cpu0)) -v hz="$HZ" -v n="$REQUESTS" \

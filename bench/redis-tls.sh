@@ -86,14 +86,15 @@ done
 echo "building examples/kv" >&2
 go build -o "$work/kv" ./examples/kv
 
-redis-server --bind "$HOST" --port 0 --tls-port "$REDIS_PORT" \
+# shellcheck disable=SC2086 # SERVER_PIN is a command and its flags
+$SERVER_PIN redis-server --bind "$HOST" --port 0 --tls-port "$REDIS_PORT" \
 	--tls-cert-file "$work/cert.pem" --tls-key-file "$work/key.pem" \
 	--tls-ca-cert-file "$work/cert.pem" --tls-auth-clients no \
 	--save '' --appendonly no --daemonize no --logfile "$work/redis.log" --dir "$work" &
 redis_pid=$!
 
 # shellcheck disable=SC2086 # KV_FLAGS is a list of flags
-"$work/kv" -addr "tls://$HOST:$KV_PORT" -cert "$work/cert.pem" -key "$work/key.pem" \
+$SERVER_PIN "$work/kv" -addr "tls://$HOST:$KV_PORT" -cert "$work/cert.pem" -key "$work/key.pem" \
 	-loops "$KV_LOOPS" $KV_FLAGS >"$work/kv.out" 2>"$work/kv.err" &
 kv_pid=$!
 

@@ -64,12 +64,13 @@ done
 echo "building examples/kv" >&2
 go build -o "$work/kv" ./examples/kv
 
-redis-server --bind "$HOST" --port "$REDIS_PORT" --save '' --appendonly no \
+# shellcheck disable=SC2086 # SERVER_PIN is a command and its flags
+$SERVER_PIN redis-server --bind "$HOST" --port "$REDIS_PORT" --save '' --appendonly no \
 	--daemonize no --logfile "$work/redis.log" --dir "$work" &
 redis_pid=$!
 
 # shellcheck disable=SC2086 # KV_FLAGS is a list of flags
-"$work/kv" -addr "tcp://$HOST:$KV_PORT" -loops "$KV_LOOPS" $KV_FLAGS >"$work/kv.out" 2>"$work/kv.err" &
+$SERVER_PIN "$work/kv" -addr "tcp://$HOST:$KV_PORT" -loops "$KV_LOOPS" $KV_FLAGS >"$work/kv.out" 2>"$work/kv.err" &
 kv_pid=$!
 
 wait_servers 'listening ' redis-cli -h "$HOST" -p "$REDIS_PORT" ping

@@ -61,6 +61,7 @@ type loop struct {
 	clockFresh bool  // shared.Now was read since the last Wait began
 	fresh      []int // fds registered since the current Wait returned
 	yieldAt    int64 // monotime of the next runtime.Gosched
+	spinUntil  int64 // monotime until which the loop polls without blocking (WithBusyPoll)
 }
 
 type loopCounters struct {
@@ -119,11 +120,12 @@ func (l *loop) alive() bool {
 func (l *loop) waitAndDispatch() error {
 	l.clockFresh = false
 	l.fresh = l.fresh[:0]
-	n, err := l.poller.Wait(l.pollTimeout(), l.onReady)
+	timeout := l.pollTimeout()
+	n, err := l.poller.Wait(timeout, l.onReady)
 	if err != nil {
 		return err
 	}
-	if l.busy && n == 0 && runtime.GOMAXPROCS(0) == 1 {
+	if timeout == 0 && n == 0 && runtime.GOMAXPROCS(0) == 1 {
 		// Polling without blocking keeps the one P: let the goroutines
 		// we readied run before we block. With more Ps the runtime has
 		// woken an idle one for them already; a Gosched there would
@@ -134,6 +136,9 @@ func (l *loop) waitAndDispatch() error {
 	l.busy = n > 0
 	l.stats.wakeups.Add(1)
 	l.refreshClock()
+	if n > 0 {
+		l.spinUntil = l.shared.Now + int64(l.engine.opts.BusyPoll)
+	}
 	if l.shared.Now >= l.yieldAt {
 		// The loop never passes through the scheduler by itself: its
 		// syscalls get their P back on the fast path. After 10ms of
@@ -165,10 +170,12 @@ func (l *loop) failed(err error) {
 // tasks queued or conns left to close, else until the next timer, or
 // forever.
 func (l *loop) pollTimeout() time.Duration {
-	if l.busy || l.tasks.pending.Load() || l.walk.active {
+	if l.busy || l.tasks.pending.Load() || l.walk.active || l.shared.Now < l.spinUntil {
 		// Busy: events came last time, so look again without blocking
 		// first. A loop under load then never parks its thread in the
-		// kernel, which costs a scheduler handoff per wakeup.
+		// kernel, which costs a scheduler handoff per wakeup. With
+		// WithBusyPoll it keeps looking for a while after the last
+		// event.
 		return 0
 	}
 	next := l.timers.next()

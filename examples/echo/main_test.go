@@ -32,6 +32,7 @@ func TestBinary(t *testing.T) {
 	}{
 		{"tcp/native/epoll", tcpAddr, "tcp", []string{"-loops", "2", "-poller", "epoll"}, syscall.SIGINT},
 		{"tcp/native/poll", tcpAddr, "tcp", []string{"-loops", "1", "-poller", "poll"}, syscall.SIGTERM},
+		{"tcp/native/busy-poll", tcpAddr, "tcp", []string{"-loops", "1", "-busy-poll", "50us"}, syscall.SIGINT},
 		{"tcp/gnet", tcpAddr, "tcp", []string{"-loops", "2", "-backend", "gnet"}, syscall.SIGTERM},
 		{"tcp6/native", func(string) string { return "tcp6://[::1]:0" }, "tcp", nil, syscall.SIGINT},
 		{"unix/native", unixAddr, "unix", nil, syscall.SIGTERM},
@@ -84,6 +85,8 @@ func TestBinaryRefusesBadInput(t *testing.T) {
 		{[]string{"-addr", "fifo://" + filepath.Join(t.TempDir(), "e.fifo"), "-backend", "gnet"}, "fifo"},
 		{[]string{"-addr", "tcp://127.0.0.1:0", "-backend", "nope"}, "nope"},
 		{[]string{"-addr", "tcp://127.0.0.1:0", "-poller", "nope"}, "nope"},
+		{[]string{"-addr", "tcp://127.0.0.1:0", "-busy-poll", "-1ms"}, "-busy-poll"},
+		{[]string{"-addr", "tcp://127.0.0.1:0", "-busy-poll", "50us", "-backend", "gnet"}, "WithBusyPoll"},
 		{[]string{"-addr", "bogus://x"}, "bogus"},
 		{[]string{"-addr", "tcp://127.0.0.1:0", "-log-level", "loud"}, "-log-level"},
 		{[]string{"-addr", "tcp://127.0.0.1:0", "-proxy-trusted", "nope"}, "-proxy-trusted"},

@@ -64,6 +64,9 @@ func (Backend) Start(h reactor.Handler, specs []reactor.ListenSpec, o *reactor.O
 
 // checkOptions refuses what gnet cannot do and this package does not emulate.
 func checkOptions(o *reactor.Options) error {
+	if o.BusyPoll > 0 {
+		return fmt.Errorf("%w: WithBusyPoll(%v): gnet's loop blocks in its own epoll_wait", reactor.ErrUnsupported, o.BusyPoll)
+	}
 	if o.Poller != poller.Auto && o.Poller != gnetPoller {
 		return fmt.Errorf("%w: WithPoller(%v): gnet always uses %v on this OS", reactor.ErrUnsupported, o.Poller, gnetPoller)
 	}

@@ -4,6 +4,7 @@ package gnetbackend
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -15,6 +16,7 @@ func TestUnsupportedOptionsFailStart(t *testing.T) {
 	for name, opt := range map[string]reactor.Option{
 		"poll poller": reactor.WithPoller(poller.Poll),
 		"loops":       reactor.WithLoops(maxLoops + 1),
+		"busy poll":   reactor.WithBusyPoll(50 * time.Microsecond),
 	} {
 		_, err := reactor.Start(newRecorder(), []string{"tcp://127.0.0.1:0"}, reactor.WithBackend(New()), opt)
 		require.ErrorIs(t, err, reactor.ErrUnsupported, name)

@@ -60,15 +60,19 @@ HZ=$(getconf CLK_TCK)
 # TEST RPS ROUND US_PER_REQUEST" lines to $work/results: one redis-benchmark
 # per test, so that the server's CPU time can be read from /proc around it.
 # redis-benchmark -q redraws progress with '\r'; keep the final lines only.
+# A run at -P p sends REQUESTS*p requests, so that runs at every depth last
+# about as long: at -P 16 REQUESTS alone took a fifth of a second, of which
+# connecting (over TLS, 50 handshakes) was a good part.
 bench() {
 	if [ "$1" = kv ]; then pid=$kv_pid; else pid=$redis_pid; fi
+	n=$((REQUESTS * $3))
 	for test in $(echo "$TESTS" | tr ',' ' '); do
 		cpu0=$(cpu_ticks "$pid")
 		# shellcheck disable=SC2086 # RB_ARGS and CLIENT_PIN are lists of words
-		line=$($CLIENT_PIN redis-benchmark $RB_ARGS -h "$HOST" -p "$2" -t "$test" -c "$5" -n "$REQUESTS" -q -P "$3" 2>&1 |
+		line=$($CLIENT_PIN redis-benchmark $RB_ARGS -h "$HOST" -p "$2" -t "$test" -c "$5" -n "$n" -q -P "$3" 2>&1 |
 			tr '\r' '\n' | grep 'requests per second')
 		cpu1=$(cpu_ticks "$pid")
-		echo "$line" | awk -v s="$1" -v p="$3" -v r="$4" -v c="$5" -v ticks=$((cpu1 - cpu0)) -v hz="$HZ" -v n="$REQUESTS" \
+		echo "$line" | awk -v s="$1" -v p="$3" -v r="$4" -v c="$5" -v ticks=$((cpu1 - cpu0)) -v hz="$HZ" -v n="$n" \
 			'{ sub(":", "", $1); us = ticks * 1e6 / hz / n; print s, c "/" p, $1, $2, r, us; printf "  round %s  %-6s -c %-4s -P %-3s %-12s %12.0f rps %7.2f us/req\n", r, s, c, p, $1, $2, us > "/dev/stderr" }' \
 			>>"$work/results"
 	done

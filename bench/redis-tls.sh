@@ -27,10 +27,12 @@
 # kv runs one loop, as redis-server runs one event-loop thread (see
 # bench/redis.sh).
 #
-# Environment: ROUNDS (3), REQUESTS (100000), CLIENTS (50), PIPELINES
-# ("1 16"), TESTS (ping_inline,set,get), KV_LOOPS (1), KV_FLAGS (extra kv
-# flags, e.g. "-cpuprofile /tmp/kv.pprof"), REDIS_PORT (6391), KV_PORT
-# (6381), TLS_SUITES (TLS_AES_128_GCM_SHA256).
+# Environment: ROUNDS (3), REQUESTS (100000 per pipeline depth: -P 16 runs
+# send 1,600,000), CLIENTS (50), PIPELINES ("1 16"), TESTS
+# (ping_inline,set,get), KV_LOOPS (1), KV_FLAGS (extra kv flags, e.g.
+# "-busy-poll 50us" or "-cpuprofile /tmp/kv.pprof"), PIN (0; 1: servers on
+# CPU 1, redis-benchmark on CPU 0), REDIS_PORT (6391), KV_PORT (6381),
+# TLS_SUITES (TLS_AES_128_GCM_SHA256).
 set -eu
 
 ROUNDS=${ROUNDS:-3}
@@ -118,5 +120,5 @@ load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 run_rounds
 
 echo
-echo "median requests/s and server CPU per request over $ROUNDS rounds, TLS ($TLS_SUITES) (-c $CLIENTS -n $REQUESTS, kv -loops $KV_LOOPS; load average $load_start at start, $(cut -d' ' -f1-3 /proc/loadavg) at end)"
+echo "median requests/s and server CPU per request over $ROUNDS rounds, TLS ($TLS_SUITES) (-c $CLIENTS -n $REQUESTS × P, kv -loops $KV_LOOPS; load average $load_start at start, $(cut -d' ' -f1-3 /proc/loadavg) at end)"
 medians

@@ -22,9 +22,11 @@
 # 2-core machine. With -loops 2 the server's second loop competes with the
 # client for that core and both servers lose throughput to context switches.
 #
-# Environment: ROUNDS (3), REQUESTS (200000), CLIENTS ("50 500"), PIPELINES
-# ("1 16"), TESTS (ping_inline,set,get), KV_LOOPS (1), KV_FLAGS (extra kv
-# flags, e.g. "-cpuprofile /tmp/kv.pprof"), REDIS_PORT (6390), KV_PORT (6380).
+# Environment: ROUNDS (3), REQUESTS (200000 per pipeline depth: -P 16 runs
+# send 3,200,000), CLIENTS ("50 500"), PIPELINES ("1 16"), TESTS
+# (ping_inline,set,get), KV_LOOPS (1), KV_FLAGS (extra kv flags, e.g.
+# "-busy-poll 50us" or "-cpuprofile /tmp/kv.pprof"), PIN (0; 1: servers on
+# CPU 1, redis-benchmark on CPU 0), REDIS_PORT (6390), KV_PORT (6380).
 set -eu
 
 ROUNDS=${ROUNDS:-3}
@@ -79,5 +81,5 @@ echo "redis-server $(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/') on :$
 run_rounds
 
 echo
-echo "median requests/s and server CPU per request over $ROUNDS rounds (-n $REQUESTS, kv -loops $KV_LOOPS; CPU in ${HZ} Hz ticks)"
+echo "median requests/s and server CPU per request over $ROUNDS rounds (-n $REQUESTS × P, kv -loops $KV_LOOPS; CPU in ${HZ} Hz ticks)"
 medians

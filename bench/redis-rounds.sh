@@ -105,12 +105,14 @@ run_rounds() {
 }
 
 # medians prints, for each (CLIENTS/PIPELINE, TEST) of the results, in
-# order, the median rps of redis and of kv, their ratio, and each server's
-# median CPU time per request: a header and one line each.
+# order, the median rps of redis and of kv, their ratio, each server's
+# median CPU time per request, the median of the per-round ratios and the
+# rounds kv was at or above redis: a header and one line each.
 medians() {
-	printf '%-12s %8s %14s %14s %9s %12s %12s\n' test c/P redis kv kv/redis "redis us/req" "kv us/req"
+	printf '%-12s %8s %14s %14s %9s %12s %12s %7s %6s\n' test c/P redis kv kv/redis "redis us/req" "kv us/req" paired "kv>=r"
 	sort -k2,2V -k3,3 -k1,1 "$work/results" | awk '
-		{ key = $2 " " $3 " " $1; n[key]++; v[key, n[key]] = $4; u[key, n[key]] = $6; if (!(($2 " " $3) in seen)) { seen[$2 " " $3] = 1; order[++rows] = $2 " " $3 } }
+		{ key = $2 " " $3 " " $1; n[key]++; v[key, n[key]] = $4; u[key, n[key]] = $6; if (!(($2 " " $3) in seen)) { seen[$2 " " $3] = 1; order[++rows] = $2 " " $3 }
+		  rps[$2 " " $3, $5, $1] = $4; if ($5 > maxround) maxround = $5 }
 		function median(a, key,   c, i, j, t, x) {
 			c = n[key]
 			if (c == 0) return 0
@@ -122,7 +124,17 @@ medians() {
 			for (i = 1; i <= rows; i++) {
 				split(order[i], f, " ")
 				r = median(v, order[i] " redis"); k = median(v, order[i] " kv")
-				printf "%-12s %8s %14.0f %14.0f %9.2f %12.2f %12.2f\n", f[2], f[1], r, k, r ? k / r : 0, median(u, order[i] " redis"), median(u, order[i] " kv")
+				# paired: the median over rounds of kv ÷ redis in the same
+				# round, run back to back, which cancels the drift of the host
+				# between rounds; kv>=r counts the rounds kv was not behind.
+				pk = order[i] " paired"; wins = 0
+				for (j = 1; j <= maxround; j++) {
+					if ((order[i], j, "redis") in rps && (order[i], j, "kv") in rps && rps[order[i], j, "redis"] > 0) {
+						q = rps[order[i], j, "kv"] / rps[order[i], j, "redis"]
+						n[pk]++; v[pk, n[pk]] = q; if (q >= 1) wins++
+					}
+				}
+				printf "%-12s %8s %14.0f %14.0f %9.2f %12.2f %12.2f %7.2f %3d/%-2d\n", f[2], f[1], r, k, r ? k / r : 0, median(u, order[i] " redis"), median(u, order[i] " kv"), median(v, pk), wins, n[pk]
 			}
 		}'
 }

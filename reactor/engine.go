@@ -115,6 +115,9 @@ type LoopStats struct {
 	Wakeups          int64 // returns from the poller's Wait
 	AcceptBackoffs   int64 // times accept paused on EMFILE/ENFILE
 	Panics           int64 // callbacks that panicked
+	// OutboundOverflows counts conns closed with conn.ErrOutboundTooLarge:
+	// a write would have buffered more than WithMaxOutbound.
+	OutboundOverflows int64
 }
 
 // Add adds o's counters to s; backends use it to sum their loops.
@@ -130,6 +133,7 @@ func (s *LoopStats) Add(o LoopStats) {
 	s.Wakeups += o.Wakeups
 	s.AcceptBackoffs += o.AcceptBackoffs
 	s.Panics += o.Panics
+	s.OutboundOverflows += o.OutboundOverflows
 }
 
 // Start binds addrs, calls OnBoot and serves in the background. It returns

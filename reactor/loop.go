@@ -640,5 +640,7 @@ func (l *loop) snapshot() LoopStats {
 		Wakeups:          l.stats.wakeups.Load(),
 		AcceptBackoffs:   l.stats.backoffs.Load(),
 		Panics:           l.stats.panics.Load(),
+
+		OutboundOverflows: l.shared.OutboundOverflows.Load(),
 	}
 }

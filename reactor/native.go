@@ -47,7 +47,7 @@ func (nativeBackend) Start(h Handler, specs []ListenSpec, o *Options) (Engine, e
 		return nil, fmt.Errorf("%w: no address to listen on", ErrBadAddress)
 	}
 	e := &engine{opts: o, handler: h, done: make(chan struct{}), stopping: make(chan struct{})}
-	e.connLimits = fdconn.Limits{WriteLow: o.WriteLow, WriteHigh: o.WriteHigh, MaxInbound: o.MaxInbound}
+	e.connLimits = fdconn.Limits{WriteLow: o.WriteLow, WriteHigh: o.WriteHigh, MaxInbound: o.MaxInbound, MaxOutbound: o.MaxOutbound}
 	for i := 0; i < o.Loops; i++ {
 		l, err := newLoop(i, e)
 		if err != nil {

@@ -46,6 +46,7 @@ type wconn struct {
 	pendingClose bool
 	closeErr     error
 
+	overflowed  bool        // a write passed MaxOutbound: the conn is closing at once
 	shut        atomic.Bool // ShutdownWrite called; any goroutine
 	shutPending bool        // shutdown(2) once output is flushed
 	// drainWait: output passed the high watermark. Input that arrives is

@@ -15,6 +15,7 @@ import (
 // loopStats are one gnet loop's counters.
 type loopStats struct {
 	open, accepted, closed, rejected, bytesIn, bytesOut, panics atomic.Int64
+	outboundOverflows                                           atomic.Int64
 }
 
 // Stats implements reactor.Engine.
@@ -48,6 +49,8 @@ func (l *loopStats) snapshot() reactor.LoopStats {
 		BytesIn:  l.bytesIn.Load(),
 		BytesOut: l.bytesOut.Load(),
 		Panics:   l.panics.Load(),
+
+		OutboundOverflows: l.outboundOverflows.Load(),
 	}
 }
 

@@ -60,7 +60,7 @@ func (m *memConn) RemoteAddr() net.Addr                           { return nil }
 func (m *memConn) Fd() int                                        { return -1 }
 
 func newTestServer(t testing.TB) *server {
-	s, err := newServer(resp.Config{}, 1<<20)
+	s, err := newServer(resp.Config{}, 0, 1<<20)
 	if err != nil {
 		t.Fatal(err)
 	}

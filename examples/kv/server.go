@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -32,15 +33,52 @@ type server struct {
 	dec       *resp.Decoder
 	store     *store
 	writeHigh int // the engine's high watermark: above it, stop and wait for OnDrained
+	maxReply  int // the largest reply one command may build (-maxreply)
 	engine    atomic.Pointer[reactor.Engine]
 }
 
-func newServer(limits resp.Config, writeHigh int) (*server, error) {
+// kv's request and reply limits, lower than codec/resp's own defaults
+// (and far lower than redis-server's 512 MiB bulk strings): what one
+// request may make the server hold is bounded by them, and kv is for
+// values of up to a few MiB.
+const (
+	defaultMaxBulk  = 4 << 20  // -maxbulk: the largest value or argument
+	defaultMaxArgs  = 64 << 10 // -maxargs: MSET of 32Ki pairs, MGET of 64Ki keys
+	defaultMaxReply = 16 << 20 // -maxreply: 4 of the largest values in one reply
+)
+
+// newServer serves with limits; a zero field of limits, and a zero
+// maxReply, take kv's defaults. maxReply must leave room for the largest
+// value (a GET of it is one reply).
+func newServer(limits resp.Config, maxReply, writeHigh int) (*server, error) {
+	if limits.MaxBulk == 0 {
+		limits.MaxBulk = defaultMaxBulk
+	}
+	if limits.MaxArgs == 0 {
+		limits.MaxArgs = defaultMaxArgs
+	}
+	if maxReply == 0 {
+		maxReply = defaultMaxReply
+	}
 	dec, err := resp.NewDecoder(limits)
 	if err != nil {
 		return nil, err
 	}
-	return &server{dec: dec, store: newStore(), writeHigh: writeHigh}, nil
+	if need := bulkLen(dec.Config().MaxBulk); maxReply < need {
+		return nil, fmt.Errorf("-maxreply %d: below %d, the reply to a GET of the largest value (-maxbulk %d)", maxReply, need, dec.Config().MaxBulk)
+	}
+	return &server{dec: dec, store: newStore(), writeHigh: writeHigh, maxReply: maxReply}, nil
+}
+
+// maxOutbound is the engine's outbound bound (reactor.WithMaxOutbound) kv
+// needs so that no client that reads is ever cut off: serve writes once
+// its reply buffer reaches flushAt, and stops once output passes the high
+// watermark, so what a conn buffers is at most the high watermark plus
+// flushAt plus one reply; over TLS, plus the records' overhead, under
+// 1/512 of the plaintext. A client past that is not reading; it is closed.
+func (s *server) maxOutbound() int {
+	plain := s.writeHigh + flushAt + s.maxReply
+	return plain + plain/256
 }
 
 // scratch is the memory one OnTraffic call works in. It is pooled rather

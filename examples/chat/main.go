@@ -62,6 +62,14 @@ func run() error {
 		return err
 	}
 	opts = append(opts, more...)
+	opts = append(opts,
+		// Members may only read, for as long as they like: the conn cap,
+		// not an idle timeout, bounds them.
+		reactor.WithIdleTimeout(0),
+		// The room disconnects a member at -maxbacklog; the engine's
+		// bound is a backstop just past it (a line, TLS records).
+		reactor.WithMaxOutbound(*maxBacklog+*maxBacklog/64+*maxLine+64<<10),
+	)
 
 	// Before Start, so that a signal right after "listening" is not fatal.
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)

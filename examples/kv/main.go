@@ -174,6 +174,10 @@ func start(cfg config, logger *slog.Logger, stderr io.Writer) (reactor.Engine, e
 	limits := srv.dec.Config()
 	opts = append(opts,
 		reactor.WithTicker(true),
+		// kv bounds its conns' buffers itself (below), whatever the
+		// -profile: of the internet profile it keeps the conn cap and the
+		// idle timeout.
+		reactor.WithReadBufferSize(reactor.DefaultReadBufferSize),
 		reactor.WithWriteWatermarks(reactor.DefaultWriteLow, reactor.DefaultWriteHigh),
 		// A conn buffers at most one partial request (the decoder fails
 		// one past its limits as soon as it can tell), plus what arrived

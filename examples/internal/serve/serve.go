@@ -1,6 +1,6 @@
 // Package serve is the examples' life cycle: the flags every example takes
-// for logging, PROXY protocol trust and upgrades (-log-level, -pid-file,
-// -proxy-trusted), and Run, which starts an engine, prints its listening
+// for logging, PROXY protocol trust, upgrades and bounds (-log-level,
+// -pid-file, -proxy-trusted, -profile), and Run, which starts an engine, prints its listening
 // lines, and serves until a signal: SIGINT or SIGTERM stop it, SIGHUP
 // upgrades it with no dropped connection (package upgrade).
 package serve
@@ -23,11 +23,12 @@ import (
 	"github.com/evloop/evloop/upgrade"
 )
 
-// Flags are -log-level, -pid-file and -proxy-trusted.
+// Flags are -log-level, -pid-file, -proxy-trusted and -profile.
 type Flags struct {
 	LogLevel     string
 	PIDFile      string
 	ProxyTrusted string
+	Profile      string // "internet" (reactor.WithInternetProfile) or "none"
 }
 
 // AddFlags registers the flags on fs.
@@ -36,6 +37,7 @@ func AddFlags(fs *flag.FlagSet) *Flags {
 	fs.StringVar(&f.LogLevel, "log-level", "info", "debug, info, warn or error (debug logs each conn's open, with remote=, and its close's cause)")
 	fs.StringVar(&f.PIDFile, "pid-file", "", "write the serving process's pid to this file (after an upgrade, the new process's)")
 	fs.StringVar(&f.ProxyTrusted, "proxy-trusted", "", "comma-separated networks (CIDR) allowed to send a PROXY header, for an -addr with ?proxy=required|optional (default: any)")
+	fs.StringVar(&f.Profile, "profile", "internet", "bounds: internet (at most 10,000 conns, 2 min idle timeout, small per-conn buffers: reactor.WithInternetProfile) or none (the library's defaults, for benchmarks)")
 	return f
 }
 
@@ -48,10 +50,19 @@ func (f *Flags) Logger(w io.Writer) (*slog.Logger, error) {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level})), nil
 }
 
-// Options returns the engine options the flags ask for.
+// Options returns the engine options the flags ask for. An example's own
+// options after them override the profile's.
 func (f *Flags) Options() ([]reactor.Option, error) {
+	var opts []reactor.Option
+	switch f.Profile {
+	case "internet", "":
+		opts = append(opts, reactor.WithInternetProfile())
+	case "none":
+	default:
+		return nil, fmt.Errorf("-profile %q: want internet or none", f.Profile)
+	}
 	if f.ProxyTrusted == "" {
-		return nil, nil
+		return opts, nil
 	}
 	var nets []netip.Prefix
 	for _, s := range strings.Split(f.ProxyTrusted, ",") {
@@ -61,7 +72,7 @@ func (f *Flags) Options() ([]reactor.Option, error) {
 		}
 		nets = append(nets, p)
 	}
-	return []reactor.Option{reactor.WithProxy(reactor.WithProxyTrusted(nets...))}, nil
+	return append(opts, reactor.WithProxy(reactor.WithProxyTrusted(nets...))), nil
 }
 
 // Config is what Run serves.

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/evloop/evloop/reactor"
 )
 
 func TestFlags(t *testing.T) {
@@ -21,7 +23,11 @@ func TestFlags(t *testing.T) {
 	require.False(t, log.Enabled(context.Background(), slog.LevelDebug))
 	opts, err := f.Options()
 	require.NoError(t, err)
-	require.Empty(t, opts, "no PROXY trust list: the layer's default")
+	require.Len(t, opts, 1, "the internet profile, and no PROXY trust list: the layer's default")
+	o := reactor.NewOptions(opts...)
+	require.Equal(t, reactor.InternetMaxConns, o.MaxConns)
+	require.Equal(t, reactor.InternetIdleTimeout, o.IdleTimeout)
+	require.Equal(t, reactor.InternetMaxOutbound, o.MaxOutbound)
 
 	require.NoError(t, fs.Parse([]string{"-log-level", "debug", "-proxy-trusted", "10.0.0.0/8, 127.0.0.1/32"}))
 	log, err = f.Logger(&buf)
@@ -29,7 +35,18 @@ func TestFlags(t *testing.T) {
 	require.True(t, log.Enabled(context.Background(), slog.LevelDebug))
 	opts, err = f.Options()
 	require.NoError(t, err)
-	require.Len(t, opts, 1)
+	require.Len(t, opts, 2)
+
+	require.NoError(t, fs.Parse([]string{"-profile", "none"}))
+	opts, err = f.Options()
+	require.NoError(t, err)
+	o = reactor.NewOptions(opts...)
+	require.Zero(t, o.MaxConns, "the library's defaults")
+	require.Equal(t, reactor.DefaultMaxOutbound, o.MaxOutbound)
+	f.Profile = "lax"
+	_, err = f.Options()
+	require.ErrorContains(t, err, "-profile")
+	f.Profile = "internet"
 
 	for _, lv := range []string{"warn", "error", "WARN"} {
 		f.LogLevel = lv

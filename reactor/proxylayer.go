@@ -99,6 +99,12 @@ func WithProxyMaxHeader(n int) ProxyOption {
 	return func(c *proxyConfig) { c.parser.MaxV2Length = n }
 }
 
+// WithProxyMaxTLVs bounds a version 2 header's TLVs (default
+// proxyproto.DefaultMaxTLVs); a header with more closes its conn.
+func WithProxyMaxTLVs(n int) ProxyOption {
+	return func(c *proxyConfig) { c.parser.MaxTLVs = n }
+}
+
 // WithProxyTrusted accepts headers only from peers in nets (the load
 // balancers' networks). In required mode a conn from elsewhere is closed at
 // once; in optional mode it may still send plain data, but a header from it

@@ -159,6 +159,9 @@ func start(root Handler, specs []ListenSpec, o *Options) (Engine, error) {
 	if len(specs) == 0 {
 		return nil, fmt.Errorf("%w: no address to listen on", ErrBadAddress)
 	}
+	if err := checkInheritedFDs(specs); err != nil {
+		return nil, err
+	}
 	layeredSpecs := make([]ListenSpec, len(specs))
 	for i, sp := range specs {
 		if sp.Handler == nil {

@@ -30,9 +30,14 @@ func layered(a Addr, h Handler, o *Options) (Addr, Handler, error) {
 			return a, nil, fmt.Errorf("%w (in %s)", err, a)
 		}
 		opts := append([]ProxyOption{WithProxyIdleTimeout(o.IdleTimeout), WithProxyLogger(o.Logger)}, o.proxy...)
+		if a.Scheme == "unix" {
+			// Only local processes that may open the socket's file
+			// connect: they are trusted as a balancer is.
+			opts = append(opts, WithProxyTrustAny())
+		}
 		pl, err := NewProxyLayer(h, mode, opts...)
 		if err != nil {
-			return a, nil, err
+			return a, nil, fmt.Errorf("%s: %w", a, err)
 		}
 		o.layers.addProxy(pl)
 		h = pl

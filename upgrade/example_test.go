@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"log"
+	"net/netip"
 	"os"
 	"os/signal"
 	"syscall"
@@ -26,7 +27,9 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	eng, err := reactor.Start(echo{}, addrs)
+	// The balancers, the only peers whose PROXY headers count.
+	balancers := reactor.WithProxyTrusted(netip.MustParsePrefix("10.0.0.0/8"))
+	eng, err := reactor.Start(echo{}, addrs, reactor.WithProxy(balancers))
 	if err != nil {
 		log.Fatal(err)
 	}

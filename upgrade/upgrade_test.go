@@ -70,7 +70,8 @@ func TestListen(t *testing.T) {
 		require.ErrorIs(t, err, upgrade.ErrUnsupported, bad)
 	}
 
-	e, err := reactor.Start(echo{}, addrs, reactor.WithLoops(1), reactor.WithLogger(slog.New(slog.DiscardHandler)))
+	e, err := reactor.Start(echo{}, addrs, reactor.WithLoops(1), reactor.WithLogger(slog.New(slog.DiscardHandler)),
+		reactor.WithProxy(reactor.WithProxyTrustAny()))
 	require.NoError(t, err)
 	require.NoError(t, up.Ready())
 	for _, a := range e.Addrs()[:1] {

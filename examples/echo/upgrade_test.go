@@ -161,7 +161,7 @@ func TestBinaryBehindAProxy(t *testing.T) {
 	for _, tc := range []struct {
 		trusted string
 		served  bool
-	}{{"127.0.0.0/8", true}, {"10.0.0.0/8,192.168.0.0/16", false}} {
+	}{{"127.0.0.0/8", true}, {"any", true}, {"10.0.0.0/8,192.168.0.0/16", false}} {
 		p := cmdtest.Start(t, bin, "-addr", "tcp://127.0.0.1:0?proxy=required", "-proxy-trusted", tc.trusted, "-loops", "1", "-log-level", "debug")
 		c, err := net.DialTimeout("tcp", p.Addr("tcp"), cmdtest.WaitLimit)
 		require.NoError(t, err)

@@ -27,7 +27,11 @@ const flushAt = 64 << 10
 
 // server is the reactor.Handler: it parses each batch of requests a conn
 // delivers, runs them against the store and answers the batch with one
-// write. It keeps no per-conn state; all of it is in the conn's buffers.
+// write. Its per-conn state is in the conn's buffers, but for a
+// resp.Progress, in the conn's context from the first request that
+// arrives in more than one read: how far that request was parsed, so that
+// a huge one (an MGET of a million keys) is not parsed again from its
+// start on every read while the loop's other conns wait.
 type server struct {
 	reactor.BaseHandler
 	dec       *resp.Decoder
@@ -129,12 +133,18 @@ func (s *server) serve(c conn.Conn) reactor.Action {
 	if len(buf) == 0 {
 		return reactor.None
 	}
+	// The request at buf[0] may be one an earlier call left incomplete;
+	// every later one in buf is new.
+	progress, kept := c.Context().(*resp.Progress)
+	if !kept {
+		progress = new(resp.Progress) // on the stack, unless kept below
+	}
 	sc := scratches.Get().(*scratch)
 	out := sc.out[:0]
 	action := reactor.None
 	done := 0
 	for done < len(buf) {
-		args, n, err := s.dec.DecodeCommand(buf[done:], sc.args)
+		args, n, err := s.dec.DecodeCommandFrom(buf[done:], sc.args, progress)
 		sc.args = args
 		if err != nil {
 			out = appendProtocolError(out, err)
@@ -142,6 +152,12 @@ func (s *server) serve(c conn.Conn) reactor.Action {
 			break
 		}
 		if n == 0 {
+			if !kept && progress.Pending() {
+				// Kept for the conn's life: a conn whose requests
+				// straddle reads is likely to do it again.
+				p := *progress
+				c.SetContext(&p)
+			}
 			break
 		}
 		done += n

@@ -7,6 +7,7 @@ package serve
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -36,7 +37,7 @@ func AddFlags(fs *flag.FlagSet) *Flags {
 	f := &Flags{}
 	fs.StringVar(&f.LogLevel, "log-level", "info", "debug, info, warn or error (debug logs each conn's open, with remote=, and its close's cause)")
 	fs.StringVar(&f.PIDFile, "pid-file", "", "write the serving process's pid to this file (after an upgrade, the new process's)")
-	fs.StringVar(&f.ProxyTrusted, "proxy-trusted", "", "comma-separated networks (CIDR) allowed to send a PROXY header, for an -addr with ?proxy=required|optional (default: any)")
+	fs.StringVar(&f.ProxyTrusted, "proxy-trusted", "", "comma-separated networks (CIDR) allowed to send a PROXY header, or \"any\" to trust every peer; needed by an -addr with ?proxy=required|optional, except a unix one")
 	fs.StringVar(&f.Profile, "profile", "internet", "bounds: internet (at most 10,000 conns, 2 min idle timeout, small per-conn buffers: reactor.WithInternetProfile) or none (the library's defaults, for benchmarks)")
 	return f
 }
@@ -63,6 +64,9 @@ func (f *Flags) Options() ([]reactor.Option, error) {
 	}
 	if f.ProxyTrusted == "" {
 		return opts, nil
+	}
+	if strings.TrimSpace(f.ProxyTrusted) == "any" {
+		return append(opts, reactor.WithProxy(reactor.WithProxyTrustAny())), nil
 	}
 	var nets []netip.Prefix
 	for _, s := range strings.Split(f.ProxyTrusted, ",") {
@@ -117,6 +121,9 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 	}
 	eng, err := cfg.Start(addrs)
+	if errors.Is(err, reactor.ErrProxyNoTrust) {
+		return fmt.Errorf("%w; on the command line: -proxy-trusted CIDR,... (the balancers' networks) or -proxy-trusted any", err)
+	}
 	if err != nil {
 		return err
 	}

@@ -19,6 +19,7 @@ import (
 	"syscall"
 
 	"github.com/evloop/evloop/examples/internal/backend"
+	"github.com/evloop/evloop/internal/pidfile"
 	"github.com/evloop/evloop/reactor"
 	"github.com/evloop/evloop/upgrade"
 )
@@ -101,9 +102,10 @@ func Run(ctx context.Context, cfg Config) error {
 			return err
 		}
 	} else if cfg.Flags.PIDFile != "" {
-		if err := os.WriteFile(cfg.Flags.PIDFile, []byte(fmt.Sprint(os.Getpid())), 0o644); err != nil {
+		if err := pidfile.Write(cfg.Flags.PIDFile); err != nil {
 			return err
 		}
+		defer pidfile.Remove(cfg.Flags.PIDFile)
 	}
 	eng, err := cfg.Start(addrs)
 	if err != nil {

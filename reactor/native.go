@@ -115,7 +115,7 @@ func (e *engine) listen(sp ListenSpec) error {
 		}
 		ln := &listener{fd: fd, addr: bound, network: "tcp", origin: &fdconn.Origin{Handler: r}}
 		if a.Scheme == "unix" {
-			ln.network, ln.unlink, ln.origin.Local = "unix", a.Target, bound
+			ln.network, ln.unlink, ln.origin.Local = "unix", socket.BoundUnixPath(a.Target), bound
 		} else {
 			if ta, ok := bound.(*net.TCPAddr); ok && !ta.IP.IsUnspecified() {
 				ln.origin.Local = bound

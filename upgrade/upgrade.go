@@ -31,6 +31,12 @@
 // binary path with the same arguments. tableflip allows one Upgrader per
 // process; an upgrade is refused until the previous old process has exited.
 //
+// A unix path that no parent passed on is bound by the reactor's rule: a
+// stale socket file (its connect refused: the server crashed) is removed
+// first, a live server's socket or any other file is an error. A plain
+// shutdown (Stop without an upgrade) removes the socket files; tableflip
+// does so if the path holds a socket, whichever it is.
+//
 // Under systemd (Type=notify, NotifyAccess=all) the service's main process
 // changes with each upgrade: the successor sends MAINPID= with its own pid
 // from Ready, before the old process is told to drain, and the old process
@@ -53,7 +59,9 @@ import (
 	"github.com/cloudflare/tableflip"
 	"golang.org/x/sys/unix"
 
+	"github.com/evloop/evloop/internal/pidfile"
 	"github.com/evloop/evloop/internal/sdnotify"
+	"github.com/evloop/evloop/internal/socket"
 	"github.com/evloop/evloop/reactor"
 )
 
@@ -61,7 +69,9 @@ import (
 type Options struct {
 	// PIDFile, when set, receives the pid of the process that serves: the
 	// new one once it is ready. Supervisors that signal by pid file send
-	// their next SIGHUP to the right process.
+	// their next SIGHUP to the right process. It is written without
+	// following a link at the path (package internal/pidfile) and removed
+	// by Stop while it still names this process.
 	PIDFile string
 	// Timeout bounds how long an upgrade waits for the new process to be
 	// ready before it kills it and the old one serves on (default 1 min).
@@ -72,6 +82,7 @@ type Options struct {
 // one per process.
 type Upgrader struct {
 	tf       *tableflip.Upgrader
+	pidFile  string
 	ready    atomic.Bool // Ready was called
 	stopping atomic.Bool // Stop was called
 	// exit closes after tableflip's: once a successful upgrade has made
@@ -88,11 +99,13 @@ var ErrUnsupported = errors.New("upgrade: address cannot be inherited")
 // New returns the process's Upgrader. A process started by Upgrade finds
 // its parent's sockets here.
 func New(o Options) (*Upgrader, error) {
-	tf, err := tableflip.New(tableflip.Options{PIDFile: o.PIDFile, UpgradeTimeout: o.Timeout})
+	// The pid file is written here, not by tableflip: its write follows a
+	// link at the path, and nothing removes the file at exit.
+	tf, err := tableflip.New(tableflip.Options{UpgradeTimeout: o.Timeout})
 	if err != nil {
 		return nil, fmt.Errorf("upgrade: %w", err)
 	}
-	u := &Upgrader{tf: tf, exit: make(chan struct{})}
+	u := &Upgrader{tf: tf, pidFile: o.PIDFile, exit: make(chan struct{})}
 	go func() {
 		<-tf.Exit() // closed by Stop or by a successful upgrade, nothing else
 		if !u.stopping.Load() {
@@ -148,7 +161,15 @@ func (u *Upgrader) socket(a reactor.Addr) (int, error) {
 		case "tls+unix":
 			network = "unix"
 		}
-		ln, err := u.tf.Listen(network, target)
+		var bindErr error // what listen said, which tableflip flattens
+		ln, err := u.tf.ListenWithCallback(network, target, func(network, address string) (net.Listener, error) {
+			ln, err := listen(network, address)
+			bindErr = err
+			return ln, err
+		})
+		if bindErr != nil {
+			return -1, bindErr
+		}
 		if err != nil {
 			return -1, err
 		}
@@ -178,11 +199,31 @@ func (u *Upgrader) socket(a reactor.Addr) (int, error) {
 	return dup, err
 }
 
+// listen binds a socket the parent did not pass on. A unix path gets the
+// reactor's rule: a stale socket file (a crashed server's: its connect is
+// refused) is removed first, so a server killed with SIGKILL restarts; a
+// live server's socket or any other file is left, and the bind fails.
+func listen(network, address string) (net.Listener, error) {
+	if network == "unix" {
+		if err := socket.RemoveStaleUnixSocket(address); err != nil {
+			return nil, err
+		}
+	}
+	return net.Listen(network, address)
+}
+
 // Ready tells the parent, if any, that this process serves: the parent's
 // Exit channel closes and it drains. Call it once the engine has started.
 // A process started by an upgrade first tells systemd, if it runs under
 // it, that it is the service's main process now.
 func (u *Upgrader) Ready() error {
+	if u.pidFile != "" {
+		// Before the parent is told, as tableflip did: the parent's Stop
+		// then finds the successor's pid there and leaves the file.
+		if err := pidfile.Write(u.pidFile); err != nil {
+			return fmt.Errorf("upgrade: %w", err)
+		}
+	}
 	var notifyErr error
 	if u.tf.HasParent() {
 		if err := sdnotify.MainPID(); err != nil {
@@ -221,10 +262,15 @@ func (u *Upgrader) Exit() <-chan struct{} { return u.exit }
 // Stop ends upgrades: call it when the process exits. Called without a
 // successful upgrade (a plain shutdown), it also closes tableflip's copies
 // of the sockets and removes the unix sockets' files; after an upgrade they
-// are the successor's. It returns once that is done, so that a process
-// that exits right after leaves no socket file behind.
+// are the successor's. The pid file is removed if it still names this
+// process (after an upgrade it names the successor). It returns once that
+// is done, so that a process that exits right after leaves no socket file
+// behind.
 func (u *Upgrader) Stop() {
 	u.stopping.Store(true)
 	u.tf.Stop()
 	<-u.exit
+	if u.pidFile != "" {
+		pidfile.Remove(u.pidFile) // only if it names this process still
+	}
 }

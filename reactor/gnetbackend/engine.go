@@ -11,6 +11,7 @@ import (
 
 	"github.com/panjf2000/gnet/v2"
 
+	"github.com/evloop/evloop/internal/socket"
 	"github.com/evloop/evloop/reactor"
 )
 
@@ -45,6 +46,7 @@ type engine struct {
 	// boot for stopByListeners; closed once gnet has stopped.
 	dupMu        sync.Mutex
 	listenerDups []int
+	unixPaths    []*socket.UnixPath // unix listeners' paths, removed once gnet stops
 
 	mu       sync.Mutex
 	conns    map[*wconn]struct{} // conns the handler has seen open

@@ -20,6 +20,7 @@ import (
 	"syscall"
 
 	"github.com/evloop/evloop/examples/internal/backend"
+	"github.com/evloop/evloop/internal/pidfile"
 	"github.com/evloop/evloop/reactor"
 	"github.com/evloop/evloop/upgrade"
 )
@@ -116,9 +117,10 @@ func Run(ctx context.Context, cfg Config) error {
 			return err
 		}
 	} else if cfg.Flags.PIDFile != "" {
-		if err := os.WriteFile(cfg.Flags.PIDFile, []byte(fmt.Sprint(os.Getpid())), 0o644); err != nil {
+		if err := pidfile.Write(cfg.Flags.PIDFile); err != nil {
 			return err
 		}
+		defer pidfile.Remove(cfg.Flags.PIDFile)
 	}
 	eng, err := cfg.Start(addrs)
 	if errors.Is(err, reactor.ErrProxyNoTrust) {

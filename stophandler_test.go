@@ -8,6 +8,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
+	"io"
 	"log/slog"
 	"net"
 	"strings"
@@ -50,8 +51,8 @@ func (g *goodbye) OnStop(c conn.Conn) {
 
 func (g *goodbye) OnClose(_ conn.Conn, err error) { g.closed <- err }
 
-// readUntilEOF reads lines until the peer's end; it fails on anything but
-// a clean end.
+// readUntilEOF reads lines until the peer's end, then closes c (the
+// server lingers for that); it fails on anything but a clean end.
 func readUntilEOF(t *testing.T, c net.Conn) []string {
 	t.Helper()
 	c.SetReadDeadline(time.Now().Add(10 * time.Second))
@@ -60,15 +61,39 @@ func readUntilEOF(t *testing.T, c net.Conn) []string {
 	for sc.Scan() {
 		lines = append(lines, sc.Text())
 	}
+	c.Close()
 	require.NoError(t, sc.Err(), "a clean end, after %q", lines)
 	return lines
 }
 
+// stopAsync stops e on a goroutine of its own: the stop waits for the
+// clients' EOFs, which the test sends once it has read the server's.
+func stopAsync(e reactor.Engine) <-chan error {
+	done := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		done <- e.Stop(ctx)
+	}()
+	return done
+}
+
 func stopNow(t *testing.T, e reactor.Engine) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	require.NoError(t, e.Stop(ctx))
+	require.NoError(t, recv(t, stopAsync(e), "Stop's end"))
+}
+
+// echoed sends "hi" and waits for it to come back: the server has read
+// everything the client sent.
+func echoed(t *testing.T, c net.Conn) {
+	t.Helper()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	_, err := c.Write([]byte("hi\n"))
+	require.NoError(t, err)
+	got := make([]byte, 3)
+	_, err = io.ReadFull(c, got)
+	require.NoError(t, err)
+	require.Equal(t, "hi\n", string(got))
 }
 
 // TestOnStopBehindTLS: the TLS layer passes OnStop on with the plaintext
@@ -82,14 +107,14 @@ func TestOnStopBehindTLS(t *testing.T) {
 		c, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", e.Addrs()[0].String(), &tls.Config{InsecureSkipVerify: true})
 		require.NoError(t, err)
 		defer c.Close()
-		_, err = c.Write([]byte("hi\n"))
-		require.NoError(t, err)
+		echoed(t, c)
 		opened := recv(t, g.opened, "OnOpen")
 		_, isTLS := conn.TLSState(opened)
 		require.True(t, isTLS, "the handler's conn carries TLS")
-		stopNow(t, e)
+		stopped := stopAsync(e)
 		require.Same(t, opened, recv(t, g.stopped, "OnStop behind TLS"), "OnStop gets the conn OnOpen got")
-		require.Equal(t, []string{"hi", "bye"}, readUntilEOF(t, c), "close_notify after the goodbye")
+		require.Equal(t, []string{"bye"}, readUntilEOF(t, c), "close_notify (a clean end) after the goodbye")
+		require.NoError(t, recv(t, stopped, "Stop's end"))
 		require.NoError(t, recv(t, g.closed, "OnClose"))
 	})
 }
@@ -103,12 +128,12 @@ func TestOnStopBehindConnLog(t *testing.T) {
 		e := start(t, g, "tcp://127.0.0.1:0", b, reactor.WithLogger(debug))
 		c := dial(t, e)
 		defer c.Close()
-		_, err := c.Write([]byte("hi\n"))
-		require.NoError(t, err)
+		echoed(t, c)
 		opened := recv(t, g.opened, "OnOpen")
-		stopNow(t, e)
+		stopped := stopAsync(e)
 		require.Same(t, opened, recv(t, g.stopped, "OnStop behind the conn log"))
-		require.Equal(t, []string{"hi", "bye"}, readUntilEOF(t, c))
+		require.Equal(t, []string{"bye"}, readUntilEOF(t, c))
+		require.NoError(t, recv(t, stopped, "Stop's end"))
 	})
 }
 
@@ -144,10 +169,11 @@ func TestOnStopBehindProxySender(t *testing.T) {
 		require.NoError(t, err)
 		defer s.Close()
 		recv(t, g.opened, "OnOpen")
-		stopNow(t, e)
+		done := stopAsync(e)
 		stopped = true
 		recv(t, g.stopped, "OnStop behind ProxySender")
 		lines := readUntilEOF(t, s)
+		require.NoError(t, recv(t, done, "Stop's end"))
 		require.Len(t, lines, 2, "%q", lines)
 		require.True(t, strings.HasPrefix(lines[0], "PROXY TCP4 192.0.2.1 192.0.2.2 4000 80"), "%q", lines[0])
 		require.Equal(t, "bye", lines[1])

@@ -66,9 +66,11 @@ func run() error {
 		// Members may only read, for as long as they like: the conn cap,
 		// not an idle timeout, bounds them.
 		reactor.WithIdleTimeout(0),
-		// The room disconnects a member at -maxbacklog; the engine's
-		// bound is a backstop just past it (a line, TLS records).
-		reactor.WithMaxOutbound(*maxBacklog+*maxBacklog/64+*maxLine+64<<10),
+		// The room disconnects a member at -maxbacklog, checked after a
+		// delivery that may add a full outbox (MaxQueued, 4× the backlog);
+		// the engine's bound is a backstop just past both (a line, TLS
+		// records), so that the room, not the engine, says "too slow".
+		reactor.WithMaxOutbound(5*(*maxBacklog+*maxBacklog/64)+*maxLine+64<<10),
 	)
 
 	// Before Start, so that a signal right after "listening" is not fatal.

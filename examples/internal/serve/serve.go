@@ -1,6 +1,6 @@
 // Package serve is the examples' life cycle: the flags every example takes
-// for logging, PROXY protocol trust and upgrades (-log-level, -pid-file,
-// -proxy-trusted), and Run, which starts an engine, prints its listening
+// for logging, PROXY protocol trust, upgrades and metrics (-log-level,
+// -pid-file, -proxy-trusted, -metrics), and Run, which starts an engine, prints its listening
 // lines, and serves until a signal: SIGINT or SIGTERM stop it, SIGHUP
 // upgrades it with no dropped connection (package upgrade).
 package serve
@@ -23,11 +23,12 @@ import (
 	"github.com/evloop/evloop/upgrade"
 )
 
-// Flags are -log-level, -pid-file and -proxy-trusted.
+// Flags are -log-level, -pid-file, -proxy-trusted and -metrics.
 type Flags struct {
 	LogLevel     string
 	PIDFile      string
 	ProxyTrusted string
+	Metrics      string // host:port to serve /metrics on (Prometheus)
 }
 
 // AddFlags registers the flags on fs.
@@ -36,6 +37,7 @@ func AddFlags(fs *flag.FlagSet) *Flags {
 	fs.StringVar(&f.LogLevel, "log-level", "info", "debug, info, warn or error (debug logs each conn's open, with remote=, and its close's cause)")
 	fs.StringVar(&f.PIDFile, "pid-file", "", "write the serving process's pid to this file (after an upgrade, the new process's)")
 	fs.StringVar(&f.ProxyTrusted, "proxy-trusted", "", "comma-separated networks (CIDR) allowed to send a PROXY header, for an -addr with ?proxy=required|optional (default: any)")
+	fs.StringVar(&f.Metrics, "metrics", "", "serve the engine's counters for Prometheus on http://ADDR/metrics (e.g. 127.0.0.1:9100)")
 	return f
 }
 
@@ -105,10 +107,16 @@ func Run(ctx context.Context, cfg Config) error {
 			return err
 		}
 	}
+	metrics, err := listenMetrics(cfg.Flags.Metrics, log)
+	if err != nil {
+		return err
+	}
+	defer metrics.close() // after the engine's Stop below
 	eng, err := cfg.Start(addrs)
 	if err != nil {
 		return err
 	}
+	metrics.serve(eng, log)
 	var exit <-chan struct{}
 	upgraded := make(chan error, 1)
 	if up != nil {

@@ -1,6 +1,6 @@
 // Package serve is the examples' life cycle: the flags every example takes
-// for logging, PROXY protocol trust, upgrades and bounds (-log-level,
-// -pid-file, -proxy-trusted, -profile), and Run, which starts an engine, prints its listening
+// for logging, PROXY protocol trust, upgrades, bounds and metrics
+// (-log-level, -pid-file, -proxy-trusted, -profile, -metrics), and Run, which starts an engine, prints its listening
 // lines, and serves until a signal: SIGINT or SIGTERM stop it, SIGHUP
 // upgrades it with no dropped connection (package upgrade).
 package serve
@@ -25,12 +25,13 @@ import (
 	"github.com/evloop/evloop/upgrade"
 )
 
-// Flags are -log-level, -pid-file, -proxy-trusted and -profile.
+// Flags are -log-level, -pid-file, -proxy-trusted, -profile and -metrics.
 type Flags struct {
 	LogLevel     string
 	PIDFile      string
 	ProxyTrusted string
 	Profile      string // "internet" (reactor.WithInternetProfile) or "none"
+	Metrics      string // host:port to serve /metrics on (Prometheus)
 }
 
 // AddFlags registers the flags on fs.
@@ -40,6 +41,7 @@ func AddFlags(fs *flag.FlagSet) *Flags {
 	fs.StringVar(&f.PIDFile, "pid-file", "", "write the serving process's pid to this file (after an upgrade, the new process's)")
 	fs.StringVar(&f.ProxyTrusted, "proxy-trusted", "", "comma-separated networks (CIDR) allowed to send a PROXY header, or \"any\" to trust every peer; needed by an -addr with ?proxy=required|optional, except a unix one")
 	fs.StringVar(&f.Profile, "profile", "internet", "bounds: internet (at most 10,000 conns, 2 min idle timeout, small per-conn buffers: reactor.WithInternetProfile) or none (the library's defaults, for benchmarks)")
+	fs.StringVar(&f.Metrics, "metrics", "", "serve the engine's counters for Prometheus on http://ADDR/metrics (e.g. 127.0.0.1:9100)")
 	return f
 }
 
@@ -122,6 +124,11 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 		defer pidfile.Remove(cfg.Flags.PIDFile)
 	}
+	metrics, err := listenMetrics(cfg.Flags.Metrics, log)
+	if err != nil {
+		return err
+	}
+	defer metrics.close() // after the engine's Stop below
 	eng, err := cfg.Start(addrs)
 	if errors.Is(err, reactor.ErrProxyNoTrust) {
 		return fmt.Errorf("%w; on the command line: -proxy-trusted CIDR,... (the balancers' networks) or -proxy-trusted any", err)
@@ -129,6 +136,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
+	metrics.serve(eng, log)
 	var exit <-chan struct{}
 	upgraded := make(chan error, 1)
 	if up != nil {

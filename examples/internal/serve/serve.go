@@ -1,12 +1,14 @@
 // Package serve is the examples' life cycle: the flags every example takes
 // for logging, PROXY protocol trust and upgrades (-log-level, -pid-file,
-// -proxy-trusted), and Run, which starts an engine, prints its listening
-// lines, and serves until a signal: SIGINT or SIGTERM stop it, SIGHUP
-// upgrades it with no dropped connection (package upgrade).
+// -proxy-trusted, -drain-timeout), and Run, which starts an engine, prints
+// its listening lines, and serves until a signal: SIGINT or SIGTERM stop
+// it, SIGHUP upgrades it with no dropped connection and no request lost
+// (package upgrade): the old process drains its conns.
 package serve
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -17,17 +19,21 @@ import (
 	"strings"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/evloop/evloop/examples/internal/backend"
 	"github.com/evloop/evloop/reactor"
 	"github.com/evloop/evloop/upgrade"
 )
 
-// Flags are -log-level, -pid-file and -proxy-trusted.
+// Flags are -log-level, -pid-file, -proxy-trusted and -drain-timeout.
 type Flags struct {
 	LogLevel     string
 	PIDFile      string
 	ProxyTrusted string
+	// DrainTimeout bounds the old process's drain after an upgrade; 0: no
+	// drain, its conns are closed at once (requests in flight are lost).
+	DrainTimeout time.Duration
 }
 
 // AddFlags registers the flags on fs.
@@ -36,6 +42,7 @@ func AddFlags(fs *flag.FlagSet) *Flags {
 	fs.StringVar(&f.LogLevel, "log-level", "info", "debug, info, warn or error (debug logs each conn's open, with remote=, and its close's cause)")
 	fs.StringVar(&f.PIDFile, "pid-file", "", "write the serving process's pid to this file (after an upgrade, the new process's)")
 	fs.StringVar(&f.ProxyTrusted, "proxy-trusted", "", "comma-separated networks (CIDR) allowed to send a PROXY header, for an -addr with ?proxy=required|optional (default: any)")
+	fs.DurationVar(&f.DrainTimeout, "drain-timeout", upgrade.DefaultDrainTimeout, "after an upgrade, how long the old process serves its open conns on (it accepts no more) for their clients to close them; then it closes the rest (0: at once)")
 	return f
 }
 
@@ -48,8 +55,12 @@ func (f *Flags) Logger(w io.Writer) (*slog.Logger, error) {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level})), nil
 }
 
-// Options returns the engine options the flags ask for.
+// Options returns the engine options the flags ask for, or an error for a
+// bad flag.
 func (f *Flags) Options() ([]reactor.Option, error) {
+	if f.DrainTimeout < 0 {
+		return nil, fmt.Errorf("-drain-timeout %v: want 0 or more", f.DrainTimeout)
+	}
 	if f.ProxyTrusted == "" {
 		return nil, nil
 	}
@@ -73,8 +84,6 @@ type Config struct {
 	Stdout  io.Writer
 	// Start starts the engine on addrs (Addrs, or the sockets they name).
 	Start func(addrs []string) (reactor.Engine, error)
-	// BeforeStop, if set, runs before the engine drains (chat says goodbye).
-	BeforeStop func()
 }
 
 // upgraderTaken is set once a Run has made the process's Upgrader: there
@@ -84,8 +93,15 @@ var upgraderTaken atomic.Bool
 
 // Run serves until ctx ends (stop), the engine stops by itself
 // (backend.ErrStoppedByItself), or, after SIGHUP, a new process started
-// from the binary on disk serves the same sockets: then this one stops
-// accepting, drains its conns and returns nil.
+// from the binary on disk serves the same sockets: then this one drains
+// (see handOver) and returns nil.
+//
+// A stop (ctx) closes the conns at once, gracefully (each handler's OnStop,
+// then its output flushed, within reactor.DefaultDrainTimeout), as before
+// there were drains: nobody else serves those clients afterwards, so
+// serving them on would only delay the exit (by -drain-timeout, where
+// persistent conns never end) for a supervisor that may kill the process
+// meanwhile, and an operator's Ctrl-C should be prompt.
 func Run(ctx context.Context, cfg Config) error {
 	log := cfg.Logger
 	hup := make(chan os.Signal, 1)
@@ -114,6 +130,17 @@ func Run(ctx context.Context, cfg Config) error {
 	if up != nil {
 		if up.HasParent() {
 			log.Info("upgrade: serving the sockets of the old process", "pid", os.Getpid())
+			// The old process drains for a while; until it exits, the
+			// next SIGHUP is refused. Say when it may come.
+			served := make(chan struct{})
+			defer close(served)
+			go func() {
+				select {
+				case <-up.ParentExited():
+					log.Info("upgrade: the old process has exited", "pid", os.Getpid())
+				case <-served:
+				}
+			}()
 		}
 		// Ready before the listening line: whoever reads it may send
 		// SIGHUP at once.
@@ -146,12 +173,9 @@ serving:
 				log.Error("upgrade failed; serving on", "err", err)
 			}
 		case <-exit:
-			log.Info("upgrade: the new process serves; draining", "pid", os.Getpid(), "conns", eng.Conns())
+			handOver(ctx, eng, cfg.Flags.DrainTimeout, log)
 			break serving
 		}
-	}
-	if cfg.BeforeStop != nil {
-		cfg.BeforeStop()
 	}
 	stopCtx, cancel := context.WithTimeout(context.Background(), reactor.DefaultDrainTimeout)
 	defer cancel()
@@ -159,6 +183,35 @@ serving:
 		log.Warn("some conns were cut off before their output drained", "err", err)
 	}
 	return stopped
+}
+
+// handOver drains eng once a new process serves its sockets: the engine
+// stops accepting at once (the new process accepts on the same sockets, so
+// no client notices), tells each conn's handler (OnStop: chat says goodbye
+// and closes) and serves the conns on until their clients close them, as
+// nginx's old workers do. A request a client sent before the hand-over is
+// thus answered: a Stop right away would close each conn once its output
+// is flushed, and a request the process had not read yet would get no
+// reply. The drain ends when the last conn does, after timeout (0: at
+// once), or when ctx ends (a stop signal): Run's Stop then closes the conns
+// left, gracefully.
+func handOver(ctx context.Context, eng reactor.Engine, timeout time.Duration, log *slog.Logger) {
+	log.Info("upgrade: the new process serves; draining", "pid", os.Getpid(), "conns", eng.Conns(), "drain_timeout", timeout)
+	if timeout <= 0 {
+		return
+	}
+	errTimeout := errors.New("the drain timeout passed")
+	drain, cancel := context.WithTimeoutCause(ctx, timeout, errTimeout)
+	defer cancel()
+	start := time.Now()
+	switch err := eng.Drain(drain); {
+	case err == nil:
+		log.Info("upgrade: every conn has ended", "pid", os.Getpid(), "after", time.Since(start).Round(time.Millisecond))
+	case errors.Is(err, errTimeout):
+		log.Info("upgrade: drain timeout; closing the conns left", "pid", os.Getpid(), "conns", eng.Conns())
+	default:
+		log.Info("upgrade: drain cut short; closing the conns left", "pid", os.Getpid(), "conns", eng.Conns(), "cause", err)
+	}
 }
 
 // newUpgrader returns the process's Upgrader, or nil and why there is none.

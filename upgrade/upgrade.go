@@ -116,7 +116,15 @@ func New(o Options) (*Upgrader, error) {
 	if err != nil {
 		return nil, fmt.Errorf("upgrade: %w", err)
 	}
-	u := &Upgrader{tf: tf, exit: make(chan struct{}), parentGone: make(chan struct{})}
+	u := &Upgrader{tf: tf, exit: make(chan struct{})}
+	go func() {
+		<-tf.Exit() // closed by Stop or by a successful upgrade, nothing else
+		if !u.stopping.Load() {
+			sdnotify.HandOver()
+		}
+		close(u.exit)
+	}()
+	u.parentGone = make(chan struct{})
 	if tf.HasParent() {
 		go func() {
 			// An error means the parent wrote to the pipe before exiting;
@@ -127,13 +135,6 @@ func New(o Options) (*Upgrader, error) {
 	} else {
 		close(u.parentGone)
 	}
-	go func() {
-		<-tf.Exit() // closed by Stop or by a successful upgrade, nothing else
-		if !u.stopping.Load() {
-			sdnotify.HandOver()
-		}
-		close(u.exit)
-	}()
 	return u, nil
 }
 

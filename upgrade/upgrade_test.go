@@ -3,13 +3,11 @@
 package upgrade_test
 
 import (
-	"context"
 	"errors"
 	"io"
 	"log/slog"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -30,36 +28,10 @@ func (echo) OnTraffic(c conn.Conn) reactor.Action {
 	return reactor.None
 }
 
-// inChild is set in the environment of a test run in a child process.
-const inChild = "EVLOOP_UPGRADE_TEST_CHILD"
-
-// runInChild runs test name in a child process (this test binary), and
-// tells whether the caller is that child, which then runs the test's body.
-// tableflip allows one Upgrader per process, ever: a test that makes one
-// runs in a fresh process each time, so that go test -count=N passes.
-func runInChild(t *testing.T, name string) (child bool) {
-	t.Helper()
-	if os.Getenv(inChild) == name {
-		return true
-	}
-	exe, err := os.Executable()
-	require.NoError(t, err)
-	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, exe, "-test.run=^"+name+"$", "-test.count=1", "-test.v")
-	cmd.Env = append(os.Environ(), inChild+"="+name)
-	out, err := cmd.CombinedOutput()
-	require.NoError(t, err, "%s in a child process:\n%s", name, out)
-	require.Contains(t, string(out), "--- PASS: "+name+" ", "the child ran the test:\n%s", out)
-	return false
-}
-
-// TestListen makes an Upgrader (in a child process: see runInChild); the
-// upgrade itself is tested through the example binaries (examples/echo).
+// TestListen is the one test that makes this process's Upgrader (tableflip
+// allows one per process); the upgrade itself is tested through the
+// example binaries (examples/echo).
 func TestListen(t *testing.T) {
-	if !runInChild(t, "TestListen") {
-		return
-	}
 	up, err := upgrade.New(upgrade.Options{})
 	require.NoError(t, err)
 	require.False(t, up.HasParent())

@@ -1,9 +1,8 @@
 // Package serve is the examples' life cycle: the flags every example takes
 // for logging, PROXY protocol trust and upgrades (-log-level, -pid-file,
-// -proxy-trusted, -drain-timeout), and Run, which starts an engine, prints
-// its listening lines, and serves until a signal: SIGINT or SIGTERM stop
-// it, SIGHUP upgrades it with no dropped connection and no request lost
-// (package upgrade): the old process drains its conns.
+// -proxy-trusted), and Run, which starts an engine, prints its listening
+// lines, and serves until a signal: SIGINT or SIGTERM stop it, SIGHUP
+// upgrades it with no dropped connection (package upgrade).
 package serve
 
 import (
@@ -26,23 +25,22 @@ import (
 	"github.com/evloop/evloop/upgrade"
 )
 
-// Flags are -log-level, -pid-file, -proxy-trusted and -drain-timeout.
+// Flags are -log-level, -pid-file and -proxy-trusted.
 type Flags struct {
 	LogLevel     string
 	PIDFile      string
+	DrainTimeout time.Duration // -drain-timeout: how long an upgraded process drains (handOver)
 	ProxyTrusted string
-	// DrainTimeout bounds the old process's drain after an upgrade; 0: no
-	// drain, its conns are closed at once (requests in flight are lost).
-	DrainTimeout time.Duration
 }
 
 // AddFlags registers the flags on fs.
 func AddFlags(fs *flag.FlagSet) *Flags {
 	f := &Flags{}
 	fs.StringVar(&f.LogLevel, "log-level", "info", "debug, info, warn or error (debug logs each conn's open, with remote=, and its close's cause)")
+	f.DrainTimeout = upgrade.DefaultDrainTimeout
+	fs.Var(nonNegative{&f.DrainTimeout}, "drain-timeout", "after an upgrade, how long the old process serves its open conns on (it accepts no more) for their clients to close them; then it closes the rest (0: at once)")
 	fs.StringVar(&f.PIDFile, "pid-file", "", "write the serving process's pid to this file (after an upgrade, the new process's)")
 	fs.StringVar(&f.ProxyTrusted, "proxy-trusted", "", "comma-separated networks (CIDR) allowed to send a PROXY header, for an -addr with ?proxy=required|optional (default: any)")
-	fs.DurationVar(&f.DrainTimeout, "drain-timeout", upgrade.DefaultDrainTimeout, "after an upgrade, how long the old process serves its open conns on (it accepts no more) for their clients to close them; then it closes the rest (0: at once)")
 	return f
 }
 
@@ -55,12 +53,8 @@ func (f *Flags) Logger(w io.Writer) (*slog.Logger, error) {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level})), nil
 }
 
-// Options returns the engine options the flags ask for, or an error for a
-// bad flag.
+// Options returns the engine options the flags ask for.
 func (f *Flags) Options() ([]reactor.Option, error) {
-	if f.DrainTimeout < 0 {
-		return nil, fmt.Errorf("-drain-timeout %v: want 0 or more", f.DrainTimeout)
-	}
 	if f.ProxyTrusted == "" {
 		return nil, nil
 	}
@@ -237,4 +231,26 @@ func newUpgrader(cfg Config) (*upgrade.Upgrader, string) {
 		return nil, err.Error()
 	}
 	return up, ""
+}
+
+// nonNegative is a flag.Value for a duration of 0 or more.
+type nonNegative struct{ d *time.Duration }
+
+func (v nonNegative) String() string {
+	if v.d == nil { // flag's zero value, for -help
+		return "0s"
+	}
+	return v.d.String()
+}
+
+func (v nonNegative) Set(s string) error {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	if d < 0 {
+		return errors.New("want 0 or more")
+	}
+	*v.d = d
+	return nil
 }

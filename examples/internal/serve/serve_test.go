@@ -6,11 +6,8 @@ import (
 	"flag"
 	"log/slog"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
-
-	"github.com/evloop/evloop/upgrade"
 )
 
 func TestFlags(t *testing.T) {
@@ -45,24 +42,6 @@ func TestFlags(t *testing.T) {
 	f.ProxyTrusted = "10.0.0.0/8,nope"
 	_, err = f.Options()
 	require.ErrorContains(t, err, "-proxy-trusted")
-}
-
-// TestDrainTimeoutFlag: -drain-timeout defaults to upgrade's default, takes
-// 0 (no drain) and refuses a negative duration.
-func TestDrainTimeoutFlag(t *testing.T) {
-	fs := flag.NewFlagSet("x", flag.ContinueOnError)
-	f := AddFlags(fs)
-	require.NoError(t, fs.Parse(nil))
-	require.Equal(t, upgrade.DefaultDrainTimeout, f.DrainTimeout)
-	require.Equal(t, 30*time.Second, f.DrainTimeout, "long enough for real clients")
-	for _, ok := range []string{"0", "250ms", "2m"} {
-		require.NoError(t, fs.Parse([]string{"-drain-timeout", ok}))
-		_, err := f.Options()
-		require.NoError(t, err, ok)
-	}
-	require.NoError(t, fs.Parse([]string{"-drain-timeout", "-1s"}))
-	_, err := f.Options()
-	require.ErrorContains(t, err, "-drain-timeout")
 }
 
 func TestNoUpgraderFor(t *testing.T) {

@@ -147,6 +147,7 @@ func (u *Upgrader) HasParent() bool { return u.tf.HasParent() }
 // a while after this one serves.
 func (u *Upgrader) ParentExited() <-chan struct{} { return u.parentGone }
 
+// closed tells whether c is closed, without waiting.
 func closed(c <-chan struct{}) bool {
 	select {
 	case <-c:

@@ -90,12 +90,13 @@ var upgraderTaken atomic.Bool
 // from the binary on disk serves the same sockets: then this one drains
 // (see handOver) and returns nil.
 //
-// A stop (ctx) closes the conns at once, gracefully (each handler's OnStop,
-// then its output flushed, within reactor.DefaultDrainTimeout), as before
-// there were drains: nobody else serves those clients afterwards, so
-// serving them on would only delay the exit (by -drain-timeout, where
-// persistent conns never end) for a supervisor that may kill the process
-// meanwhile, and an operator's Ctrl-C should be prompt.
+// A stop (ctx: SIGINT, SIGTERM) does not drain: it closes the conns at
+// once, gracefully (each handler's OnStop, then its output flushed, within
+// reactor.DefaultDrainTimeout). Nobody serves those clients afterwards, so
+// serving them on would only delay the exit, by up to -drain-timeout where
+// persistent conns never end, while a supervisor's stop timeout runs and
+// an operator waits on Ctrl-C. A stop signal during an upgrade's drain
+// ends the drain the same way.
 func Run(ctx context.Context, cfg Config) error {
 	log := cfg.Logger
 	hup := make(chan os.Signal, 1)

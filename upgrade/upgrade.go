@@ -17,7 +17,20 @@
 //	up.Ready()
 //	// on SIGHUP: up.Upgrade()
 //	<-up.Exit()     // the new process serves
-//	eng.Stop(ctx)   // drain the old one's conns
+//	eng.Drain(ctx)  // stop accepting; serve the conns on until they end or ctx does
+//	eng.Stop(ctx2)  // close what is left, gracefully
+//
+// The drain is what keeps an upgrade from cutting requests in flight on
+// persistent conns: Stop right after Exit closes each conn once its output
+// is flushed, so a request its client has sent but the old process has not
+// read yet gets no reply. Engine.Drain instead stops accepting at once (the
+// successor accepts on the same sockets), tells each conn's handler
+// (StopHandler: a protocol says goodbye at a point where no request can be
+// lost, as HTTP's "Connection: close" or WebSocket's 1001 do) and serves the
+// conns on until their clients close them, as nginx's old workers and
+// Envoy's hot restart do. Bound it (DefaultDrainTimeout): conns still open
+// past it are closed by Stop, and an upgrade is refused until the old
+// process has exited.
 //
 // Listen keeps each address as written and adds the query fd=N, the
 // inherited socket's number: reactor serves such an address from that
@@ -47,6 +60,7 @@
 package upgrade
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -64,6 +78,13 @@ import (
 	"github.com/evloop/evloop/internal/socket"
 	"github.com/evloop/evloop/reactor"
 )
+
+// DefaultDrainTimeout is a bound for the old process's drain once its
+// successor serves (Engine.Drain after Exit), and the examples' default
+// -drain-timeout: long enough for a client to finish its requests and close
+// its conn, or for a protocol's goodbye to take effect; short enough that
+// the next upgrade, refused until the old process has exited, waits little.
+const DefaultDrainTimeout = 30 * time.Second
 
 // Options configure an Upgrader.
 type Options struct {
@@ -89,6 +110,9 @@ type Upgrader struct {
 	// this process silent to systemd, so that nothing the process does on
 	// Exit (its engine's STOPPING=1) can reach systemd.
 	exit chan struct{}
+	// parentGone closes once the parent, if any, has exited: from then on
+	// an upgrade may begin.
+	parentGone chan struct{}
 }
 
 // ErrUnsupported is returned by Listen for addresses whose sockets cannot
@@ -113,11 +137,38 @@ func New(o Options) (*Upgrader, error) {
 		}
 		close(u.exit)
 	}()
+	u.parentGone = make(chan struct{})
+	if tf.HasParent() {
+		go func() {
+			// An error means the parent wrote to the pipe before exiting;
+			// it has exited all the same.
+			_ = tf.WaitForParent(context.Background())
+			close(u.parentGone)
+		}()
+	} else {
+		close(u.parentGone)
+	}
 	return u, nil
 }
 
 // HasParent tells whether this process was started by an upgrade.
 func (u *Upgrader) HasParent() bool { return u.tf.HasParent() }
+
+// ParentExited is closed once the process that started this one by an
+// upgrade has exited, its drain over (at once in a process without a
+// parent). Until then an upgrade is refused: the old process may drain for
+// a while after this one serves.
+func (u *Upgrader) ParentExited() <-chan struct{} { return u.parentGone }
+
+// closed tells whether c is closed, without waiting.
+func closed(c <-chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
+}
 
 // Listen binds each address, or takes the socket the parent bound for it,
 // and returns the addresses to pass to reactor.Start: each as given, with
@@ -245,10 +296,14 @@ func (u *Upgrader) Upgrade() error {
 			<-u.exit // silent to systemd, which heeds the successor now
 			return nil
 		}
-		// tableflip learns of Ready and of the request on two channels it
-		// selects between at random, so a request right after Ready can
-		// find it "not ready yet": ask again, for a bounded while.
-		if !u.ready.Load() || try == 50 || !strings.Contains(err.Error(), "not ready") {
+		// tableflip learns of Ready, of the parent's exit and of the
+		// request on channels it selects between at random, so a request
+		// right after Ready can find it "not ready yet", and one right
+		// after the parent's exit "parent hasn't exited": ask again, for a
+		// bounded while.
+		notReady := u.ready.Load() && strings.Contains(err.Error(), "not ready")
+		parentBusy := closed(u.parentGone) && strings.Contains(err.Error(), "parent hasn't exited")
+		if try == 50 || !notReady && !parentBusy {
 			return err
 		}
 		time.Sleep(2 * time.Millisecond)

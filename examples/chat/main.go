@@ -12,8 +12,9 @@
 //
 // It prints one line "listening <addr>" on stdout once ready and exits 0 on
 // SIGINT or SIGTERM after telling the clients and closing their conns. SIGHUP
-// upgrades it as examples/echo does (the room is not carried over: the old
-// process tells its clients goodbye, and they reconnect to the new one).
+// upgrades it as examples/echo does (the room is not carried over: as the
+// old process drains, it tells each client goodbye and closes its conn, and
+// the clients reconnect to the new one).
 package main
 
 import (

@@ -26,8 +26,10 @@
 //
 // It prints one line "listening <addr>" on stdout once ready and exits 0 on
 // SIGINT or SIGTERM after closing its conns. SIGHUP upgrades it with no
-// dropped connection, as examples/echo does (the store is not carried over:
-// each process has its own). -log-level debug logs each conn.
+// dropped connection, as examples/echo does: the old process answers its
+// open conns' requests until their clients close them or -drain-timeout
+// passes (the store is not carried over: each process has its own).
+// -log-level debug logs each conn.
 package main
 
 import (

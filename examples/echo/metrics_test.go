@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"syscall"
 	"testing"
+	"time"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
@@ -21,9 +22,15 @@ import (
 func TestBinaryMetrics(t *testing.T) {
 	bin := cmdtest.Build(t, "echo")
 	p := cmdtest.Start(t, bin, "-addr", "tcp://127.0.0.1:0", "-loops", "2", "-metrics", "127.0.0.1:0")
-	// The metrics line is logged before the listening line is printed.
-	m := regexp.MustCompile(`url=(http://\S+/metrics)`).FindStringSubmatch(p.Stderr())
-	require.NotNil(t, m, "no metrics url on stderr: %s", p.Stderr())
+	// The metrics line is logged before the listening line is printed,
+	// but stderr and stdout are read by goroutines of their own: the line
+	// may reach the test a moment after the listening line.
+	urlRE := regexp.MustCompile(`url=(http://\S+/metrics)`)
+	var m []string
+	require.Eventually(t, func() bool {
+		m = urlRE.FindStringSubmatch(p.Stderr())
+		return m != nil
+	}, cmdtest.WaitLimit, 5*time.Millisecond, "no metrics url on stderr: %s", p.Stderr())
 
 	c, err := net.DialTimeout("tcp", p.Addr("tcp"), cmdtest.WaitLimit)
 	require.NoError(t, err)

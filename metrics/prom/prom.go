@@ -62,6 +62,7 @@ var loopMetrics = []metric[reactor.LoopStats]{
 	{"wakeups_total", "Returns from the poller's wait.", counter, func(s *reactor.LoopStats) int64 { return s.Wakeups }},
 	{"accept_backoffs_total", "Times accept paused on EMFILE or ENFILE.", counter, func(s *reactor.LoopStats) int64 { return s.AcceptBackoffs }},
 	{"panics_total", "Callbacks that panicked.", counter, func(s *reactor.LoopStats) int64 { return s.Panics }},
+	{"outbound_overflows_total", "Conns closed because their buffered output passed WithMaxOutbound.", counter, func(s *reactor.LoopStats) int64 { return s.OutboundOverflows }},
 }
 
 // tlsMetrics are Stats.TLS, exported as evloop_tls_NAME.

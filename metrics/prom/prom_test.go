@@ -114,7 +114,7 @@ func TestScrapeCountersMove(t *testing.T) {
 		{"gnet", []reactor.Option{reactor.WithBackend(gnetbackend.New())}},
 	} {
 		t.Run(b.name, func(t *testing.T) {
-			opts := append([]reactor.Option{reactor.WithLoops(2)}, b.opts...)
+			opts := append([]reactor.Option{reactor.WithLoops(2), reactor.WithProxy(reactor.WithProxyTrustAny())}, b.opts...)
 			eng, err := reactor.Start(echo{}, []string{"tcp://127.0.0.1:0?proxy=optional"}, opts...)
 			require.NoError(t, err)
 			t.Cleanup(func() {

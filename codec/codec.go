@@ -4,6 +4,11 @@
 // package codec/framed turns a handler of whole frames into a
 // reactor.Handler, and package codec/resp decodes Redis requests.
 //
+// Start with a decoder (NewLine, NewLineCRLF, NewDelimiter, NewFixedLength,
+// NewLengthField) and framed.New, which runs a handler of whole frames on
+// an engine; or call Decode from OnTraffic, and WriteFrame to answer.
+// ExampleLine_DecodeBytes and ExampleLengthField are runnable.
+//
 // # Contract
 //
 // A Decoder is a pure function of the bytes it is shown: DecodeBytes finds

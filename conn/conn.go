@@ -13,6 +13,10 @@
 // bytes go to the kernel at once when it takes them; the rest is buffered,
 // flushed in order when the fd turns writable, and counted by
 // OutboundBuffered.
+//
+// Start with Conn: a handler reads with Next, Peek, Discard or Read and
+// writes with Write, Writev or, from other goroutines, AsyncWrite. A
+// handler gets a Conn from package reactor's callbacks; it never makes one.
 package conn
 
 import (

@@ -43,4 +43,8 @@
 //
 // Non-goals: authentication beyond file permissions (anyone who can write the
 // well-known FIFO can connect), and Windows named pipes.
+//
+// Start here: a server listens on a fifo:///path address with package
+// reactor (fifo:///path?mode=0660&timeout=5s), and a client calls Dial;
+// ExampleDial is runnable.
 package fifo

@@ -25,6 +25,10 @@
 //
 // Non-goals: edge-triggered mode, one-shot registration, timers (the loop
 // keeps those), and Windows.
+//
+// Applications do not need this package: package reactor runs the loops, and
+// its WithPoller option picks a Kind. Start with New for a loop of one's own;
+// ExampleNew is runnable.
 package poller
 
 import (

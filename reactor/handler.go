@@ -10,6 +10,21 @@
 // one), so that a protocol layer can wrap the application's Handler per
 // listener; OnBoot, OnTick and OnShutdown go to the root Handler. The same
 // Handler runs on the gnet/v2 backend (package gnetbackend).
+//
+// # Where to start
+//
+// Write a Handler: embed BaseHandler, which has no-op callbacks, and
+// override OnTraffic (and OnOpen, OnClose, ... as needed). Serve it with
+// Run, which blocks until its context ends, or Start, which returns the
+// running Engine (Addrs, Dial, Stats, Drain, Stop). Addresses are strings
+// such as tcp://127.0.0.1:7000 (ParseAddr lists the forms); options are
+// the With functions, and WithInternetProfile sets bounds for a server
+// strangers reach. ExampleStart, ExampleRun, ExampleEngine_Dial and
+// ExampleEngine_Drain are runnable; ExampleNewTLSServer and
+// ExampleNewProxyLayer wire the TLS and PROXY layers by hand, and
+// ExampleForward writes a layer of one's own on the public seam (Forward,
+// StopHandler, StartSpecs, Engine.DialHandler, Engine.Stopping,
+// MoveBySource).
 package reactor
 
 import (

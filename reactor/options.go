@@ -21,7 +21,7 @@ const (
 	SourceHash                      // a hash of the peer address: one peer, one loop
 )
 
-// Defaults, also listed in the README's "limits and defaults" table.
+// Defaults, also listed in the table of docs/limits.md.
 const (
 	DefaultReadBufferSize = 64 << 10 // bytes read per read(2) call
 	DefaultWriteLow       = 256 << 10

@@ -1,11 +1,13 @@
 package framed_test
 
 import (
+	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"log"
-	"os/signal"
-	"syscall"
+	"net"
+	"time"
 
 	"github.com/evloop/evloop/codec"
 	"github.com/evloop/evloop/codec/framed"
@@ -37,14 +39,36 @@ func (h *lineEcho) OnClose(c conn.Conn, err error) {
 }
 
 // A line echo server: each complete line is handed to OnFrame; a client that
-// sends more than 1 KiB without a newline is disconnected.
+// sends more than 1 KiB without a newline is disconnected. A real server
+// serves it with reactor.Run(ctx, h, addrs) until a signal; here it serves
+// one client, whose line arrives in two pieces.
 func ExampleNew() {
 	lines := codec.NewLineCRLF(1 << 10)
 	h := framed.New(&lineEcho{lines: lines}, lines)
 
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	if err := reactor.Run(ctx, h, []string{"tcp://127.0.0.1:7000"}); err != nil {
+	e, err := reactor.Start(h, []string{"tcp://127.0.0.1:0"})
+	if err != nil {
 		log.Fatal(err)
 	}
+	defer e.Stop(context.Background())
+
+	c, err := net.Dial("tcp", e.Addrs()[0].String())
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	r := bufio.NewReader(c)
+	c.Write([]byte("hello, "))
+	c.Write([]byte("frames\r\nsecond line\r\n"))
+	for range 2 {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Printf("%q\n", line)
+	}
+	// Output:
+	// "hello, frames\r\n"
+	// "second line\r\n"
 }

@@ -6,6 +6,9 @@
 // It is the one codec package that imports reactor; the decoders in package
 // codec (and codec/resp) depend on package conn alone, so a program that
 // only decodes does not link the engine.
+//
+// Start with New(h, decoder), and serve what it returns with reactor.Run or
+// reactor.Start; ExampleNew is a runnable line echo server.
 package framed
 
 import (

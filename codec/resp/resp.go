@@ -16,6 +16,11 @@
 // conn's buffered bytes instead, which splits a request into its arguments
 // and, with a Progress kept per conn, goes on where the previous read left
 // an incomplete request.
+//
+// Start with NewDecoder (a Config of limits; zero fields mean the defaults),
+// DecodeCommandFrom in OnTraffic, and the Append functions for the replies.
+// ExampleDecoder_DecodeCommand and ExampleDecoder_DecodeCommandFrom are
+// runnable; examples/kv is a whole server.
 package resp
 
 import (

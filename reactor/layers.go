@@ -72,7 +72,7 @@ func (o *Options) DialLayers(network, address string, h Handler) (string, Handle
 // tlsOptions are the bounds of the engine's TLS layers: one handshake cap
 // and one set of counters for all of them.
 func (o *Options) tlsOptions() TLSOptions {
-	t := TLSOptionsFrom(o)
+	t := TLSOptionsFrom(o).withHandshakeBounds(o.tlsBounds)
 	t.Counters = &o.layers.tls
 	t.engineStopping = o.stopping
 	return t

@@ -62,6 +62,10 @@ type Options struct {
 
 	proxy  []ProxyOption // WithProxy
 	layers layerSet      // the layers attached to the listeners, for Stats
+
+	// tlsBounds holds the handshake bounds of WithTLSHandshakeTimeout and
+	// WithTLSMaxHandshakes.
+	tlsBounds TLSOptions
 }
 
 // Option sets one field of Options.

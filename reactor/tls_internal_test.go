@@ -238,7 +238,9 @@ type fakePair struct {
 
 func newFakePair(t testing.TB, client, server Handler) *fakePair {
 	srvCfg, cliCfg := internalConfigs(t)
-	o := TLSOptions{Logger: slog.New(slog.DiscardHandler)}
+	// No first-byte deadline: a test may build many pairs before it
+	// drives any.
+	o := TLSOptions{Logger: slog.New(slog.DiscardHandler), HandshakeFirstByteTimeout: -1}
 	l := newFakeLoop()
 	p := &fakePair{loop: l}
 	p.cli = &fakeRaw{loop: l, h: NewTLSClient(client, cliCfg, "", o)}
@@ -355,7 +357,7 @@ func TestTLSHandshakeLeftoverCarriesOver(t *testing.T) {
 				time.Sleep(time.Millisecond)
 			}
 			p.srv.deliver(record)
-			require.Equal(t, tlsOpen, sc.state, "the record switched the conn over")
+			require.Equal(t, tlsOpen, sc.state(), "the record switched the conn over")
 		}
 		p.runUntil(t, func() bool { return len(srv.got) >= len(after) })
 		require.Equal(t, after, srv.got)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -136,6 +137,53 @@ func tlsRoundTrip(t *testing.T, addr string, header []byte, cfg *tls.Config) str
 	}
 	c := tls.Client(raw, cfg)
 	_, err = c.Write([]byte("hi"))
+	require.NoError(t, err)
+	buf := make([]byte, 256)
+	n, err := c.Read(buf)
+	require.NoError(t, err)
+	return string(buf[:n])
+}
+
+// TestProxyAddressNeedsTrust: a ?proxy= listener that any client may reach
+// must say whom it trusts; otherwise a client that connects directly could
+// send a header and be logged as whoever it claims to be. A unix listener
+// needs no list (only local processes connect), and WithProxyTrustAny is
+// the explicit way to trust everyone.
+func TestProxyAddressNeedsTrust(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		opts := append([]reactor.Option{reactor.WithLogger(discardLogger())}, b.opts...)
+		for _, addr := range []string{"tcp://127.0.0.1:0?proxy=optional", "tcp://127.0.0.1:0?proxy=required"} {
+			e, err := reactor.Start(remoteEcho{}, []string{addr}, opts...)
+			if err == nil {
+				stop(t, e)
+			}
+			require.ErrorIs(t, err, reactor.ErrProxyNoTrust, addr)
+			require.ErrorContains(t, err, "WithProxyTrustAny", addr)
+		}
+
+		spoof := []byte("PROXY TCP4 6.6.6.6 127.0.0.1 4242 7000\r\nhi")
+		sock := "unix://" + filepath.Join(t.TempDir(), "p.sock") + "?proxy=optional"
+		e, err := reactor.Start(remoteEcho{}, []string{sock}, opts...)
+		require.NoError(t, err, "a unix listener trusts its peers")
+		got := roundTripNet(t, "unix", e.Addrs()[0].String(), spoof)
+		stop(t, e)
+		require.Equal(t, "6.6.6.6:4242 hi", got)
+
+		e, err = reactor.Start(remoteEcho{}, []string{"tcp://127.0.0.1:0?proxy=optional"},
+			append(opts, reactor.WithProxy(reactor.WithProxyTrustAny()))...)
+		require.NoError(t, err)
+		t.Cleanup(func() { stop(t, e) })
+		require.Equal(t, "6.6.6.6:4242 hi", roundTrip(t, e.Addrs()[0].String(), spoof), "trusting any peer, as asked")
+	})
+}
+
+func roundTripNet(t *testing.T, network, addr string, msg []byte) string {
+	t.Helper()
+	c, err := net.DialTimeout(network, addr, 5*time.Second)
+	require.NoError(t, err)
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	_, err = c.Write(msg)
 	require.NoError(t, err)
 	buf := make([]byte, 256)
 	n, err := c.Read(buf)

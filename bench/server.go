@@ -33,8 +33,10 @@ type serverSpec struct {
 // allServers lists the servers in the order they run and appear.
 func allServers(poller string) []*serverSpec {
 	return []*serverSpec{
-		{Key: "native", Name: "evloop native", Pkg: "./examples/echo", Args: []string{"-backend", "native", "-poller", poller}},
-		{Key: "evgnet", Name: "evloop on gnetbackend", Pkg: "./examples/echo", Args: []string{"-backend", "gnet", "-poller", poller}},
+		// -profile none: the library's defaults, no conn cap (c1m holds
+		// up to a million conns) and no idle timeout (the idle scenario).
+		{Key: "native", Name: "evloop native", Pkg: "./examples/echo", Args: []string{"-backend", "native", "-poller", poller, "-profile", "none"}},
+		{Key: "evgnet", Name: "evloop on gnetbackend", Pkg: "./examples/echo", Args: []string{"-backend", "gnet", "-poller", poller, "-profile", "none"}},
 		{Key: "gnet", Name: "gnet", Pkg: "./bench/gnetecho"},
 		{Key: "net", Name: "net", Pkg: "./bench/netecho"},
 	}

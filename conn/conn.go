@@ -91,6 +91,11 @@ var (
 	// ErrInboundTooLarge is the OnClose cause when a peer sends more than the
 	// inbound limit (WithMaxInbound) without the handler consuming it.
 	ErrInboundTooLarge = errors.New("conn: inbound buffer limit exceeded")
+	// ErrOutboundTooLarge is returned by a write that would buffer more
+	// than the outbound limit (WithMaxOutbound), and is the OnClose cause of
+	// the conn, which is closed at once: its peer is not reading (or not
+	// fast enough), and what is buffered for it is dropped.
+	ErrOutboundTooLarge = errors.New("conn: outbound buffer limit exceeded")
 	// ErrWriteShut is returned by writes after ShutdownWrite.
 	ErrWriteShut = errors.New("conn: write half is shut down")
 )

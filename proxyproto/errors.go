@@ -47,6 +47,9 @@ var (
 	// CRC32C that is not 4 bytes, a unique ID over 128 bytes, an SSL TLV
 	// shorter than its fixed part or with bad sub-TLVs).
 	ErrBadTLV = errors.New("proxyproto: bad TLV")
+	// ErrTooManyTLVs: a version 2 header with more TLVs than the parser's
+	// bound (Parser.MaxTLVs).
+	ErrTooManyTLVs = errors.New("proxyproto: too many TLVs")
 	// ErrBadChecksum: a CRC32C TLV that does not match the header.
 	ErrBadChecksum = errors.New("proxyproto: CRC32C checksum mismatch")
 )

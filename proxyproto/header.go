@@ -3,6 +3,7 @@ package proxyproto
 import (
 	"encoding/binary"
 	"net"
+	"strconv"
 )
 
 // Command is what a header says about its connection (version 2; a version
@@ -249,7 +250,7 @@ func parseSSL(v []byte) (SSLInfo, error) {
 	if len(v) < sslFixedLength {
 		return SSLInfo{}, invalid(ErrBadTLV, "SSL TLV shorter than 5 bytes")
 	}
-	subs, err := parseTLVs(v[sslFixedLength:])
+	subs, err := parseTLVs(v[sslFixedLength:], 0)
 	if err != nil {
 		return SSLInfo{}, invalid(ErrBadTLV, "SSL sub-TLVs: "+err.Error())
 	}
@@ -263,18 +264,32 @@ func AppendSSL(b []byte, info SSLInfo) []byte {
 	return appendTLVs(b, info.TLVs)
 }
 
-// parseTLVs splits b into TLVs; their values alias b.
-func parseTLVs(b []byte) ([]TLV, error) {
-	var tlvs []TLV
-	for len(b) > 0 {
-		if len(b) < 3 {
+// parseTLVs splits b into at most maxTLVs TLVs (0: any number); their
+// values alias b. It counts them first, so the slice it returns is exactly
+// as long as they are many: an entry is 32 bytes for as little as 3 on the
+// wire, and a parsed header lives as long as its conn.
+func parseTLVs(b []byte, maxTLVs int) ([]TLV, error) {
+	count := 0
+	for rest := b; len(rest) > 0; count++ {
+		if maxTLVs > 0 && count == maxTLVs {
+			return nil, invalid(ErrTooManyTLVs, "more than "+strconv.Itoa(maxTLVs))
+		}
+		if len(rest) < 3 {
 			return nil, invalid(ErrTruncated, "TLV header past the end")
 		}
-		n := int(binary.BigEndian.Uint16(b[1:3]))
-		if len(b) < 3+n {
+		n := int(binary.BigEndian.Uint16(rest[1:3]))
+		if len(rest) < 3+n {
 			return nil, invalid(ErrTruncated, "TLV value past the end")
 		}
-		tlvs = append(tlvs, TLV{Type: TLVType(b[0]), Value: b[3 : 3+n : 3+n]})
+		rest = rest[3+n:]
+	}
+	if count == 0 {
+		return nil, nil
+	}
+	tlvs := make([]TLV, count)
+	for i := range tlvs {
+		n := int(binary.BigEndian.Uint16(b[1:3]))
+		tlvs[i] = TLV{Type: TLVType(b[0]), Value: b[3 : 3+n : 3+n]}
 		b = b[3+n:]
 	}
 	return tlvs, nil

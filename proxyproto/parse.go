@@ -18,6 +18,11 @@ const (
 	// DefaultMaxV2Length is the default bound on a version 2 header's
 	// length field (addresses and TLVs).
 	DefaultMaxV2Length = 4096
+	// DefaultMaxTLVs is the default bound on a version 2 header's TLVs.
+	// A proxy sends a handful (ALPN, authority, unique ID, SSL, CRC32C, a
+	// cloud's endpoint ID); without a bound, 4 KiB of empty TLVs would be
+	// 1,365 entries kept for the conn's life.
+	DefaultMaxTLVs = 64
 
 	unixPathLength = 108
 )
@@ -38,6 +43,11 @@ type Parser struct {
 	// the 16-byte fixed part); 0 means DefaultMaxV2Length. The protocol's
 	// own bound is 65535.
 	MaxV2Length int
+	// MaxTLVs bounds the TLVs of a version 2 header; 0 means
+	// DefaultMaxTLVs. A header with more is invalid (ErrTooManyTLVs). The
+	// sub-TLVs of an SSL TLV are not counted: they are parsed only when
+	// Header.SSL asks, and not kept.
+	MaxTLVs int
 	// IgnoreChecksum skips the check of a CRC32C TLV (by default a header
 	// whose checksum does not match is invalid).
 	IgnoreChecksum bool
@@ -273,9 +283,14 @@ func (p *Parser) parseV2(b []byte) (*Header, int, error) {
 	if len(rest) == 0 {
 		return h, n, nil
 	}
-	// One copy holds every TLV value, so the header outlives b.
+	// One copy holds every TLV value, so the header outlives b; the TLVs
+	// are views into it, in a slice of their exact count.
+	maxTLVs := p.MaxTLVs
+	if maxTLVs <= 0 {
+		maxTLVs = DefaultMaxTLVs
+	}
 	own := bytes.Clone(rest)
-	tlvs, err := parseTLVs(own)
+	tlvs, err := parseTLVs(own, maxTLVs)
 	if err != nil {
 		if addrLen == 0 {
 			// An unspecified family may carry address bytes of any

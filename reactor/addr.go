@@ -129,6 +129,35 @@ func (a Addr) InheritedFD() (int, bool) {
 	return n, true
 }
 
+// inheritedSocket is the fd an address serves instead of binding, from
+// fd://N or ?fd=N.
+func (a Addr) inheritedSocket() (int, bool) {
+	if a.Scheme == "fd" {
+		n, err := strconv.Atoi(a.Target)
+		return n, err == nil && n >= 0
+	}
+	return a.InheritedFD()
+}
+
+// checkInheritedFDs refuses two addresses that name the same inherited fd.
+// The engine takes each inherited fd over, closing it if Start fails: the
+// second registration of a fd would fail, and the fd would be closed twice,
+// the second time perhaps as somebody else's fd by then.
+func checkInheritedFDs(specs []ListenSpec) error {
+	seen := make(map[int]Addr)
+	for _, sp := range specs {
+		fd, ok := sp.Addr.inheritedSocket()
+		if !ok {
+			continue
+		}
+		if prev, dup := seen[fd]; dup {
+			return fmt.Errorf("%w: %s and %s both serve fd %d (a socket is served once)", ErrBadAddress, prev, sp.Addr, fd)
+		}
+		seen[fd] = sp.Addr
+	}
+	return nil
+}
+
 func knownKey(scheme, key string) bool {
 	for _, k := range queryKeys[scheme] {
 		if k == key {

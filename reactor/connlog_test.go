@@ -65,7 +65,7 @@ func TestDebugLogsConnsAsTheHandlerSeesThem(t *testing.T) {
 	var logs lockedBuffer
 	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	h := &identityEcho{opened: map[conn.Conn]bool{}, same: make(chan bool, 1)}
-	e, err := reactor.Start(h, []string{"tcp://127.0.0.1:0?proxy=required"}, reactor.WithLogger(log), reactor.WithLoops(1))
+	e, err := reactor.Start(h, []string{"tcp://127.0.0.1:0?proxy=required"}, reactor.WithLogger(log), reactor.WithLoops(1), reactor.WithProxy(reactor.WithProxyTrustAny()))
 	require.NoError(t, err)
 	defer tpStop(t, e)
 

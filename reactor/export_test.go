@@ -28,3 +28,6 @@ func SetClientVerdictWait(d time.Duration) (restore func()) {
 	clientVerdictWait = d
 	return func() { clientVerdictWait = old }
 }
+
+// nativeOf is the native engine under the front that Start returns.
+func nativeOf(e Engine) *engine { return e.(*front).Engine.(*engine) }

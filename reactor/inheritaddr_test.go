@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
 
 	"github.com/evloop/evloop/reactor"
 	"github.com/evloop/evloop/reactor/gnetbackend"
@@ -106,4 +107,28 @@ func TestInheritedFDQueryChecksKind(t *testing.T) {
 	// gnet binds its own sockets.
 	_, err = reactor.Start(newTPHandler(), []string{"tcp://127.0.0.1:0?fd=" + strconv.Itoa(tcpFD)}, reactor.WithBackend(gnetbackend.New()))
 	require.ErrorIs(t, err, reactor.ErrUnsupported)
+}
+
+// Two addresses naming one inherited fd are refused before the engine takes
+// the fd over: it used to register it twice, fail, and close it twice.
+func TestInheritedFDDuplicateRefused(t *testing.T) {
+	fd, _ := listenerFD(t)
+	defer func() { _ = os.NewFile(uintptr(fd), "tcp").Close() }()
+	n := strconv.Itoa(fd)
+	for _, b := range []struct {
+		name string
+		opts []reactor.Option
+	}{{"native", nil}, {"gnet", []reactor.Option{reactor.WithBackend(gnetbackend.New())}}} {
+		for _, addrs := range [][]string{
+			{"tcp://127.0.0.1:0?fd=" + n, "tcp://127.0.0.1:0?fd=" + n},
+			{"fd://" + n, "tcp://127.0.0.1:0?fd=" + n},
+			{"fd://" + n, "fd://" + n},
+		} {
+			_, err := reactor.Start(newTPHandler(), addrs, b.opts...)
+			require.ErrorIs(t, err, reactor.ErrBadAddress, "%s %v", b.name, addrs)
+			require.ErrorContains(t, err, "both serve fd "+n)
+			_, err = unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0)
+			require.NoError(t, err, "%s %v: the fd is left open, as for any address Start refuses", b.name, addrs)
+		}
+	}
 }

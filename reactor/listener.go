@@ -3,7 +3,6 @@ package reactor
 import (
 	"hash/fnv"
 	"net"
-	"os"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -28,8 +27,8 @@ type listener struct {
 	l       *loop
 	fd      int
 	addr    net.Addr
-	network string // "tcp" or "unix": the family of accepted conns' addresses
-	unlink  string // unix socket path to remove on close
+	network string           // "tcp" or "unix": the family of accepted conns' addresses
+	unlink  *socket.UnixPath // the unix socket file to remove on close, if still ours
 	backoff time.Duration
 	// origin is what the accepted conns share: the handler's route and,
 	// when the listener is bound to one address (not a wildcard), their
@@ -52,9 +51,7 @@ func (ln *listener) ready(int, poller.Event) { ln.l.accept(ln) }
 // close implements endpoint.
 func (ln *listener) close() {
 	unix.Close(ln.fd)
-	if ln.unlink != "" {
-		os.Remove(ln.unlink)
-	}
+	ln.unlink.Remove()
 }
 
 // accept takes conns until EAGAIN (or a bound, to let other fds run), and

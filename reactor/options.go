@@ -31,6 +31,11 @@ const (
 	DefaultDialTimeout    = 10 * time.Second
 )
 
+// DefaultMaxOutbound bounds the output one conn may buffer (see
+// WithMaxOutbound): 64 times the high watermark, so a handler that heeds
+// backpressure never meets it, and as much as a conn may buffer inbound.
+const DefaultMaxOutbound = 64 << 20
+
 // Options is the resolved configuration an engine starts with. Backends read
 // it; applications set it with Option functions.
 type Options struct {
@@ -47,6 +52,7 @@ type Options struct {
 	IdleTimeout    time.Duration
 	MaxConns       int
 	MaxInbound     int
+	MaxOutbound    int
 	Ticker         bool
 	Logger         *slog.Logger
 	Signals        []os.Signal
@@ -60,8 +66,7 @@ type Options struct {
 	// client config (WithDialTLS).
 	TLS, DialTLS *tls.Config
 
-	proxy  []ProxyOption // WithProxy
-	layers layerSet      // the layers attached to the listeners, for Stats
+	proxy []ProxyOption // WithProxy
 
 	// tlsBounds holds the handshake bounds of WithTLSHandshakeTimeout and
 	// WithTLSMaxHandshakes.
@@ -80,6 +85,7 @@ func NewOptions(opts ...Option) *Options {
 		WriteLow:       DefaultWriteLow,
 		WriteHigh:      DefaultWriteHigh,
 		MaxInbound:     DefaultMaxInbound,
+		MaxOutbound:    DefaultMaxOutbound,
 		DrainTimeout:   DefaultDrainTimeout,
 		DialTimeout:    DefaultDialTimeout,
 	}
@@ -145,6 +151,22 @@ func WithMaxConns(n int) Option { return func(o *Options) { o.MaxConns = n } }
 // WithMaxInbound caps unconsumed inbound bytes per conn; a peer past it is
 // closed with conn.ErrInboundTooLarge (default 64 MiB; 0: no cap).
 func WithMaxInbound(n int) Option { return func(o *Options) { o.MaxInbound = n } }
+
+// WithMaxOutbound caps the output a conn may buffer, waiting for its peer to
+// read it (default DefaultMaxOutbound, 64 MiB; 0 or less: no cap), as
+// redis's client-output-buffer-limit does. A Write, Writev or async write
+// that would leave more buffered fails with conn.ErrOutboundTooLarge, and
+// the conn is closed at once with that cause: what it has buffered is
+// dropped (the peer may have received the start of the failed write, as
+// much as the kernel took). LoopStats.OutboundOverflows counts such closes.
+// For a TLS conn the bound is on the ciphertext.
+//
+// The high watermark (WithWriteWatermarks) keeps a handler that writes in
+// answer to input below the cap: reading stops above it. The cap is for
+// what backpressure does not stop: one reply far larger than the peer
+// reads, or writes that do not wait for input (AsyncWrite from other
+// goroutines, a broadcast, OnTick) to a peer that reads slowly or never.
+func WithMaxOutbound(n int) Option { return func(o *Options) { o.MaxOutbound = n } }
 
 // WithTicker makes the engine call Handler.OnTick.
 func WithTicker(on bool) Option { return func(o *Options) { o.Ticker = on } }

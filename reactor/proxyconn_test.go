@@ -118,7 +118,7 @@ func (r *plRecorder) OnDrained(c conn.Conn) reactor.Action {
 
 func TestProxyConnForwards(t *testing.T) {
 	next := &plRecorder{}
-	l, err := reactor.NewProxyLayer(next, reactor.ProxyRequired, reactor.WithProxyIdleTimeout(time.Minute))
+	l, err := reactor.NewProxyLayer(next, reactor.ProxyRequired, reactor.WithProxyTrustAny(), reactor.WithProxyIdleTimeout(time.Minute))
 	require.NoError(t, err)
 	raw := &plFakeConn{}
 	require.Equal(t, reactor.None, l.OnOpen(raw))
@@ -186,7 +186,7 @@ func TestProxyConnForwards(t *testing.T) {
 func TestProxyLayerHidesRefusedConns(t *testing.T) {
 	next := &plRecorder{}
 	var refused []error
-	l, err := reactor.NewProxyLayer(next, reactor.ProxyRequired,
+	l, err := reactor.NewProxyLayer(next, reactor.ProxyRequired, reactor.WithProxyTrustAny(),
 		reactor.WithProxyRejectHook(func(_ conn.Conn, err error) { refused = append(refused, err) }))
 	require.NoError(t, err)
 
@@ -228,7 +228,7 @@ func TestProxyLayerHidesRefusedConns(t *testing.T) {
 // TestProxyLayerTrickleRearmsDeadline: each partial header arms the idle
 // timer to what is left of the deadline, never to a fresh timeout.
 func TestProxyLayerTrickleRearmsDeadline(t *testing.T) {
-	l, err := reactor.NewProxyLayer(&plRecorder{}, reactor.ProxyRequired, reactor.WithProxyHeaderTimeout(time.Hour))
+	l, err := reactor.NewProxyLayer(&plRecorder{}, reactor.ProxyRequired, reactor.WithProxyTrustAny(), reactor.WithProxyHeaderTimeout(time.Hour))
 	require.NoError(t, err)
 	raw := &plFakeConn{}
 	l.OnOpen(raw)
@@ -245,7 +245,7 @@ func TestProxyLayerTrickleRearmsDeadline(t *testing.T) {
 // TestProxyLayerTrafficAllocatesNothing: once open, a conn's traffic goes
 // through the layer without allocating.
 func TestProxyLayerTrafficAllocatesNothing(t *testing.T) {
-	l, err := reactor.NewProxyLayer(reactor.BaseHandler{}, reactor.ProxyRequired)
+	l, err := reactor.NewProxyLayer(reactor.BaseHandler{}, reactor.ProxyRequired, reactor.WithProxyTrustAny())
 	require.NoError(t, err)
 	raw := &plFakeConn{in: []byte("PROXY UNKNOWN\r\n")}
 	l.OnOpen(raw)

@@ -55,6 +55,11 @@ var (
 	// ErrProxyUntrusted: a PROXY header, or in required mode any conn,
 	// from a peer outside the trusted networks.
 	ErrProxyUntrusted = errors.New("reactor: PROXY header from an untrusted peer")
+	// ErrProxyNoTrust: a PROXY layer was configured without saying whom it
+	// trusts (WithProxyTrusted or WithProxyTrustAny). NewProxyLayer and
+	// Start return it: without a trust list any client that reaches the
+	// listener could claim any address.
+	ErrProxyNoTrust = errors.New("reactor: PROXY layer without trusted networks")
 )
 
 // DefaultProxyHeaderTimeout bounds the wait for a conn's PROXY header.
@@ -68,6 +73,7 @@ type proxyConfig struct {
 	idleTimeout   time.Duration
 	parser        proxyproto.Parser
 	trusted       []netip.Prefix
+	trustAny      bool
 	log           *slog.Logger
 	onReject      func(c conn.Conn, err error)
 }
@@ -93,13 +99,31 @@ func WithProxyMaxHeader(n int) ProxyOption {
 	return func(c *proxyConfig) { c.parser.MaxV2Length = n }
 }
 
+// WithProxyMaxTLVs bounds a version 2 header's TLVs (default
+// proxyproto.DefaultMaxTLVs); a header with more closes its conn.
+func WithProxyMaxTLVs(n int) ProxyOption {
+	return func(c *proxyConfig) { c.parser.MaxTLVs = n }
+}
+
 // WithProxyTrusted accepts headers only from peers in nets (the load
 // balancers' networks). In required mode a conn from elsewhere is closed at
 // once; in optional mode it may still send plain data, but a header from it
-// closes it. Peers without an IP address (unix sockets) are trusted. With no
-// networks given, every peer is trusted.
+// closes it. Peers without an IP address (unix sockets) are trusted: only
+// processes that may open the socket's file reach them.
+//
+// A layer needs this or WithProxyTrustAny: NewProxyLayer and Start refuse
+// one that says neither (ErrProxyNoTrust), except on a unix:// or
+// tls+unix:// listener, which Start trusts as if WithProxyTrustAny.
 func WithProxyTrusted(nets ...netip.Prefix) ProxyOption {
 	return func(c *proxyConfig) { c.trusted = append(c.trusted, nets...) }
+}
+
+// WithProxyTrustAny accepts headers from every peer. Use it only where
+// nothing but the balancers can reach the listener (a private network, a
+// firewall): any client that connects directly can otherwise claim any
+// source address. An empty trust list meant this until ErrProxyNoTrust.
+func WithProxyTrustAny() ProxyOption {
+	return func(c *proxyConfig) { c.trustAny = true }
 }
 
 // WithProxyLogger logs each refused conn at debug level (default: the
@@ -167,6 +191,9 @@ func NewProxyLayer(next Handler, mode ProxyMode, opts ...ProxyOption) (*ProxyLay
 	}
 	if l.cfg.headerTimeout <= 0 {
 		return nil, fmt.Errorf("reactor: PROXY header timeout %v", l.cfg.headerTimeout)
+	}
+	if !l.cfg.trustAny && len(l.cfg.trusted) == 0 {
+		return nil, fmt.Errorf("%w: say whom to trust, WithProxyTrusted(balancers' networks...) or WithProxyTrustAny()", ErrProxyNoTrust)
 	}
 	if l.cfg.log == nil {
 		l.cfg.log = slog.Default()
@@ -303,7 +330,7 @@ func (l *ProxyLayer) OnStop(raw conn.Conn) {
 }
 
 func (l *ProxyLayer) trusts(a net.Addr) bool {
-	if len(l.cfg.trusted) == 0 {
+	if l.cfg.trustAny {
 		return true
 	}
 	var ip netip.Addr
@@ -390,7 +417,7 @@ func (pc *proxyConn) readHeader() Action {
 	pc.header = h
 	if h.HasAddresses() {
 		pc.remote, pc.local = h.Source, h.Destination
-		if moveBySource(pc.raw, h.Source) {
+		if MoveBySource(pc.raw, h.Source) {
 			// SourceHash: the loop for the real client goes on, with an
 			// OnTraffic (rehome.go).
 			pc.state = proxyMoving

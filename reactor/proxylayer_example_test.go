@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/netip"
 
 	"github.com/evloop/evloop/conn"
 	"github.com/evloop/evloop/reactor"
@@ -21,7 +22,9 @@ func (whoami) OnOpen(c conn.Conn) reactor.Action {
 // A ProxyLayer in front of a handler reads the PROXY header a load balancer
 // sends, so that the handler sees the real client's address.
 func ExampleNewProxyLayer() {
-	layer, err := reactor.NewProxyLayer(whoami{}, reactor.ProxyRequired)
+	layer, err := reactor.NewProxyLayer(whoami{}, reactor.ProxyRequired,
+		// Only the balancers may say who the client is.
+		reactor.WithProxyTrusted(netip.MustParsePrefix("127.0.0.0/8")))
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -231,8 +231,8 @@ func TestProxyLayerEcho(t *testing.T) {
 		t.Run(be.name, func(t *testing.T) {
 			checkFDs(t)
 			servers := map[reactor.ProxyMode]*plServer{
-				reactor.ProxyRequired: startPLServer(t, be.opts, reactor.ProxyRequired),
-				reactor.ProxyOptional: startPLServer(t, be.opts, reactor.ProxyOptional),
+				reactor.ProxyRequired: startPLServer(t, be.opts, reactor.ProxyRequired, reactor.WithProxyTrustAny()),
+				reactor.ProxyOptional: startPLServer(t, be.opts, reactor.ProxyOptional, reactor.WithProxyTrustAny()),
 			}
 			for _, c := range cases {
 				t.Run(c.name, func(t *testing.T) {
@@ -271,7 +271,7 @@ func TestProxyLayerEcho(t *testing.T) {
 func TestProxyLayerAsyncWriteGetsWrappedConn(t *testing.T) {
 	for _, be := range plBackends {
 		t.Run(be.name, func(t *testing.T) {
-			s := startPLServer(t, be.opts, reactor.ProxyRequired)
+			s := startPLServer(t, be.opts, reactor.ProxyRequired, reactor.WithProxyTrustAny())
 			_, r := s.dial(t, append(v1Header("203.0.113.7:1", "198.51.100.1:2"), "async\n"...))
 			readLine(t, r)
 			require.Equal(t, "async", readLine(t, r))
@@ -306,8 +306,8 @@ func TestProxyLayerRefuses(t *testing.T) {
 		t.Run(be.name, func(t *testing.T) {
 			checkFDs(t)
 			servers := map[reactor.ProxyMode]*plServer{
-				reactor.ProxyRequired: startPLServer(t, be.opts, reactor.ProxyRequired),
-				reactor.ProxyOptional: startPLServer(t, be.opts, reactor.ProxyOptional),
+				reactor.ProxyRequired: startPLServer(t, be.opts, reactor.ProxyRequired, reactor.WithProxyTrustAny()),
+				reactor.ProxyOptional: startPLServer(t, be.opts, reactor.ProxyOptional, reactor.WithProxyTrustAny()),
 			}
 			for _, c := range cases {
 				t.Run(c.name, func(t *testing.T) {
@@ -349,7 +349,7 @@ func TestProxyLayerHeaderDeadline(t *testing.T) {
 	for _, be := range plBackends {
 		t.Run(be.name, func(t *testing.T) {
 			checkFDs(t)
-			s := startPLServer(t, be.opts, reactor.ProxyRequired, reactor.WithProxyHeaderTimeout(timeout))
+			s := startPLServer(t, be.opts, reactor.ProxyRequired, reactor.WithProxyTrustAny(), reactor.WithProxyHeaderTimeout(timeout))
 			start := time.Now()
 			cl, r := s.dial(t)
 			header := v1Header("203.0.113.7:4242", "198.51.100.1:443")
@@ -395,7 +395,7 @@ func TestProxyLayerRestoresIdleTimeout(t *testing.T) {
 	for _, be := range plBackends {
 		t.Run(be.name, func(t *testing.T) {
 			checkFDs(t)
-			s := startPLServer(t, be.opts, reactor.ProxyRequired, reactor.WithProxyHeaderTimeout(timeout),
+			s := startPLServer(t, be.opts, reactor.ProxyRequired, reactor.WithProxyTrustAny(), reactor.WithProxyHeaderTimeout(timeout),
 				reactor.WithProxyIdleTimeout(5*timeout))
 			cl, r := s.dial(t, v1Header("203.0.113.7:4242", "198.51.100.1:443"))
 			readLine(t, r)
@@ -466,7 +466,7 @@ func TestProxySenderThroughLayer(t *testing.T) {
 		for _, version := range []int{1, 2} {
 			t.Run(fmt.Sprintf("%s/v%d", be.name, version), func(t *testing.T) {
 				checkFDs(t)
-				s := startPLServer(t, be.opts, reactor.ProxyRequired)
+				s := startPLServer(t, be.opts, reactor.ProxyRequired, reactor.WithProxyTrustAny())
 				d := &plDialer{lines: make(chan string, 1)}
 				client := mustTCP("[2001:db8::99]:5555")
 				sender, err := reactor.NewProxySender(d, version, func(conn.Conn) *proxyproto.Header {
@@ -528,6 +528,10 @@ func TestParseProxyMode(t *testing.T) {
 	require.ErrorIs(t, err, reactor.ErrBadAddress)
 	_, err = reactor.NewProxyLayer(reactor.BaseHandler{}, 0)
 	require.Error(t, err)
-	_, err = reactor.NewProxyLayer(reactor.BaseHandler{}, reactor.ProxyRequired, reactor.WithProxyHeaderTimeout(0))
+	_, err = reactor.NewProxyLayer(reactor.BaseHandler{}, reactor.ProxyRequired, reactor.WithProxyTrustAny(), reactor.WithProxyHeaderTimeout(0))
 	require.Error(t, err)
+	for _, mode := range []reactor.ProxyMode{reactor.ProxyRequired, reactor.ProxyOptional} {
+		_, err = reactor.NewProxyLayer(reactor.BaseHandler{}, mode)
+		require.ErrorIs(t, err, reactor.ErrProxyNoTrust, "no trust list, no opt-in: refused")
+	}
 }

@@ -33,7 +33,7 @@ func TestSourceHashUsesProxiedClient(t *testing.T) {
 		t.Run(kind.String(), func(t *testing.T) {
 			e, err := reactor.Start(addrEcho{}, []string{"tcp://127.0.0.1:0?proxy=required"},
 				reactor.WithLoops(4), reactor.WithPoller(kind), reactor.WithLoadBalancing(reactor.SourceHash),
-				reactor.WithLogger(quietLog))
+				reactor.WithLogger(quietLog), reactor.WithProxy(reactor.WithProxyTrustAny()))
 			require.NoError(t, err)
 			defer tpStop(t, e)
 			addr := e.Addrs()[0].String()

@@ -646,7 +646,7 @@ func TestTLSStopSendsCloseNotify(t *testing.T) {
 				cli.MaxVersion = tls.VersionTLS12
 				h := newTLSEcho()
 				var root reactor.Handler = h
-				opts := append([]reactor.Option{reactor.WithLogger(quietLog), reactor.WithTLS(srv)}, b.opts...)
+				opts := append([]reactor.Option{reactor.WithLogger(quietLog), reactor.WithTLS(srv), reactor.WithProxy(reactor.WithProxyTrustAny())}, b.opts...)
 				if strings.HasPrefix(addr, "tcp:") {
 					root = reactor.NewTLSServer(h, srv, reactor.TLSOptions{Logger: quietLog})
 				}

@@ -112,7 +112,7 @@ func (c *tlsConn) handshakeFacts() closeFacts {
 // openFacts records what is known of an open conn whose raw conn closed.
 func (c *tlsConn) openFacts() closeFacts {
 	f := closeFacts{open: true, rawErr: c.rawErr, cause: c.cause, peerClosed: c.peerClosed,
-		closeSent: c.closeSent, stopping: c.layer.stopping()}
+		closeSent: c.closeSent, stopping: c.layer.engine.stopping()}
 	if f.cause == nil && !f.peerClosed && f.rawErr == nil && !f.closeSent {
 		// The peer's EOF without close_notify. (truncated reads on, so
 		// crypto/tls sees the EOF either way.)
@@ -151,7 +151,7 @@ type loopRunner interface {
 // is no loopRunner); the caller decides now.
 func (c *tlsConn) awaitVerdict() bool {
 	run, ok := c.raw.(loopRunner)
-	if !ok || c.layer.stopping() {
+	if !ok || c.layer.engine.stopping() {
 		return false
 	}
 	c.mu.Lock()

@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"log"
+	"net/netip"
 	"os"
 	"os/signal"
 	"syscall"
@@ -15,7 +16,8 @@ import (
 )
 
 // A server that upgrades itself on SIGHUP: the new process takes over the
-// listening socket, and this one drains its conns and exits.
+// listening socket, and this one stops accepting, serves its conns on until
+// they end (or a deadline passes) and exits.
 func Example() {
 	up, err := upgrade.New(upgrade.Options{PIDFile: "/run/echo.pid"})
 	if err != nil {
@@ -26,7 +28,9 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	eng, err := reactor.Start(echo{}, addrs)
+	// The balancers, the only peers whose PROXY headers count.
+	balancers := reactor.WithProxyTrusted(netip.MustParsePrefix("10.0.0.0/8"))
+	eng, err := reactor.Start(echo{}, addrs, reactor.WithProxy(balancers))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -48,7 +52,14 @@ func Example() {
 		}
 		break
 	}
+	// Stop accepting and serve the conns on until they end, for a while:
+	// a request in flight on a persistent conn is still answered.
+	drain, cancelDrain := context.WithTimeout(context.Background(), upgrade.DefaultDrainTimeout)
+	defer cancelDrain()
+	if err := eng.Drain(drain); err != nil {
+		log.Print("closing the conns left after the drain: ", eng.Conns())
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), reactor.DefaultDrainTimeout)
 	defer cancel()
-	eng.Stop(ctx)
+	eng.Stop(ctx) // closes them gracefully: their output is flushed first
 }

@@ -7,12 +7,21 @@
 //	go build -o /tmp/echo ./examples/echo
 //	go run ./bench/restartload -bin /tmp/echo -conns 200 -upgrades 5
 //
-// A conn the old server closes gracefully (EOF) while it drains is
-// reopened; a request it left unanswered at that close (the client knows:
-// no reply came before the EOF) is sent again on the new conn, as a client
-// retries a request on a closed keep-alive conn. Those are counted apart
-// ("unanswered, resent"); "bytes lost" counts bytes that never came back,
-// or came back wrong, after that.
+// The old server drains: it accepts no more but echoes on its open conns
+// until their clients close them, for up to the server's -drain-timeout
+// (this program's -drain-timeout). With -rotate (the default) each kept
+// conn is closed by its client after its next few answers once an upgrade
+// has happened, and dialed again (to the new server), as a protocol's
+// goodbye would have a client do (HTTP's "Connection: close"): no request
+// should then go unanswered. Without -rotate the kept conns stay with the
+// old server until its drain timeout, which closes them.
+//
+// A conn the server closes gracefully (EOF) is reopened; a request it left
+// unanswered at that close (the client knows: no reply came before the
+// EOF) is sent again on the new conn, as a client retries a request on a
+// closed keep-alive conn. Those are counted apart ("unanswered, resent"),
+// and fail the run with -rotate; "bytes lost" counts bytes that never came
+// back, or came back wrong, after that.
 package main
 
 import (
@@ -37,6 +46,11 @@ import (
 )
 
 type counters struct {
+	// gen counts the upgrades whose new server serves: a kept conn dialed
+	// before the last one is rotated (-rotate).
+	gen                        atomic.Int64
+	rotate                     bool
+	rotated                    atomic.Int64
 	refused, resets, otherErrs atomic.Int64
 	lostBytes, echoedBytes     atomic.Int64
 	reconnects, unanswered     atomic.Int64
@@ -72,6 +86,8 @@ func main() {
 	loops := flag.Int("loops", 2, "the server's -loops")
 	addr := flag.String("addr", "", "load a running server at host:port for -every instead (no -bin, no upgrade): e.g. through a load balancer")
 	sources := flag.String("sources", "", "comma-separated local IPs to dial from, in turn (e.g. 127.0.0.2,127.0.0.3)")
+	drain := flag.Duration("drain-timeout", 10*time.Second, "the server's -drain-timeout: how long an old server echoes on its open conns")
+	rotate := flag.Bool("rotate", true, "after an upgrade, close each kept conn after its next answers and dial again (the new server), as a client told goodbye does")
 	flag.Parse()
 	if *sources != "" {
 		sourceDialers = nil
@@ -89,7 +105,7 @@ func main() {
 	case *addr != "":
 		err = load(*addr, *conns, *dialers, *every, *size)
 	case *bin != "":
-		err = run(*bin, *conns, *dialers, *upgrades, *every, *size, *loops)
+		err = run(*bin, *conns, *dialers, *upgrades, *every, *size, *loops, *drain, *rotate)
 	default:
 		fmt.Fprintln(os.Stderr, "restartload: -bin or -addr is required")
 		os.Exit(2)
@@ -127,7 +143,7 @@ func load(addr string, nconns, ndialers int, d time.Duration, size int) error {
 	return report(&c)
 }
 
-func run(bin string, nconns, ndialers, nupgrades int, every time.Duration, size, loops int) error {
+func run(bin string, nconns, ndialers, nupgrades int, every time.Duration, size, loops int, drain time.Duration, rotate bool) error {
 	_, _ = rlimit.RaiseNoFile(uint64(nconns+ndialers) * 2) // short of it, dials fail and are counted
 	dir, err := os.MkdirTemp("", "restartload")
 	if err != nil {
@@ -144,7 +160,7 @@ func run(bin string, nconns, ndialers, nupgrades int, every time.Duration, size,
 		return err
 	}
 	defer errf.Close()
-	cmd := exec.Command(bin, "-addr", "tcp://127.0.0.1:0", "-loops", strconv.Itoa(loops), "-pid-file", pidFile)
+	cmd := exec.Command(bin, "-addr", "tcp://127.0.0.1:0", "-loops", strconv.Itoa(loops), "-pid-file", pidFile, "-drain-timeout", drain.String())
 	cmd.Stdout, cmd.Stderr = w, errf
 	if err := cmd.Start(); err != nil {
 		return err
@@ -189,7 +205,7 @@ func run(bin string, nconns, ndialers, nupgrades int, every time.Duration, size,
 		return err
 	}
 
-	var c counters
+	c := counters{rotate: rotate}
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	for i := 0; i < nconns; i++ {
@@ -220,7 +236,8 @@ func run(bin string, nconns, ndialers, nupgrades int, every time.Duration, size,
 			return err
 		}
 		ready := time.Since(t0)
-		if err := waitExit(serving, 30*time.Second); err != nil {
+		c.gen.Add(1)
+		if err := waitExit(serving, drain+30*time.Second); err != nil {
 			return err
 		}
 		fmt.Printf("upgrade %d: pid %d -> %d: new process ready in %v, old one drained and exited %v later\n",
@@ -240,7 +257,8 @@ func run(bin string, nconns, ndialers, nupgrades int, every time.Duration, size,
 // bytes or other errors.
 func report(c *counters) error {
 	fmt.Printf("requests echoed: %d (%d bytes) on the kept conns, %d dials\n", c.requests.Load(), c.echoedBytes.Load(), c.dials.Load())
-	fmt.Printf("kept conns closed gracefully by a draining server and reopened: %d; requests unanswered at that close, resent: %d\n", c.reconnects.Load(), c.unanswered.Load())
+	fmt.Printf("kept conns closed by their client after an upgrade and reopened (-rotate): %d\n", c.rotated.Load())
+	fmt.Printf("kept conns closed gracefully by the server and reopened: %d; requests unanswered at that close, resent: %d\n", c.reconnects.Load(), c.unanswered.Load())
 	fmt.Printf("dialed conns closed gracefully by the server before their reply (by a draining old process): %d\n", c.dialsClosedEarly.Load())
 	fmt.Printf("connects refused: %d, resets: %d, bytes lost: %d, other errors: %d\n", c.refused.Load(), c.resets.Load(), c.lostBytes.Load(), c.otherErrs.Load())
 	if c.firstErr != nil {
@@ -248,6 +266,9 @@ func report(c *counters) error {
 	}
 	if c.refused.Load()+c.resets.Load()+c.lostBytes.Load()+c.otherErrs.Load() > 0 {
 		return errors.New("clients saw failures")
+	}
+	if c.rotate && c.unanswered.Load()+c.dialsClosedEarly.Load() > 0 {
+		return errors.New("requests went unanswered: a server closed conns with requests in flight")
 	}
 	return nil
 }
@@ -264,7 +285,8 @@ func payload(buf []byte, id, n int) {
 
 // keepEchoing sends requests one at a time on a conn and checks each echo.
 // A graceful close by the server (EOF) before the echo is complete reopens
-// the conn and resends the request.
+// the conn and resends the request. With -rotate, a conn dialed before the
+// last upgrade is closed after rotateAfter more answers, and reopened.
 func keepEchoing(addr string, id, size int, c *counters, stop <-chan struct{}) {
 	req, got := make([]byte, size), make([]byte, size)
 	var conn net.Conn
@@ -273,6 +295,8 @@ func keepEchoing(addr string, id, size int, c *counters, stop <-chan struct{}) {
 			conn.Close()
 		}
 	}()
+	var dialGen int64
+	after := 0
 	for n := 0; ; {
 		select {
 		case <-stop:
@@ -286,6 +310,7 @@ func keepEchoing(addr string, id, size int, c *counters, stop <-chan struct{}) {
 				time.Sleep(10 * time.Millisecond)
 				continue
 			}
+			dialGen, after = c.gen.Load(), 0
 		}
 		payload(req, id, n)
 		conn.SetDeadline(time.Now().Add(10 * time.Second))
@@ -304,6 +329,13 @@ func keepEchoing(addr string, id, size int, c *counters, stop <-chan struct{}) {
 				c.requests.Add(1)
 			}
 			n++
+			if c.rotate && c.gen.Load() != dialGen {
+				if after++; after == rotateAfter {
+					c.rotated.Add(1)
+					conn.Close()
+					conn = nil
+				}
+			}
 		case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
 			// Closed gracefully: what came back must be a prefix of the
 			// request; the request goes again on a new conn.
@@ -324,6 +356,11 @@ func keepEchoing(addr string, id, size int, c *counters, stop <-chan struct{}) {
 		}
 	}
 }
+
+// rotateAfter is how many answers a kept conn waits for, once an upgrade
+// has happened, before its client closes it (-rotate): the old server
+// answers them while it drains.
+const rotateAfter = 3
 
 // keepDialing dials a conn per request.
 func keepDialing(addr string, size int, c *counters, stop <-chan struct{}) {

@@ -11,7 +11,8 @@ import (
 // FuzzDecode checks Decoder on arbitrary input and limits: no panic;
 // 0 <= n <= len(input); arguments within the limits and aliasing the
 // request; a bounded number of bytes left pending; the same commands and
-// error whether the input arrives whole, in two pieces or byte by byte; and
+// error whether the input arrives whole, in two pieces or byte by byte
+// (resuming with a Progress, and in two pieces without one); and
 // that a command encoded with AppendCommand (and, where it can be, as an
 // inline line) decodes back to the same arguments, or fails for a limit it
 // really breaks.
@@ -45,6 +46,9 @@ func FuzzDecode(f *testing.F) {
 		split = int(uint(split) % uint(len(data)+1))
 		if got := stream(t, d, data[:split], data[split:]); !got.equal(whole) {
 			t.Fatalf("split at %d: %v; whole: %v", split, got, whole)
+		}
+		if got := streamWith(t, d, false, data[:split], data[split:]); !got.equal(whole) {
+			t.Fatalf("split at %d, parsed from the start each time: %v; whole: %v", split, got, whole)
 		}
 		if len(data) <= 512 {
 			bytewise := make([][]byte, len(data))

@@ -62,16 +62,29 @@ func pendingLimit(d *Decoder) int {
 // contract at every step.
 func stream(t testing.TB, d *Decoder, pieces ...[]byte) result {
 	t.Helper()
+	return streamWith(t, d, true, pieces...)
+}
+
+// streamWith is stream with DecodeCommandFrom and a Progress kept across
+// pieces (resume), or with DecodeCommand, which parses each request from
+// its start every time.
+func streamWith(t testing.TB, d *Decoder, resume bool, pieces ...[]byte) result {
+	t.Helper()
 	var r result
 	var buffered []byte
 	var args [][]byte
+	var progress Progress
 	for _, p := range pieces {
 		// Fresh memory each time, as a conn's buffer may move.
 		buffered = append(append([]byte(nil), buffered...), p...)
 		for {
 			var n int
 			var err error
-			args, n, err = d.DecodeCommand(buffered, args)
+			if resume {
+				args, n, err = d.DecodeCommandFrom(buffered, args, &progress)
+			} else {
+				args, n, err = d.DecodeCommand(buffered, args)
+			}
 			if n < 0 || n > len(buffered) {
 				t.Fatalf("DecodeCommand consumed %d of %d bytes", n, len(buffered))
 			}

@@ -12,8 +12,9 @@
 //
 // It prints one line "listening <addr>" on stdout once ready and exits 0 on
 // SIGINT or SIGTERM after telling the clients and closing their conns. SIGHUP
-// upgrades it as examples/echo does (the room is not carried over: the old
-// process tells its clients goodbye, and they reconnect to the new one).
+// upgrades it as examples/echo does (the room is not carried over: as the
+// old process drains, it tells each client goodbye and closes its conn, and
+// the clients reconnect to the new one).
 package main
 
 import (
@@ -62,6 +63,16 @@ func run() error {
 		return err
 	}
 	opts = append(opts, more...)
+	opts = append(opts,
+		// Members may only read, for as long as they like: the conn cap,
+		// not an idle timeout, bounds them.
+		reactor.WithIdleTimeout(0),
+		// The room disconnects a member at -maxbacklog, checked after a
+		// delivery that may add a full outbox (MaxQueued, 4× the backlog);
+		// the engine's bound is a backstop just past both (a line, TLS
+		// records), so that the room, not the engine, says "too slow".
+		reactor.WithMaxOutbound(5*(*maxBacklog+*maxBacklog/64)+*maxLine+64<<10),
+	)
 
 	// Before Start, so that a signal right after "listening" is not fatal.
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
@@ -73,6 +84,5 @@ func run() error {
 		Start: func(addrs []string) (reactor.Engine, error) {
 			return reactor.Start(newHandler(r), addrs, opts...)
 		},
-		BeforeStop: r.shutdown,
 	})
 }

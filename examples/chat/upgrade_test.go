@@ -3,6 +3,7 @@
 package main
 
 import (
+	"fmt"
 	"io"
 	"net"
 	"strings"
@@ -15,8 +16,10 @@ import (
 	"github.com/evloop/evloop/examples/internal/cmdtest"
 )
 
-// TestUpgradeBySIGHUP: chat upgrades itself as echo does; the old process
-// says goodbye to its clients and closes their conns gracefully.
+// TestUpgradeBySIGHUP: chat upgrades itself as echo does; as the old
+// process drains, it says goodbye to its clients and closes their conns
+// gracefully, and so exits at once, without waiting for its
+// -drain-timeout.
 func TestUpgradeBySIGHUP(t *testing.T) {
 	bin := cmdtest.Build(t, "chat")
 	u := cmdtest.StartUpgradable(t, bin, "-addr", "tcp://127.0.0.1:0", "-loops", "1")
@@ -39,6 +42,7 @@ func TestUpgradeBySIGHUP(t *testing.T) {
 	require.NoError(t, err, "a graceful close, not a reset")
 	require.Contains(t, string(all), "server shutting down")
 	require.Equal(t, 0, u.FirstExited(), "the old process exits 0")
+	require.Contains(t, u.Stderr(), fmt.Sprintf(`msg="upgrade: every conn has ended" pid=%d`, oldPid))
 
 	c, err := net.DialTimeout("tcp", addr, cmdtest.WaitLimit)
 	require.NoError(t, err)

@@ -7,9 +7,11 @@
 // SIGINT or SIGTERM after closing its conns. On SIGHUP it upgrades itself
 // with no dropped connection: the binary on disk is started with the same
 // arguments and the listening sockets, prints the same listening line, and
-// once it serves, this process stops accepting, drains its conns and exits
-// 0 (-pid-file tracks which process serves). -log-level debug logs each
-// conn's open (remote= is the client, after any PROXY header) and close.
+// once it serves, this process stops accepting and drains: it echoes on
+// its open conns until their clients close them, for up to -drain-timeout
+// (default 30s), then closes the rest gracefully and exits 0 (-pid-file
+// tracks which process serves). -log-level debug logs each conn's open
+// (remote= is the client, after any PROXY header) and close.
 package main
 
 import (

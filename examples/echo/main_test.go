@@ -91,6 +91,7 @@ func TestBinaryRefusesBadInput(t *testing.T) {
 		{[]string{"-addr", "tcp://127.0.0.1:0", "-log-level", "loud"}, "-log-level"},
 		{[]string{"-addr", "tcp://127.0.0.1:0", "-proxy-trusted", "nope"}, "-proxy-trusted"},
 		{[]string{"-addr", "tcp://127.0.0.1:0?proxy=sometimes"}, "sometimes"},
+		{[]string{"-addr", "tcp://127.0.0.1:0?proxy=optional"}, "-proxy-trusted CIDR"},
 	} {
 		cmd := exec.Command(bin, tc.args...)
 		var stdout, stderr bytes.Buffer

@@ -18,10 +18,10 @@ import (
 	"github.com/evloop/evloop/examples/internal/cmdtest"
 )
 
-// echoOnce dials addr, sends one message and reads it back. A conn the
-// draining old process accepted may be closed before its reply (EOF: the
-// graceful close of a conn it will not serve); that is reported apart from
-// failures, which are refusals, resets and wrong bytes.
+// echoOnce dials addr, sends one message and reads it back. A conn closed
+// before its reply (EOF: a graceful close) is reported apart from failures,
+// which are refusals, resets and wrong bytes: since the old process drains,
+// no conn should be closed so, but an upgrade without a drain does it.
 func echoOnce(addr string, i int) (closedEarly bool, err error) {
 	c, err := net.DialTimeout("tcp", addr, cmdtest.WaitLimit)
 	if err != nil {
@@ -49,11 +49,14 @@ func echoOnce(addr string, i int) (closedEarly bool, err error) {
 
 // TestUpgradeBySIGHUP upgrades echo while a client holds a conn and others
 // keep dialing: the new process prints the same listening line and takes
-// over; the old one closes its conn gracefully (EOF after every byte came
-// back, no reset) and exits 0; no dial fails.
+// over; the old one drains: it echoes on the held conn, and once its
+// -drain-timeout has passed, closes it gracefully (EOF after every byte
+// came back, no reset) and exits 0; no dial fails, and none is closed
+// before its reply.
 func TestUpgradeBySIGHUP(t *testing.T) {
 	bin := cmdtest.Build(t, "echo")
-	u := cmdtest.StartUpgradable(t, bin, "-addr", "tcp://127.0.0.1:0", "-loops", "2", "-log-level", "debug")
+	const drainTimeout = 2 * time.Second
+	u := cmdtest.StartUpgradable(t, bin, "-addr", "tcp://127.0.0.1:0", "-loops", "2", "-log-level", "debug", "-drain-timeout", drainTimeout.String())
 	first := u.Line()
 	addr, ok := strings.CutPrefix(first, "listening tcp://")
 	require.True(t, ok, "first line %q", first)
@@ -64,13 +67,17 @@ func TestUpgradeBySIGHUP(t *testing.T) {
 	require.NoError(t, err)
 	defer held.Close()
 	held.SetDeadline(time.Now().Add(cmdtest.WaitLimit))
-	sent := []byte(strings.Repeat("held conn ", 1000))
-	_, err = held.Write(sent)
-	require.NoError(t, err)
-	back := make([]byte, len(sent))
-	_, err = io.ReadFull(held, back)
-	require.NoError(t, err)
-	require.Equal(t, sent, back)
+	echoHeld := func() {
+		t.Helper()
+		sent := []byte(strings.Repeat("held conn ", 1000))
+		_, err = held.Write(sent)
+		require.NoError(t, err)
+		back := make([]byte, len(sent))
+		_, err = io.ReadFull(held, back)
+		require.NoError(t, err)
+		require.Equal(t, sent, back)
+	}
+	echoHeld()
 
 	// Dial continuously through the upgrade.
 	stop := make(chan struct{})
@@ -107,11 +114,17 @@ func TestUpgradeBySIGHUP(t *testing.T) {
 	require.Equal(t, first, u.Line(), "the new process listens on the same address")
 	newPid := u.ServingPid(oldPid)
 
-	// The old process drains: the held conn ends with a clean EOF.
+	// The old process drains: it serves the held conn on, and past the
+	// drain timeout closes it gracefully, with a clean EOF.
+	u.Logged(fmt.Sprintf(`msg="upgrade: the new process serves; draining" pid=%d conns=`, oldPid))
+	drainBegan := time.Now()
+	echoHeld()
 	rest, err := io.ReadAll(held)
 	require.NoError(t, err, "a graceful close, not a reset")
 	require.Empty(t, rest)
+	require.GreaterOrEqual(t, time.Since(drainBegan), drainTimeout/2, "closed before the drain timeout")
 	require.Equal(t, 0, u.FirstExited(), "the old process exits 0")
+	require.Contains(t, u.Stderr(), fmt.Sprintf(`msg="upgrade: drain timeout; closing the conns left" pid=%d conns=1`, oldPid))
 
 	// Dials go on to the new process alone for a while.
 	mu.Lock()
@@ -126,7 +139,7 @@ func TestUpgradeBySIGHUP(t *testing.T) {
 	wg.Wait()
 	stop = make(chan struct{})
 	require.Empty(t, failures, "refused, reset or wrong bytes during the upgrade")
-	t.Logf("%d dials through the upgrade, %d closed by the old process before their reply", dials, early)
+	require.Zero(t, early, "conns closed before their reply, of %d dials through the upgrade", dials)
 	require.NoError(t, func() error { _, err := echoOnce(addr, -1); return err }())
 
 	// The new process debug-logs conns with the client's address and stops
@@ -161,14 +174,17 @@ func TestBinaryBehindAProxy(t *testing.T) {
 	for _, tc := range []struct {
 		trusted string
 		served  bool
-	}{{"127.0.0.0/8", true}, {"10.0.0.0/8,192.168.0.0/16", false}} {
+	}{{"127.0.0.0/8", true}, {"any", true}, {"10.0.0.0/8,192.168.0.0/16", false}} {
 		p := cmdtest.Start(t, bin, "-addr", "tcp://127.0.0.1:0?proxy=required", "-proxy-trusted", tc.trusted, "-loops", "1", "-log-level", "debug")
 		c, err := net.DialTimeout("tcp", p.Addr("tcp"), cmdtest.WaitLimit)
 		require.NoError(t, err)
 		c.SetDeadline(time.Now().Add(cmdtest.WaitLimit))
 		_, err = c.Write([]byte("PROXY TCP4 198.51.100.9 127.0.0.1 40000 7000\r\nbehind"))
 		require.NoError(t, err)
-		got, _ := io.ReadAll(c)
+		// Served: the echo, then our close; refused: the server's close.
+		got := make([]byte, len("behind"))
+		n, _ := io.ReadFull(c, got)
+		got = got[:n]
 		c.Close()
 		if tc.served {
 			require.Equal(t, "behind", string(got), "the data after the header, echoed")

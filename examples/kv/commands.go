@@ -315,16 +315,46 @@ func (s *server) incrBy(out []byte, key []byte, delta int64) []byte {
 	return resp.AppendInt(out, v)
 }
 
+// mget answers with the keys' values, unless the reply would pass
+// -maxreply: then with an error, having built no more of the reply than the
+// limit.
 func (s *server) mget(out []byte, args [][]byte) []byte {
+	start := len(out)
 	out = resp.AppendArrayHeader(out, len(args)-1)
+	over := false
 	s.store.mget(args[1:], func(v []byte, ok bool) {
-		if ok {
-			out = resp.AppendBulk(out, v)
-		} else {
+		switch {
+		case over:
+		case !ok:
 			out = resp.AppendNull(out)
+			over = len(out)-start > s.maxReply
+		case len(out)-start+bulkLen(len(v)) > s.maxReply:
+			over = true
+		default:
+			out = resp.AppendBulk(out, v)
 		}
 	})
+	if over {
+		return s.replyTooLarge(out[:start])
+	}
 	return out
+}
+
+// replyTooLarge answers a command whose reply would pass -maxreply.
+// redis-server has no such limit (its client-output-buffer-limit closes
+// the conn instead); an error reply tells the client which command it was,
+// and the conn serves on.
+func (s *server) replyTooLarge(out []byte) []byte {
+	return resp.AppendError(out, fmt.Sprintf("ERR reply too large: over the server's limit of %d bytes (-maxreply)", s.maxReply))
+}
+
+// bulkLen is the size of a bulk string reply of n bytes: $n\r\n...\r\n.
+func bulkLen(n int) int {
+	digits := 1
+	for v := n; v >= 10; v /= 10 {
+		digits++
+	}
+	return 1 + digits + 2 + n + 2
 }
 
 func (s *server) mset(out []byte, args [][]byte) []byte {
@@ -359,7 +389,7 @@ func (s *server) pop(out []byte, args [][]byte, name string, left bool) []byte {
 	}
 	if len(args) == 2 {
 		var v []byte
-		had, wrongType := s.store.pop(args[1], 1, left, func(e []byte) { v = e })
+		had, wrongType, _ := s.store.pop(args[1], 1, left, 0, func(e []byte) { v = e })
 		switch {
 		case wrongType:
 			return resp.AppendError(out, errWrongType)
@@ -374,12 +404,14 @@ func (s *server) pop(out []byte, args [][]byte, name string, left bool) []byte {
 	}
 	// Popped elements have left the store: they can be read unlocked.
 	var elems [][]byte
-	had, wrongType := s.store.pop(args[1], int(min(count, math.MaxInt32)), left, func(e []byte) {
+	had, wrongType, tooLarge := s.store.pop(args[1], int(min(count, math.MaxInt32)), left, s.maxReply, func(e []byte) {
 		elems = append(elems, e)
 	})
 	switch {
 	case wrongType:
 		return resp.AppendError(out, errWrongType)
+	case tooLarge:
+		return s.replyTooLarge(out)
 	case had == 0:
 		return resp.AppendArrayHeader(out, -1)
 	}

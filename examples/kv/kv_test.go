@@ -316,9 +316,9 @@ func TestOversizeRequestCloses(t *testing.T) {
 	for _, tc := range []struct {
 		name, addr, wire, want string
 	}{
-		// Refused at the header, before the 65 MiB are sent.
-		{"bulk over 64 MiB", addr, fmt.Sprintf("*2\r\n$3\r\nSET\r\n$%d\r\n", 65<<20), "-ERR Protocol error: invalid bulk length"},
-		{"too many args", addr, "*1048577\r\n", "-ERR Protocol error: invalid multibulk length"},
+		// Refused at the header, before the value is sent.
+		{"bulk over 4 MiB", addr, fmt.Sprintf("*2\r\n$3\r\nSET\r\n$%d\r\n", defaultMaxBulk+1), "-ERR Protocol error: invalid bulk length"},
+		{"too many args", addr, fmt.Sprintf("*%d\r\n", defaultMaxArgs+1), "-ERR Protocol error: invalid multibulk length"},
 		{"inline over 64 KiB", addr, strings.Repeat("x", 70<<10), "-ERR Protocol error: too big inline request"},
 		{"bulk over configured limit", small, "*2\r\n$3\r\nSET\r\n$1025\r\n", "-ERR Protocol error: invalid bulk length"},
 		{"args over configured limit", small, "*9\r\n", "-ERR Protocol error: invalid multibulk length"},

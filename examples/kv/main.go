@@ -15,12 +15,21 @@
 //
 // Every request is bounded (-maxbulk, -maxargs, -maxinline, -maxrequest);
 // a request over a limit, or malformed, is answered with "-ERR Protocol
-// error: ..." and the conn is closed.
+// error: ..." and the conn is closed. The defaults are far below
+// redis-server's (values of up to 4 MiB, 65,536 arguments), so that one
+// request cannot make the server hold much. Every reply is bounded too
+// (-maxreply, 16 MiB): an MGET or LPOP/RPOP with a count whose reply
+// would be larger is answered with "-ERR reply too large ..." instead,
+// and the conn serves on. A client that does not read its replies is
+// closed once the server holds more than one such reply for it (plus its
+// high watermark, 1 MiB).
 //
 // It prints one line "listening <addr>" on stdout once ready and exits 0 on
 // SIGINT or SIGTERM after closing its conns. SIGHUP upgrades it with no
-// dropped connection, as examples/echo does (the store is not carried over:
-// each process has its own). -log-level debug logs each conn.
+// dropped connection, as examples/echo does: the old process answers its
+// open conns' requests until their clients close them or -drain-timeout
+// passes (the store is not carried over: each process has its own).
+// -log-level debug logs each conn.
 package main
 
 import (
@@ -63,6 +72,7 @@ type config struct {
 	shared     *backend.Flags // -loops, -backend, -poller
 	life       *serve.Flags   // -log-level, -pid-file, -proxy-trusted
 	limits     resp.Config
+	maxReply   int
 	cpuprofile string
 }
 
@@ -77,10 +87,11 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&cfg.addr, "addr", "tcp://127.0.0.1:6380", "listen address (tcp://, tcp4://, tcp6://, unix://, tls://, tls+unix://; ?proxy=required|optional)")
 	cfg.shared = backend.AddFlags(fs)
 	cfg.life = serve.AddFlags(fs)
-	fs.IntVar(&cfg.limits.MaxBulk, "maxbulk", resp.DefaultMaxBulk, "largest argument (bulk string), bytes")
-	fs.IntVar(&cfg.limits.MaxArgs, "maxargs", resp.DefaultMaxArgs, "most arguments in one request")
+	fs.IntVar(&cfg.limits.MaxBulk, "maxbulk", defaultMaxBulk, "largest argument (bulk string), bytes")
+	fs.IntVar(&cfg.limits.MaxArgs, "maxargs", defaultMaxArgs, "most arguments in one request")
 	fs.IntVar(&cfg.limits.MaxInline, "maxinline", resp.DefaultMaxInline, "longest inline request line, bytes")
 	fs.IntVar(&cfg.limits.MaxRequest, "maxrequest", 0, "largest request, bytes (0: 2*maxbulk+maxinline)")
+	fs.IntVar(&cfg.maxReply, "maxreply", defaultMaxReply, "largest reply to one command, bytes (at least a GET of a -maxbulk value); a larger one is answered with an error")
 	fs.StringVar(&cfg.cpuprofile, "cpuprofile", "", "write a CPU profile to this file until exit")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage of kv:\n")
@@ -158,19 +169,26 @@ func start(cfg config, logger *slog.Logger, stderr io.Writer) (reactor.Engine, e
 		}
 		opts = append(opts, more...)
 	}
-	srv, err := newServer(cfg.limits, reactor.DefaultWriteHigh)
+	srv, err := newServer(cfg.limits, cfg.maxReply, reactor.DefaultWriteHigh)
 	if err != nil {
 		return nil, err
 	}
 	limits := srv.dec.Config()
 	opts = append(opts,
 		reactor.WithTicker(true),
+		// kv bounds its conns' buffers itself (below), whatever the
+		// -profile: of the internet profile it keeps the conn cap and the
+		// idle timeout.
+		reactor.WithReadBufferSize(reactor.DefaultReadBufferSize),
 		reactor.WithWriteWatermarks(reactor.DefaultWriteLow, reactor.DefaultWriteHigh),
 		// A conn buffers at most one partial request (the decoder fails
 		// one past its limits as soon as it can tell), plus what arrived
 		// while its output was over the high watermark: the decoder, not
 		// the inbound cap, is what answers an oversized request.
 		reactor.WithMaxInbound(max(limits.MaxRequest, limits.MaxInline)+4*reactor.DefaultReadBufferSize),
+		// Output is bounded by the largest reply (see maxOutbound): a
+		// client past it does not read.
+		reactor.WithMaxOutbound(srv.maxOutbound()),
 	)
 	return reactor.Start(srv, []string{cfg.addr}, opts...)
 }

@@ -3,6 +3,8 @@ package main
 import (
 	"io"
 	"net"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,6 +17,7 @@ import (
 type memConn struct {
 	in  []byte
 	out []byte
+	ctx any
 }
 
 var _ conn.Conn = (*memConn)(nil)
@@ -49,8 +52,8 @@ func (m *memConn) Writev(bufs [][]byte) (int, error)              { return 0, ni
 func (m *memConn) OutboundBuffered() int                          { return 0 }
 func (m *memConn) ShutdownWrite() error                           { return nil }
 func (m *memConn) SetIdleTimeout(time.Duration) error             { return nil }
-func (m *memConn) Context() any                                   { return nil }
-func (m *memConn) SetContext(any)                                 {}
+func (m *memConn) Context() any                                   { return m.ctx }
+func (m *memConn) SetContext(v any)                               { m.ctx = v }
 func (m *memConn) AsyncWrite([]byte, conn.AsyncCallback) error    { return nil }
 func (m *memConn) AsyncWritev([][]byte, conn.AsyncCallback) error { return nil }
 func (m *memConn) Wake() error                                    { return nil }
@@ -60,7 +63,7 @@ func (m *memConn) RemoteAddr() net.Addr                           { return nil }
 func (m *memConn) Fd() int                                        { return -1 }
 
 func newTestServer(t testing.TB) *server {
-	s, err := newServer(resp.Config{}, 1<<20)
+	s, err := newServer(resp.Config{}, 0, 1<<20)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,5 +156,47 @@ func BenchmarkServeLpushLpopP1(b *testing.B) {
 	for b.Loop() {
 		serveBatch(s, c, push)
 		serveBatch(s, c, pop)
+	}
+}
+
+// TestServeResumesLongRequest: an MGET of 60,000 keys arriving in 64 KiB
+// reads is answered once complete, and between reads the conn keeps a
+// resp.Progress that says how far it was parsed, so that no read parses it
+// again from its first argument.
+func TestServeResumesLongRequest(t *testing.T) {
+	s := newTestServer(t)
+	const keys = 60_000 // under kv's default -maxargs (65,536)
+	args := []string{"MGET"}
+	for i := range keys {
+		args = append(args, "k"+strconv.Itoa(i))
+	}
+	wire := request(args...)
+	c := &memConn{}
+	reads := 0
+	for sent := 0; sent < len(wire); {
+		next := min(sent+64<<10, len(wire))
+		c.in = wire[sent-len(c.in) : next] // what is still buffered, and the new piece
+		sent = next
+		reads++
+		s.serve(c)
+		if sent < len(wire) {
+			p, ok := c.ctx.(*resp.Progress)
+			if !ok || !p.Pending() {
+				t.Fatalf("read %d: no progress kept for the incomplete request (context %T)", reads, c.ctx)
+			}
+			if len(c.out) != 0 {
+				t.Fatalf("read %d: answered an incomplete request", reads)
+			}
+		}
+	}
+	if reads < 10 {
+		t.Fatalf("%d reads: the test needs many", reads)
+	}
+	want := "*" + strconv.Itoa(keys) + "\r\n" + strings.Repeat("$-1\r\n", keys)
+	if string(c.out) != want {
+		t.Fatalf("reply of %d bytes, want %d", len(c.out), len(want))
+	}
+	if len(c.in) != 0 || c.ctx.(*resp.Progress).Pending() {
+		t.Fatal("request not consumed, or progress left behind")
 	}
 }

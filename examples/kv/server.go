@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,21 +27,62 @@ const flushAt = 64 << 10
 
 // server is the reactor.Handler: it parses each batch of requests a conn
 // delivers, runs them against the store and answers the batch with one
-// write. It keeps no per-conn state; all of it is in the conn's buffers.
+// write. Its per-conn state is in the conn's buffers, but for a
+// resp.Progress, in the conn's context from the first request that
+// arrives in more than one read: how far that request was parsed, so that
+// a huge one (an MGET of a million keys) is not parsed again from its
+// start on every read while the loop's other conns wait.
 type server struct {
 	reactor.BaseHandler
 	dec       *resp.Decoder
 	store     *store
 	writeHigh int // the engine's high watermark: above it, stop and wait for OnDrained
+	maxReply  int // the largest reply one command may build (-maxreply)
 	engine    atomic.Pointer[reactor.Engine]
 }
 
-func newServer(limits resp.Config, writeHigh int) (*server, error) {
+// kv's request and reply limits, lower than codec/resp's own defaults
+// (and far lower than redis-server's 512 MiB bulk strings): what one
+// request may make the server hold is bounded by them, and kv is for
+// values of up to a few MiB.
+const (
+	defaultMaxBulk  = 4 << 20  // -maxbulk: the largest value or argument
+	defaultMaxArgs  = 64 << 10 // -maxargs: MSET of 32Ki pairs, MGET of 64Ki keys
+	defaultMaxReply = 16 << 20 // -maxreply: 4 of the largest values in one reply
+)
+
+// newServer serves with limits; a zero field of limits, and a zero
+// maxReply, take kv's defaults. maxReply must leave room for the largest
+// value (a GET of it is one reply).
+func newServer(limits resp.Config, maxReply, writeHigh int) (*server, error) {
+	if limits.MaxBulk == 0 {
+		limits.MaxBulk = defaultMaxBulk
+	}
+	if limits.MaxArgs == 0 {
+		limits.MaxArgs = defaultMaxArgs
+	}
+	if maxReply == 0 {
+		maxReply = defaultMaxReply
+	}
 	dec, err := resp.NewDecoder(limits)
 	if err != nil {
 		return nil, err
 	}
-	return &server{dec: dec, store: newStore(), writeHigh: writeHigh}, nil
+	if need := bulkLen(dec.Config().MaxBulk); maxReply < need {
+		return nil, fmt.Errorf("-maxreply %d: below %d, the reply to a GET of the largest value (-maxbulk %d)", maxReply, need, dec.Config().MaxBulk)
+	}
+	return &server{dec: dec, store: newStore(), writeHigh: writeHigh, maxReply: maxReply}, nil
+}
+
+// maxOutbound is the engine's outbound bound (reactor.WithMaxOutbound) kv
+// needs so that no client that reads is ever cut off: serve writes once
+// its reply buffer reaches flushAt, and stops once output passes the high
+// watermark, so what a conn buffers is at most the high watermark plus
+// flushAt plus one reply; over TLS, plus the records' overhead, under
+// 1/512 of the plaintext. A client past that is not reading; it is closed.
+func (s *server) maxOutbound() int {
+	plain := s.writeHigh + flushAt + s.maxReply
+	return plain + plain/256
 }
 
 // scratch is the memory one OnTraffic call works in. It is pooled rather
@@ -91,12 +133,18 @@ func (s *server) serve(c conn.Conn) reactor.Action {
 	if len(buf) == 0 {
 		return reactor.None
 	}
+	// The request at buf[0] may be one an earlier call left incomplete;
+	// every later one in buf is new.
+	progress, kept := c.Context().(*resp.Progress)
+	if !kept {
+		progress = new(resp.Progress) // on the stack, unless kept below
+	}
 	sc := scratches.Get().(*scratch)
 	out := sc.out[:0]
 	action := reactor.None
 	done := 0
 	for done < len(buf) {
-		args, n, err := s.dec.DecodeCommand(buf[done:], sc.args)
+		args, n, err := s.dec.DecodeCommandFrom(buf[done:], sc.args, progress)
 		sc.args = args
 		if err != nil {
 			out = appendProtocolError(out, err)
@@ -104,6 +152,12 @@ func (s *server) serve(c conn.Conn) reactor.Action {
 			break
 		}
 		if n == 0 {
+			if !kept && progress.Pending() {
+				// Kept for the conn's life: a conn whose requests
+				// straddle reads is likely to do it again.
+				p := *progress
+				c.SetContext(&p)
+			}
 			break
 		}
 		done += n

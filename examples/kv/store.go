@@ -295,19 +295,28 @@ func (s *store) push(key []byte, vals [][]byte, left bool) (n int, wrongType boo
 // pop removes up to count elements from the head (left) or tail of the list
 // at key and calls fn with each; a list left empty is deleted. It returns
 // how many elements the list had before (0: missing). wrongType: key holds
-// a string.
-func (s *store) pop(key []byte, count int, left bool, fn func(v []byte)) (had int, wrongType bool) {
+// a string. tooLarge: the reply to them (an array of bulk strings) would
+// pass maxReply (0: no limit), and nothing was popped.
+func (s *store) pop(key []byte, count int, left bool, maxReply int, fn func(v []byte)) (had int, wrongType, tooLarge bool) {
 	sh := s.shardOf(key)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	e, exists := sh.live(s, key)
 	switch {
 	case !exists:
-		return 0, false
+		return 0, false, false
 	case e.list == nil:
-		return 0, true
+		return 0, true, false
 	}
 	had = e.list.len()
+	if maxReply > 0 {
+		size := bulkLen(had) // the array header, as long as a bulk header
+		for i := 0; i < min(count, had); i++ {
+			if size += bulkLen(len(e.list.at(i, left))); size > maxReply {
+				return had, false, true
+			}
+		}
+	}
 	for i := 0; i < count && e.list.len() > 0; i++ {
 		fn(e.list.pop(left))
 	}
@@ -315,7 +324,7 @@ func (s *store) pop(key []byte, count int, left bool, fn func(v []byte)) (had in
 		delete(sh.keys, e.key)
 		delete(sh.expires, e.key)
 	}
-	return had, false
+	return had, false, false
 }
 
 // llen is the length of the list at key (0 if missing).
@@ -369,6 +378,15 @@ func (l *list) pop(left bool) []byte {
 	l.ring[i] = nil // the element's memory is freed once nothing else holds it
 	l.n--
 	return v
+}
+
+// at is the i-th element from the head (left) or the tail.
+func (l *list) at(i int, left bool) []byte {
+	mask := len(l.ring) - 1
+	if left {
+		return l.ring[(l.head+i)&mask]
+	}
+	return l.ring[(l.head+l.n-1-i)&mask]
 }
 
 func (l *list) grow() {

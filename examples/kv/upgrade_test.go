@@ -4,8 +4,11 @@ package main
 
 import (
 	"bufio"
+	"fmt"
 	"io"
 	"net"
+	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -17,48 +20,92 @@ import (
 	"github.com/evloop/evloop/proxyproto"
 )
 
-// TestUpgradeBySIGHUP: kv upgrades itself as echo does. A client's conn to
-// the old process is answered, then closed gracefully once the new process
-// serves; the new one answers on the same address.
+// TestUpgradeBySIGHUP: kv upgrades itself as echo does. Once the new
+// process serves, the old one stops accepting at once (it no longer holds
+// the listening socket) but answers its open conn on, a pipelined burst
+// included, while new conns reach the new process (INFO's process_id
+// tells them apart); the old process exits 0 as soon as its client closes
+// that conn, long before its -drain-timeout.
 func TestUpgradeBySIGHUP(t *testing.T) {
 	bin := cmdtest.Build(t, "kv")
-	u := cmdtest.StartUpgradable(t, bin, "-addr", "tcp://127.0.0.1:0", "-loops", "1")
+	u := cmdtest.StartUpgradable(t, bin, "-addr", "tcp://127.0.0.1:0", "-loops", "1", "-drain-timeout", "15s")
 	first := u.Line()
 	addr, ok := strings.CutPrefix(first, "listening tcp://")
 	require.True(t, ok, "first line %q", first)
+	_, portText, err := net.SplitHostPort(addr)
+	require.NoError(t, err)
+	port, err := strconv.Atoi(portText)
+	require.NoError(t, err)
 	oldPid := u.ServingPid(0)
 
-	ping := func(c net.Conn) {
+	dial := func() (net.Conn, *bufio.Reader) {
 		t.Helper()
-		_, err := c.Write([]byte("PING\r\n"))
+		c, err := net.DialTimeout("tcp", addr, cmdtest.WaitLimit)
 		require.NoError(t, err)
-		line, err := bufio.NewReader(c).ReadString('\n')
-		require.NoError(t, err)
-		require.Equal(t, "+PONG\r\n", line)
+		t.Cleanup(func() { c.Close() })
+		c.SetDeadline(time.Now().Add(cmdtest.WaitLimit))
+		return c, bufio.NewReader(c)
 	}
-	held, err := net.DialTimeout("tcp", addr, cmdtest.WaitLimit)
-	require.NoError(t, err)
-	defer held.Close()
-	held.SetDeadline(time.Now().Add(cmdtest.WaitLimit))
-	ping(held)
+	// pid asks the process serving c for its pid (INFO's process_id).
+	pid := func(c net.Conn, r *bufio.Reader) int {
+		t.Helper()
+		_, err := c.Write([]byte("INFO server\r\n"))
+		require.NoError(t, err)
+		head, err := r.ReadString('\n')
+		require.NoError(t, err)
+		n, err := strconv.Atoi(strings.TrimSpace(strings.TrimPrefix(head, "$")))
+		require.NoError(t, err, "INFO reply %q", head)
+		body := make([]byte, n+2)
+		_, err = io.ReadFull(r, body)
+		require.NoError(t, err)
+		_, rest, ok := strings.Cut(string(body), "process_id:")
+		require.True(t, ok, "INFO: %q", body)
+		p, err := strconv.Atoi(rest[:strings.IndexByte(rest, '\r')])
+		require.NoError(t, err)
+		return p
+	}
+	held, heldR := dial()
+	require.Equal(t, oldPid, pid(held, heldR))
+	if runtime.GOOS == "linux" {
+		holds, err := cmdtest.HoldsListener(oldPid, port)
+		require.NoError(t, err)
+		require.True(t, holds, "the serving process holds its listening socket")
+	}
 
 	require.NoError(t, syscall.Kill(oldPid, syscall.SIGHUP))
 	require.Equal(t, first, u.Line(), "the new process listens on the same address")
 	newPid := u.ServingPid(oldPid)
-	rest, err := io.ReadAll(held)
-	require.NoError(t, err, "a graceful close, not a reset")
-	require.Empty(t, rest)
-	require.Equal(t, 0, u.FirstExited(), "the old process exits 0")
+	u.Logged(fmt.Sprintf(`msg="upgrade: the new process serves; draining" pid=%d conns=1`, oldPid))
+	if runtime.GOOS == "linux" {
+		require.Eventually(t, func() bool {
+			holds, err := cmdtest.HoldsListener(oldPid, port)
+			require.NoError(t, err)
+			return !holds
+		}, cmdtest.WaitLimit, time.Millisecond, "the draining old process still holds the listening socket")
+		c, r := dial()
+		require.Equal(t, newPid, pid(c, r), "a new conn reaches the new process")
+	} else {
+		require.Eventually(t, func() bool { c, r := dial(); defer c.Close(); return pid(c, r) == newPid },
+			cmdtest.WaitLimit, time.Millisecond, "a new conn reaches the new process")
+	}
 
-	c, err := net.DialTimeout("tcp", addr, cmdtest.WaitLimit)
+	// The old process answers on: a request, then a pipelined burst.
+	require.Equal(t, oldPid, pid(held, heldR), "the held conn is served by the old process")
+	const burst = 100
+	_, err = held.Write([]byte(strings.Repeat("INCR n\r\n", burst)))
 	require.NoError(t, err)
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(cmdtest.WaitLimit))
-	ping(c)
-	c.Close()
+	for i := 1; i <= burst; i++ {
+		line, err := heldR.ReadString('\n')
+		require.NoError(t, err, "reply %d of the burst", i)
+		require.Equal(t, fmt.Sprintf(":%d\r\n", i), line)
+	}
+	held.Close()
+	require.Equal(t, 0, u.FirstExited(), "the old process exits 0")
+	require.Contains(t, u.Stderr(), fmt.Sprintf(`msg="upgrade: every conn has ended" pid=%d`, oldPid))
+	u.Logged(fmt.Sprintf(`msg="upgrade: the old process has exited" pid=%d`, newPid))
+
 	require.NoError(t, syscall.Kill(newPid, syscall.SIGTERM))
 	require.Empty(t, u.Rest(), "no more stdout")
-	require.Contains(t, u.Stderr(), "upgrade: the new process serves; draining")
 }
 
 // TestBinaryBehindAProxy: kv with ?proxy=required and -proxy-trusted, as

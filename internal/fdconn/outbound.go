@@ -48,6 +48,9 @@ func (c *FD) Write(p []byte) (int, error) {
 		c.wrote(n, len(rest))
 	}
 	if len(rest) > 0 {
+		if c.overOutbound(len(rest)) {
+			return len(p) - len(rest), c.failOverflow()
+		}
 		c.appendOut(rest)
 		c.syncInterest()
 	}
@@ -78,6 +81,9 @@ func (c *FD) Writev(bufs [][]byte) (int, error) {
 		c.wrote(n, total-n)
 	}
 	if skip < total {
+		if c.overOutbound(total - skip) {
+			return skip, c.failOverflow()
+		}
 		for _, b := range bufs {
 			if skip >= len(b) {
 				skip -= len(b)
@@ -101,10 +107,34 @@ func (c *FD) wrote(n, left int) {
 	}
 }
 
+// overOutbound tells whether buffering n more bytes would pass the outbound
+// limit. It is asked before the bytes are copied: a reply far past the limit
+// (built whole by a handler for a peer that does not read) costs no second
+// copy.
+func (c *FD) overOutbound(n int) bool {
+	max := c.limits().MaxOutbound
+	return max > 0 && n > max-c.OutboundBuffered()
+}
+
+// failOverflow fails the conn for passing the outbound limit: it is closed
+// at once (its peer is not keeping up, so a flush could wait forever), with
+// conn.ErrOutboundTooLarge as the cause.
+func (c *FD) failOverflow() error {
+	if c.writeFailure == nil {
+		c.shared.OutboundOverflows.Add(1)
+	}
+	return c.fail(conn.ErrOutboundTooLarge)
+}
+
 // failWrite records a fatal write error and asks the loop to close the conn
 // with it; the loop does so after the current callback, never inside it.
 func (c *FD) failWrite(err error) error {
-	err = os.NewSyscallError("write", err)
+	return c.fail(os.NewSyscallError("write", err))
+}
+
+// fail records err as the conn's write failure, unless it has one already,
+// and asks the loop to close the conn with it. It returns the failure.
+func (c *FD) fail(err error) error {
 	if c.writeFailure == nil {
 		c.writeFailure = err
 		if perr := c.owner().Post(func() { c.owner().CloseConn(c, err) }); perr != nil {

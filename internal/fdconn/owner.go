@@ -55,12 +55,15 @@ type Shared struct {
 	BytesOut    atomic.Int64
 	WriteEAGAIN atomic.Int64
 	Outbound    atomic.Int64 // bytes buffered by all of the loop's conns
+	// OutboundOverflows counts conns failed for passing Limits.MaxOutbound.
+	OutboundOverflows atomic.Int64
 }
 
 // Limits are a conn's buffer limits.
 type Limits struct {
 	WriteLow, WriteHigh int // backpressure watermarks on outbound bytes
 	MaxInbound          int // unconsumed inbound bytes before the conn is closed; 0: no cap
+	MaxOutbound         int // buffered outbound bytes a write may leave; past it the conn fails; 0: no cap
 }
 
 var noLimits Limits

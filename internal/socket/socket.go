@@ -7,7 +7,6 @@
 package socket
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -100,7 +99,7 @@ func isUDP(network string) bool {
 }
 
 // Listen creates a nonblocking, close-on-exec listening socket. For unix
-// sockets a stale socket file (one nobody accepts on) is removed first; a
+// sockets a stale socket file is removed first (RemoveStaleUnixSocket); a
 // live one or a non-socket file is an error.
 //
 // setup, if not nil, runs on internet sockets before bind and listen: options
@@ -111,7 +110,7 @@ func Listen(network, address string, reusePort bool, setup func(fd int)) (int, n
 		return -1, nil, err
 	}
 	if family == unix.AF_UNIX {
-		if err := removeStaleUnixSocket(address); err != nil {
+		if err := RemoveStaleUnixSocket(address); err != nil {
 			return -1, nil, err
 		}
 	}
@@ -173,27 +172,6 @@ func setV6Only(fd, family int, v6Only bool) {
 		v = 1
 	}
 	unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, v)
-}
-
-// removeStaleUnixSocket removes path if it is a unix socket no one listens
-// on. Anything else at path is left alone and reported.
-func removeStaleUnixSocket(path string) error {
-	fi, err := os.Lstat(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	if fi.Mode()&os.ModeSocket == 0 {
-		return fmt.Errorf("listen unix %s: %w (exists and is not a socket)", path, syscall.EADDRINUSE)
-	}
-	c, err := net.Dial("unix", path)
-	if err == nil {
-		c.Close()
-		return fmt.Errorf("listen unix %s: %w (a server is listening)", path, syscall.EADDRINUSE)
-	}
-	return os.Remove(path)
 }
 
 // SetNoDelay sets TCP_NODELAY.

@@ -21,16 +21,13 @@ type localAddr struct {
 }
 
 // acceptedLocal is an accepted conn's local address. gnet hands every conn
-// its listener's address as written (port 0, 0.0.0.0), so it is swapped for
-// the bound one, or read from the socket when the listener is on an
-// unspecified IP.
+// its listener's address as written (port 0, 0.0.0.0; for unix, the private
+// name it bound), so it is swapped for the bound one, or read from the
+// socket when the listener is on an unspecified IP.
 func (e *engine) acceptedLocal(gc gnet.Conn) net.Addr {
 	la := gc.LocalAddr()
 	if la == nil {
 		return nil
-	}
-	if _, ok := la.(*net.UnixAddr); ok {
-		return la
 	}
 	var fix localAddr
 	if v, ok := e.localFix.Load(la); ok {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"os"
 	"path"
 	"strings"
 	"time"
@@ -127,6 +126,9 @@ type listenerPlan struct {
 	// network and address are gnet's names for the listener once open, as
 	// gnet.Engine.DupListener wants them.
 	network, address string
+	// unixPath is the path a unix listener serves; gnet binds address, a
+	// private name beside it, and boot moves the socket here (unixpath.go).
+	unixPath string
 }
 
 // planListeners maps evloop addresses to gnet's.
@@ -152,8 +154,11 @@ func planListeners(specs []reactor.ListenSpec, o *reactor.Options) ([]listenerPl
 			if strings.ContainsAny(a.Target, "?#") {
 				return nil, fmt.Errorf("%w: %q: gnet parses addresses as URLs and cannot bind a path containing '?' or '#'", reactor.ErrBadAddress, s)
 			}
-			p.proto = unixProto(a.Target)
-			p.network = "unix"
+			priv, err := privateUnixPath(a)
+			if err != nil {
+				return nil, err
+			}
+			p.proto, p.network, p.unixPath = unixProto(priv), "unix", a.Target
 		default:
 			return nil, fmt.Errorf("%w: %s addresses (gnet serves tcp, udp and unix)", reactor.ErrUnsupported, a.Scheme)
 		}
@@ -190,9 +195,9 @@ func planListeners(specs []reactor.ListenSpec, o *reactor.Options) ([]listenerPl
 }
 
 // preflight binds each address once and lets it go, before gnet binds it:
-//   - gnet removes whatever is at a unix path before binding it (a file, a
-//     directory tree, a live server's socket); the native backend's check
-//     removes only a stale socket and refuses the rest;
+//   - a unix path gets the native backend's check: a stale socket is
+//     removed, a live server's socket or any other file refused (gnet binds
+//     a private name, which boot moves to the path: see unixpath.go);
 //   - gnet leaks the listeners it has opened when a later address fails
 //     (gnet v2.10 createListeners), so an address that cannot be bound is
 //     found here, with nothing opened yet.
@@ -205,7 +210,7 @@ func preflight(plan []listenerPlan, o *reactor.Options) error {
 		var err error
 		switch p.network {
 		case "unix":
-			fd, _, err = socket.Listen("unix", p.address, false, nil)
+			fd, _, err = socket.Listen("unix", p.unixPath, false, nil)
 		case "tcp", "udp":
 			if _, port, _ := net.SplitHostPort(p.address); port == "0" {
 				continue
@@ -221,10 +226,12 @@ func preflight(plan []listenerPlan, o *reactor.Options) error {
 		if err != nil {
 			return fmt.Errorf("reactor: %s: %w", p.addr, err)
 		}
-		unix.Close(fd)
+		var made *socket.UnixPath
 		if p.network == "unix" {
-			os.Remove(p.address) // ours, just made: gnet binds it afresh
+			made = socket.BoundUnixPath(p.unixPath)
 		}
+		unix.Close(fd)
+		made.Remove() // ours, just made: boot moves gnet's socket here
 	}
 	return nil
 }

@@ -47,7 +47,10 @@ func (e *engine) start() error {
 		if e.bootErr != nil {
 			return e.bootErr
 		}
-		e.stopOnce.Do(func() { e.stopFlag.Store(true) })
+		e.beginOnce.Do(func() {
+			e.stopFlag.Store(true)
+			close(e.stopCh)
+		})
 		e.finish()
 		return nil
 	}
@@ -70,13 +73,18 @@ func (e *engine) start() error {
 func (e *engine) rotate() {
 	defer close(e.rotateDone)
 	e.rotateErr = gnet.Rotate(e.srv, protoAddrs(e.plan), gnetOptions(e.o, e.glog, false)...)
+	e.removeUnixSockets() // gnet has closed its listeners
 }
 
 // boot runs as gnet's OnBoot: listeners are bound, no loop runs yet.
 func (e *engine) boot(ge gnet.Engine) (a gnet.Action) {
 	defer close(e.booted)
 	e.geng = ge
-	if err := e.resolveAddrs(); err != nil {
+	err := e.resolveAddrs()
+	if err == nil {
+		err = e.moveUnixSockets()
+	}
+	if err != nil {
 		e.bootErr = err
 		return gnet.Shutdown
 	}
@@ -114,6 +122,11 @@ func (e *engine) resolveAddrs() error {
 			return fmt.Errorf("gnetbackend: getsockname %s: %w", p.addr, err)
 		}
 		bound := socket.Addr(p.network, sa)
+		if p.network == "unix" {
+			// gnet's private name; conns report the path it moves to.
+			bound = &net.UnixAddr{Name: p.unixPath, Net: "unix"}
+			e.localByKey[p.address] = localAddr{addr: bound}
+		}
 		e.addrs = append(e.addrs, bound)
 		if key, ok := gnetListenerKey(p); ok {
 			e.localByKey[key] = localAddr{addr: bound, perSocket: unspecified(bound)}

@@ -42,10 +42,12 @@ type wconn struct {
 	cause        error
 	closing      atomic.Bool // close once output is flushed; read by any goroutine
 	lingering    bool        // flushed and write-shut: discarding input until the peer's EOF
+	told         bool        // OnStop has run
 	inCallback   int
 	pendingClose bool
 	closeErr     error
 
+	overflowed  bool        // a write passed MaxOutbound: the conn is closing at once
 	shut        atomic.Bool // ShutdownWrite called; any goroutine
 	shutPending bool        // shutdown(2) once output is flushed
 	// drainWait: output passed the high watermark. Input that arrives is

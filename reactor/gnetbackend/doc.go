@@ -42,6 +42,14 @@
 // refused with reactor.ErrBadAddress. fifo://, fd:// and systemd:// are
 // refused with reactor.ErrUnsupported.
 //
+// A unix path follows the native backend's rules: a stale socket file is
+// replaced, anything else at the path refused, and Stop removes the path
+// only while it is still the socket bound. gnet itself removes whatever is
+// at its path when it binds and when it stops, so it binds a private name
+// beside the path and OnBoot moves the socket into place. Abstract names
+// (unix://@name) are refused with reactor.ErrUnsupported: gnet would remove
+// a file named "@name" in the working directory.
+//
 // Engine.Addrs reports the addresses the kernel really bound (port 0
 // resolved): gnet does not expose them, so they are read with getsockname on
 // a duplicate of each listener (gnet.Engine.DupListener) while OnBoot runs.

@@ -8,9 +8,11 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/panjf2000/gnet/v2"
 
+	"github.com/evloop/evloop/internal/socket"
 	"github.com/evloop/evloop/reactor"
 )
 
@@ -45,19 +47,23 @@ type engine struct {
 	// boot for stopByListeners; closed once gnet has stopped.
 	dupMu        sync.Mutex
 	listenerDups []int
+	unixPaths    []*socket.UnixPath // unix listeners' paths, removed once gnet stops
 
 	mu       sync.Mutex
 	conns    map[*wconn]struct{} // conns the handler has seen open
 	stopping bool
 	drained  chan struct{} // closed once stopping and conns is empty
 	stopFlag atomic.Bool   // stopping, readable without mu
+	stopCh   chan struct{} // closed once stopping: Stopping
 
 	loops     sync.Map // gnet.EventLoop -> *loopStats
 	loopsMu   sync.Mutex
 	loopOrder []*loopStats // guarded by loopsMu
 	misc      loopStats    // counters no loop owns (OnTick panics)
 
-	stopOnce  sync.Once
+	beginOnce sync.Once      // the drain: stopping set, conns told
+	stopReq   sync.Once      // the stop: closeReq sent
+	closeReq  chan time.Time // the stop's deadline, to the drain goroutine
 	force     chan error
 	drainDone chan struct{}
 	done      chan struct{}
@@ -86,6 +92,8 @@ func newEngine(h reactor.Handler, o *reactor.Options, plan []listenerPlan) *engi
 		conns:      map[*wconn]struct{}{},
 		drained:    make(chan struct{}),
 		force:      make(chan error, 1),
+		closeReq:   make(chan time.Time, 1),
+		stopCh:     make(chan struct{}),
 		drainDone:  make(chan struct{}),
 		done:       make(chan struct{}),
 	}
@@ -116,6 +124,9 @@ func (e *engine) Conns() int {
 
 // Done implements reactor.Engine.
 func (e *engine) Done() <-chan struct{} { return e.done }
+
+// Stopping implements reactor.Engine.
+func (e *engine) Stopping() <-chan struct{} { return e.stopCh }
 
 // admit records w as open, unless the engine is stopping or full.
 func (e *engine) admit(w *wconn) error {

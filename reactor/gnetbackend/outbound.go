@@ -35,11 +35,22 @@ func (w *wconn) Write(p []byte) (int, error) {
 	if err := w.writable(); err != nil {
 		return 0, err
 	}
+	if w.overflowed {
+		return 0, conn.ErrOutboundTooLarge
+	}
+	before := w.gc.OutboundBuffered()
+	if before > 0 && w.overOutbound(before, len(p)) {
+		// gnet would buffer all of p: refused before it copies any.
+		return 0, w.overflow()
+	}
 	n, err := w.gc.Write(p)
 	if err != nil {
 		return n, writeErr(err)
 	}
 	w.wrote(n)
+	if after := w.gc.OutboundBuffered(); after > before && w.overOutbound(0, after) {
+		return len(p) - (after - before), w.overflow()
+	}
 	return n, nil
 }
 
@@ -49,6 +60,19 @@ func (w *wconn) Write(p []byte) (int, error) {
 func (w *wconn) Writev(bufs [][]byte) (int, error) {
 	if err := w.writable(); err != nil {
 		return 0, err
+	}
+	if w.overflowed {
+		return 0, conn.ErrOutboundTooLarge
+	}
+	before := w.gc.OutboundBuffered()
+	if before > 0 {
+		size := 0
+		for _, b := range bufs {
+			size += len(b)
+		}
+		if w.overOutbound(before, size) {
+			return 0, w.overflow()
+		}
 	}
 	total := 0
 	for len(bufs) > 0 {
@@ -64,7 +88,38 @@ func (w *wconn) Writev(bufs [][]byte) (int, error) {
 		total += n
 	}
 	w.wrote(total)
+	if after := w.gc.OutboundBuffered(); after > before && w.overOutbound(0, after) {
+		return total - (after - before), w.overflow()
+	}
 	return total, nil
+}
+
+// overOutbound tells whether n more bytes on top of buffered pass
+// MaxOutbound.
+func (w *wconn) overOutbound(buffered, n int) bool {
+	max := w.e.o.MaxOutbound
+	return max > 0 && n > max-buffered
+}
+
+// overflow fails the conn for passing MaxOutbound, as the native backend
+// does: it closes at once with conn.ErrOutboundTooLarge, dropping its
+// output. With nothing buffered, gnet hands a write to the kernel first and
+// buffers the rest, so that rest is checked once buffered, and dropped with
+// the conn. Inside a handler callback the close comes after it (settle,
+// afterTask); elsewhere (an async write without a callback, OnTick) in a
+// loop task.
+func (w *wconn) overflow() error {
+	if !w.overflowed {
+		w.overflowed = true
+		w.stats.outboundOverflows.Add(1)
+		if w.cause == nil {
+			w.cause = conn.ErrOutboundTooLarge
+		}
+		if w.inCallback == 0 {
+			w.post(func() { w.closeNow(conn.ErrOutboundTooLarge) })
+		}
+	}
+	return conn.ErrOutboundTooLarge
 }
 
 func (w *wconn) wrote(n int) {

@@ -15,6 +15,7 @@ import (
 // loopStats are one gnet loop's counters.
 type loopStats struct {
 	open, accepted, closed, rejected, bytesIn, bytesOut, panics atomic.Int64
+	outboundOverflows                                           atomic.Int64
 }
 
 // Stats implements reactor.Engine.
@@ -35,7 +36,6 @@ func (e *engine) Stats() reactor.Stats {
 	for _, l := range s.Loop {
 		s.Add(l)
 	}
-	e.o.AddLayerStats(&s)
 	return s
 }
 
@@ -48,6 +48,8 @@ func (l *loopStats) snapshot() reactor.LoopStats {
 		BytesIn:  l.bytesIn.Load(),
 		BytesOut: l.bytesOut.Load(),
 		Panics:   l.panics.Load(),
+
+		OutboundOverflows: l.outboundOverflows.Load(),
 	}
 }
 

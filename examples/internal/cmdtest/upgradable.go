@@ -147,3 +147,35 @@ func (u *Upgradable) Stderr() string {
 	b, _ := os.ReadFile(u.stderr)
 	return string(b)
 }
+
+// Gone waits (bounded) for the process pid, a generation, to exit. Only the
+// first generation is our child; the others are their predecessors'
+// (reparented once those exit), so their end is polled: a zombie nobody
+// has reaped yet counts as gone.
+func (u *Upgradable) Gone(pid int) {
+	u.t.Helper()
+	if pid == u.FirstPid() {
+		u.FirstExited()
+		return
+	}
+	require.Eventually(u.t, func() bool {
+		if syscall.Kill(pid, 0) != nil {
+			return true
+		}
+		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+		if err != nil {
+			return false
+		}
+		// pid (comm) state ...: comm may hold spaces, the state follows its ')'.
+		s := string(b)
+		f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+		return len(f) > 0 && f[0] == "Z"
+	}, WaitLimit, 5*time.Millisecond, "generation %d did not exit", pid)
+}
+
+// Logged waits (bounded) for some generation to have written s to stderr.
+func (u *Upgradable) Logged(s string, msgAndArgs ...any) {
+	u.t.Helper()
+	require.Eventually(u.t, func() bool { return strings.Contains(u.Stderr(), s) },
+		WaitLimit, time.Millisecond, append([]any{"stderr never had %q", s}, msgAndArgs...)...)
+}

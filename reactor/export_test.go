@@ -1,7 +1,5 @@
 package reactor
 
-import "time"
-
 // Hooks for the external tests.
 
 // SetSignalHook lets the external tests follow the signal watcher's steps;
@@ -19,14 +17,6 @@ func SetMaxFIFOHandshakes(n int) (restore func()) {
 	old := maxFIFOHandshakes
 	maxFIFOHandshakes = n
 	return func() { maxFIFOHandshakes = old }
-}
-
-// SetClientVerdictWait changes how long a TLS dial's OnClose waits for its
-// handshake's verdict; it returns a function restoring the previous wait.
-func SetClientVerdictWait(d time.Duration) (restore func()) {
-	old := clientVerdictWait
-	clientVerdictWait = d
-	return func() { clientVerdictWait = old }
 }
 
 // nativeOf is the native engine under the front that Start returns.

@@ -131,10 +131,6 @@ func (c *tlsConn) truncated() bool {
 	return err == io.ErrUnexpectedEOF
 }
 
-// clientVerdictWait bounds how long a dial's OnClose waits for its
-// handshake goroutine to say why it failed. A var so tests can change it.
-var clientVerdictWait = 250 * time.Millisecond
-
 // loopRunner is a conn whose loop runs a task for it even after it has
 // closed, as both backends' conns do (the native FD, gnet's wconn).
 type loopRunner interface {
@@ -144,11 +140,13 @@ type loopRunner interface {
 // awaitVerdict is for a client whose raw conn closed during the handshake:
 // the goroutine may have failed a moment ago (a bad certificate, whose
 // alert made the server close), or be about to, and its verdict says more
-// than the EOF. The dial's OnClose waits for it, up to clientVerdictWait,
-// without blocking the loop: it runs as a loop task when the goroutine ends
-// or the wait does. It reports false when there is nothing to wait for (the
-// verdict is in, the engine is stopping) or no way to wait (a raw conn that
-// is no loopRunner); the caller decides now.
+// than the EOF. The dial's OnClose waits for it without blocking the loop:
+// it runs as a loop task when the goroutine ends. The abort has ended the
+// goroutine's reads, so it ends as soon as crypto/tls (or the config's
+// callbacks, such as VerifyConnection) returns; should a callback hang,
+// the handshake's own deadline ends the wait. It reports false when there
+// is nothing to wait for (the verdict is in, the engine is stopping) or no
+// way to wait (a raw conn that is no loopRunner); the caller decides now.
 func (c *tlsConn) awaitVerdict() bool {
 	run, ok := c.raw.(loopRunner)
 	if !ok || c.layer.engine.stopping() {
@@ -172,7 +170,7 @@ func (c *tlsConn) awaitVerdict() bool {
 			c.verdictReached()
 		}
 	}
-	t := time.AfterFunc(clientVerdictWait, deliver)
+	t := time.AfterFunc(time.Until(c.deadline), deliver)
 	c.verdict = func() {
 		t.Stop()
 		deliver()

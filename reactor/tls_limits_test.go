@@ -125,3 +125,40 @@ func TestTLSEngineHandshakeBounds(t *testing.T) {
 		})
 	}
 }
+
+// TestTLSEngineSilentSourceCannotTakeTheCap: a tls:// listener with
+// WithTLSMaxHandshakes(8, 0) (the per-source bound at its default, a
+// quarter) and no first-byte deadline: eight silent conns from 127.0.0.2
+// do not keep a real tls.Dial from 127.0.0.1 out. (With one engine-wide
+// cap, as before, they held all eight slots and the dial failed.)
+func TestTLSEngineSilentSourceCannotTakeTheCap(t *testing.T) {
+	for _, b := range tlsBackends {
+		t.Run(b.name, func(t *testing.T) {
+			srv, cli := tlsPair(t, "127.0.0.1")
+			opts := append([]reactor.Option{reactor.WithTLS(srv),
+				reactor.WithTLSMaxHandshakes(8, 0),
+				reactor.WithTLSHandshakeTimeout(tlsBound, -1)}, b.opts...)
+			e := tpStart(t, newTLSEcho(), []string{"tls://127.0.0.1:0"}, opts...)
+			addr := e.Addrs()[0].String()
+
+			dialSilent(t, addr, "127.0.0.2", 8)
+			require.Eventually(t, func() bool {
+				st := e.Stats().TLS
+				return st.HandshakesInProgress+st.HandshakesRejected == 8
+			}, tlsBound, time.Millisecond)
+			require.Equal(t, int64(2), e.Stats().TLS.HandshakesInProgress, "127.0.0.2 holds a quarter of the cap")
+
+			d := &net.Dialer{Timeout: tlsBound, LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.1")}}
+			c, err := tls.DialWithDialer(d, "tcp", addr, cli)
+			require.NoError(t, err, "a handshake from 127.0.0.1")
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(tlsBound))
+			_, err = c.Write([]byte("hi"))
+			require.NoError(t, err)
+			got := make([]byte, 2)
+			_, err = io.ReadFull(c, got)
+			require.NoError(t, err)
+			require.Equal(t, "hi", string(got))
+		})
+	}
+}

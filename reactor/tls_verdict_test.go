@@ -3,6 +3,7 @@ package reactor_test
 import (
 	"crypto/tls"
 	"errors"
+	"io"
 	"net"
 	"sync"
 	"testing"
@@ -136,6 +137,62 @@ func TestTLSDialVerdictDoesNotBlockTheLoop(t *testing.T) {
 			close(release)
 			require.ErrorIs(t, waitErr(t, h.dialErr), errRefused, "the verdict is the dial's cause")
 			require.Equal(t, []string{"echo a", "echo b", "dial failed"}, h.seen())
+		})
+	}
+}
+
+// TestTLSDialVerdictWaitEndsAtTheDeadline: a dial's raw conn closes while
+// its VerifyConnection hangs. The wait for that verdict ends at the
+// handshake's deadline: the dial is reported then, with the EOF as its
+// cause, though the goroutine has not finished.
+func TestTLSDialVerdictWaitEndsAtTheDeadline(t *testing.T) {
+	for _, b := range tlsBackends {
+		t.Run(b.name, func(t *testing.T) {
+			srvCfg, cli := tlsPair(t, "127.0.0.1")
+			entered, release := make(chan struct{}), make(chan struct{})
+			defer close(release)
+			cli.VerifyConnection = func(tls.ConnectionState) error {
+				close(entered)
+				<-release
+				return errors.New("test: too late")
+			}
+			h := &verdictHandler{dialErr: make(chan error, 1)}
+			const deadline = 300 * time.Millisecond
+			opts := append([]reactor.Option{reactor.WithLoops(1), reactor.WithDialTLS(cli),
+				reactor.WithTLSHandshakeTimeout(deadline, 0)}, b.opts...)
+			e := tpStart(t, h, []string{"tcp://127.0.0.1:0"}, opts...)
+
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			require.NoError(t, err)
+			defer ln.Close()
+			served := make(chan net.Conn, 1)
+			var wg sync.WaitGroup
+			defer wg.Wait()
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				nc, err := ln.Accept()
+				if err != nil {
+					close(served)
+					return
+				}
+				served <- nc
+				nc.SetDeadline(time.Now().Add(tlsBound))
+				tls.Server(nc, srvCfg).Handshake()
+			}()
+			start := time.Now()
+			require.NoError(t, e.Dial("tls", ln.Addr().String()))
+			nc := <-served
+			require.NotNil(t, nc)
+			select {
+			case <-entered:
+			case <-time.After(tlsBound):
+				t.Fatal("the client never verified")
+			}
+			nc.Close()
+			err = waitErr(t, h.dialErr)
+			require.ErrorIs(t, err, io.ErrUnexpectedEOF, "the EOF, not the verdict still due")
+			require.GreaterOrEqual(t, time.Since(start), deadline, "reported at the deadline, not before")
 		})
 	}
 }

@@ -79,8 +79,9 @@ func (f *front) dialLayers(network, address string, h Handler) (string, Handler,
 // and one set of counters for all of them, and the engine's state.
 func (f *front) tlsOptions() TLSOptions {
 	o := f.o
-	return TLSOptions{MaxInbound: o.MaxInbound, WriteHigh: o.WriteHigh, Logger: o.Logger,
+	t := TLSOptions{MaxInbound: o.MaxInbound, WriteHigh: o.WriteHigh, Logger: o.Logger,
 		Counters: &f.tls, engine: f}
+	return t.withHandshakeBounds(o.tlsBounds)
 }
 
 func (s *ProxyStats) add(o ProxyStats) {

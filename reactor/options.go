@@ -67,6 +67,10 @@ type Options struct {
 	TLS, DialTLS *tls.Config
 
 	proxy []ProxyOption // WithProxy
+
+	// tlsBounds holds the handshake bounds of WithTLSHandshakeTimeout and
+	// WithTLSMaxHandshakes.
+	tlsBounds TLSOptions
 }
 
 // Option sets one field of Options.

@@ -3,6 +3,7 @@ package reactor
 import (
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"sync/atomic"
@@ -46,10 +47,15 @@ import (
 // from the peer) and conn.ErrInboundTooLarge (past TLSOptions.MaxInbound
 // unconsumed plaintext) are OnClose causes.
 //
-// Handshakes in progress are capped (TLSOptions.MaxHandshakes): a conn that
-// arrives over the cap is closed at once, before any handshake, and counted
-// in TLSStats.HandshakesRejected (a dial over the cap fails with
-// ErrTooManyHandshakes).
+// Handshakes in progress are capped (TLSOptions.MaxHandshakes), and for a
+// server also per source address (TLSOptions.MaxHandshakesPerSource), so
+// that one host cannot take every slot: a conn that arrives over either cap
+// is closed at once, before any handshake, and counted in
+// TLSStats.HandshakesRejected (a dial over the cap fails with
+// ErrTooManyHandshakes). A handshake holds its slot until it ends, at most
+// HandshakeTimeout, and a peer that sends nothing at all, only until
+// HandshakeFirstByteTimeout. For tls:// listeners and Dial("tls") the
+// engine options WithTLSHandshakeTimeout and WithTLSMaxHandshakes set them.
 //
 // Kernel TLS (kTLS) could slot in after the handshake: where the kernel
 // offers it, the switch from the handshake goroutine to the loop would
@@ -66,7 +72,9 @@ type TLSLayer struct {
 	cfg       *tls.Config
 	client    bool
 	timeout   time.Duration
+	firstByte time.Duration // 0: none but timeout
 	maxHS     int64
+	perSource int // 0: no per-source bound
 	maxIn     int
 	writeHigh int
 	log       *slog.Logger
@@ -80,9 +88,21 @@ type TLSOptions struct {
 	// HandshakeTimeout bounds each handshake from the conn's open (default
 	// DefaultHandshakeTimeout).
 	HandshakeTimeout time.Duration
+	// HandshakeFirstByteTimeout bounds the wait for the peer's first byte
+	// of the handshake, from the conn's open, within HandshakeTimeout: a
+	// peer that sends nothing gives its slot back sooner (default
+	// DefaultHandshakeFirstByteTimeout; negative: HandshakeTimeout only).
+	HandshakeFirstByteTimeout time.Duration
 	// MaxHandshakes caps handshakes in progress over all layers sharing
 	// Counters (default DefaultMaxHandshakes; negative: no cap).
 	MaxHandshakes int
+	// MaxHandshakesPerSource caps a server's handshakes in progress from
+	// one source, an IPv4 address or an IPv6 /64, over all layers sharing
+	// Counters; peers without an IP address (unix sockets) are not bound
+	// by it (default: a quarter of MaxHandshakes, at least 1, and none
+	// without MaxHandshakes; negative: no per-source cap). Client layers
+	// ignore it.
+	MaxHandshakesPerSource int
 	// MaxInbound caps decrypted bytes the handler leaves unconsumed; past it
 	// the conn is closed with conn.ErrInboundTooLarge (0: no cap), as
 	// WithMaxInbound does for plaintext conns.
@@ -122,8 +142,9 @@ func (neverStopping) drainingOnly() bool { return false }
 
 // Defaults of TLSOptions.
 const (
-	DefaultHandshakeTimeout = 10 * time.Second
-	DefaultMaxHandshakes    = 4096
+	DefaultHandshakeTimeout          = 10 * time.Second
+	DefaultHandshakeFirstByteTimeout = 5 * time.Second
+	DefaultMaxHandshakes             = 4096
 )
 
 // maxHandshakeFeed bounds the ciphertext the loop hands a handshake
@@ -137,13 +158,14 @@ type TLSCounters struct {
 	failures   atomic.Int64
 	rejected   atomic.Int64
 	inProgress atomic.Int64
+	sources    handshakeSources // a server's handshakes in progress per source
 }
 
 // TLSStats are a snapshot of TLSCounters.
 type TLSStats struct {
 	Handshakes           int64 // handshakes completed
 	HandshakeFailures    int64 // handshakes that failed or timed out
-	HandshakesRejected   int64 // conns closed for MaxHandshakes
+	HandshakesRejected   int64 // conns closed for MaxHandshakes or MaxHandshakesPerSource
 	HandshakesInProgress int64 // handshakes running now
 }
 
@@ -172,11 +194,19 @@ var (
 	// ErrTooManyHandshakes closes a conn that arrives with MaxHandshakes in
 	// progress.
 	ErrTooManyHandshakes = errors.New("reactor: too many TLS handshakes in progress")
+	// ErrTooManyHandshakesFromSource closes a conn that arrives with
+	// MaxHandshakesPerSource in progress from its source.
+	ErrTooManyHandshakesFromSource = fmt.Errorf("%w from one source", ErrTooManyHandshakes)
 	// ErrTLSTruncated is the OnClose cause when the peer's stream ended
 	// without close_notify: data may have been cut short by someone other
 	// than the peer. (crypto/tls itself takes an EOF at a record boundary
 	// as the end; a conn the engine closes while it stops is not counted.)
-	ErrTLSTruncated = errors.New("reactor: TLS stream truncated (EOF inside a record, without close_notify)")
+	// An EOF inside a record is ErrTLSRecordTruncated, which is also
+	// ErrTLSTruncated for errors.Is.
+	ErrTLSTruncated = errors.New("reactor: TLS stream truncated (EOF without close_notify)")
+	// ErrTLSRecordTruncated is the OnClose cause when the peer's stream
+	// ended inside a record, without close_notify.
+	ErrTLSRecordTruncated = fmt.Errorf("%w inside a record", ErrTLSTruncated)
 )
 
 // NewTLSServer wraps next in a TLS server layer with config cfg (which must
@@ -210,6 +240,17 @@ func newTLSLayer(next Handler, cfg *tls.Config, client bool, o TLSOptions) *TLSL
 	if l.maxHS == 0 {
 		l.maxHS = DefaultMaxHandshakes
 	}
+	l.firstByte = o.HandshakeFirstByteTimeout
+	if l.firstByte == 0 {
+		l.firstByte = DefaultHandshakeFirstByteTimeout
+	}
+	l.perSource = o.MaxHandshakesPerSource
+	switch {
+	case l.perSource < 0:
+		l.perSource = 0
+	case l.perSource == 0 && l.maxHS > 0:
+		l.perSource = max(int(l.maxHS/4), 1)
+	}
 	if l.writeHigh <= 0 {
 		l.writeHigh = DefaultWriteHigh
 	}
@@ -242,19 +283,21 @@ func (l *TLSLayer) OnShutdown(e Engine) { l.next.OnShutdown(e) }
 
 // OnOpen implements Handler: it starts the conn's handshake.
 func (l *TLSLayer) OnOpen(raw conn.Conn) Action {
-	if n := l.counters.inProgress.Add(1); l.maxHS > 0 && n > l.maxHS {
-		l.counters.inProgress.Add(-1)
+	slot, err := l.admit(raw.RemoteAddr())
+	if err != nil {
 		l.counters.rejected.Add(1)
-		l.log.Debug("tls handshake rejected", "remote", raw.RemoteAddr(), "err", ErrTooManyHandshakes)
+		l.log.Debug("tls handshake rejected", "remote", raw.RemoteAddr(), "err", err)
 		if l.client {
 			c := newTLSConn(l, raw)
-			c.state = tlsFailed
+			c.moveTo(tlsFailed)
 			raw.SetContext(c)
-			l.next.OnClose(c, c.dialError(ErrTooManyHandshakes))
+			c.moveTo(tlsDialFailed)
+			l.next.OnClose(c, c.dialError(err))
 		}
 		return Close
 	}
 	c := newTLSConn(l, raw)
+	c.slot = slot
 	raw.SetContext(c)
 	c.startHandshake()
 	return None
@@ -267,7 +310,7 @@ func (l *TLSLayer) OnTraffic(raw conn.Conn) Action {
 		raw.Discard(-1)
 		return None
 	}
-	switch c.state {
+	switch c.state() {
 	case tlsHandshaking:
 		// A handshake that is done takes what arrived after it as records.
 		if done, err := c.handshakeResult(); done {
@@ -289,11 +332,11 @@ func (l *TLSLayer) OnTraffic(raw conn.Conn) Action {
 // low watermark, so the next handler may write more.
 func (l *TLSLayer) OnDrained(raw conn.Conn) Action {
 	c, _ := raw.Context().(*tlsConn)
-	if c == nil || c.state != tlsOpen {
+	if c == nil || c.state() != tlsOpen {
 		return None
 	}
 	if l.drain != nil {
-		if a := c.act(l.drain.OnDrained(c)); a != None || c.state != tlsOpen {
+		if a := c.act(l.drain.OnDrained(c)); a != None || c.state() != tlsOpen {
 			return a
 		}
 	}
@@ -313,7 +356,7 @@ func (l *TLSLayer) OnDrained(raw conn.Conn) Action {
 // engine without a word: next never saw it.
 func (l *TLSLayer) OnStop(raw conn.Conn) {
 	c, _ := raw.Context().(*tlsConn)
-	if c == nil || c.state != tlsOpen {
+	if c == nil || c.state() != tlsOpen {
 		return
 	}
 	if l.stopper != nil {

@@ -52,3 +52,8 @@ func (c *FD) Close() error {
 	}
 	return c.owner().Post(func() { c.owner().CloseConn(c, nil) })
 }
+
+// RunOnLoop runs task on the conn's loop, also after the conn has closed,
+// while the loop runs: how a layer reports something about a conn that
+// became known only after its OnClose (a TLS dial's handshake verdict).
+func (c *FD) RunOnLoop(task func()) error { return c.owner().Post(task) }

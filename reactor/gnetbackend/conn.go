@@ -117,6 +117,11 @@ func (w *wconn) RemoteAddr() net.Addr { return w.remote }
 // Fd implements conn.Conn: gnet's socket fd.
 func (w *wconn) Fd() int { return w.fd }
 
+// RunOnLoop runs task on the conn's loop, also after the conn has closed,
+// while the loop runs: how a layer reports something about a conn that
+// became known only after its OnClose (a TLS dial's handshake verdict).
+func (w *wconn) RunOnLoop(task func()) error { return w.post(task) }
+
 // post runs fn on the conn's loop.
 func (w *wconn) post(fn func()) error {
 	return mapErr(w.el.Execute(context.Background(), gnet.RunnableFunc(func(context.Context) error {

@@ -1,0 +1,109 @@
+package reactor
+
+import (
+	"net"
+	"net/netip"
+	"sync"
+)
+
+// Admission of TLS handshakes. A handshake holds a slot from the conn's
+// OnOpen until it completes or fails. Slots are capped over all layers that
+// share TLSCounters (MaxHandshakes), and a server's are also capped per
+// source address (MaxHandshakesPerSource), so that one host opening silent
+// conns cannot take every slot and keep the others' handshakes out.
+
+// handshakeSources counts, per source, the handshakes in progress.
+type handshakeSources struct {
+	mu sync.Mutex
+	n  map[netip.Addr]int
+}
+
+// take counts one more handshake from src, unless src has max already.
+func (s *handshakeSources) take(src netip.Addr, max int) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.n[src] >= max {
+		return false
+	}
+	if s.n == nil {
+		s.n = make(map[netip.Addr]int)
+	}
+	s.n[src]++
+	return true
+}
+
+func (s *handshakeSources) give(src netip.Addr) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.n[src] <= 1 {
+		delete(s.n, src) // the map holds only sources with handshakes
+		return
+	}
+	s.n[src]--
+}
+
+// handshakeSlot is a conn's place among the handshakes in progress.
+type handshakeSlot struct {
+	counters *TLSCounters // nil: no slot held
+	src      netip.Addr   // valid: also counted for this source
+}
+
+// release gives the slot back, once.
+func (s *handshakeSlot) release() {
+	if s.counters == nil {
+		return
+	}
+	s.counters.inProgress.Add(-1)
+	if s.src.IsValid() {
+		s.counters.sources.give(s.src)
+	}
+	*s = handshakeSlot{}
+}
+
+// admit takes a handshake slot for a conn from remote, or says which bound
+// refused it.
+func (l *TLSLayer) admit(remote net.Addr) (handshakeSlot, error) {
+	cs := l.counters
+	if n := cs.inProgress.Add(1); l.maxHS > 0 && n > l.maxHS {
+		cs.inProgress.Add(-1)
+		return handshakeSlot{}, ErrTooManyHandshakes
+	}
+	slot := handshakeSlot{counters: cs}
+	if l.perSource > 0 && !l.client {
+		if src, ok := sourceOf(remote); ok {
+			if !cs.sources.take(src, l.perSource) {
+				cs.inProgress.Add(-1)
+				return handshakeSlot{}, ErrTooManyHandshakesFromSource
+			}
+			slot.src = src
+		}
+	}
+	return slot, nil
+}
+
+// sourceOf is the source a per-source bound counts remote under: its IPv4
+// address, or the /64 network of its IPv6 address (what one host is usually
+// given). A peer with no IP address (a unix socket) has none.
+func sourceOf(remote net.Addr) (netip.Addr, bool) {
+	var ip netip.Addr
+	switch a := remote.(type) {
+	case *net.TCPAddr:
+		ip, _ = netip.AddrFromSlice(a.IP)
+	case nil:
+		return ip, false
+	default:
+		ap, err := netip.ParseAddrPort(a.String())
+		if err != nil {
+			return ip, false
+		}
+		ip = ap.Addr()
+	}
+	ip = ip.Unmap().WithZone("")
+	switch {
+	case !ip.IsValid():
+		return ip, false
+	case ip.Is6():
+		return netip.PrefixFrom(ip, 64).Masked().Addr(), true
+	}
+	return ip, true
+}

@@ -1,0 +1,74 @@
+package websocket
+
+// Fuzz targets for the decoders. Each checks, for arbitrary input: no
+// panic, and the same outcome whether the input arrives whole, split in
+// two anywhere, or byte by byte. Run one with, for example,
+//
+//	go test ./websocket -run '^$' -fuzz '^FuzzMessageReader$' -fuzztime 150000x
+//
+// or every target in the module with sh fuzz.sh.
+
+import (
+	"testing"
+)
+
+func FuzzMessageReader(f *testing.F) {
+	for _, tc := range protocolCases {
+		if len(tc.in) <= 512 {
+			f.Add(tc.in, true, uint16(0), uint16(100))
+		}
+	}
+	f.Add(frames(fr{op: OpText, fin: true, payload: "x", unmasked: true}), false, uint16(1), uint16(8))
+	f.Fuzz(func(t *testing.T, in []byte, server bool, split, limit uint16) {
+		if len(in) > 4<<10 {
+			return
+		}
+		whole := runSide(server, int(limit)+1, false, clone(in))
+		s := int(split) % (len(in) + 1)
+		c := clone(in)
+		if got := runSide(server, int(limit)+1, false, c[:s], c[s:]); got != whole {
+			t.Fatalf("split at %d:\n%s\nwhole:\n%s", s, got, whole)
+		}
+		if len(in) <= 512 {
+			if got := runSide(server, int(limit)+1, false, bytewise(clone(in))...); got != whole {
+				t.Fatalf("byte by byte:\n%s\nwhole:\n%s", got, whole)
+			}
+		}
+	})
+}
+
+func FuzzUTF8Validator(f *testing.F) {
+	f.Add([]byte("κόσμε"), uint8(1), uint8(3))
+	f.Add([]byte("\xed\xa0\x80"), uint8(1), uint8(2))
+	f.Add([]byte("a\xf4\x90\x80\x80"), uint8(2), uint8(4))
+	f.Fuzz(func(t *testing.T, s []byte, a, b uint8) {
+		if len(s) > 64 {
+			return
+		}
+		i, j := int(a)%(len(s)+1), int(b)%(len(s)+1)
+		checkValidator(t, s, []int{min(i, j), max(i, j)})
+	})
+}
+
+func FuzzClosePayload(f *testing.F) {
+	f.Add([]byte{0x03, 0xe8, 'o', 'k'})
+	f.Add([]byte{0x03})
+	f.Fuzz(func(t *testing.T, p []byte) {
+		code, reason, err := ParseClosePayload(p)
+		if err != nil {
+			if c := CloseCodeFor(err); c != CloseProtocolError && c != CloseInvalidPayload {
+				t.Fatalf("close payload %x: error %v with code %d", p, err, c)
+			}
+			return
+		}
+		if code == CloseNoStatus {
+			if len(p) != 0 {
+				t.Fatalf("1005 from a payload of %d bytes", len(p))
+			}
+			return
+		}
+		if back := AppendClosePayload(nil, code, reason); len(p) <= MaxControlPayload && string(back) != string(p) {
+			t.Fatalf("round trip %x -> %x", p, back)
+		}
+	})
+}

@@ -47,6 +47,9 @@ var (
 	// ErrPongTimeout is the OnClose cause of a conn whose pong did not
 	// arrive in time (keepalive).
 	ErrPongTimeout = errors.New("websocket: pong timeout")
+	// ErrHandshakeTimeout is a client's opening handshake that did not
+	// complete within HandshakeTimeout.
+	ErrHandshakeTimeout = errors.New("websocket: opening handshake timed out")
 	// ErrSlowReceiver is the OnClose cause of a conn whose unsent output
 	// passed the bound (MaxBacklog).
 	ErrSlowReceiver = errors.New("websocket: receiver too slow")

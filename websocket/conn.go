@@ -434,7 +434,7 @@ func (c *Conn) writeFrame(op Opcode, rsv1 bool, data []byte) error {
 // negotiated permessage-deflate and pm is over the threshold.
 func (c *Conn) writePrepared(pm *PreparedMessage) error {
 	frame := pm.frame
-	if c.deflate != nil && len(pm.data) >= c.o.Compression.Threshold {
+	if c.dfl != nil && !c.dfl.smallWindow && len(pm.data) >= c.o.Compression.Threshold {
 		frame = pm.deflatedFrame()
 		c.afterForeignDeflate()
 	}

@@ -54,6 +54,7 @@ var flateReaders sync.Pool
 // deflater is a conn's permessage-deflate state.
 type deflater struct {
 	level        int
+	smallWindow  bool          // this side's window is limited below 32 KiB
 	keepCompress bool          // this side's context takeover
 	keepInflate  bool          // the peer's context takeover
 	w            *flate.Writer // kept with context takeover
@@ -80,7 +81,7 @@ func (c *Conn) setDeflate(p *DeflateParams) {
 	if ownBits != 0 && ownBits < 15 {
 		// compress/flate's window is always 32 KiB: honour a smaller one
 		// by compressing without back-references.
-		d.level = flate.HuffmanOnly
+		d.level, d.smallWindow = flate.HuffmanOnly, true
 	}
 	d.keepCompress, d.keepInflate = !ownNoTakeover, !peerNoTakeover
 	c.dfl = d

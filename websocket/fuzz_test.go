@@ -15,22 +15,27 @@ import (
 func FuzzMessageReader(f *testing.F) {
 	for _, tc := range protocolCases {
 		if len(tc.in) <= 512 {
-			f.Add(tc.in, true, uint16(0), uint16(100))
+			f.Add(tc.in, true, false, uint16(0), uint16(100))
 		}
 	}
-	f.Add(frames(fr{op: OpText, fin: true, payload: "x", unmasked: true}), false, uint16(1), uint16(8))
-	f.Fuzz(func(t *testing.T, in []byte, server bool, split, limit uint16) {
+	for _, tc := range deflateCases {
+		if len(tc.in) <= 512 {
+			f.Add(tc.in, true, true, uint16(0), uint16(100))
+		}
+	}
+	f.Add(frames(fr{op: OpText, fin: true, payload: "x", unmasked: true}), false, false, uint16(1), uint16(8))
+	f.Fuzz(func(t *testing.T, in []byte, server, deflate bool, split, limit uint16) {
 		if len(in) > 4<<10 {
 			return
 		}
-		whole := runSide(server, int(limit)+1, false, clone(in))
+		whole := runSide(server, int(limit)+1, deflate, clone(in))
 		s := int(split) % (len(in) + 1)
 		c := clone(in)
-		if got := runSide(server, int(limit)+1, false, c[:s], c[s:]); got != whole {
+		if got := runSide(server, int(limit)+1, deflate, c[:s], c[s:]); got != whole {
 			t.Fatalf("split at %d:\n%s\nwhole:\n%s", s, got, whole)
 		}
 		if len(in) <= 512 {
-			if got := runSide(server, int(limit)+1, false, bytewise(clone(in))...); got != whole {
+			if got := runSide(server, int(limit)+1, deflate, bytewise(clone(in))...); got != whole {
 				t.Fatalf("byte by byte:\n%s\nwhole:\n%s", got, whole)
 			}
 		}

@@ -199,6 +199,7 @@ func (s *server) dialStatus(t *testing.T, extra string) *client {
 		}
 	}
 	c.resp = head.String()
+	c.p.AllowRSV1 = strings.Contains(c.resp, "permessage-deflate")
 	return c
 }
 

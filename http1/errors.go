@@ -31,10 +31,6 @@ func (e *Error) Is(target error) bool {
 	return t.Status == e.Status && t.Reason == e.Reason
 }
 
-func newError(status int, reason string, off int) *Error {
-	return &Error{Status: status, Reason: reason, Offset: off}
-}
-
 // The refusals, one per rule; each is an *Error (compare with errors.Is).
 var (
 	ErrMethod           = &Error{400, "bad method token", -1}

@@ -49,21 +49,6 @@ type Request struct {
 	Body []byte
 	// Trailer holds a chunked body's trailer fields, once it is complete.
 	Trailer Fields
-
-	fields  [16]Field // backing store for the first fields: no allocation for a typical head
-	trailer bool
-}
-
-// reset clears r for the next request, keeping its field storage.
-func (r *Request) reset() {
-	hdr := r.Header[:0]
-	tr := r.Trailer[:0]
-	if cap(hdr) == 0 {
-		hdr = r.fields[:0]
-	}
-	*r = Request{fields: r.fields}
-	r.Header = hdr
-	r.Trailer = tr
 }
 
 // Proto is the request's protocol version as sent.

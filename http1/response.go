@@ -1,6 +1,9 @@
 package http1
 
-import "strconv"
+import (
+	"context"
+	"strconv"
+)
 
 // A response is built whole, then appended to the conn's output in one
 // piece: its status line, Server and Date, the handler's fields, then the
@@ -188,7 +191,10 @@ func (w *ResponseWriter) CloseAfter() { w.resp.close = true }
 // goroutine. The Request's views are not valid past the handler's return.
 func (w *ResponseWriter) Defer() *Deferred {
 	if w.deferred == nil {
-		d := &Deferred{cs: w.cs, resp: w.resp, slot: &slot{}}
+		if w.cs.ctx == nil {
+			w.cs.ctx, w.cs.cancel = context.WithCancel(context.Background())
+		}
+		d := &Deferred{cs: w.cs, resp: w.resp, slot: &slot{}, ctx: w.cs.ctx}
 		d.resp.fields = append([]byte(nil), w.resp.fields...)
 		d.resp.body = append([]byte(nil), w.resp.body...)
 		w.deferred = d
@@ -202,11 +208,16 @@ func (w *ResponseWriter) Defer() *Deferred {
 // Deferred is a response answered after its handler returned, from any
 // goroutine (one at a time). Responses still go out in request order.
 type Deferred struct {
+	ctx  context.Context
 	cs   *connState
 	slot *slot
 	resp response
 	done bool
 }
+
+// Context is cancelled when the conn closes: the client went away, or the
+// engine stopped.
+func (d *Deferred) Context() context.Context { return d.ctx }
 
 // SetStatus sets the status code (default 200).
 func (d *Deferred) SetStatus(code int) { d.resp.status = code }

@@ -1,6 +1,7 @@
 package http1
 
 import (
+	"context"
 	"sync"
 	"time"
 
@@ -114,6 +115,9 @@ func (s *Server) OnClose(c conn.Conn, _ error) {
 		cs.first, cs.last = nil, nil
 		cs.mu.Unlock()
 		cs.det = nil
+		if cs.cancel != nil {
+			cs.cancel()
+		}
 	}
 }
 
@@ -138,6 +142,8 @@ type connState struct {
 	pending     int        // len of the slot list (loop only)
 	closed      bool
 
+	ctx      context.Context // for Deferreds; cancelled at close (made on first use)
+	cancel   context.CancelFunc
 	out      *[]byte // the batch being written (during serve)
 	flushed  *slot   // a queued response its loop-native handler flushed, not yet done
 	det      *detached

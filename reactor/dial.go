@@ -45,15 +45,12 @@ func (e *engine) Dial(network, address string) error {
 	return e.DialHandler(network, address, nil)
 }
 
-// DialHandler is Dial with the conn served by h rather than by the root
-// handler (nil: the root handler). It implements handlerDialer.
+// DialHandler implements Engine: Dial with the conn served by h rather
+// than by the root handler (nil: the root handler). The front has put the
+// layers a TLS network asks for around h.
 func (e *engine) DialHandler(network, address string, h Handler) error {
 	if h == nil {
 		h = e.handler
-	}
-	network, h, err := e.opts.DialLayers(network, address, h)
-	if err != nil {
-		return err
 	}
 	switch network {
 	case "tcp", "tcp4", "tcp6", "unix":
@@ -307,4 +304,4 @@ func (d *pendingDial) fail(cause error) {
 	l.engine.release()
 }
 
-var _ handlerDialer = (*engine)(nil)
+var _ Engine = (*engine)(nil)

@@ -7,21 +7,43 @@ import (
 	"net"
 )
 
-// Engine is a running set of loops, as returned by Start.
+// Engine is a running set of loops, as returned by Start. It is also what
+// a Backend implements: Start wraps the backend's engine, and the wrapper
+// adds what every backend shares (the TLS layer of a Dial("tls"), the
+// layers' counters in Stats), so a backend calls no hook of reactor's.
 type Engine interface {
 	// Addrs returns the bound listener addresses (port 0 resolved).
 	Addrs() []net.Addr
-	// Dial starts a nonblocking connect; OnOpen or OnClose reports the outcome.
+	// Dial starts a nonblocking connect; OnOpen or OnClose reports the
+	// outcome. It is DialHandler with the root handler.
 	Dial(network, addr string) error
+	// DialHandler is Dial with the conn served by h rather than by the
+	// root handler (nil: the root handler): how a protocol package (an
+	// HTTP or WebSocket client) dials with a handler of its own, whatever
+	// the application's root handler is. The networks are tcp, tcp4,
+	// tcp6, unix, and tls and tls+unix, which wrap h in a TLS client layer
+	// (WithDialTLS). A backend's engine is only asked for the stream
+	// networks, and always with a handler.
+	DialHandler(network, addr string, h Handler) error
 	// Conns is the number of open conns.
 	Conns() int
 	// Stats returns counters summed over loops, and per loop.
 	Stats() Stats
-	// Stop stops accepting, flushes and closes every conn (OnClose each),
-	// calls OnShutdown and returns once every loop goroutine has exited:
-	// nil, or the error conns were forced closed with. ctx bounds the
-	// drain: conns still flushing when it ends are closed with ctx's error
-	// (context.Cause: a context cancelled with a cause gives that cause).
+	// Drain begins a stop that lets conns end on their own: the engine
+	// stops accepting and dialing, calls OnStop on every open conn (see
+	// StopHandler) and serves them on. It returns nil once they have all
+	// closed (the engine then finishes as after Stop: OnShutdown, Done), or
+	// ctx's cause once ctx ends, leaving the rest open: Stop after it
+	// closes them gracefully. This is how an upgraded server's old process
+	// keeps the requests in flight on persistent conns: the client's
+	// request that the old process has not read yet is still answered.
+	Drain(ctx context.Context) error
+	// Stop stops accepting, flushes and closes every conn (OnStop, then
+	// OnClose each), calls OnShutdown and returns once every loop
+	// goroutine has exited: nil, or the error conns were forced closed
+	// with. ctx bounds the drain: conns still flushing when it ends are
+	// closed with ctx's error (context.Cause: a context cancelled with a
+	// cause gives that cause).
 	//
 	// Stop returns by ctx's end plus a grace of 100 ms, whether or not the
 	// conns are all closed by then: closing a conn costs the kernel tens of
@@ -34,6 +56,10 @@ type Engine interface {
 	// the loops, so a callback must not call it (it would wait for
 	// itself): return the Shutdown action instead.
 	Stop(ctx context.Context) error
+	// Stopping is closed once the engine has begun to stop (Stop, Drain, a
+	// Shutdown action, a stop signal): a handler that serves a request
+	// may check it to say it is the last one (HTTP's "Connection: close").
+	Stopping() <-chan struct{}
 	// Done is closed once the engine has stopped, whether by Stop or by a
 	// callback returning Shutdown.
 	Done() <-chan struct{}
@@ -41,13 +67,18 @@ type Engine interface {
 
 // Backend starts engines. The native backend is the default; gnetbackend.New
 // returns another.
+//
+// A backend implements Start and the Engine it returns, and nothing else:
+// reactor attaches the layers each address asks for before Start sees the
+// specs, and wraps the engine Start returns, adding what every backend
+// shares. The engine must call root's OnBoot (with itself) before it
+// serves, call OnStop (StopHandler) on each conn as its stop begins, and
+// be asked DialHandler only for tcp, tcp4, tcp6 and unix.
 type Backend interface {
 	// Start binds each spec's address, calls root's OnBoot and serves, as
 	// Start does. The conns of a spec (and the datagrams of a udp one) go
 	// to the spec's Handler; OnBoot, OnTick and OnShutdown go to root.
-	// StartSpecs has attached the layers each address asks for; a dial
-	// with a Handler of its own is the engine's DialHandler(network,
-	// address string, h Handler) error.
+	// Backends are started by reactor (WithBackend), not called directly.
 	Start(root Handler, specs []ListenSpec, o *Options) (Engine, error)
 	// Name is the backend's name ("native", "gnet").
 	Name() string
@@ -80,13 +111,6 @@ func ListenSpecs(h Handler, addrs []string) ([]ListenSpec, error) {
 		specs = append(specs, ListenSpec{Addr: a, Handler: h})
 	}
 	return specs, nil
-}
-
-// handlerDialer is a Dial whose conn is served by its own Handler instead
-// of the engine's root one: how a layer (a TLS client) dials. Both backends'
-// engines implement it; a nil h means the root handler.
-type handlerDialer interface {
-	DialHandler(network, address string, h Handler) error
 }
 
 // Stats are an engine's counters. Loop holds one entry per loop; the other
@@ -155,12 +179,13 @@ func start(root Handler, specs []ListenSpec, o *Options) (Engine, error) {
 	if len(specs) == 0 {
 		return nil, fmt.Errorf("%w: no address to listen on", ErrBadAddress)
 	}
+	f := &front{o: o, root: root}
 	layeredSpecs := make([]ListenSpec, len(specs))
 	for i, sp := range specs {
 		if sp.Handler == nil {
 			return nil, fmt.Errorf("reactor: %s: nil handler", sp.Addr)
 		}
-		a, h, err := layered(sp.Addr, sp.Handler, o)
+		a, h, err := f.layered(sp.Addr, sp.Handler)
 		if err != nil {
 			return nil, err
 		}
@@ -168,13 +193,19 @@ func start(root Handler, specs []ListenSpec, o *Options) (Engine, error) {
 	}
 	b := o.Backend
 	if b == nil {
-		return nativeBackend{}.Start(root, layeredSpecs, o)
+		b = nativeBackend{}
 	}
-	e, err := b.Start(root, layeredSpecs, o)
-	if err == nil && len(o.Signals) > 0 {
-		watchSignalsFor(e, o) // the native engine watches its own
+	e, err := b.Start(&rootHandler{Forward: Forward{Next: root}, f: f}, layeredSpecs, o)
+	if err != nil {
+		return nil, err
 	}
-	return e, err
+	if f.Engine == nil {
+		f.Engine = e // a backend that did not boot (OnBoot said Shutdown before it could)
+	}
+	if _, native := b.(nativeBackend); !native && len(o.Signals) > 0 {
+		watchSignalsFor(f, o) // the native engine watches its own
+	}
+	return f, nil
 }
 
 // Run is Start followed by a wait for ctx to end or for a callback to return

@@ -18,3 +18,6 @@ func SetMaxFIFOHandshakes(n int) (restore func()) {
 	maxFIFOHandshakes = n
 	return func() { maxFIFOHandshakes = old }
 }
+
+// nativeOf is the native engine under the front that Start returns.
+func nativeOf(e Engine) *engine { return e.(*front).Engine.(*engine) }

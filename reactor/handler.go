@@ -72,6 +72,28 @@ type DrainHandler interface {
 	OnDrained(c conn.Conn) Action
 }
 
+// StopHandler is an optional Handler extension: how a handler learns that
+// the engine stops, so that a protocol can say goodbye at a safe point
+// (HTTP answers its next request with "Connection: close" and closes an
+// idle keep-alive conn, WebSocket sends a close frame with 1001, a chat
+// room a notice).
+//
+// OnStop runs once per open conn, on its loop, when the engine begins to
+// stop: Stop, a Shutdown action, a stop signal, or Drain. After Stop (and
+// the others but Drain) the engine closes the conn gracefully right after
+// OnStop, so what OnStop writes goes out ahead of the close, as with
+// Close. After Drain the conn serves on until it closes, by either side,
+// or until Stop closes what is left (without a second OnStop). A conn the
+// engine closes at once (past Stop's deadline) gets no OnStop, and a conn
+// that opens while the engine stops gets its OnStop as it opens.
+//
+// Every layer (TLS, the PROXY protocol, the conn log, ProxySender, and any
+// layer embedding Forward) passes OnStop on to the handler inside it, with
+// the conn that handler sees.
+type StopHandler interface {
+	OnStop(c conn.Conn)
+}
+
 // BaseHandler has no-op callbacks; embed it and override what you need.
 type BaseHandler struct{}
 

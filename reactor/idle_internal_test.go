@@ -165,7 +165,7 @@ func roundTrips(t *testing.T, h Handler, n int) Engine {
 // timerEntries is the size of the (only) loop's timer heap.
 func timerEntries(t *testing.T, eng Engine) int {
 	t.Helper()
-	l := eng.(*engine).loops[0]
+	l := nativeOf(eng).loops[0]
 	got := make(chan int, 1)
 	require.NoError(t, l.Post(func() { got <- len(l.timers) }))
 	return <-got

@@ -52,11 +52,13 @@ type loop struct {
 	open       atomic.Int64
 	resolving  atomic.Int32 // dials to host names bound for this loop, still resolving
 	stats      loopCounters
-	draining   bool
-	walk       stopWalk // while draining: the walk closing its conns
+	draining   bool     // stopping or draining: endpoints closed, it ends with its last conn
+	closing    bool     // stopping: it closes its conns (else a drain only tells them)
+	told       bool     // a drain told every conn (OnStop) before the stop began
+	walk       stopWalk // while draining: the walk telling or closing its conns
 	exited     bool
 	acceptBuf  socket.AcceptBuf
-	moveTo     *loop // set by moveBySource during a callback (rehome.go)
+	moveTo     *loop // set by MoveBySource during a callback (rehome.go)
 	busy       bool  // the last Wait returned events
 	clockFresh bool  // shared.Now was read since the last Wait began
 	fresh      []int // fds registered since the current Wait returned
@@ -364,10 +366,10 @@ func (l *loop) register(c *fdconn.FD) error {
 	}
 	if l.draining {
 		// Accepted as the engine stops, and handed to a loop that drains
-		// already: closed as gracefully as the conns it had (closing the
-		// bare fd would reset a client that has sent its request, which an
-		// upgrade must not do).
-		l.stopConn(c)
+		// already: told, and closed as gracefully as the conns it had
+		// (closing the bare fd would reset a client that has sent its
+		// request, which an upgrade must not do).
+		l.drainConn(c)
 	}
 	return nil
 }
@@ -432,36 +434,82 @@ func (l *loop) after(d time.Duration, fn func()) {
 
 // ---- stopping ----
 
-// drain starts the graceful stop of this loop: listeners close, every conn
-// closes once flushed, and the loop exits when the last one is gone. At
-// deadline (none if zero) the conns still open are forced closed.
-func (l *loop) drain(deadline time.Time) {
+// tellAll starts a drain of this loop (Engine.Drain): listeners close,
+// every conn is told by OnStop and serves on, and the loop exits when the
+// last one is gone.
+func (l *loop) tellAll() {
 	if l.draining {
 		return
 	}
 	l.draining = true
+	l.closeEndpoints()
+	l.walk.start()
+}
+
+// drain starts the graceful stop of this loop: listeners close, every conn
+// closes once flushed, and the loop exits when the last one is gone. At
+// deadline (none if zero) the conns still open are forced closed.
+func (l *loop) drain(deadline time.Time) {
+	if l.closing {
+		return
+	}
+	if l.draining && l.walk.forced == nil {
+		// A drain came first: each conn has heard OnStop (the walk ends
+		// first if it has not reached them all) and hears nothing more.
+		for l.walk.active {
+			l.walk.step(l)
+		}
+		l.told = true
+	}
+	if !l.draining {
+		l.closeEndpoints()
+	}
+	l.draining, l.closing = true, true
 	if !deadline.IsZero() {
 		// Before the walk: the deadline holds however long the walk takes.
 		l.after(time.Until(deadline), func() { l.forceCloseAll(context.DeadlineExceeded) })
 	}
-	l.closeEndpoints()
 	l.walk.start()
 }
 
 // forceCloseAll tears down every conn still open, with cause, a slice per
 // iteration like drain. The first cause is the one conns get.
 func (l *loop) forceCloseAll(cause error) {
+	if l.walk.forced != nil {
+		return
+	}
+	l.walk.forced = cause
 	l.drain(time.Time{}) // the listeners go first, if they have not
-	if l.walk.forced == nil {
-		l.walk.forced = cause
-		l.walk.start() // from the first fd again: the conns passed may still flush or linger
+	l.walk.start()       // from the first fd again: the conns passed may still flush or linger
+}
+
+// drainConn is the stop's treatment of a conn that opens (or moves here)
+// while the loop drains: told, and closed too if the loop stops.
+func (l *loop) drainConn(c *fdconn.FD) {
+	if !l.closing {
+		l.tellConn(c)
+		return
+	}
+	if l.told {
+		l.tellConn(c) // the stop tells only conns the drain did not
+	}
+	l.stopConn(c)
+}
+
+// tellConn tells c by OnStop that the engine drains; c serves on.
+func (l *loop) tellConn(c *fdconn.FD) {
+	if c.Closing() || c.IsClosed() {
+		return
+	}
+	if s := l.routeOf(c).stopper; s != nil {
+		l.callStop(s, c)
 	}
 }
 
 // stopConn closes c as the loop's stop has it: gracefully, or at once once
 // forced.
 func (l *loop) stopConn(c *fdconn.FD) {
-	if l.walk.forced == nil && !c.Closing() && !c.IsClosed() {
+	if l.walk.forced == nil && !l.told && !c.Closing() && !c.IsClosed() {
 		// A protocol layer's last word (TLS's close_notify) goes out
 		// before the graceful close, and makes the conn not quiet.
 		if s := l.routeOf(c).stopper; s != nil {
@@ -500,10 +548,11 @@ func (l *loop) quiet(c *fdconn.FD) bool {
 	return l.shared.Now-c.LastActive() >= int64(quietAfter) && c.Quiet()
 }
 
-// stopWalk is a stopping loop's walk over its conns, closing them a slice
-// per iteration (step) rather than all in one go: between slices the loop
-// serves what it has to, the drain deadline, tasks, the peers' EOFs, which
-// a walk over a million conns in one go would keep waiting for seconds.
+// stopWalk is a stopping loop's walk over its conns, telling (a drain) or
+// closing them a slice per iteration (step) rather than all in one go:
+// between slices the loop serves what it has to, the drain deadline,
+// tasks, the peers' EOFs, which a walk over a million conns in one go would
+// keep waiting for seconds.
 type stopWalk struct {
 	active bool
 	next   int   // the fd to resume from
@@ -513,7 +562,7 @@ type stopWalk struct {
 // start begins a walk from the first fd.
 func (w *stopWalk) start() { w.active, w.next = true, 0 }
 
-// step closes the next stopSlice conns of l.
+// step tells or closes the next stopSlice conns of l.
 func (w *stopWalk) step(l *loop) {
 	if !w.active {
 		return
@@ -521,7 +570,11 @@ func (w *stopWalk) step(l *loop) {
 	budget := stopSlice
 	next, more := l.watchers.scan(w.next, func(_ int, wt watcher) bool {
 		if c := connOf(wt); c != nil && !c.IsClosed() {
-			l.stopConn(c)
+			if l.closing {
+				l.stopConn(c)
+			} else {
+				l.tellConn(c)
+			}
 			budget--
 		}
 		return budget > 0

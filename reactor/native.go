@@ -28,8 +28,10 @@ type engine struct {
 	next    atomic.Uint64 // round-robin cursor
 	open    atomic.Int64  // conns open or being handed to a loop
 
-	stopOnce   sync.Once
-	stopping   chan struct{} // closed once a stop has begun
+	beginOnce  sync.Once     // closes stopping
+	tellOnce   sync.Once     // a drain's telling, posted to the loops
+	stopOnce   sync.Once     // the stop's closing, posted to the loops
+	stopping   chan struct{} // closed once a stop (or drain) has begun
 	running    atomic.Int32  // loops not yet exited
 	finishOnce sync.Once
 	done       chan struct{}
@@ -163,12 +165,30 @@ func (e *engine) Stats() Stats {
 		s.Loop = append(s.Loop, ls)
 		s.Add(ls)
 	}
-	e.opts.AddLayerStats(&s)
 	return s
 }
 
 // Done implements Engine.
 func (e *engine) Done() <-chan struct{} { return e.done }
+
+// Stopping implements Engine.
+func (e *engine) Stopping() <-chan struct{} { return e.stopping }
+
+// Drain implements Engine.
+func (e *engine) Drain(ctx context.Context) error {
+	e.begin()
+	e.tellOnce.Do(func() {
+		for _, l := range e.loops {
+			l.Post(l.tellAll)
+		}
+	})
+	select {
+	case <-e.done:
+		return nil
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	}
+}
 
 // stopGrace is how long Stop waits past its ctx for the loops to finish
 // forcing their conns closed. Closing a conn costs the kernel some 20 µs,
@@ -204,12 +224,18 @@ func (e *engine) forced(cause error) {
 	e.forceOnce.Do(func() { e.forcedErr = cause })
 }
 
-// beginStop asks every loop to drain, once.
-func (e *engine) beginStop(deadline time.Time) {
-	e.stopOnce.Do(func() {
+// begin marks the engine stopping, once: by a stop or a drain.
+func (e *engine) begin() {
+	e.beginOnce.Do(func() {
 		close(e.stopping)
-		e.opts.BeginStop()
 		sdnotify.Stopping(e.opts.Logger)
+	})
+}
+
+// beginStop asks every loop to close its conns, once.
+func (e *engine) beginStop(deadline time.Time) {
+	e.begin()
+	e.stopOnce.Do(func() {
 		for _, l := range e.loops {
 			l.Post(func() { l.drain(deadline) })
 		}

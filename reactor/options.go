@@ -60,8 +60,7 @@ type Options struct {
 	// client config (WithDialTLS).
 	TLS, DialTLS *tls.Config
 
-	proxy  []ProxyOption // WithProxy
-	layers layerSet      // the layers attached to the listeners, for Stats
+	proxy []ProxyOption // WithProxy
 }
 
 // Option sets one field of Options.

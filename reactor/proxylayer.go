@@ -390,7 +390,7 @@ func (pc *proxyConn) readHeader() Action {
 	pc.header = h
 	if h.HasAddresses() {
 		pc.remote, pc.local = h.Source, h.Destination
-		if moveBySource(pc.raw, h.Source) {
+		if MoveBySource(pc.raw, h.Source) {
 			// SourceHash: the loop for the real client goes on, with an
 			// OnTraffic (rehome.go).
 			pc.state = proxyMoving

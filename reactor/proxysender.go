@@ -2,7 +2,6 @@ package reactor
 
 import (
 	"fmt"
-	"time"
 
 	"github.com/evloop/evloop/conn"
 	"github.com/evloop/evloop/proxyproto"
@@ -11,10 +10,10 @@ import (
 // ProxySender is a Handler for dialed conns that writes a PROXY protocol
 // header ahead of anything the next Handler writes, so that a proxy built
 // on the engine passes its client's address on to the server it dials.
-// Next sees the raw conn; the sender adds nothing per conn.
+// Next sees the raw conn; the sender adds nothing per conn, and passes
+// every other callback (OnStop, OnDrained among them) on.
 type ProxySender struct {
-	next    Handler
-	drainer DrainHandler
+	Forward
 	version int
 	header  func(c conn.Conn) *proxyproto.Header
 }
@@ -30,9 +29,7 @@ func NewProxySender(next Handler, version int, header func(c conn.Conn) *proxypr
 	if header == nil {
 		return nil, fmt.Errorf("reactor: PROXY sender without a header function")
 	}
-	s := &ProxySender{next: next, version: version, header: header}
-	s.drainer, _ = next.(DrainHandler)
-	return s, nil
+	return &ProxySender{Forward: Forward{Next: next}, version: version, header: header}, nil
 }
 
 // ProxyHeaderFrom is the header that passes on the client of an accepted
@@ -45,15 +42,6 @@ func ProxyHeaderFrom(client conn.Conn) *proxyproto.Header {
 // proxySendFailure marks, in the raw conn's context slot, a conn closed
 // because its header could not be encoded.
 type proxySendFailure struct{ err error }
-
-// OnBoot implements Handler.
-func (s *ProxySender) OnBoot(e Engine) Action { return s.next.OnBoot(e) }
-
-// OnTick implements Handler.
-func (s *ProxySender) OnTick() (time.Duration, Action) { return s.next.OnTick() }
-
-// OnShutdown implements Handler.
-func (s *ProxySender) OnShutdown(e Engine) { s.next.OnShutdown(e) }
 
 // OnOpen implements Handler: the header goes out first.
 func (s *ProxySender) OnOpen(c conn.Conn) Action {
@@ -74,11 +62,8 @@ func (s *ProxySender) OnOpen(c conn.Conn) Action {
 			return Close
 		}
 	}
-	return s.next.OnOpen(c)
+	return s.Next.OnOpen(c)
 }
-
-// OnTraffic implements Handler.
-func (s *ProxySender) OnTraffic(c conn.Conn) Action { return s.next.OnTraffic(c) }
 
 // OnClose implements Handler.
 func (s *ProxySender) OnClose(c conn.Conn, err error) {
@@ -86,13 +71,5 @@ func (s *ProxySender) OnClose(c conn.Conn, err error) {
 		c.SetContext(nil)
 		err = f.err
 	}
-	s.next.OnClose(c, err)
-}
-
-// OnDrained implements DrainHandler.
-func (s *ProxySender) OnDrained(c conn.Conn) Action {
-	if s.drainer == nil {
-		return None
-	}
-	return s.drainer.OnDrained(c)
+	s.Next.OnClose(c, err)
 }

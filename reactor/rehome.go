@@ -22,10 +22,20 @@ import (
 // before anything was written, and only under SourceHash with several
 // loops.
 
-// moveBySource asks for raw to move to the loop SourceHash picks for src.
-// It reports whether it will: the caller must then leave raw alone and
-// expect OnTraffic on the new loop.
-func moveBySource(raw conn.Conn, src net.Addr) bool {
+// MoveBySource asks the engine to move raw, a conn it accepted, to the
+// loop that SourceHash balancing picks for src: the real client's address,
+// when raw's peer is a load balancer that said so (a PROXY header, or a
+// header of a layer's own protocol). A layer calls it from raw's OnOpen or
+// OnTraffic, before anything was written to raw and before the handler
+// inside it has seen the conn. It reports whether raw moves: the layer
+// must then leave raw alone, and the new loop calls the layer's OnTraffic
+// (with raw's unconsumed bytes, possibly none), where it goes on.
+//
+// It moves nothing (false) unless the engine balances by SourceHash over
+// several loops; nor on the gnet backend (gnet cannot move a conn), while
+// the engine stops, with output buffered, or for a conn that is not the
+// engine's own (a FIFO pair, a conn a layer made).
+func MoveBySource(raw conn.Conn, src net.Addr) bool {
 	c, ok := raw.(*fdconn.FD)
 	if !ok || c.IsPair() || c.OutboundBuffered() > 0 {
 		return false
@@ -94,6 +104,6 @@ func (l *loop) adopt(c *fdconn.FD) {
 		c.SetIdleTimeout(d)
 	}
 	if l.traffic(c) && l.draining {
-		l.stopConn(c)
+		l.drainConn(c)
 	}
 }

@@ -90,7 +90,7 @@ func TestConnAcceptedWhileStoppingIsClosedGracefully(t *testing.T) {
 	eng, err := Start(g, []string{"tcp://127.0.0.1:0"}, WithLoops(2), WithLoadBalancing(LeastConns),
 		WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	require.NoError(t, err)
-	e := eng.(*engine)
+	e := nativeOf(eng)
 	addr := e.Addrs()[0].String()
 	bounded := func(ch chan struct{}, what string) {
 		select {

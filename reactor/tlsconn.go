@@ -399,7 +399,7 @@ func (c *tlsConn) rawClosed(err error) {
 			// The peer's EOF without close_notify: truncated, unless
 			// the engine closed the conn as it stops. (truncated reads
 			// on, so crypto/tls sees the EOF either way.)
-			if cut := c.truncated(); cut || !l.stopping() {
+			if cut := c.truncated(); cut || !l.engine.stopping() {
 				cause = ErrTLSTruncated
 			}
 		}

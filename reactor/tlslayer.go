@@ -36,8 +36,10 @@ import (
 // wraps the handshake's error, such as a *tls.CertificateVerificationError.
 //
 // Closing: Close (or a callback's Close action), and the engine's stop
-// (OnStop), send close_notify after the output written so far, then close
-// the raw conn once it is flushed;
+// (OnStop, which the layer first passes on to the next Handler, so that
+// its goodbye goes out encrypted), send close_notify after the output
+// written so far, then close the raw conn once it is flushed; a Drain only
+// passes OnStop on, and the conn serves on;
 // ShutdownWrite sends close_notify and half-closes. The peer's close_notify
 // is a clean end: the layer answers with its own, the conn closes, and the
 // next OnClose gets nil. Errors in the record stream (a bad MAC, an alert
@@ -60,6 +62,7 @@ import (
 type TLSLayer struct {
 	next      Handler
 	drain     DrainHandler // next's, if it has one
+	stopper   StopHandler  // next's, if it has one
 	cfg       *tls.Config
 	client    bool
 	timeout   time.Duration
@@ -68,7 +71,7 @@ type TLSLayer struct {
 	writeHigh int
 	log       *slog.Logger
 	counters  *TLSCounters
-	stopping  func() bool // see TLSOptions.engineStopping
+	engine    tlsEngine // see TLSOptions.engine
 }
 
 // TLSOptions bound and observe a TLSLayer. The zero value gives the
@@ -95,11 +98,27 @@ type TLSOptions struct {
 	// handshake cap (nil: the layer's own).
 	Counters *TLSCounters
 
-	// engineStopping tells whether the engine has begun to stop: a conn
-	// it closes then without OnStop (at once, past the drain deadline)
-	// sent no close_notify, and is not truncated.
-	engineStopping func() bool
+	// engine is the engine the layer serves, if reactor attached it (nil:
+	// never stopping).
+	engine tlsEngine
 }
+
+// tlsEngine is what a TLS layer asks of the engine it serves in.
+type tlsEngine interface {
+	// stopping: the engine has begun to stop, so a conn it closes without
+	// OnStop (at once, past the drain deadline) sent no close_notify, and
+	// its peer's EOF is no truncation.
+	stopping() bool
+	// drainingOnly: the engine drains (Drain) and a conn told so by
+	// OnStop serves on, so no close_notify goes out yet.
+	drainingOnly() bool
+}
+
+// neverStopping is the tlsEngine of a layer made outside an engine's Start.
+type neverStopping struct{}
+
+func (neverStopping) stopping() bool     { return false }
+func (neverStopping) drainingOnly() bool { return false }
 
 // Defaults of TLSOptions.
 const (
@@ -111,12 +130,6 @@ const (
 // goroutine ahead of its reads; more waits in the raw conn. A var so tests
 // can lower it.
 var maxHandshakeFeed = 64 << 10
-
-// TLSOptionsFrom gives the TLS bounds an engine with options o implies: its
-// inbound limit and logger.
-func TLSOptionsFrom(o *Options) TLSOptions {
-	return TLSOptions{MaxInbound: o.MaxInbound, WriteHigh: o.WriteHigh, Logger: o.Logger}
-}
 
 // TLSCounters count a TLS layer's handshakes; safe from any goroutine.
 type TLSCounters struct {
@@ -144,13 +157,12 @@ func (c *TLSCounters) Stats() TLSStats {
 	}
 }
 
-// TLSConn is the conn.Conn a TLS layer gives its next Handler; a handler
-// reaches the negotiated state with a type assertion on its conn.
+// TLSConn is the conn.Conn a TLS layer gives its next Handler. A handler
+// reaches the negotiated state through conn.TLSInfo (conn.TLSState), which
+// does not depend on this package's layer.
 type TLSConn interface {
 	conn.Conn
-	// ConnectionState is the handshake's outcome: version, cipher suite,
-	// ALPN protocol, SNI server name, peer certificates (loop only).
-	ConnectionState() tls.ConnectionState
+	conn.TLSInfo
 }
 
 // Errors of the TLS layer, for errors.Is.
@@ -189,8 +201,9 @@ func NewTLSClient(next Handler, cfg *tls.Config, serverName string, o TLSOptions
 
 func newTLSLayer(next Handler, cfg *tls.Config, client bool, o TLSOptions) *TLSLayer {
 	l := &TLSLayer{next: next, cfg: cfg, client: client, timeout: o.HandshakeTimeout,
-		maxHS: int64(o.MaxHandshakes), maxIn: o.MaxInbound, writeHigh: o.WriteHigh, log: o.Logger, counters: o.Counters, stopping: o.engineStopping}
+		maxHS: int64(o.MaxHandshakes), maxIn: o.MaxInbound, writeHigh: o.WriteHigh, log: o.Logger, counters: o.Counters, engine: o.engine}
 	l.drain, _ = next.(DrainHandler)
+	l.stopper, _ = next.(StopHandler)
 	if l.timeout <= 0 {
 		l.timeout = DefaultHandshakeTimeout
 	}
@@ -206,8 +219,8 @@ func newTLSLayer(next Handler, cfg *tls.Config, client bool, o TLSOptions) *TLSL
 	if l.counters == nil {
 		l.counters = new(TLSCounters)
 	}
-	if l.stopping == nil {
-		l.stopping = func() bool { return false }
+	if l.engine == nil {
+		l.engine = neverStopping{}
 	}
 	return l
 }
@@ -291,11 +304,22 @@ func (l *TLSLayer) OnDrained(raw conn.Conn) Action {
 	return None
 }
 
-// OnStop implements StopHandler: an open conn that the stopping engine
-// closes sends close_notify first, after the output written so far, as
-// Close does; its peer sees a clean end, not a truncation.
+// OnStop implements StopHandler: the next handler's OnStop runs first,
+// with the plaintext conn, so that its goodbye (a WebSocket close frame)
+// goes out encrypted; then an open conn that the stopping engine closes
+// sends close_notify, after the output written so far, as Close does, and
+// its peer sees a clean end, not a truncation. While the engine only
+// drains, the conn serves on. A conn still handshaking is closed by the
+// engine without a word: next never saw it.
 func (l *TLSLayer) OnStop(raw conn.Conn) {
-	if c, _ := raw.Context().(*tlsConn); c != nil {
+	c, _ := raw.Context().(*tlsConn)
+	if c == nil || c.state != tlsOpen {
+		return
+	}
+	if l.stopper != nil {
+		l.stopper.OnStop(c)
+	}
+	if !l.engine.drainingOnly() {
 		c.sendCloseNotify() // only for an open conn, once
 	}
 }

@@ -42,4 +42,15 @@ func (h *handler) OnTraffic(c conn.Conn) reactor.Action {
 	return a
 }
 
-var _ reactor.Handler = (*handler)(nil)
+// OnStop says goodbye to c's client as the engine stops, or drains for an
+// upgrade, and closes c (see room.shutdown).
+func (h *handler) OnStop(c conn.Conn) {
+	if m, ok := c.Context().(*member); ok {
+		h.room.shutdown(m)
+	}
+}
+
+var (
+	_ reactor.Handler     = (*handler)(nil)
+	_ reactor.StopHandler = (*handler)(nil)
+)

@@ -73,6 +73,5 @@ func run() error {
 		Start: func(addrs []string) (reactor.Engine, error) {
 			return reactor.Start(newHandler(r), addrs, opts...)
 		},
-		BeforeStop: r.shutdown,
 	})
 }

@@ -203,13 +203,24 @@ func (r *room) broadcast(from *member, line []byte) {
 	}
 }
 
-// shutdown tells everyone the server is going away and stops further
-// notices: the engine's stop closes every conn next.
-func (r *room) shutdown() {
-	r.broadcast(nil, []byte("* server shutting down\n"))
+// shutdown is the engine's stop (or an upgrade's drain) reaching m, on
+// m's loop: the room takes no more joins and sends no more notices, and m
+// gets what was queued for it, then the goodbye, and its conn closes. The
+// room is not carried over to an upgraded process: the client reconnects.
+func (r *room) shutdown(m *member) {
 	r.mu.Lock()
 	r.closed = true
 	r.mu.Unlock()
+	if m.closing {
+		return
+	}
+	if r.deliver(m) != reactor.None {
+		m.c.Close() // kicked: its last notice is out
+		return
+	}
+	m.c.Write([]byte("* server shutting down\n"))
+	r.closeConn(m)
+	m.c.Close()
 }
 
 // enqueue adds line to m's outbox and wakes m's conn if this is the first

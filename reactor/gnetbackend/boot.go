@@ -47,7 +47,10 @@ func (e *engine) start() error {
 		if e.bootErr != nil {
 			return e.bootErr
 		}
-		e.stopOnce.Do(func() { e.stopFlag.Store(true) })
+		e.beginOnce.Do(func() {
+			e.stopFlag.Store(true)
+			close(e.stopCh)
+		})
 		e.finish()
 		return nil
 	}

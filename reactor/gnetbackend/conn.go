@@ -42,6 +42,7 @@ type wconn struct {
 	cause        error
 	closing      atomic.Bool // close once output is flushed; read by any goroutine
 	lingering    bool        // flushed and write-shut: discarding input until the peer's EOF
+	told         bool        // OnStop has run
 	inCallback   int
 	pendingClose bool
 	closeErr     error

@@ -27,15 +27,12 @@ func (e *engine) Dial(network, addr string) error {
 	return e.DialHandler(network, addr, nil)
 }
 
-// DialHandler is Dial with the conn served by h rather than by the root
-// handler (nil: the root handler); how a protocol layer dials.
+// DialHandler implements reactor.Engine: Dial with the conn served by h
+// rather than by the root handler (nil: the root handler). reactor has put
+// the layers a TLS network asks for around h.
 func (e *engine) DialHandler(network, addr string, h reactor.Handler) error {
 	if h == nil {
 		h = e.h
-	}
-	network, h, err := e.o.DialLayers(network, addr, h)
-	if err != nil {
-		return err
 	}
 	r := e.root
 	if h != e.h {

@@ -8,6 +8,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/panjf2000/gnet/v2"
 
@@ -51,13 +52,16 @@ type engine struct {
 	stopping bool
 	drained  chan struct{} // closed once stopping and conns is empty
 	stopFlag atomic.Bool   // stopping, readable without mu
+	stopCh   chan struct{} // closed once stopping: Stopping
 
 	loops     sync.Map // gnet.EventLoop -> *loopStats
 	loopsMu   sync.Mutex
 	loopOrder []*loopStats // guarded by loopsMu
 	misc      loopStats    // counters no loop owns (OnTick panics)
 
-	stopOnce  sync.Once
+	beginOnce sync.Once      // the drain: stopping set, conns told
+	stopReq   sync.Once      // the stop: closeReq sent
+	closeReq  chan time.Time // the stop's deadline, to the drain goroutine
 	force     chan error
 	drainDone chan struct{}
 	done      chan struct{}
@@ -86,6 +90,8 @@ func newEngine(h reactor.Handler, o *reactor.Options, plan []listenerPlan) *engi
 		conns:      map[*wconn]struct{}{},
 		drained:    make(chan struct{}),
 		force:      make(chan error, 1),
+		closeReq:   make(chan time.Time, 1),
+		stopCh:     make(chan struct{}),
 		drainDone:  make(chan struct{}),
 		done:       make(chan struct{}),
 	}
@@ -116,6 +122,9 @@ func (e *engine) Conns() int {
 
 // Done implements reactor.Engine.
 func (e *engine) Done() <-chan struct{} { return e.done }
+
+// Stopping implements reactor.Engine.
+func (e *engine) Stopping() <-chan struct{} { return e.stopCh }
 
 // admit records w as open, unless the engine is stopping or full.
 func (e *engine) admit(w *wconn) error {

@@ -35,7 +35,6 @@ func (e *engine) Stats() reactor.Stats {
 	for _, l := range s.Loop {
 		s.Add(l)
 	}
-	e.o.AddLayerStats(&s)
 	return s
 }
 

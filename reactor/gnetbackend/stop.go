@@ -2,8 +2,9 @@
 
 package gnetbackend
 
-// Stopping: the drain (every conn closed once flushed, or at once past the
-// deadline), then gnet's stop, in the order that strands no conn.
+// Stopping: the drain (every conn told by OnStop; then, once Stop asks,
+// closed once flushed, or at once past the deadline), then gnet's stop, in
+// the order that strands no conn.
 
 import (
 	"context"
@@ -51,53 +52,94 @@ func (e *engine) forcedResult() error {
 	return e.forcedErr
 }
 
+// Drain implements reactor.Engine: new conns are turned away (gnet accepts
+// them, and OnOpen closes them: gnet cannot stop accepting and serve on).
+func (e *engine) Drain(ctx context.Context) error {
+	e.begin()
+	select {
+	case <-e.done:
+		return nil
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	}
+}
+
 // shutdownAsync is a callback's Shutdown: drain within the drain timeout.
 func (e *engine) shutdownAsync() {
 	e.beginStop(e.o.DrainDeadline())
 }
 
-// beginStop starts the drain, once: from then on new conns are turned away,
-// and every open one is closed once flushed.
-func (e *engine) beginStop(deadline time.Time) {
-	e.stopOnce.Do(func() {
-		e.o.BeginStop()
+// begin starts the drain, once: from then on new conns are turned away,
+// and every open one is told (OnStop) and serves on until it closes or
+// the stop closes it.
+func (e *engine) begin() {
+	e.beginOnce.Do(func() {
 		sdnotify.Stopping(e.log)
 		e.mu.Lock()
 		e.stopping = true
 		e.stopFlag.Store(true)
-		open := make([]*wconn, 0, len(e.conns))
-		for w := range e.conns {
-			open = append(open, w)
-		}
+		close(e.stopCh)
+		open := e.openConns()
 		if len(open) == 0 {
 			closeOnce(e.drained)
 		}
 		e.mu.Unlock()
-		go e.drain(deadline, open)
+		go e.drain(open)
 	})
 }
 
-// drain closes every conn gracefully, forcibly once deadline passes or Stop's
-// context ends, then stops gnet and the dial client.
-func (e *engine) drain(deadline time.Time, open []*wconn) {
+// beginStop begins the drain if it has not, and asks it to close every conn
+// once flushed, forcibly at deadline (none if zero).
+func (e *engine) beginStop(deadline time.Time) {
+	e.begin()
+	e.stopReq.Do(func() { e.closeReq <- deadline })
+}
+
+// openConns lists the open conns; mu is held.
+func (e *engine) openConns() []*wconn {
+	open := make([]*wconn, 0, len(e.conns))
+	for w := range e.conns {
+		open = append(open, w)
+	}
+	return open
+}
+
+// drain tells every conn, closes them gracefully once the stop asks,
+// forcibly once its deadline passes or Stop's context ends, then stops gnet
+// and the dial client.
+func (e *engine) drain(open []*wconn) {
 	defer close(e.drainDone)
 	e.dialCancel()
 	for _, w := range open {
-		w.post(w.stopGracefully)
+		w.post(w.tell)
 	}
 	var expired <-chan time.Time
-	if !deadline.IsZero() {
-		t := time.NewTimer(time.Until(deadline))
-		defer t.Stop()
-		expired = t.C
-	}
 	var cause error
-	select {
-	case <-e.drained:
-	case <-e.rotateDone: // gnet stopped by itself and closed every conn
-	case <-expired:
-		cause = context.DeadlineExceeded
-	case cause = <-e.force:
+wait:
+	for {
+		select {
+		case <-e.drained:
+			break wait
+		case <-e.rotateDone: // gnet stopped by itself and closed every conn
+			break wait
+		case deadline := <-e.closeReq:
+			e.mu.Lock()
+			open = e.openConns()
+			e.mu.Unlock()
+			for _, w := range open {
+				w.post(w.stopGracefully)
+			}
+			if !deadline.IsZero() {
+				t := time.NewTimer(time.Until(deadline))
+				defer t.Stop()
+				expired = t.C
+			}
+		case <-expired:
+			cause = context.DeadlineExceeded
+			break wait
+		case cause = <-e.force:
+			break wait
+		}
 	}
 	if cause != nil {
 		e.closeAll(cause)
@@ -107,12 +149,12 @@ func (e *engine) drain(deadline time.Time, open []*wconn) {
 	e.stopClient()
 }
 
-// stopGracefully is the drain's close of w, in a loop task: its protocol
-// layer's OnStop (TLS's close_notify), then the close once flushed.
-func (w *wconn) stopGracefully() {
-	if w.closed.Load() || w.closing.Load() {
+// tell is the drain's word to w, in a loop task: its handler's OnStop, once.
+func (w *wconn) tell() {
+	if w.told || w.closed.Load() || w.closing.Load() {
 		return
 	}
+	w.told = true
 	if s := w.route.stopper; s != nil {
 		func() {
 			defer func() {
@@ -122,6 +164,16 @@ func (w *wconn) stopGracefully() {
 			}()
 			s.OnStop(w)
 		}()
+	}
+}
+
+// stopGracefully is the stop's close of w, in a loop task: OnStop if the
+// drain has not told it (a protocol layer's last word, TLS's
+// close_notify), then the close once flushed.
+func (w *wconn) stopGracefully() {
+	w.tell()
+	if w.closed.Load() || w.closing.Load() {
+		return
 	}
 	w.closeGracefully()
 }

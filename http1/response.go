@@ -3,6 +3,8 @@ package http1
 import (
 	"context"
 	"strconv"
+
+	"github.com/evloop/evloop/reactor"
 )
 
 // A response is built whole, then appended to the conn's output in one
@@ -154,6 +156,7 @@ type ResponseWriter struct {
 	req      *Request
 	resp     response
 	deferred *Deferred
+	upgrade  reactor.Handler // set by Upgrade
 }
 
 // SetStatus sets the status code (default 200).

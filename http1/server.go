@@ -94,22 +94,39 @@ func (s *Server) OnTraffic(c conn.Conn) reactor.Action {
 		c.Discard(-1)
 		return reactor.Close
 	}
+	if cs.opened {
+		return cs.up.OnTraffic(cs.upc)
+	}
 	return cs.serve()
 }
 
 // OnDrained resumes a conn that stopped parsing for its unread responses.
-func (s *Server) OnDrained(c conn.Conn) reactor.Action { return s.OnTraffic(c) }
+func (s *Server) OnDrained(c conn.Conn) reactor.Action {
+	if cs, ok := c.Context().(*connState); ok && cs.opened {
+		if d, ok := cs.up.(reactor.DrainHandler); ok {
+			return d.OnDrained(cs.upc)
+		}
+		return reactor.None
+	}
+	return s.OnTraffic(c)
+}
 
 // OnStop makes the conn's next response its last (Connection: close).
 func (s *Server) OnStop(c conn.Conn) {
 	if cs, ok := c.Context().(*connState); ok {
 		cs.stopping = true
+		if st, ok := cs.up.(reactor.StopHandler); ok && cs.opened {
+			st.OnStop(cs.upc)
+		}
 	}
 }
 
 // OnClose drops the conn's state; a Deferred answering later is ignored.
-func (s *Server) OnClose(c conn.Conn, _ error) {
+func (s *Server) OnClose(c conn.Conn, err error) {
 	if cs, ok := c.Context().(*connState); ok {
+		if cs.opened {
+			cs.up.OnClose(cs.upc, err)
+		}
 		cs.mu.Lock()
 		cs.closed = true
 		cs.first, cs.last = nil, nil
@@ -153,6 +170,12 @@ type connState struct {
 	closing  bool // a response closes the conn: nothing more is parsed
 	stopping bool
 	sent100  bool // 100 Continue went out for the request waited on
+
+	// The upgrade (upgrade.go): the handler the conn was handed to, the
+	// conn as it sees it, and whether its OnOpen has run.
+	up     reactor.Handler
+	upc    conn.Conn
+	opened bool
 }
 
 // detached is a request whose body arrives over several reads (chunked):
@@ -172,7 +195,7 @@ func (cs *connState) serve() reactor.Action {
 	cs.out = out
 	req := s.requests.Get().(*Request)
 	cs.takeDelivered()
-	for !cs.closing && cs.pending < s.lim.MaxPipeline && cs.c.OutboundBuffered()+len(*out) < s.lim.MaxOutbound {
+	for !cs.closing && cs.up == nil && cs.pending < s.lim.MaxPipeline && cs.c.OutboundBuffered()+len(*out) < s.lim.MaxOutbound {
 		if !cs.step(req) {
 			break
 		}
@@ -186,6 +209,9 @@ func (cs *connState) serve() reactor.Action {
 	}
 	req.Body = nil
 	s.requests.Put(req)
+	if cs.up != nil {
+		return cs.openUpgraded()
+	}
 	if cs.closing && cs.first == nil {
 		return reactor.Close
 	}
@@ -304,7 +330,9 @@ func (cs *connState) handle(req *Request) {
 	w.cs, w.req, w.deferred = cs, req, nil
 	w.resp.reset(req, cs.stopping)
 	s.h.ServeHTTP1(w, req)
-	if w.deferred != nil {
+	if w.upgrade != nil {
+		cs.upgradeTo(w)
+	} else if w.deferred != nil {
 		if w.resp.close {
 			cs.closing = true
 		}

@@ -110,9 +110,11 @@ func (o *Options) withDefaults() Options {
 // reactor.Start (or a ListenSpec); on tls:// and ?proxy= addresses the
 // reactor's layers sit below it, so wss:// and PROXY work unchanged.
 //
-// Until the http1 package offers an upgrade hook, Server reads the request
-// head itself (bounded by MaxRequestHead and HandshakeTimeout) and answers
-// anything but a WebSocket handshake with an error status.
+// Given to reactor directly, Server reads the request head itself
+// (bounded by MaxRequestHead and HandshakeTimeout) and answers anything
+// but a WebSocket handshake with an error status: an address that serves
+// WebSocket only. To serve pages and WebSocket on one address, route the
+// endpoint's requests from an http1.Server to ServeHTTP1 (upgrade.go).
 type Server struct {
 	reactor.BaseHandler
 	h Handler

@@ -28,6 +28,7 @@ type Conn struct {
 	h      Handler
 	o      *Options
 	server bool
+	client *clientHandler // a client's handshake in progress
 
 	state    connState
 	opened   bool // OnOpen was called: OnClose will be
@@ -456,6 +457,15 @@ func (c *Conn) closed(err error) {
 	c.mu.Unlock()
 	c.releaseDeflate()
 	if !c.opened {
+		if c.server {
+			return
+		}
+		// A dialed conn whose connect or handshake failed: the
+		// application learns it here.
+		if c.causeSet && c.cause != nil {
+			err = c.cause
+		}
+		c.h.OnClose(c, err)
 		return
 	}
 	cause := c.cause

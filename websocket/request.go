@@ -3,6 +3,7 @@ package websocket
 import (
 	"bytes"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -17,13 +18,28 @@ const (
 
 // HandshakeError is an opening request refused before Negotiate: the
 // status to answer with and why.
+//
+// A client's failed handshake is one too (it wraps ErrBadHandshake):
+// Status is then the server's status code (0 when the response had none).
 type HandshakeError struct {
 	Status int
 	Reason string
+	client bool
 }
 
 func (e *HandshakeError) Error() string {
+	if e.client {
+		return fmt.Sprintf("websocket: bad opening handshake response (status %d): %s", e.Status, e.Reason)
+	}
 	return fmt.Sprintf("websocket: handshake refused with %d: %s", e.Status, e.Reason)
+}
+
+// Unwrap is ErrBadHandshake for a client's handshake.
+func (e *HandshakeError) Unwrap() error {
+	if e.client {
+		return ErrBadHandshake
+	}
+	return nil
 }
 
 // RequestHead is an HTTP/1.1 request head: what the opening handshake
@@ -68,6 +84,17 @@ type headReader struct {
 // success n is the head's length; the bytes after it belong to the
 // WebSocket stream.
 func (h *headReader) read(b []byte) (head *RequestHead, n int, err error) {
+	n, err = h.scan(b)
+	if n == 0 || err != nil {
+		return nil, n, err
+	}
+	head, err = parseHead(b[:n-4])
+	return head, n, err
+}
+
+// scan finds the end of a head (request or response) at the front of b:
+// its length with the blank line, 0 for not yet.
+func (h *headReader) scan(b []byte) (n int, err error) {
 	max := h.max
 	if max <= 0 {
 		max = DefaultMaxRequestHead
@@ -79,21 +106,19 @@ func (h *headReader) read(b []byte) (head *RequestHead, n int, err error) {
 	end := bytes.Index(b[from:min(len(b), max)], []byte("\r\n\r\n"))
 	if end < 0 {
 		if len(b) >= max {
-			return nil, 0, &HandshakeError{431, fmt.Sprintf("request head over %d bytes", max)}
+			return 0, &HandshakeError{Status: 431, Reason: fmt.Sprintf("head over %d bytes", max)}
 		}
 		h.scanned = len(b)
-		return nil, 0, nil
+		return 0, nil
 	}
-	n = from + end + 4
-	head, err = parseHead(b[:n-4])
-	return head, n, err
+	return from + end + 4, nil
 }
 
 // parseHead parses a request line and header lines (RFC 9112 §3, §5),
 // strictly: no folded lines, names that are tokens, HTTP/1.1 or later.
 func parseHead(b []byte) (*RequestHead, error) {
 	bad := func(format string, args ...any) error {
-		return &HandshakeError{400, fmt.Sprintf(format, args...)}
+		return &HandshakeError{Status: 400, Reason: fmt.Sprintf(format, args...)}
 	}
 	lines := strings.Split(string(b), "\r\n")
 	parts := strings.Split(lines[0], " ")
@@ -103,22 +128,63 @@ func parseHead(b []byte) (*RequestHead, error) {
 	if !isToken(parts[0]) {
 		return nil, bad("malformed method %q", parts[0])
 	}
-	if v := parts[2]; v != "HTTP/1.1" && !(strings.HasPrefix(v, "HTTP/") && len(v) == 8 && v[5] > '1' && v[5] <= '9' && v[6] == '.') {
+	if v := parts[2]; !http11OrLater(v) {
 		return nil, bad("a WebSocket handshake needs HTTP/1.1, not %q", v)
 	}
 	r := &RequestHead{Method: parts[0], Target: parts[1]}
-	if len(lines)-1 > maxHeaderFields {
-		return nil, &HandshakeError{431, fmt.Sprintf("more than %d header fields", maxHeaderFields)}
+	var err error
+	r.fields, err = parseFields(lines[1:], 400)
+	return r, err
+}
+
+func http11OrLater(v string) bool {
+	return v == "HTTP/1.1" || strings.HasPrefix(v, "HTTP/") && len(v) == 8 && v[5] > '1' && v[5] <= '9' && v[6] == '.'
+}
+
+// parseFields parses header lines; a bad one is refused with status.
+func parseFields(lines []string, status int) ([]headerField, error) {
+	if len(lines) > maxHeaderFields {
+		return nil, &HandshakeError{Status: 431, Reason: fmt.Sprintf("more than %d header fields", maxHeaderFields)}
 	}
-	for _, l := range lines[1:] {
+	fields := make([]headerField, 0, len(lines))
+	for _, l := range lines {
 		if l == "" || l[0] == ' ' || l[0] == '\t' {
-			return nil, bad("folded or empty header line %q", l)
+			return nil, &HandshakeError{Status: status, Reason: fmt.Sprintf("folded or empty header line %q", l)}
 		}
 		name, value, ok := strings.Cut(l, ":")
 		if !ok || !isToken(name) {
-			return nil, bad("malformed header line %q", l)
+			return nil, &HandshakeError{Status: status, Reason: fmt.Sprintf("malformed header line %q", l)}
 		}
-		r.fields = append(r.fields, headerField{name, strings.Trim(value, " \t")})
+		fields = append(fields, headerField{name, strings.Trim(value, " \t")})
 	}
-	return r, nil
+	return fields, nil
+}
+
+// ResponseHead is the server's answer to a client's opening request: its
+// status and header fields (Headers).
+type ResponseHead struct {
+	Status int
+	fields []headerField
+}
+
+// Values returns every value of the header name, case-insensitively, in
+// order (Headers).
+func (r *ResponseHead) Values(name string) []string {
+	return (&RequestHead{fields: r.fields}).Values(name)
+}
+
+// parseResponseHead parses a status line and header lines.
+func parseResponseHead(b []byte) (*ResponseHead, error) {
+	lines := strings.Split(string(b), "\r\n")
+	version, rest, _ := strings.Cut(lines[0], " ")
+	code, _, _ := strings.Cut(rest, " ")
+	status, err := strconv.Atoi(code)
+	if !http11OrLater(version) || err != nil || len(code) != 3 || status < 100 {
+		return nil, &HandshakeError{Status: 0, Reason: fmt.Sprintf("malformed status line %q", lines[0])}
+	}
+	fields, err := parseFields(lines[1:], status)
+	if err != nil {
+		return nil, err
+	}
+	return &ResponseHead{Status: status, fields: fields}, nil
 }

@@ -24,7 +24,7 @@ func startHTTP1Server(t *testing.T, scheme string, h Handler, o Options, opts ..
 	}
 	ws := NewServer(h, o)
 	mux := http1.HandlerFunc(func(w *http1.ResponseWriter, r *http1.Request) {
-		if string(r.Target) == "/ws" {
+		if path, _, _ := strings.Cut(string(r.Target), "?"); path == "/ws" {
 			ws.ServeHTTP1(w, r)
 			return
 		}

@@ -159,9 +159,8 @@ func (ch *clientHandler) OnClose(raw conn.Conn, err error) {
 // OnStop implements reactor.StopHandler: 1001 to the server as the
 // engine stops.
 func (ch *clientHandler) OnStop(raw conn.Conn) {
-	if c, ok := raw.Context().(*Conn); ok && c.state == stateOpen {
-		c.cause, c.causeSet = nil, true
-		c.sendClose(CloseGoingAway, "client stopping")
+	if c, ok := raw.Context().(*Conn); ok {
+		c.stop("client stopping")
 	}
 }
 

@@ -153,10 +153,34 @@ func (s *Server) OnClose(raw conn.Conn, err error) {
 
 // OnStop implements reactor.StopHandler: an open conn of a stopping engine
 // gets a Close frame with 1001 (going away) ahead of the engine's close.
+//
+// What other goroutines queued for the conn goes out first, then what the
+// Handler's OnStop writes (StopHandler), then the Close frame.
 func (s *Server) OnStop(raw conn.Conn) {
-	if c, ok := raw.Context().(*Conn); ok && c.state == stateOpen {
+	if c, ok := raw.Context().(*Conn); ok {
+		c.stop("server stopping")
+	}
+}
+
+// StopHandler is a Handler that has a last word for its open conns as
+// the engine stops (or drains for an upgrade): OnStop runs on the conn's
+// loop before the Close frame with 1001 goes out, and may still write.
+type StopHandler interface {
+	OnStop(c *Conn)
+}
+
+// stop sends 1001 to an open conn of a stopping engine.
+func (c *Conn) stop(reason string) {
+	if c.state != stateOpen {
+		return
+	}
+	c.runQueue()
+	if sh, ok := c.h.(StopHandler); ok && c.state == stateOpen {
+		sh.OnStop(c)
+	}
+	if c.state == stateOpen {
 		c.cause, c.causeSet = nil, true
-		c.sendClose(CloseGoingAway, "server stopping")
+		c.sendClose(CloseGoingAway, reason)
 	}
 }
 

@@ -19,7 +19,7 @@ import (
 // says goodbye to its clients and closes their conns gracefully.
 func TestUpgradeBySIGHUP(t *testing.T) {
 	bin := cmdtest.Build(t, "chat")
-	u := cmdtest.StartUpgradable(t, bin, "-addr", "tcp://127.0.0.1:0", "-loops", "1")
+	u := cmdtest.StartUpgradable(t, bin, "-addr", "tcp://127.0.0.1:0", "-http", "", "-loops", "1")
 	first := u.Line()
 	addr, ok := strings.CutPrefix(first, "listening tcp://")
 	require.True(t, ok, "first line %q", first)

@@ -49,9 +49,9 @@ type Conn struct {
 	// Deadlines, on the loop; one timer wakes the loop for the earliest.
 	timer        *time.Timer
 	fired        atomic.Bool
-	handshakeDue time.Time
-	closeDue     time.Time
-	pingDue      time.Time
+	handshakeDue int64 // monotonic nanoseconds (now()); 0: none
+	closeDue     int64
+	pingDue      int64
 	awaitingPong bool
 
 	// Work queued by other goroutines.
@@ -306,9 +306,9 @@ func (c *Conn) readHandshake() {
 // open moves a conn whose handshake succeeded to the open state.
 func (c *Conn) open() {
 	c.state, c.opened = stateOpen, true
-	c.handshakeDue = time.Time{}
+	c.handshakeDue = 0
 	if c.o.PingInterval > 0 {
-		c.pingDue = time.Now().Add(c.o.PingInterval)
+		c.pingDue = now() + int64(c.o.PingInterval)
 	}
 	c.armTimer()
 	c.h.OnOpen(c)
@@ -479,26 +479,32 @@ func (c *Conn) closed(err error) {
 }
 
 // deadline sets one of the conn's deadlines d from now (loop only).
-func (c *Conn) deadline(at *time.Time, d time.Duration) {
-	*at = time.Now().Add(d)
+func (c *Conn) deadline(at *int64, d time.Duration) {
+	*at = now() + int64(d)
 	c.armTimer()
 }
 
+// epoch is where the conns' monotonic deadlines count from: an int64 per
+// deadline rather than a time.Time keeps an idle conn small.
+var epoch = time.Now()
+
+func now() int64 { return int64(time.Since(epoch)) }
+
 // armTimer sets the timer for the earliest deadline.
 func (c *Conn) armTimer() {
-	var next time.Time
-	for _, t := range []time.Time{c.handshakeDue, c.closeDue, c.pingDue} {
-		if !t.IsZero() && (next.IsZero() || t.Before(next)) {
+	var next int64
+	for _, t := range [...]int64{c.handshakeDue, c.closeDue, c.pingDue} {
+		if t != 0 && (next == 0 || t < next) {
 			next = t
 		}
 	}
-	if next.IsZero() {
+	if next == 0 {
 		if c.timer != nil {
 			c.timer.Stop()
 		}
 		return
 	}
-	d := time.Until(next)
+	d := time.Duration(next - now())
 	if c.timer == nil {
 		c.timer = time.AfterFunc(d, c.wake)
 	} else {
@@ -513,12 +519,12 @@ func (c *Conn) wake() {
 }
 
 func (c *Conn) runDeadlines() {
-	now := time.Now()
-	due := func(t *time.Time) bool {
-		if t.IsZero() || now.Before(*t) {
+	t0 := now()
+	due := func(t *int64) bool {
+		if *t == 0 || t0 < *t {
 			return false
 		}
-		*t = time.Time{}
+		*t = 0
 		return true
 	}
 	if due(&c.handshakeDue) && c.state == stateHandshake {
@@ -536,7 +542,7 @@ func (c *Conn) runDeadlines() {
 			c.cutOff(ErrPongTimeout)
 		} else {
 			c.awaitingPong = true
-			c.pingDue = now.Add(c.o.PingInterval)
+			c.pingDue = t0 + int64(c.o.PingInterval)
 			c.writeFrame(OpPing, false, nil)
 		}
 	}

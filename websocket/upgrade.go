@@ -1,6 +1,8 @@
 package websocket
 
 import (
+	"strings"
+
 	"github.com/evloop/evloop/conn"
 	"github.com/evloop/evloop/http1"
 	"github.com/evloop/evloop/reactor"
@@ -59,9 +61,7 @@ func (s *Server) ServeHTTP1(w *http1.ResponseWriter, r *http1.Request) {
 		refuseHTTP1(w, hs)
 		return
 	}
-	for _, f := range r.Header {
-		head.fields = append(head.fields, headerField{string(f.Name), string(f.Value)})
-	}
+	head.fields = copyFields(r.Header)
 	w.AddHeader("Upgrade", "websocket")
 	w.AddHeader("Sec-WebSocket-Accept", hs.Accept)
 	if hs.Protocol != "" {
@@ -107,3 +107,26 @@ func (u *upgraded) OnOpen(raw conn.Conn) reactor.Action {
 }
 
 var _ http1.Handler = (*Server)(nil)
+
+// copyFields copies a request's fields out of the conn's buffer into one
+// string, which the fields slice: two allocations however many fields,
+// and an idle conn holds little for its Request.
+func copyFields(h http1.Fields) []headerField {
+	n := 0
+	for _, f := range h {
+		n += len(f.Name) + len(f.Value)
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for _, f := range h {
+		b.Write(f.Name)
+		b.Write(f.Value)
+	}
+	all := b.String()
+	fields := make([]headerField, len(h))
+	for i, f := range h {
+		fields[i].name, all = all[:len(f.Name)], all[len(f.Name):]
+		fields[i].value, all = all[:len(f.Value)], all[len(f.Value):]
+	}
+	return fields
+}

@@ -4,6 +4,7 @@ go 1.24.0
 
 require (
 	github.com/coreos/go-systemd/v22 v22.7.0
+	github.com/klauspost/compress v1.17.9
 	github.com/panjf2000/gnet/v2 v2.10.0
 	github.com/stretchr/testify v1.12.1
 	go.uber.org/goleak v1.3.0

@@ -2,18 +2,25 @@ package websocket
 
 import (
 	"bytes"
-	"compress/flate"
 	"io"
 	"sync"
+
+	"github.com/klauspost/compress/flate"
 )
 
-// permessage-deflate (RFC 7692) with the standard library's compress/flate.
+// permessage-deflate (RFC 7692) with klauspost/compress/flate, the
+// standard library's API with faster compressors: at BestSpeed it
+// compresses a 1 KiB chat line 2.7x faster than compress/flate (3.6 vs
+// 9.7 µs, 56 vs 59 bytes out), a 16 KiB JSON document 1.3x faster (6%
+// larger), and a compressor takes 0.49 MB rather than 1.2 MB, which is
+// what a conn with server context takeover keeps (bench/wspeers,
+// BenchmarkFlate).
 //
 // A message is compressed as one deflate stream flushed with a sync flush,
 // whose trailing 0x00 0x00 0xff 0xff is stripped on the wire and appended
 // again before inflating (§7.2.1, §7.2.2). With context takeover the
 // window carries over from message to message: the compressor is kept per
-// conn; the inflater, which compress/flate cannot feed across messages,
+// conn; the inflater, which flate cannot feed across messages,
 // starts each message with the last 32 KiB of output as its dictionary.
 // Without it, compressors and inflaters are pooled and a conn holds none
 // between messages.
@@ -79,7 +86,7 @@ func (c *Conn) setDeflate(p *DeflateParams) {
 		ownBits, ownNoTakeover, peerNoTakeover = p.ClientMaxWindowBits, p.ClientNoContextTakeover, p.ServerNoContextTakeover
 	}
 	if ownBits != 0 && ownBits < 15 {
-		// compress/flate's window is always 32 KiB: honour a smaller one
+		// The compressor's window is 32 KiB: honour a smaller one
 		// by compressing without back-references.
 		d.level, d.smallWindow = flate.HuffmanOnly, true
 	}

@@ -180,7 +180,8 @@ type Compression struct {
 	// they are, since deflate's framing outweighs what it saves (default
 	// DefaultCompressThreshold; negative compresses everything).
 	Threshold int
-	// Level is compress/flate's level (0: flate.BestSpeed).
+	// Level is the flate level, 1-9 or -2 for Huffman only (0: BestSpeed,
+	// 1).
 	Level int
 	// ServerContextTakeover lets the server keep its compressor's window
 	// from one message to the next (better ratios, a compressor of some
@@ -215,7 +216,7 @@ func (c *Compression) negotiateDeflate(offers []Extension) (*DeflateParams, bool
 			ServerNoContextTakeover: o.ServerNoContextTakeover || !c.ServerContextTakeover,
 			ClientNoContextTakeover: o.ClientNoContextTakeover || c.ClientNoContextTakeover,
 			// The server honours a limit on its window by compressing
-			// without back-references (flate.HuffmanOnly): compress/flate's
+			// without back-references (flate.HuffmanOnly): the compressor's
 			// window is always 32 KiB.
 			ServerMaxWindowBits: o.ServerMaxWindowBits,
 		}

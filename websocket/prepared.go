@@ -1,7 +1,7 @@
 package websocket
 
 import (
-	"compress/flate"
+	"github.com/klauspost/compress/flate"
 	"sync"
 )
 

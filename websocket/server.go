@@ -99,6 +99,9 @@ func (o *Options) withDefaults() Options {
 		if c.Threshold == 0 {
 			c.Threshold = DefaultCompressThreshold
 		}
+		if c.Level < -2 || c.Level > 9 {
+			c.Level = 0 // not a flate level: the default
+		}
 		d.Compression = &c
 	}
 	return d

@@ -31,7 +31,11 @@ func startHTTP1Server(t *testing.T, scheme string, h Handler, o Options, opts ..
 		w.WriteString("a page")
 	})
 	opts = append(opts, reactor.WithLoops(2))
-	e, err := reactor.Start(http1.NewServer(mux, http1.Config{}), []string{scheme + "://127.0.0.1:0"}, opts...)
+	addr := scheme + "://127.0.0.1:0"
+	if scheme == "tcp+proxy" {
+		addr = "tcp://127.0.0.1:0?proxy=required"
+	}
+	e, err := reactor.Start(http1.NewServer(mux, http1.Config{}), []string{addr}, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,4 +140,30 @@ func readHTTPResponse(t *testing.T, br *bufio.Reader) string {
 		t.Fatalf("reading a body: %v", err)
 	}
 	return b.String() + string(body)
+}
+
+// TestHTTP1UpgradeBehindProxy: behind ?proxy=required the WebSocket conn
+// sees the client's address from the PROXY header, on both backends.
+func TestHTTP1UpgradeBehindProxy(t *testing.T) {
+	for _, tr := range transports {
+		if tr.scheme != "tcp" {
+			continue
+		}
+		t.Run(tr.name, func(t *testing.T) {
+			rec := newRecorder()
+			s := startHTTP1Server(t, "tcp+proxy", rec, Options{}, tr.backend()...)
+			nc := s.dialRaw(t)
+			c := &client{t: t, nc: nc, br: newBufReader(nc)}
+			c.write([]byte("PROXY TCP4 192.0.2.7 127.0.0.1 4242 80\r\n" + handshakeRequest + "\r\n"))
+			if r := readHTTPResponse(t, c.br); !strings.HasPrefix(r, "HTTP/1.1 101 ") {
+				t.Fatalf("response: %q", r)
+			}
+			ws := <-rec.opened
+			if got := ws.RemoteAddr().String(); got != "192.0.2.7:4242" {
+				t.Fatalf("RemoteAddr %s, want the PROXY header's", got)
+			}
+			c.write(frames(text("via proxy")))
+			c.expect(OpText, "via proxy")
+		})
+	}
 }

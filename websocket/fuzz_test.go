@@ -77,3 +77,30 @@ func FuzzClosePayload(f *testing.F) {
 		}
 	})
 }
+
+// FuzzClientHandshake feeds a client the server's answer: the head is
+// found, parsed and checked against the request without a panic, and a
+// response accepted has the key's Accept.
+func FuzzClientHandshake(f *testing.F) {
+	const key = "dGhlIHNhbXBsZSBub25jZQ=="
+	f.Add([]byte("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\nSec-WebSocket-Protocol: chat\r\nSec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover; client_max_window_bits=10\r\n\r\n"))
+	f.Add([]byte("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"))
+	f.Add([]byte("HTTP/1.1 101 x\r\n\r\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		o := (&Options{Policy: Policy{Compression: &Compression{}}}).withDefaults()
+		h := headReader{max: o.MaxRequestHead}
+		n, err := h.scan(b)
+		if err != nil || n == 0 {
+			return
+		}
+		resp, err := parseResponseHead(b[:n-4])
+		if err != nil {
+			return
+		}
+		ch := &clientHandler{o: &o, key: key, offered: []string{"chat"}, compress: true}
+		c := newConn(nil, BaseHandler{}, &o, false)
+		if err := ch.check(resp, c); err == nil && resp.Values("Sec-WebSocket-Accept")[0] != AcceptKey(key) {
+			t.Fatalf("accepted %q", b)
+		}
+	})
+}

@@ -35,8 +35,9 @@ type Limits struct {
 	BodyTimeout time.Duration
 	// MaxOutbound is the buffered response bytes of a conn past which it
 	// parses no further requests until they drain (a client that never
-	// reads its responses). Keep it at or above the engine's high write
-	// watermark (reactor.WithWriteWatermarks), which resumes it.
+	// reads its responses; one that reads nothing for IdleTimeout is
+	// closed). Keep it at or above the engine's high write watermark
+	// (reactor.WithWriteWatermarks): reading resumes at the low one.
 	MaxOutbound int
 }
 

@@ -195,10 +195,11 @@ func (cs *connState) serve() reactor.Action {
 	cs.out = out
 	req := s.requests.Get().(*Request)
 	cs.takeDelivered()
-	for !cs.closing && cs.up == nil && cs.pending < s.lim.MaxPipeline && cs.c.OutboundBuffered()+len(*out) < s.lim.MaxOutbound {
+	for !cs.closing && cs.up == nil && cs.pending < s.lim.MaxPipeline && cs.c.OutboundBuffered() <= s.lim.MaxOutbound {
 		if !cs.step(req) {
 			break
 		}
+		cs.writeFull()
 	}
 	if len(*out) > 0 {
 		cs.c.Write(*out)
@@ -217,6 +218,18 @@ func (cs *connState) serve() reactor.Action {
 	}
 	cs.updateTimer()
 	return reactor.None
+}
+
+// writeFull writes the batch once it would take the conn's output past
+// MaxOutbound, so that serve stops on the output actually buffered: past
+// MaxOutbound, which is at or above the engine's high watermark, reading is
+// paused and OnDrained resumes the conn. Stopping on bytes not yet written
+// could leave the output under the watermark, with no OnDrained to come.
+func (cs *connState) writeFull() {
+	if out := cs.out; len(*out) > 0 && cs.c.OutboundBuffered()+len(*out) > cs.srv.lim.MaxOutbound {
+		cs.c.Write(*out)
+		*out = (*out)[:0]
+	}
 }
 
 // step parses and answers the next request, or part of a body; false when
@@ -469,6 +482,10 @@ func (cs *connState) updateTimer() {
 		cs.setTimer(modeBusy)
 	case cs.det != nil || cs.wait > 0:
 		cs.setTimer(modeBody)
+	case cs.c.OutboundBuffered() > cs.srv.lim.MaxOutbound:
+		// Parsing waits for the client to read its responses: the
+		// requests buffered meanwhile are no slow head.
+		cs.setTimer(modeIdle)
 	case cs.c.InboundBuffered() > 0:
 		// A head in progress: a deadline from its first read, however
 		// slowly its bytes come (slowloris).

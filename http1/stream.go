@@ -23,9 +23,14 @@ const (
 type reader struct {
 	phase  uint8
 	head   headState
-	chunks chunkedState
-	left   int64  // Content-Length body bytes still to come
-	tr     []byte // a chunked body's trailer section, collected (rare)
+	left   int64          // Content-Length body bytes still to come
+	chunks *chunkedReader // a chunked body in progress (made per chunked request: idle conns hold none)
+}
+
+// chunkedReader is a chunked body being read.
+type chunkedReader struct {
+	chunkedState
+	tr []byte // the trailer section, collected
 }
 
 // next takes the next event from in, the unconsumed bytes. maxBody caps
@@ -42,7 +47,7 @@ func (rd *reader) next(in []byte, r *Request, lim *Limits, maxBody int64) (ev in
 		}
 		switch {
 		case r.Chunked:
-			rd.phase, rd.chunks = pChunked, chunkedState{}
+			rd.phase, rd.chunks = pChunked, &chunkedReader{}
 		case r.ContentLength > 0:
 			if maxBody >= 0 && r.ContentLength > maxBody {
 				return evMore, 0, nil, ErrBodyTooLarge
@@ -73,11 +78,12 @@ func (rd *reader) next(in []byte, r *Request, lim *Limits, maxBody int64) (ev in
 				return evMore, 0, nil, err
 			}
 			if len(trailer) > 0 {
-				rd.tr = append(rd.tr, trailer...)
+				rd.chunks.tr = append(rd.chunks.tr, trailer...)
 			}
 			if done {
-				rd.phase = pHead
-				if err := rd.trailers(r, lim); err != nil {
+				tr := rd.chunks.tr
+				rd.phase, rd.chunks = pHead, nil
+				if err := trailers(tr, r, lim); err != nil {
 					return evMore, 0, nil, err
 				}
 				return evEnd, total, nil, nil
@@ -92,23 +98,22 @@ func (rd *reader) next(in []byte, r *Request, lim *Limits, maxBody int64) (ev in
 	}
 }
 
-// trailers parses the collected trailer section as field lines into
-// r.Trailer. The section's bytes are copied out of the stream, so the
+// trailers parses a collected trailer section as field lines into
+// r.Trailer. The section's bytes were copied out of the stream, so the
 // views stay valid after the body is consumed.
-func (rd *reader) trailers(r *Request, lim *Limits) *Error {
+func trailers(tr []byte, r *Request, lim *Limits) *Error {
 	r.Trailer = r.Trailer[:0]
-	if len(rd.tr) == 0 {
+	if len(tr) == 0 {
 		return nil
 	}
-	rd.tr = append(rd.tr, '\r', '\n')
+	tr = append(tr, '\r', '\n')
 	var t Request
 	t.Header = r.Trailer
 	s := headState{state: hFieldStart}
-	n, err := parseHead(rd.tr, &s, &t, lim)
-	if err == nil && n != len(rd.tr) {
+	n, err := parseHead(tr, &s, &t, lim)
+	if err == nil && n != len(tr) {
 		err = ErrHeaderTooLarge // cannot happen: the section ends in CRLF CRLF
 	}
 	r.Trailer = t.Header
-	rd.tr = nil // the views keep the old array alive while the handler runs
 	return err
 }

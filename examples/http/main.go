@@ -93,6 +93,13 @@ func run() error {
 		return err
 	}
 	opts = append(opts, tlsOpts...)
+	// Over tls://, offer http/1.1 by ALPN (clients that offer h2 too then
+	// know which one they got).
+	opts = append(opts, func(o *reactor.Options) {
+		if o.TLS != nil {
+			o.TLS = http1.TLSConfig(o.TLS)
+		}
+	})
 	more, err := life.Options()
 	if err != nil {
 		return err

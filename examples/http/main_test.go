@@ -75,6 +75,9 @@ func TestCurl(t *testing.T) {
 		p := cmdtest.Start(t, bin, "-addr", "tls://127.0.0.1:0")
 		out := curl(t, c, "-k", "https://"+p.Addr("tls")+"/plaintext")
 		require.Equal(t, "Hello, World!", out)
+		// curl offers h2 and http/1.1; the server picks http/1.1 by ALPN.
+		out = curl(t, c, "-k", "-v", "https://"+p.Addr("tls")+"/plaintext")
+		require.Regexp(t, `ALPN.*(accepted|server accepted to use) http/1\.1`, out)
 		p.Stop(syscall.SIGTERM)
 	})
 }

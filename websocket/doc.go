@@ -17,7 +17,13 @@
 //   - a reactor.Handler that serves WebSocket conns (server.go, conn.go):
 //     messages to the application's Handler, ping answered with pong, the
 //     closing handshake, keepalive pings, and fan-out of a PreparedMessage
-//     framed once for many conns.
+//     framed once for many conns;
+//   - the same Server as an http1.Handler (upgrade.go): one address serves
+//     pages and a WebSocket endpoint, the conn handed over at the 101;
+//   - a client (client.go): Dial for ws:// and wss:// on an engine's loops;
+//   - permessage-deflate (deflate.go, extension.go) with
+//     klauspost/compress/flate, measurably faster than compress/flate and
+//     half its memory per compressor.
 //
 // A WebSocket Conn belongs to one loop, as a conn.Conn does: methods marked
 // "loop only" run inside the Handler's callbacks; those marked "any

@@ -82,7 +82,7 @@ func clientOpts(scheme string, opts []reactor.Option) []reactor.Option {
 func TestClientDial(t *testing.T) {
 	forTransports(t, func(t *testing.T, scheme string, opts []reactor.Option) {
 		srv := newRecorder()
-		s := startHTTP1Server(t, scheme, srv, Options{Policy: Policy{Compression: &Compression{}, Subprotocols: []string{"v2", "v1"}}}, clientOpts(scheme, opts)...)
+		s := startHTTP1Server(t, scheme, srv, Options{Policy: Policy{Compression: &Compression{}, Subprotocols: []string{"v2", "v1"}}, KeepRequest: true}, clientOpts(scheme, opts)...)
 		cl := newClientRecorder()
 		big := strings.Repeat("compressible ", 200)
 		cl.onOpen = func(c *Conn) {

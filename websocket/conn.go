@@ -84,7 +84,8 @@ func newConn(raw conn.Conn, h Handler, o *Options, server bool) *Conn {
 func (c *Conn) Raw() conn.Conn { return c.raw }
 
 // Request is the opening request a server conn was upgraded with (nil on
-// a client conn): its path and headers (Origin, cookies, ...).
+// a client conn): its path and headers (Origin, cookies, ...). It is nil
+// once OnOpen has returned, unless Options.KeepRequest.
 func (c *Conn) Request() *RequestHead { return c.req }
 
 // Subprotocol is the subprotocol agreed in the handshake, "" for none.
@@ -312,6 +313,9 @@ func (c *Conn) open() {
 	}
 	c.armTimer()
 	c.h.OnOpen(c)
+	if c.req != nil && !c.o.KeepRequest {
+		c.req = nil
+	}
 }
 
 func (c *Conn) refuse(hs Handshake) {

@@ -69,6 +69,11 @@ type Options struct {
 	// PingInterval, if set, sends a ping at that interval; a conn whose
 	// pong has not arrived by the next ping is closed (ErrPongTimeout).
 	PingInterval time.Duration
+	// KeepRequest keeps the opening request (Conn.Request) for the conn's
+	// life. By default it is dropped once OnOpen returns, so that an idle
+	// conn holds no copy of its request's headers: take what you need
+	// (Origin, a cookie, the path) in OnOpen.
+	KeepRequest bool
 	// MaxBacklog bounds the output a conn may hold that its peer has not
 	// taken (conn.OutboundBuffered) plus what other goroutines queued for
 	// it; a write past it cuts the conn off (ErrSlowReceiver): the

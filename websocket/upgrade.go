@@ -99,6 +99,7 @@ func (u *upgraded) OnOpen(raw conn.Conn) reactor.Action {
 	raw.SetContext(c)
 	c.req, c.protocol = u.req, u.hs.Protocol
 	c.setDeflate(u.hs.Deflate)
+	u.req, u.hs = nil, Handshake{} // http1 keeps u as the conn's handler: keep it small
 	c.open()
 	if c.state == stateClosed {
 		return reactor.Close

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
+	"fmt"
 	"io"
 	"net"
 	"strconv"
@@ -54,7 +55,7 @@ func startHTTP1Server(t *testing.T, scheme string, h Handler, o Options, opts ..
 func TestHTTP1Upgrade(t *testing.T) {
 	forTransports(t, func(t *testing.T, scheme string, opts []reactor.Option) {
 		rec := newRecorder()
-		s := startHTTP1Server(t, scheme, rec, Options{Policy: Policy{Compression: &Compression{}, Subprotocols: []string{"chat"}}}, opts...)
+		s := startHTTP1Server(t, scheme, rec, Options{Policy: Policy{Compression: &Compression{}, Subprotocols: []string{"chat"}}, KeepRequest: true}, opts...)
 
 		// A plain request, then an upgrade on the same conn.
 		nc := s.dialRaw(t)
@@ -165,5 +166,28 @@ func TestHTTP1UpgradeBehindProxy(t *testing.T) {
 			c.write(frames(text("via proxy")))
 			c.expect(OpText, "via proxy")
 		})
+	}
+}
+
+// TestRequestDroppedAfterOpen: the opening request is there in OnOpen and
+// gone after it, unless KeepRequest: an idle conn keeps no headers.
+func TestRequestDroppedAfterOpen(t *testing.T) {
+	for _, keep := range []bool{false, true} {
+		rec := newRecorder()
+		seen := make(chan string, 2)
+		rec.onOpen = func(c *Conn) { seen <- c.Request().Values("Host")[0] }
+		rec.onMessage = func(c *Conn, op Opcode, data []byte) {
+			c.WriteMessage(OpText, []byte(fmt.Sprint(c.Request() != nil)))
+		}
+		s := startHTTP1Server(t, "tcp", rec, Options{KeepRequest: keep})
+		nc := s.dialRaw(t)
+		c := &client{t: t, nc: nc, br: newBufReader(nc)}
+		c.write([]byte(handshakeRequest + "\r\n"))
+		readHTTPResponse(t, c.br)
+		if host := <-seen; host != "127.0.0.1" {
+			t.Fatalf("Host in OnOpen: %q", host)
+		}
+		c.write(frames(text("still there?")))
+		c.expect(OpText, fmt.Sprint(keep))
 	}
 }

@@ -21,7 +21,7 @@ func TestBinary(t *testing.T) {
 	bin := cmdtest.Build(t, "chat")
 	for _, backend := range []string{"native", "gnet"} {
 		t.Run(backend, func(t *testing.T) {
-			p := cmdtest.Start(t, bin, "-addr", "tcp://127.0.0.1:0", "-loops", "2", "-backend", backend)
+			p := cmdtest.Start(t, bin, "-addr", "tcp://127.0.0.1:0", "-http", "", "-loops", "2", "-backend", backend)
 			addr := p.Addr("tcp")
 
 			alice := join(t, addr, "alice", 0)
@@ -75,7 +75,7 @@ func TestBinaryStuckClient(t *testing.T) {
 		{"gnet/backlog-above-high", "gnet", 2 << 20},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p := cmdtest.Start(t, bin, "-addr", "tcp://127.0.0.1:0", "-loops", "2", "-backend", tc.backend, "-maxbacklog", strconv.Itoa(tc.backlog))
+			p := cmdtest.Start(t, bin, "-addr", "tcp://127.0.0.1:0", "-http", "", "-loops", "2", "-backend", tc.backend, "-maxbacklog", strconv.Itoa(tc.backlog))
 			addr := p.Addr("tcp")
 
 			var members []*client

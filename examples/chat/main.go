@@ -1,7 +1,15 @@
-// Command chat is a line-based chat room on evloop, for nc and telnet.
+// Command chat is a line-based chat room on evloop, for nc and telnet, and
+// for browsers.
 //
 //	go run ./examples/chat -addr tcp://127.0.0.1:7100 -loops 2 -backend native
 //	nc 127.0.0.1 7100
+//	open http://127.0.0.1:7180/
+//
+// The -http address (default tcp://127.0.0.1:7180; tls:// serves https
+// and wss; "" turns it off) serves a page at / and the WebSocket endpoint
+// at /ws: the page joins the same room at once under a generated nick
+// (guest-N, change it with /nick) and shows the room's lines as they
+// arrive. Browser and nc users see each other's lines and notices.
 //
 // A client first chooses a nick (at most 32 bytes, no spaces or control
 // characters, not taken); then every line it sends reaches everyone else as
@@ -10,7 +18,8 @@
 // bytes behind is disconnected, so it never slows the others; one that sends
 // a line longer than -maxline bytes is disconnected too.
 //
-// It prints one line "listening <addr>" on stdout once ready and exits 0 on
+// It prints one line "listening <addr>" on stdout per address (-addr
+// first, then -http) once ready and exits 0 on
 // SIGINT or SIGTERM after telling the clients and closing their conns. SIGHUP
 // upgrades it as examples/echo does (the room is not carried over: as the
 // old process drains, it tells each client goodbye and closes its conn, and
@@ -39,6 +48,7 @@ func main() {
 
 func run() error {
 	addr := flag.String("addr", "tcp://127.0.0.1:7100", "listen address (tcp://, tcp4://, tcp6://, unix://, fd://, tls://, tls+unix://; ?proxy=required|optional)")
+	httpAddr := flag.String("http", "tcp://127.0.0.1:7180", "address of the browser page (/) and its WebSocket endpoint (/ws): tcp:// or tls://; \"\" for none")
 	shared := backend.AddFlags(flag.CommandLine)
 	life := serve.AddFlags(flag.CommandLine)
 	maxBacklog := flag.Int("maxbacklog", DefaultMaxBacklog, "outbound bytes a client may fall behind before it is disconnected")
@@ -53,7 +63,11 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	tlsOpts, err := shared.TLSOptions([]string{*addr}, os.Stderr)
+	addrs := []string{*addr}
+	if *httpAddr != "" {
+		addrs = append(addrs, *httpAddr)
+	}
+	tlsOpts, err := shared.TLSOptions(addrs, os.Stderr)
 	if err != nil {
 		return err
 	}
@@ -80,9 +94,10 @@ func run() error {
 
 	r := newRoom(config{MaxLine: *maxLine, MaxBacklog: *maxBacklog, Logger: logger})
 	return serve.Run(ctx, serve.Config{
-		Addrs: []string{*addr}, Backend: shared.Backend, Flags: life, Logger: logger, Stdout: os.Stdout,
+		Addrs: addrs, Backend: shared.Backend, Flags: life, Logger: logger, Stdout: os.Stdout,
 		Start: func(addrs []string) (reactor.Engine, error) {
-			return reactor.Start(newHandler(r), addrs, opts...)
+			e, _, err := start(r, addrs, opts...)
+			return e, err
 		},
 	})
 }

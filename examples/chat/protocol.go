@@ -37,7 +37,11 @@ func (r *room) OnOpen(c conn.Conn) reactor.Action {
 // OnFrame handles one line from a member: a nick while it has none, then
 // commands and chat.
 func (r *room) OnFrame(c conn.Conn, line []byte) reactor.Action {
-	m := c.Context().(*member)
+	return r.onLine(c.Context().(*member), line)
+}
+
+// onLine handles one line from a member, nc or browser.
+func (r *room) onLine(m *member, line []byte) reactor.Action {
 	if m.closing {
 		return reactor.Close
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/evloop/evloop/conn"
 	"github.com/evloop/evloop/reactor"
+	"github.com/evloop/evloop/websocket"
 )
 
 // Limits and defaults of a room.
@@ -80,7 +82,8 @@ type room struct {
 // member is one conn in the room, from its open to its close. It is the
 // conn's context value.
 type member struct {
-	c conn.Conn
+	c  conn.Conn       // an nc member's conn
+	ws *websocket.Conn // or a browser member's (web.go)
 
 	// Owned by the member's loop. nick is written there under room.mu too,
 	// because other loops read it (/who) under room.mu.
@@ -193,11 +196,22 @@ func (r *room) nicks() []string {
 
 // broadcast queues line for every member but from (nil: everyone). line is
 // shared by all recipients and must not be modified afterwards.
+//
+// Browser members get line as one WebSocket message, framed once for all
+// of them.
 func (r *room) broadcast(from *member, line []byte) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
+	var pm *websocket.PreparedMessage
 	for _, m := range r.members {
-		if m != from {
+		switch {
+		case m == from:
+		case m.ws != nil:
+			if pm == nil {
+				pm, _ = websocket.NewPreparedMessage(websocket.OpText, bytes.TrimSuffix(line, []byte("\n")))
+			}
+			m.ws.AsyncWritePrepared(pm) // ErrSlowReceiver: the conn is cut off, OnClose removes it
+		default:
 			m.enqueue(line, r.cfg.MaxQueued)
 		}
 	}
@@ -277,6 +291,10 @@ func (r *room) deliver(m *member) reactor.Action {
 // reply writes line to m after whatever was queued for it, keeping m's view
 // of the room in order.
 func (r *room) reply(m *member, line string) reactor.Action {
+	if m.ws != nil {
+		m.sendWS([]byte(line)) // behind what was queued, in the conn's queue
+		return reactor.None
+	}
 	if a := r.deliver(m); a != reactor.None {
 		return a
 	}
@@ -319,6 +337,10 @@ func (r *room) leave(m *member, reason string) {
 // without progress.
 func (r *room) closeConn(m *member) reactor.Action {
 	m.closing = true
+	if m.ws != nil {
+		m.ws.AsyncClose(websocket.CloseNormal, "bye") // behind the replies queued
+		return reactor.None
+	}
 	m.c.SetIdleTimeout(r.cfg.CloseGrace)
 	return reactor.Close
 }

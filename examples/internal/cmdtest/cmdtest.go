@@ -121,6 +121,20 @@ func (p *Proc) Stop(sig syscall.Signal) {
 	require.Empty(p.t, rest, "stdout after the listening line")
 }
 
+// Line reads the command's next stdout line (a second "listening" line,
+// say), waiting at most WaitLimit.
+func (p *Proc) Line() string {
+	p.t.Helper()
+	select {
+	case l, ok := <-p.lines:
+		require.True(p.t, ok, "stdout ended; stderr: %s", p.stderr.String())
+		return l
+	case <-time.After(WaitLimit):
+		require.FailNow(p.t, "no line on stdout")
+		return ""
+	}
+}
+
 // Pid is the command's process id.
 func (p *Proc) Pid() int { return p.cmd.Process.Pid }
 

@@ -1,0 +1,228 @@
+package http1
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"net/http"
+	"net/textproto"
+	"net/url"
+	"strconv"
+	"sync/atomic"
+)
+
+// NetHTTPConfig bounds the goroutines an adapted net/http handler runs on.
+type NetHTTPConfig struct {
+	// Workers is the number of handlers running at once (default 256).
+	Workers int
+	// Queue is the number of requests waiting for a worker (default
+	// 4×Workers); past it a request is answered 503 at once.
+	Queue int
+}
+
+// NetHTTP runs a standard http.Handler (ServeMux, chi, gorilla/mux, ...)
+// under a Server: each request is handed to a bounded set of goroutines
+// and its response goes back to the conn in request order. The handler
+// code is the same as under http.Server; what differs:
+//
+//   - The request body is read by the loop before the handler runs, up to
+//     Limits.MaxBodyBytes (a streamed Request.Body is not built yet).
+//   - The response is held until the handler returns or calls Flush
+//     (http.Flusher); then it goes out with Content-Length or chunked.
+//   - Hijack (http.Hijacker) is not offered: the conn belongs to its loop,
+//     and its bytes are read by the loop, not by a goroutine.
+//   - Request.Context() is cancelled when the conn closes.
+//   - Past Workers+Queue requests in flight the answer is 503 Service
+//     Unavailable, where http.Server would start one more goroutine.
+func NetHTTP(h http.Handler, cfg NetHTTPConfig) Handler {
+	if cfg.Workers <= 0 {
+		cfg.Workers = 256
+	}
+	if cfg.Queue <= 0 {
+		cfg.Queue = 4 * cfg.Workers
+	}
+	return &netHTTP{h: h, sem: make(chan struct{}, cfg.Workers), max: int64(cfg.Workers + cfg.Queue)}
+}
+
+type netHTTP struct {
+	h        http.Handler
+	sem      chan struct{} // a token per running handler
+	inflight atomic.Int64  // running and waiting
+	max      int64
+}
+
+// ServeHTTP1 builds the http.Request on the loop (its views are valid only
+// there) and runs the handler on a goroutine.
+func (a *netHTTP) ServeHTTP1(w *ResponseWriter, r *Request) {
+	d := w.Defer()
+	if a.inflight.Add(1) > a.max {
+		a.inflight.Add(-1)
+		d.SetStatus(http.StatusServiceUnavailable)
+		d.AddHeader("Content-Type", "text/plain; charset=utf-8")
+		d.Write([]byte("server busy: request queue full\n"))
+		d.Done()
+		return
+	}
+	req, err := a.request(w, r, d.Context())
+	if err != nil {
+		a.inflight.Add(-1)
+		d.SetStatus(http.StatusBadRequest)
+		d.CloseAfter()
+		d.Done()
+		return
+	}
+	go a.run(d, req)
+}
+
+func (a *netHTTP) run(d *Deferred, req *http.Request) {
+	defer a.inflight.Add(-1)
+	a.sem <- struct{}{}
+	defer func() { <-a.sem }()
+	rw := &netHTTPWriter{d: d, header: http.Header{}, req: req}
+	defer func() {
+		if p := recover(); p != nil && p != http.ErrAbortHandler {
+			if !rw.wroteHeader {
+				d.resp.fields, d.resp.body = d.resp.fields[:0], d.resp.body[:0]
+				d.SetStatus(http.StatusInternalServerError)
+			}
+			d.CloseAfter()
+		} else if p != nil {
+			d.CloseAfter()
+		}
+		rw.finish()
+	}()
+	if req.Context().Err() == nil {
+		a.h.ServeHTTP(rw, req)
+	}
+}
+
+// request copies r into an http.Request, as net/http's server would make it.
+func (a *netHTTP) request(w *ResponseWriter, r *Request, ctx context.Context) (*http.Request, error) {
+	target := string(r.Target)
+	u, err := url.ParseRequestURI(target)
+	if err != nil {
+		return nil, err
+	}
+	req := &http.Request{
+		Method:        string(r.Method),
+		URL:           u,
+		Proto:         r.Proto(),
+		ProtoMajor:    1,
+		ProtoMinor:    r.Minor,
+		Header:        make(http.Header, len(r.Header)),
+		ContentLength: r.ContentLength,
+		Close:         r.Close,
+		Host:          string(r.Host),
+		RequestURI:    target,
+		RemoteAddr:    w.cs.c.RemoteAddr().String(),
+	}
+	for _, f := range r.Header {
+		k := textproto.CanonicalMIMEHeaderKey(string(f.Name))
+		if k == "Host" {
+			continue
+		}
+		req.Header[k] = append(req.Header[k], string(f.Value))
+	}
+	if req.Host == "" {
+		req.Host = u.Host
+	}
+	if r.Chunked {
+		req.TransferEncoding = []string{"chunked"}
+		req.ContentLength = int64(len(r.Body))
+	}
+	if len(r.Trailer) > 0 {
+		req.Trailer = make(http.Header, len(r.Trailer))
+		for _, f := range r.Trailer {
+			k := textproto.CanonicalMIMEHeaderKey(string(f.Name))
+			req.Trailer[k] = append(req.Trailer[k], string(f.Value))
+		}
+	}
+	if len(r.Body) > 0 {
+		req.Body = io.NopCloser(bytes.NewReader(bytes.Clone(r.Body)))
+	} else {
+		req.Body = http.NoBody
+	}
+	// The TLS layer's conn reports its handshake (reactor.TLSConn).
+	if tc, ok := w.cs.c.(interface{ ConnectionState() tls.ConnectionState }); ok {
+		st := tc.ConnectionState()
+		req.TLS = &st
+	}
+	return req.WithContext(ctx), nil
+}
+
+// netHTTPWriter is the http.ResponseWriter (and http.Flusher) a handler
+// gets; it writes into the request's Deferred.
+type netHTTPWriter struct {
+	d           *Deferred
+	req         *http.Request
+	header      http.Header
+	wroteHeader bool
+	fieldsDone  bool
+	status      int
+	finished    bool
+}
+
+func (w *netHTTPWriter) Header() http.Header { return w.header }
+
+func (w *netHTTPWriter) WriteHeader(code int) {
+	if w.wroteHeader {
+		return
+	}
+	if code < 100 || code > 999 {
+		panic(fmt.Sprintf("invalid WriteHeader code %v", code))
+	}
+	if code >= 100 && code < 200 && code != 101 {
+		return // informational responses other than 101 are not relayed
+	}
+	w.wroteHeader, w.status = true, code
+}
+
+// writeFields hands the status and fields to the Deferred, once.
+func (w *netHTTPWriter) writeFields(sniff []byte) {
+	if !w.wroteHeader {
+		w.WriteHeader(http.StatusOK)
+	}
+	if w.fieldsDone {
+		return
+	}
+	w.fieldsDone = true
+	w.d.SetStatus(w.status)
+	if _, ok := w.header["Content-Type"]; !ok && len(sniff) > 0 && !bodyless(w.status) {
+		w.header.Set("Content-Type", http.DetectContentType(sniff))
+	}
+	for k, vs := range w.header {
+		for _, v := range vs {
+			w.d.AddHeader(k, v)
+		}
+	}
+	if cl := w.header.Get("Content-Length"); cl != "" {
+		if _, err := strconv.ParseInt(cl, 10, 64); err != nil {
+			w.d.CloseAfter()
+		}
+	}
+}
+
+func (w *netHTTPWriter) Write(p []byte) (int, error) {
+	if w.finished {
+		return 0, http.ErrHandlerTimeout
+	}
+	w.writeFields(p)
+	return w.d.Write(p)
+}
+
+// Flush sends what was written so far; the rest follows chunked.
+func (w *netHTTPWriter) Flush() {
+	w.writeFields(nil)
+	w.d.Flush()
+}
+
+func (w *netHTTPWriter) finish() {
+	if w.finished {
+		return
+	}
+	w.writeFields(nil)
+	w.finished = true
+	w.d.Done()
+}

@@ -1,0 +1,121 @@
+package http1
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/evloop/evloop/reactor"
+)
+
+// TestNetHTTPAdapter runs a ServeMux unchanged: fields, bodies, Flush,
+// status codes, and a context cancelled when the client goes away.
+func TestNetHTTPAdapter(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, opts []reactor.Option) {
+		gone := make(chan error, 1)
+		entered := make(chan struct{}, 1)
+		mux := http.NewServeMux()
+		mux.HandleFunc("GET /hello/{name}", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("X-Proto", r.Proto)
+			fmt.Fprintf(w, "hello %s from %s", r.PathValue("name"), r.Host)
+		})
+		mux.HandleFunc("POST /upload", func(w http.ResponseWriter, r *http.Request) {
+			b, _ := io.ReadAll(r.Body)
+			w.WriteHeader(http.StatusCreated)
+			fmt.Fprintf(w, "%d:%s", len(b), strings.ToUpper(string(b)))
+		})
+		mux.HandleFunc("/flush", func(w http.ResponseWriter, r *http.Request) {
+			io.WriteString(w, "a")
+			w.(http.Flusher).Flush()
+			io.WriteString(w, "b")
+		})
+		mux.HandleFunc("/wait", func(w http.ResponseWriter, r *http.Request) {
+			entered <- struct{}{}
+			select {
+			case <-r.Context().Done():
+				gone <- r.Context().Err()
+			case <-time.After(10 * time.Second):
+				gone <- nil
+			}
+		})
+		addr := serve(t, NewServer(NetHTTP(mux, NetHTTPConfig{}), Config{}), opts)
+		tr := &http.Transport{}
+		defer tr.CloseIdleConnections()
+		cl := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+
+		resp, err := cl.Get("http://" + addr + "/hello/gopher")
+		require.NoError(t, err)
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		require.Equal(t, "hello gopher from "+addr, string(body))
+		require.Equal(t, "HTTP/1.1", resp.Header.Get("X-Proto"))
+		require.Equal(t, "text/plain; charset=utf-8", resp.Header.Get("Content-Type"))
+
+		resp, err = cl.Post("http://"+addr+"/upload", "text/plain", strings.NewReader("abc"))
+		require.NoError(t, err)
+		body, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		require.Equal(t, http.StatusCreated, resp.StatusCode)
+		require.Equal(t, "3:ABC", string(body))
+
+		resp, err = cl.Get("http://" + addr + "/flush")
+		require.NoError(t, err)
+		body, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		require.Equal(t, "ab", string(body))
+		require.Equal(t, []string{"chunked"}, resp.TransferEncoding)
+
+		resp, err = cl.Get("http://" + addr + "/nothing")
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.Equal(t, http.StatusNotFound, resp.StatusCode)
+
+		c := dialRaw(t, addr)
+		c.Write([]byte("GET /wait HTTP/1.1\r\nHost: a\r\n\r\n"))
+		<-entered
+		c.Close()
+		select {
+		case err := <-gone:
+			require.Error(t, err, "the context was not cancelled when the client left")
+		case <-time.After(10 * time.Second):
+			t.Fatal("handler never returned")
+		}
+	})
+}
+
+// TestNetHTTPAdapterBusy: past workers and queue, requests get 503 at once.
+func TestNetHTTPAdapterBusy(t *testing.T) {
+	release := make(chan struct{})
+	started := make(chan struct{}, 4)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		started <- struct{}{}
+		<-release
+	})
+	a := NetHTTP(h, NetHTTPConfig{Workers: 1, Queue: 1})
+	addr := serve(t, NewServer(a, Config{}), backends[0].opts)
+	var conns []io.Reader
+	for i := 0; i < 2; i++ {
+		c := dialRaw(t, addr)
+		c.Write([]byte("GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"))
+		conns = append(conns, c)
+	}
+	<-started
+	for deadline := time.Now().Add(10 * time.Second); a.(*netHTTP).inflight.Load() < 2; {
+		require.True(t, time.Now().Before(deadline), "the second request never queued")
+		time.Sleep(time.Millisecond)
+	}
+	c := dialRaw(t, addr)
+	c.Write([]byte("GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"))
+	all, _ := io.ReadAll(c)
+	require.True(t, strings.HasPrefix(string(all), "HTTP/1.1 503 "), "%q", all)
+	close(release)
+	for _, c := range conns {
+		all, _ := io.ReadAll(c)
+		require.True(t, strings.HasPrefix(string(all), "HTTP/1.1 200 "), "%q", all)
+	}
+}

@@ -1,0 +1,520 @@
+package http1
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/evloop/evloop/conn"
+	"github.com/evloop/evloop/reactor"
+)
+
+// Handler answers requests on the loop. It must not block: answer from
+// memory, or take a Deferred (ResponseWriter.Defer) and answer later from
+// another goroutine. The Request's views are valid until it returns.
+type Handler interface {
+	ServeHTTP1(w *ResponseWriter, r *Request)
+}
+
+// HandlerFunc adapts a function to Handler.
+type HandlerFunc func(w *ResponseWriter, r *Request)
+
+// ServeHTTP1 calls f(w, r).
+func (f HandlerFunc) ServeHTTP1(w *ResponseWriter, r *Request) { f(w, r) }
+
+// Config configures a Server.
+type Config struct {
+	// Limits bound each conn and request (zero fields: the defaults).
+	Limits Limits
+	// ServerName is the Server field's value; "" is "evloop", "-" sends none.
+	ServerName string
+	// Methods, when set, are the methods the handler implements; a request
+	// with another is answered 501 before the handler sees it.
+	Methods []string
+}
+
+// Server is a reactor.Handler that speaks HTTP/1.1 to each conn and calls
+// a Handler per request. Give it to reactor.Start (or Run) like any
+// Handler; it implements reactor.DrainHandler (parsing resumes once a
+// client reads its responses) and reactor.StopHandler.
+type Server struct {
+	h           Handler
+	lim         Limits
+	methods     []string
+	serverField []byte
+
+	requests sync.Pool // *Request, one per OnTraffic in progress
+	writers  sync.Pool // *ResponseWriter
+	outs     sync.Pool // *[]byte, a batch of responses per OnTraffic
+}
+
+// NewServer returns a Server calling h.
+func NewServer(h Handler, cfg Config) *Server {
+	s := &Server{h: h, lim: cfg.Limits.withDefaults(), methods: cfg.Methods}
+	switch cfg.ServerName {
+	case "":
+		s.serverField = []byte("Server: evloop\r\n")
+	case "-":
+	default:
+		s.serverField = []byte("Server: " + cfg.ServerName + "\r\n")
+	}
+	s.requests.New = func() any { return new(Request) }
+	s.writers.New = func() any { return new(ResponseWriter) }
+	s.outs.New = func() any { b := make([]byte, 0, 4096); return &b }
+	return s
+}
+
+// Limits returns the limits in force (defaults filled in).
+func (s *Server) Limits() Limits { return s.lim }
+
+// OnBoot starts the Date refresher.
+func (s *Server) OnBoot(reactor.Engine) reactor.Action {
+	startDate()
+	return reactor.None
+}
+
+// OnShutdown stops the Date refresher.
+func (s *Server) OnShutdown(reactor.Engine) { stopDate() }
+
+// OnTick is not used.
+func (s *Server) OnTick() (time.Duration, reactor.Action) { return time.Second, reactor.None }
+
+// OnOpen gives the conn its state; a new conn waits under the idle timeout.
+func (s *Server) OnOpen(c conn.Conn) reactor.Action {
+	cs := &connState{srv: s, c: c}
+	c.SetContext(cs)
+	cs.setTimer(modeIdle)
+	return reactor.None
+}
+
+// OnTraffic parses and answers what arrived (or what a Deferred handed over).
+func (s *Server) OnTraffic(c conn.Conn) reactor.Action {
+	cs, ok := c.Context().(*connState)
+	if !ok {
+		c.Discard(-1)
+		return reactor.Close
+	}
+	if cs.opened {
+		return cs.up.OnTraffic(cs.upc)
+	}
+	return cs.serve()
+}
+
+// OnDrained resumes a conn that stopped parsing for its unread responses.
+func (s *Server) OnDrained(c conn.Conn) reactor.Action {
+	if cs, ok := c.Context().(*connState); ok && cs.opened {
+		if d, ok := cs.up.(reactor.DrainHandler); ok {
+			return d.OnDrained(cs.upc)
+		}
+		return reactor.None
+	}
+	return s.OnTraffic(c)
+}
+
+// OnStop makes the conn's next response its last (Connection: close).
+func (s *Server) OnStop(c conn.Conn) {
+	if cs, ok := c.Context().(*connState); ok {
+		cs.stopping = true
+		if st, ok := cs.up.(reactor.StopHandler); ok && cs.opened {
+			st.OnStop(cs.upc)
+		}
+	}
+}
+
+// OnClose drops the conn's state; a Deferred answering later is ignored.
+func (s *Server) OnClose(c conn.Conn, err error) {
+	if cs, ok := c.Context().(*connState); ok {
+		if cs.opened {
+			cs.up.OnClose(cs.upc, err)
+		}
+		cs.mu.Lock()
+		cs.closed = true
+		cs.first, cs.last = nil, nil
+		cs.mu.Unlock()
+		cs.det = nil
+		if cs.cancel != nil {
+			cs.cancel()
+		}
+	}
+}
+
+// Timer modes: what the conn's idle timeout stands for now.
+const (
+	modeNone uint8 = iota
+	modeIdle       // keep-alive: waiting for the next request
+	modeHead       // a head in progress: its deadline
+	modeBody       // waiting for body bytes
+	modeBusy       // waiting for the handler: no timeout
+)
+
+// connState is one conn's HTTP state. It is kept small: an idle keep-alive
+// conn holds only this.
+type connState struct {
+	srv *Server
+	c   conn.Conn
+	rd  reader
+
+	mu          sync.Mutex // guards the slots' contents and closed (Deferreds run anywhere)
+	first, last *slot      // responses awaited, in request order
+	pending     int        // len of the slot list (loop only)
+	closed      bool
+
+	ctx      context.Context // for Deferreds; cancelled at close (made on first use)
+	cancel   context.CancelFunc
+	out      *[]byte // the batch being written (during serve)
+	flushed  *slot   // a queued response its loop-native handler flushed, not yet done
+	det      *detached
+	wait     int   // bytes to have buffered before parsing again (a Content-Length body)
+	deadline int64 // a head's deadline, unix nanos (modeHead)
+	mode     uint8
+	closing  bool // a response closes the conn: nothing more is parsed
+	stopping bool
+	sent100  bool // 100 Continue went out for the request waited on
+
+	// The upgrade (upgrade.go): the handler the conn was handed to, the
+	// conn as it sees it, and whether its OnOpen has run.
+	up     reactor.Handler
+	upc    conn.Conn
+	opened bool
+}
+
+// detached is a request whose body arrives over several reads (chunked):
+// its head is copied out of the stream, its body collected.
+type detached struct {
+	head []byte
+	req  Request
+	body []byte
+}
+
+// serve runs on each OnTraffic: hand over what Deferreds finished, then
+// parse and answer requests until the input runs out or a bound stops it.
+func (cs *connState) serve() reactor.Action {
+	s := cs.srv
+	out := s.outs.Get().(*[]byte)
+	*out = (*out)[:0]
+	cs.out = out
+	req := s.requests.Get().(*Request)
+	cs.takeDelivered()
+	for !cs.closing && cs.up == nil && cs.pending < s.lim.MaxPipeline && cs.c.OutboundBuffered() <= s.lim.MaxOutbound {
+		if !cs.step(req) {
+			break
+		}
+		cs.writeFull()
+	}
+	if len(*out) > 0 {
+		cs.c.Write(*out)
+	}
+	cs.out = nil
+	if cap(*out) <= 64<<10 {
+		s.outs.Put(out)
+	}
+	req.Body = nil
+	s.requests.Put(req)
+	if cs.up != nil {
+		return cs.openUpgraded()
+	}
+	if cs.closing && cs.first == nil {
+		return reactor.Close
+	}
+	cs.updateTimer()
+	return reactor.None
+}
+
+// writeFull writes the batch once it would take the conn's output past
+// MaxOutbound, so that serve stops on the output actually buffered: past
+// MaxOutbound, which is at or above the engine's high watermark, reading is
+// paused and OnDrained resumes the conn. Stopping on bytes not yet written
+// could leave the output under the watermark, with no OnDrained to come.
+func (cs *connState) writeFull() {
+	if out := cs.out; len(*out) > 0 && cs.c.OutboundBuffered()+len(*out) > cs.srv.lim.MaxOutbound {
+		cs.c.Write(*out)
+		*out = (*out)[:0]
+	}
+}
+
+// step parses and answers the next request, or part of a body; false when
+// it needs more input.
+func (cs *connState) step(req *Request) bool {
+	s, c := cs.srv, cs.c
+	in, _ := c.Peek(-1)
+	if cs.det != nil {
+		return cs.stepChunked(in)
+	}
+	if len(in) == 0 || len(in) < cs.wait {
+		return false
+	}
+	ev, n, _, err := cs.rd.next(in, req, &s.lim, s.lim.MaxBodyBytes)
+	if err != nil {
+		cs.fail(err)
+		return false
+	}
+	if ev != evHead {
+		c.Discard(n)
+		return false
+	}
+	if !cs.allowed(req) {
+		cs.fail(ErrNotImplemented)
+		return false
+	}
+	switch {
+	case req.Chunked:
+		cs.detach(in[:n], req)
+		c.Discard(n)
+		return true
+	case req.ContentLength > 0:
+		total := n + int(req.ContentLength)
+		cs.rd.phase, cs.rd.left = pHead, 0 // the head is parsed again once the body is in
+		if len(in) < total {
+			cs.wait = total
+			cs.send100(req)
+			return false
+		}
+		req.Body = in[n:total]
+		n = total
+	}
+	cs.wait, cs.sent100 = 0, false
+	cs.handle(req)
+	c.Discard(n)
+	return true
+}
+
+// stepChunked feeds a detached request its chunked body.
+func (cs *connState) stepChunked(in []byte) bool {
+	s, d := cs.srv, cs.det
+	if len(in) == 0 {
+		return false
+	}
+	ev, n, data, err := cs.rd.next(in, &d.req, &s.lim, s.lim.MaxBodyBytes)
+	if err != nil {
+		cs.fail(err)
+		return false
+	}
+	d.body = append(d.body, data...)
+	cs.c.Discard(n)
+	switch ev {
+	case evData:
+		return true
+	case evEnd:
+		d.req.Body = d.body
+		cs.det, cs.sent100 = nil, false
+		cs.handle(&d.req)
+		return true
+	}
+	return false
+}
+
+// detach copies a head out of the stream for a body that spans reads.
+func (cs *connState) detach(head []byte, req *Request) {
+	d := &detached{head: append([]byte(nil), head...)}
+	var hs headState
+	parseHead(d.head, &hs, &d.req, &cs.srv.lim) // valid: parsed once already
+	finishHead(&d.req)
+	cs.det = d
+	cs.send100(&d.req)
+}
+
+// send100 answers Expect: 100-continue once the request is known to be
+// acceptable and before its body is read, if no earlier response is
+// still awaited (it would go out of order; the client sends the body
+// after its timeout anyway).
+func (cs *connState) send100(req *Request) {
+	if req.Expect100 && !cs.sent100 && cs.first == nil {
+		cs.sent100 = true
+		*cs.out = append(*cs.out, "HTTP/1.1 100 Continue\r\n\r\n"...)
+	}
+}
+
+func (cs *connState) allowed(req *Request) bool {
+	if cs.srv.methods == nil {
+		return true
+	}
+	for _, m := range cs.srv.methods {
+		if string(req.Method) == m {
+			return true
+		}
+	}
+	return false
+}
+
+// handle calls the handler for a complete request and places its response.
+func (cs *connState) handle(req *Request) {
+	s := cs.srv
+	w := s.writers.Get().(*ResponseWriter)
+	w.cs, w.req, w.deferred = cs, req, nil
+	w.resp.reset(req, cs.stopping)
+	s.h.ServeHTTP1(w, req)
+	if w.upgrade != nil {
+		cs.upgradeTo(w)
+	} else if w.deferred != nil {
+		if w.resp.close {
+			cs.closing = true
+		}
+	} else {
+		if w.resp.close {
+			cs.closing = true
+		}
+		cs.emit(w.resp.appendEnd(cs.scratch(), s.serverField), true, w.resp.close)
+	}
+	w.cs, w.req, w.deferred = nil, nil, nil
+	if cap(w.resp.body) <= 64<<10 {
+		s.writers.Put(w)
+	}
+}
+
+// scratch is where a loop-side response is built: the batch itself when
+// nothing is awaited before it (no copy), else a new buffer for its slot.
+func (cs *connState) scratch() []byte {
+	if cs.first == nil {
+		return *cs.out
+	}
+	return nil
+}
+
+// emit places bytes built on scratch(): in the batch, or queued behind the
+// responses still awaited.
+func (cs *connState) emit(b []byte, done, closeAfter bool) {
+	if cs.first == nil {
+		*cs.out = b
+		return
+	}
+	if sl := cs.flushed; sl != nil {
+		// The rest of a response a loop-native handler flushed while it
+		// was queued.
+		cs.mu.Lock()
+		sl.buf = append(sl.buf, b...)
+		sl.done, sl.close = done, closeAfter
+		cs.mu.Unlock()
+		if done {
+			cs.flushed = nil
+		}
+		return
+	}
+	sl := &slot{buf: b, done: done, close: closeAfter}
+	cs.enqueue(sl)
+	if !done {
+		cs.flushed = sl
+	}
+}
+
+func (cs *connState) enqueue(sl *slot) {
+	cs.mu.Lock()
+	if cs.last == nil {
+		cs.first = sl
+	} else {
+		cs.last.next = sl
+	}
+	cs.last = sl
+	cs.mu.Unlock()
+	cs.pending++
+}
+
+// deliver hands a Deferred's bytes to its slot (any goroutine) and wakes
+// the loop to send them.
+func (cs *connState) deliver(sl *slot, b []byte, done, closeAfter bool) {
+	cs.mu.Lock()
+	if cs.closed {
+		cs.mu.Unlock()
+		return
+	}
+	sl.buf = append(sl.buf, b...)
+	sl.done = sl.done || done
+	sl.close = sl.close || closeAfter
+	cs.mu.Unlock()
+	cs.c.Wake()
+}
+
+// takeDelivered moves the bytes of the awaited responses at the front into
+// the batch, and drops the finished ones.
+func (cs *connState) takeDelivered() {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	for sl := cs.first; sl != nil; sl = cs.first {
+		*cs.out = append(*cs.out, sl.buf...)
+		sl.buf = sl.buf[:0]
+		if !sl.done {
+			return
+		}
+		if sl.close {
+			cs.closing = true
+		}
+		cs.first = sl.next
+		if cs.first == nil {
+			cs.last = nil
+		}
+		cs.pending--
+	}
+}
+
+// fail answers a refused request with its status and closes the conn.
+func (cs *connState) fail(err *Error) {
+	b := cs.scratch()
+	b = appendStatusLine(b, err.Status)
+	b = append(b, cs.srv.serverField...)
+	b = appendDate(b)
+	body := err.Reason
+	b = append(b, "Content-Type: text/plain; charset=utf-8\r\nConnection: close\r\nContent-Length: "...)
+	b = appendInt(b, len(body)+1)
+	b = append(b, "\r\n\r\n"...)
+	b = append(b, body...)
+	b = append(b, '\n')
+	cs.closing = true
+	cs.emit(b, true, true)
+}
+
+func appendInt(b []byte, n int) []byte {
+	var d [20]byte
+	i := len(d)
+	for {
+		i--
+		d[i] = byte('0' + n%10)
+		if n /= 10; n == 0 {
+			break
+		}
+	}
+	return append(b, d[i:]...)
+}
+
+// updateTimer points the conn's idle timeout at what it waits for now.
+func (cs *connState) updateTimer() {
+	switch {
+	case cs.closing:
+	case cs.first != nil:
+		cs.setTimer(modeBusy)
+	case cs.det != nil || cs.wait > 0:
+		cs.setTimer(modeBody)
+	case cs.c.OutboundBuffered() > cs.srv.lim.MaxOutbound:
+		// Parsing waits for the client to read its responses: the
+		// requests buffered meanwhile are no slow head.
+		cs.setTimer(modeIdle)
+	case cs.c.InboundBuffered() > 0:
+		// A head in progress: a deadline from its first read, however
+		// slowly its bytes come (slowloris).
+		now := time.Now().UnixNano()
+		if cs.mode != modeHead {
+			cs.mode, cs.deadline = modeHead, now+int64(cs.srv.lim.HeaderTimeout)
+		}
+		left := time.Duration(cs.deadline - now)
+		if left <= 0 {
+			cs.c.Close()
+			return
+		}
+		cs.c.SetIdleTimeout(left)
+	default:
+		cs.setTimer(modeIdle)
+	}
+}
+
+func (cs *connState) setTimer(m uint8) {
+	if cs.mode == m {
+		return
+	}
+	cs.mode = m
+	switch m {
+	case modeIdle:
+		cs.c.SetIdleTimeout(cs.srv.lim.IdleTimeout)
+	case modeBody:
+		cs.c.SetIdleTimeout(cs.srv.lim.BodyTimeout)
+	case modeBusy:
+		cs.c.SetIdleTimeout(0)
+	}
+}

@@ -1,0 +1,93 @@
+package http1
+
+import (
+	"crypto/tls"
+	"errors"
+
+	"github.com/evloop/evloop/conn"
+	"github.com/evloop/evloop/reactor"
+)
+
+// The upgrade path (RFC 9110 §7.8): a handler that accepts an Upgrade
+// request (WebSocket's opening handshake) answers 101 Switching Protocols
+// and hands the conn to another reactor.Handler. The server writes the 101,
+// stops parsing HTTP on that conn, and from then on passes every callback
+// of the conn (OnTraffic, OnDrained, OnStop, OnClose) to that handler, as
+// if it had been the conn's handler from the start: its OnOpen runs right
+// after the 101 is written, and an OnTraffic follows at once when bytes of
+// the new protocol came with the request.
+
+// ErrNoUpgrade is returned by ResponseWriter.Upgrade for a request the
+// conn cannot be handed over after: no Upgrade header (Request.Upgrade),
+// HTTP/1.0, or responses to earlier requests still awaited (they would
+// follow the 101 into the new protocol).
+var ErrNoUpgrade = errors.New("http1: this request cannot upgrade the conn")
+
+// Upgrade answers the request with 101 Switching Protocols and hands the
+// conn to h once the 101 is written. The response carries the fields the
+// handler added (Upgrade: with the protocol's name, say, and the
+// protocol's own) and Connection: Upgrade, which the server writes; the
+// status and body are ignored. Call it on the loop, in the handler, and
+// not with Defer.
+//
+// h sees a conn.Conn whose Context and SetContext are its own (the server
+// keeps its state beside it); the conn's other methods, its TLS state
+// included, are the transport's.
+func (w *ResponseWriter) Upgrade(h reactor.Handler) error {
+	cs := w.cs
+	if h == nil || !w.req.Upgrade || w.req.Minor == 0 || w.deferred != nil || cs.first != nil || cs.closing {
+		return ErrNoUpgrade
+	}
+	w.resp.status = 101
+	w.resp.body = w.resp.body[:0]
+	w.resp.fields = append(w.resp.fields, "Connection: Upgrade\r\n"...)
+	w.upgrade = h
+	return nil
+}
+
+// upgradeTo writes the 101 and marks the conn as handed over; serve ends
+// its parsing and calls the new handler's OnOpen once the 101 is written.
+func (cs *connState) upgradeTo(w *ResponseWriter) {
+	w.resp.close = false
+	cs.emit(w.resp.appendHead(cs.scratch(), cs.srv.serverField, 0), true, false)
+	uc := &upgradedConn{Conn: cs.c}
+	cs.up, cs.upc = w.upgrade, uc
+	if _, ok := cs.c.(conn.TLSInfo); ok {
+		cs.upc = &upgradedTLSConn{uc}
+	}
+	w.upgrade = nil
+}
+
+// openUpgraded is the end of the serve that wrote the 101: the conn now
+// belongs to the upgrade's handler.
+func (cs *connState) openUpgraded() reactor.Action {
+	cs.opened = true
+	cs.c.SetIdleTimeout(0) // the new protocol keeps its own time
+	a := cs.up.OnOpen(cs.upc)
+	if a == reactor.None && cs.c.InboundBuffered() > 0 {
+		a = cs.up.OnTraffic(cs.upc)
+	}
+	return a
+}
+
+// upgradedConn is the conn as an upgrade's handler sees it: the
+// transport's, with a context of its own.
+type upgradedConn struct {
+	conn.Conn
+	ctx any
+}
+
+// Context implements conn.Conn: the upgrade handler's value.
+func (u *upgradedConn) Context() any { return u.ctx }
+
+// SetContext implements conn.Conn: the upgrade handler's value.
+func (u *upgradedConn) SetContext(v any) { u.ctx = v }
+
+// upgradedTLSConn is an upgradedConn over a TLS conn: it passes the TLS
+// state on (conn.TLSInfo), so wss handlers see it.
+type upgradedTLSConn struct{ *upgradedConn }
+
+// ConnectionState implements conn.TLSInfo.
+func (u *upgradedTLSConn) ConnectionState() tls.ConnectionState {
+	return u.Conn.(conn.TLSInfo).ConnectionState()
+}

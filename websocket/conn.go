@@ -1,0 +1,554 @@
+package websocket
+
+import (
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/evloop/evloop/conn"
+	"github.com/evloop/evloop/reactor"
+)
+
+type connState uint8
+
+const (
+	stateHandshake connState = iota // reading the opening request (server) or response (client)
+	stateOpen                       // messages flow both ways
+	stateClosing                    // this side sent Close and waits for the peer's
+	stateClosed                     // done: the transport is closing
+)
+
+// Conn is a WebSocket conn. It belongs to one loop, as its conn.Conn does:
+// methods marked "loop only" may be called only from the Handler's
+// callbacks (for a conn of the same loop); those marked "any goroutine"
+// queue their work for the conn's loop and wake it.
+type Conn struct {
+	raw    conn.Conn
+	h      Handler
+	o      *Options
+	server bool
+	client *clientHandler // a client's handshake in progress
+
+	state    connState
+	opened   bool // OnOpen was called: OnClose will be
+	head     headReader
+	req      *RequestHead
+	protocol string
+	deflate  *DeflateParams
+	dfl      *deflater
+	rd       messageReader
+	ctx      any
+	cause    error
+	causeSet bool // cause is final, even when nil
+
+	hdr     [MaxHeaderLen]byte
+	iov     [2][]byte
+	scratch []byte
+
+	// Deadlines, on the loop; one timer wakes the loop for the earliest.
+	timer        *time.Timer
+	fired        atomic.Bool
+	handshakeDue int64 // monotonic nanoseconds (now()); 0: none
+	closeDue     int64
+	pingDue      int64
+	awaitingPong bool
+
+	// Work queued by other goroutines.
+	mu          sync.Mutex
+	queue       []queued
+	queuedBytes int
+	overflow    bool // the queue passed MaxBacklog
+	gone        bool // the conn has closed: queue nothing more
+}
+
+// queued is one piece of work another goroutine asked of the conn's loop.
+type queued struct {
+	op     Opcode
+	data   []byte
+	pm     *PreparedMessage
+	close  bool
+	code   CloseCode
+	reason string
+}
+
+func newConn(raw conn.Conn, h Handler, o *Options, server bool) *Conn {
+	c := &Conn{raw: raw, h: h, o: o, server: server}
+	c.head.max = o.MaxRequestHead
+	c.rd = newMessageReader(server, o.MaxMessage)
+	return c
+}
+
+// Raw is the transport conn under c (loop only, as its methods are):
+// OutboundBuffered, addresses, the TLS state.
+func (c *Conn) Raw() conn.Conn { return c.raw }
+
+// Request is the opening request a server conn was upgraded with (nil on
+// a client conn): its path and headers (Origin, cookies, ...). It is nil
+// once OnOpen has returned, unless Options.KeepRequest.
+func (c *Conn) Request() *RequestHead { return c.req }
+
+// Subprotocol is the subprotocol agreed in the handshake, "" for none.
+func (c *Conn) Subprotocol() string { return c.protocol }
+
+// Deflate is the permessage-deflate agreed in the handshake, nil for none.
+func (c *Conn) Deflate() *DeflateParams { return c.deflate }
+
+// Context returns the value stored with SetContext (loop only).
+func (c *Conn) Context() any { return c.ctx }
+
+// SetContext stores a per-conn value for the application (loop only).
+func (c *Conn) SetContext(v any) { c.ctx = v }
+
+// RemoteAddr is the peer's address (the client's, behind a PROXY header).
+func (c *Conn) RemoteAddr() net.Addr { return c.raw.RemoteAddr() }
+
+// LocalAddr is the local address.
+func (c *Conn) LocalAddr() net.Addr { return c.raw.LocalAddr() }
+
+// WriteMessage sends data as one text or binary message (loop only). It
+// returns ErrClosed once the closing handshake has begun, and
+// ErrSlowReceiver (cutting the conn off) when the peer has fallen more
+// than MaxBacklog behind. data may be reused once it returns.
+func (c *Conn) WriteMessage(op Opcode, data []byte) error {
+	if op != OpText && op != OpBinary {
+		return protocolErr("WriteMessage takes text or binary, not %v", op)
+	}
+	if c.state != stateOpen {
+		return ErrClosed
+	}
+	return c.writeMessage(op, data)
+}
+
+// WritePrepared sends a prepared message (loop only): its frame, built
+// once for every conn it goes to.
+func (c *Conn) WritePrepared(pm *PreparedMessage) error {
+	if c.state != stateOpen {
+		return ErrClosed
+	}
+	if !c.server {
+		return c.writeMessage(pm.op, pm.data) // a client masks each frame anew
+	}
+	return c.writePrepared(pm)
+}
+
+// Ping sends a ping with up to 125 bytes of data (loop only); the peer's
+// pong arrives as liveness, not as a message.
+func (c *Conn) Ping(data []byte) error {
+	if len(data) > MaxControlPayload {
+		return protocolErr("ping payload of %d bytes", len(data))
+	}
+	if c.state != stateOpen {
+		return ErrClosed
+	}
+	return c.writeFrame(OpPing, false, data)
+}
+
+// Close starts the closing handshake with code and reason (loop only):
+// it sends a Close frame and closes the transport once the peer's arrives,
+// or after CloseTimeout. Messages that arrive meanwhile are dropped.
+// OnClose then gets nil.
+func (c *Conn) Close(code CloseCode, reason string) error {
+	if !ValidCloseCode(code) {
+		return protocolErr("close code %d may not be sent", code)
+	}
+	if c.state != stateOpen {
+		return ErrClosed
+	}
+	c.cause, c.causeSet = nil, true
+	return c.sendClose(code, reason)
+}
+
+// AsyncWriteMessage is WriteMessage from any goroutine: the message is
+// framed and sent on the conn's loop. data must not be modified until
+// then. Messages queued and not yet sent count towards MaxBacklog.
+func (c *Conn) AsyncWriteMessage(op Opcode, data []byte) error {
+	if op != OpText && op != OpBinary {
+		return protocolErr("AsyncWriteMessage takes text or binary, not %v", op)
+	}
+	return c.enqueue(queued{op: op, data: data}, len(data))
+}
+
+// AsyncWritePrepared is WritePrepared from any goroutine: how a message
+// fans out to conns on other loops.
+func (c *Conn) AsyncWritePrepared(pm *PreparedMessage) error {
+	return c.enqueue(queued{pm: pm}, len(pm.frame))
+}
+
+// AsyncClose is Close from any goroutine.
+func (c *Conn) AsyncClose(code CloseCode, reason string) error {
+	if !ValidCloseCode(code) {
+		return protocolErr("close code %d may not be sent", code)
+	}
+	return c.enqueue(queued{close: true, code: code, reason: reason}, 0)
+}
+
+func (c *Conn) enqueue(q queued, size int) error {
+	c.mu.Lock()
+	if c.gone {
+		c.mu.Unlock()
+		return ErrClosed
+	}
+	if c.queuedBytes+size > c.o.MaxBacklog {
+		wake := !c.overflow
+		c.overflow = true
+		c.mu.Unlock()
+		if wake {
+			c.raw.Wake()
+		}
+		return ErrSlowReceiver
+	}
+	first := len(c.queue) == 0
+	c.queue = append(c.queue, q)
+	c.queuedBytes += size
+	c.mu.Unlock()
+	if first {
+		return c.raw.Wake()
+	}
+	return nil
+}
+
+// runQueue does what other goroutines queued, in order (loop only).
+func (c *Conn) runQueue() {
+	c.mu.Lock()
+	q, overflow := c.queue, c.overflow
+	c.queue, c.queuedBytes, c.overflow = nil, 0, false
+	c.mu.Unlock()
+	if overflow {
+		c.cutOff(ErrSlowReceiver)
+		return
+	}
+	for i := range q {
+		if c.state != stateOpen {
+			break
+		}
+		switch w := &q[i]; {
+		case w.close:
+			c.Close(w.code, w.reason)
+		case w.pm != nil:
+			c.WritePrepared(w.pm)
+		default:
+			c.writeMessage(w.op, w.data)
+		}
+	}
+}
+
+// traffic is the conn's OnTraffic: due deadlines, the handshake, queued
+// work, then the frames that arrived.
+func (c *Conn) traffic() reactor.Action {
+	if c.fired.Swap(false) {
+		c.runDeadlines()
+	}
+	if c.state == stateHandshake {
+		c.readHandshake()
+	}
+	if c.state == stateOpen {
+		c.runQueue()
+	}
+	for c.state == stateOpen || c.state == stateClosing {
+		b, _ := c.raw.Peek(-1)
+		if len(b) == 0 {
+			break
+		}
+		ev, n, err := c.rd.next(b)
+		if err != nil {
+			c.fail(err)
+			break
+		}
+		if n == 0 {
+			break
+		}
+		if ev.op != OpContinuation {
+			c.handle(ev)
+			c.rd.release()
+		}
+		c.raw.Discard(n)
+	}
+	if c.state == stateClosed {
+		c.raw.Discard(-1)
+		return reactor.Close
+	}
+	return reactor.None
+}
+
+// readHandshake reads the opening request and answers it (server side).
+func (c *Conn) readHandshake() {
+	if !c.server {
+		c.readClientHandshake()
+		return
+	}
+	b, _ := c.raw.Peek(-1)
+	head, n, err := c.head.read(b)
+	if err != nil {
+		he := err.(*HandshakeError)
+		c.refuse(Handshake{Status: he.Status, Reason: he.Reason})
+		return
+	}
+	if n == 0 {
+		return
+	}
+	c.raw.Discard(n)
+	if c.o.Path != "" && head.Path() != c.o.Path {
+		c.refuse(Handshake{Status: 404, Reason: "no WebSocket endpoint at " + head.Path()})
+		return
+	}
+	hs := c.o.Policy.Negotiate(head.Method, head)
+	if hs.Status != 101 {
+		c.refuse(hs)
+		return
+	}
+	c.scratch = hs.AppendResponse(c.scratch[:0])
+	c.raw.Write(c.scratch)
+	c.req, c.protocol = head, hs.Protocol
+	c.setDeflate(hs.Deflate)
+	c.open()
+}
+
+// open moves a conn whose handshake succeeded to the open state.
+func (c *Conn) open() {
+	c.state, c.opened = stateOpen, true
+	c.handshakeDue = 0
+	if c.o.PingInterval > 0 {
+		c.pingDue = now() + int64(c.o.PingInterval)
+	}
+	c.armTimer()
+	c.h.OnOpen(c)
+	if c.req != nil && !c.o.KeepRequest {
+		c.req = nil
+	}
+}
+
+func (c *Conn) refuse(hs Handshake) {
+	c.scratch = hs.AppendResponse(c.scratch[:0])
+	c.raw.Write(c.scratch)
+	c.state = stateClosed
+}
+
+// handle acts on one event from the reader.
+func (c *Conn) handle(ev event) {
+	switch ev.op {
+	case OpText, OpBinary:
+		if c.state == stateOpen {
+			c.h.OnMessage(c, ev.op, ev.data)
+		}
+	case OpPing:
+		if c.state == stateOpen {
+			c.writeFrame(OpPong, false, ev.data)
+		}
+	case OpPong:
+		c.awaitingPong = false
+	case OpClose:
+		code, reason, _ := ParseClosePayload(ev.data) // the reader checked it
+		if c.state == stateOpen {
+			// Echo the peer's code (§5.5.1); none for none.
+			c.sendClose(code, "")
+			switch code {
+			case CloseNormal, CloseGoingAway, CloseNoStatus:
+				c.cause = nil
+			default:
+				c.cause = &CloseError{Code: code, Reason: reason}
+			}
+			c.causeSet = true
+		}
+		// The handshake is complete: a server closes the transport first
+		// (§7.1.1), a client waits a moment for the server's.
+		c.state = stateClosed
+	}
+}
+
+// fail closes the conn after a violation by the peer, with the code that
+// names it (§7.1.7: Fail the WebSocket Connection).
+func (c *Conn) fail(err error) {
+	if !c.causeSet {
+		c.cause, c.causeSet = err, true
+	}
+	if c.state == stateOpen {
+		detail := ""
+		if e, ok := err.(*Error); ok {
+			detail = e.Detail
+		}
+		c.sendClose(CloseCodeFor(err), detail)
+	}
+	c.state = stateClosed
+	c.raw.SetIdleTimeout(c.o.CloseTimeout)
+}
+
+// cutOff closes a conn that cannot keep up or did not answer: what is
+// buffered may still go out, bounded by CloseTimeout without progress.
+func (c *Conn) cutOff(err error) {
+	if !c.causeSet {
+		c.cause, c.causeSet = err, true
+	}
+	c.state = stateClosed
+	c.raw.SetIdleTimeout(c.o.CloseTimeout)
+	c.raw.Close()
+}
+
+// sendClose writes a Close frame and starts waiting for the peer's.
+func (c *Conn) sendClose(code CloseCode, reason string) error {
+	p := AppendClosePayload(c.hdr[:0:0], code, reason)
+	c.state = stateClosing
+	c.deadline(&c.closeDue, c.o.CloseTimeout)
+	return c.writeFrame(OpClose, false, p)
+}
+
+// writeMessage frames (and compresses) a message and writes it.
+func (c *Conn) writeMessage(op Opcode, data []byte) error {
+	if c.deflate != nil && len(data) >= c.o.Compression.Threshold {
+		z, err := c.compress(data)
+		if err != nil {
+			return err
+		}
+		return c.writeFrame(op, true, z)
+	}
+	return c.writeFrame(op, false, data)
+}
+
+// writeFrame writes one whole frame: a server's unmasked, as header and
+// payload; a client's masked, in a copy.
+func (c *Conn) writeFrame(op Opcode, rsv1 bool, data []byte) error {
+	if c.raw.OutboundBuffered()+len(data) > c.o.MaxBacklog && !op.IsControl() {
+		c.cutOff(ErrSlowReceiver)
+		return ErrSlowReceiver
+	}
+	h := Header{Fin: true, Opcode: op, RSV1: rsv1}
+	if !c.server {
+		h.Masked, h.Mask = true, newMaskKey()
+	}
+	hdr := AppendHeader(c.hdr[:0], h, len(data))
+	var err error
+	switch {
+	case h.Masked:
+		c.scratch = AppendFrame(c.scratch[:0], h, data)
+		_, err = c.raw.Write(c.scratch)
+	case len(data) <= 1<<10:
+		c.scratch = append(append(c.scratch[:0], hdr...), data...)
+		_, err = c.raw.Write(c.scratch)
+	default:
+		c.iov[0], c.iov[1] = hdr, data
+		_, err = c.raw.Writev(c.iov[:])
+		c.iov[1] = nil
+	}
+	if cap(c.scratch) > retainBuffer {
+		c.scratch = nil
+	}
+	return err
+}
+
+// writePrepared writes pm's frame: the compressed one if the conn
+// negotiated permessage-deflate and pm is over the threshold.
+func (c *Conn) writePrepared(pm *PreparedMessage) error {
+	frame := pm.frame
+	if c.dfl != nil && !c.dfl.smallWindow && len(pm.data) >= c.o.Compression.Threshold {
+		frame = pm.deflatedFrame()
+		c.afterForeignDeflate()
+	}
+	if c.raw.OutboundBuffered()+len(frame) > c.o.MaxBacklog {
+		c.cutOff(ErrSlowReceiver)
+		return ErrSlowReceiver
+	}
+	_, err := c.raw.Write(frame)
+	return err
+}
+
+// closed is the transport's OnClose: the application's OnClose, once.
+func (c *Conn) closed(err error) {
+	if c.timer != nil {
+		c.timer.Stop()
+	}
+	c.mu.Lock()
+	c.gone, c.queue = true, nil
+	c.mu.Unlock()
+	c.releaseDeflate()
+	if !c.opened {
+		if c.server {
+			return
+		}
+		// A dialed conn whose connect or handshake failed: the
+		// application learns it here.
+		if c.causeSet && c.cause != nil {
+			err = c.cause
+		}
+		c.h.OnClose(c, err)
+		return
+	}
+	cause := c.cause
+	if !c.causeSet {
+		cause = err
+		if cause == nil {
+			cause = &CloseError{Code: CloseAbnormal}
+		}
+	}
+	c.h.OnClose(c, cause)
+}
+
+// deadline sets one of the conn's deadlines d from now (loop only).
+func (c *Conn) deadline(at *int64, d time.Duration) {
+	*at = now() + int64(d)
+	c.armTimer()
+}
+
+// epoch is where the conns' monotonic deadlines count from: an int64 per
+// deadline rather than a time.Time keeps an idle conn small.
+var epoch = time.Now()
+
+func now() int64 { return int64(time.Since(epoch)) }
+
+// armTimer sets the timer for the earliest deadline.
+func (c *Conn) armTimer() {
+	var next int64
+	for _, t := range [...]int64{c.handshakeDue, c.closeDue, c.pingDue} {
+		if t != 0 && (next == 0 || t < next) {
+			next = t
+		}
+	}
+	if next == 0 {
+		if c.timer != nil {
+			c.timer.Stop()
+		}
+		return
+	}
+	d := time.Duration(next - now())
+	if c.timer == nil {
+		c.timer = time.AfterFunc(d, c.wake)
+	} else {
+		c.timer.Reset(d)
+	}
+}
+
+// wake is the timer's: the loop runs the deadlines in its next OnTraffic.
+func (c *Conn) wake() {
+	c.fired.Store(true)
+	c.raw.Wake()
+}
+
+func (c *Conn) runDeadlines() {
+	t0 := now()
+	due := func(t *int64) bool {
+		if *t == 0 || t0 < *t {
+			return false
+		}
+		*t = 0
+		return true
+	}
+	if due(&c.handshakeDue) && c.state == stateHandshake {
+		if c.server {
+			c.refuse(Handshake{Status: 408, Reason: "opening handshake timed out"})
+		} else {
+			c.cutOff(ErrHandshakeTimeout)
+		}
+	}
+	if due(&c.closeDue) && c.state == stateClosing {
+		c.state = stateClosed
+	}
+	if due(&c.pingDue) && c.state == stateOpen {
+		if c.awaitingPong {
+			c.cutOff(ErrPongTimeout)
+		} else {
+			c.awaitingPong = true
+			c.pingDue = t0 + int64(c.o.PingInterval)
+			c.writeFrame(OpPing, false, nil)
+		}
+	}
+	c.armTimer()
+}

@@ -1,0 +1,210 @@
+package websocket
+
+import (
+	"crypto/rand"
+	"crypto/sha1"
+	"encoding/base64"
+	"strconv"
+	"strings"
+)
+
+// acceptGUID is the magic of RFC 6455 §1.3.
+const acceptGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+// AcceptKey is the Sec-WebSocket-Accept value for a client's
+// Sec-WebSocket-Key (§4.2.2): base64 of SHA-1 of the key and the GUID.
+func AcceptKey(key string) string {
+	h := sha1.New()
+	h.Write([]byte(key))
+	h.Write([]byte(acceptGUID))
+	return base64.StdEncoding.EncodeToString(h.Sum(nil))
+}
+
+// NewClientKey returns a fresh Sec-WebSocket-Key: 16 random bytes in
+// base64 (§4.1).
+func NewClientKey() string {
+	var b [16]byte
+	rand.Read(b[:])
+	return base64.StdEncoding.EncodeToString(b[:])
+}
+
+// validKey reports whether key is base64 of 16 bytes, as §4.2.1 wants.
+func validKey(key string) bool {
+	if len(key) != 24 {
+		return false
+	}
+	b, err := base64.StdEncoding.DecodeString(key)
+	return err == nil && len(b) == 16
+}
+
+// Headers is how the handshake reads header fields: every value of name
+// (case-insensitive), in order. net/http's Header satisfies it, and so
+// will the http1 package's request; RequestHead (request.go) is this
+// package's own.
+type Headers interface {
+	Values(name string) []string
+}
+
+// hasToken reports whether a comma-separated header (over all its lines)
+// holds token, case-insensitively (Connection: keep-alive, Upgrade).
+func hasToken(h Headers, name, token string) bool {
+	for _, v := range h.Values(name) {
+		for _, t := range strings.Split(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(t), token) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func tokens(h Headers, name string) []string {
+	var out []string
+	for _, v := range h.Values(name) {
+		for _, t := range strings.Split(v, ",") {
+			if t = strings.TrimSpace(t); t != "" {
+				out = append(out, t)
+			}
+		}
+	}
+	return out
+}
+
+// Handshake is a server's answer to an opening request, as Negotiate
+// works it out: 101 and what was agreed, or the status to refuse with and
+// why.
+type Handshake struct {
+	// Status is 101 (Switching Protocols) or the refusal: 400 (a missing
+	// or malformed Upgrade, Connection or Sec-WebSocket-Key, not GET),
+	// 403 (the origin check said no), 426 (a version other than 13;
+	// answered with Sec-WebSocket-Version: 13).
+	Status int
+	// Reason says why a request was refused (the response's body).
+	Reason string
+	// Accept is the Sec-WebSocket-Accept value.
+	Accept string
+	// Protocol is the chosen subprotocol, "" for none.
+	Protocol string
+	// Deflate is the permessage-deflate agreed, nil for none.
+	Deflate *DeflateParams
+}
+
+// Policy is what a server accepts in an opening handshake.
+type Policy struct {
+	// Subprotocols the server speaks, in its order of preference: the
+	// first one the client also offers is chosen (§4.2.2).
+	Subprotocols []string
+	// CheckOrigin decides whether to accept a request from origin (the
+	// Origin header, "" when absent: not a browser). nil accepts all. A
+	// server reachable from browsers should check it: a page on any site
+	// can open a WebSocket to it with the user's cookies.
+	CheckOrigin func(origin string, h Headers) bool
+	// Compression, if set, negotiates permessage-deflate when offered.
+	Compression *Compression
+}
+
+// Negotiate checks a client's opening request (RFC 6455 §4.2.1) and
+// works out the server's answer. It depends on no HTTP server: a server
+// passes the request's method and headers, then writes the response
+// (AppendResponse).
+func (p *Policy) Negotiate(method string, h Headers) Handshake {
+	refuse := func(status int, reason string) Handshake { return Handshake{Status: status, Reason: reason} }
+	if method != "GET" {
+		return refuse(400, "a WebSocket handshake is a GET request")
+	}
+	if !hasToken(h, "Upgrade", "websocket") {
+		return refuse(400, "missing Upgrade: websocket")
+	}
+	if !hasToken(h, "Connection", "upgrade") {
+		return refuse(400, "missing Connection: Upgrade")
+	}
+	if v := h.Values("Sec-WebSocket-Version"); len(v) != 1 || strings.TrimSpace(v[0]) != "13" {
+		return refuse(426, "Sec-WebSocket-Version must be 13")
+	}
+	keys := h.Values("Sec-WebSocket-Key")
+	if len(keys) != 1 || !validKey(strings.TrimSpace(keys[0])) {
+		return refuse(400, "missing or malformed Sec-WebSocket-Key")
+	}
+	if p.CheckOrigin != nil {
+		origin := ""
+		if o := h.Values("Origin"); len(o) > 0 {
+			origin = o[0]
+		}
+		if !p.CheckOrigin(origin, h) {
+			return refuse(403, "origin not allowed")
+		}
+	}
+	hs := Handshake{Status: 101, Accept: AcceptKey(strings.TrimSpace(keys[0]))}
+	if offered := tokens(h, "Sec-WebSocket-Protocol"); len(offered) > 0 {
+	pick:
+		for _, want := range p.Subprotocols {
+			for _, o := range offered {
+				if o == want {
+					hs.Protocol = want
+					break pick
+				}
+			}
+		}
+	}
+	if p.Compression != nil {
+		// A malformed header declines compression rather than the
+		// conn: extensions are optional.
+		if exts, err := ParseExtensions(h.Values("Sec-WebSocket-Extensions")); err == nil {
+			hs.Deflate, _ = p.Compression.negotiateDeflate(exts)
+		}
+	}
+	return hs
+}
+
+// AppendResponse appends the HTTP/1.1 response for hs to dst: the 101
+// with its headers, or the refusal with a short text body and Connection:
+// close.
+func (hs *Handshake) AppendResponse(dst []byte) []byte {
+	if hs.Status == 101 {
+		dst = append(dst, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: "...)
+		dst = append(dst, hs.Accept...)
+		dst = append(dst, "\r\n"...)
+		if hs.Protocol != "" {
+			dst = append(dst, "Sec-WebSocket-Protocol: "...)
+			dst = append(dst, hs.Protocol...)
+			dst = append(dst, "\r\n"...)
+		}
+		if hs.Deflate != nil {
+			dst = append(dst, "Sec-WebSocket-Extensions: "...)
+			dst = append(dst, hs.Deflate.String()...)
+			dst = append(dst, "\r\n"...)
+		}
+		return append(dst, "\r\n"...)
+	}
+	dst = append(dst, "HTTP/1.1 "...)
+	dst = strconv.AppendInt(dst, int64(hs.Status), 10)
+	dst = append(dst, ' ')
+	dst = append(dst, statusText(hs.Status)...)
+	dst = append(dst, "\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\n"...)
+	if hs.Status == 426 {
+		dst = append(dst, "Sec-WebSocket-Version: 13\r\nUpgrade: websocket\r\n"...)
+	}
+	body := hs.Reason + "\n"
+	dst = append(dst, "Content-Length: "...)
+	dst = strconv.AppendInt(dst, int64(len(body)), 10)
+	dst = append(dst, "\r\n\r\n"...)
+	return append(dst, body...)
+}
+
+func statusText(code int) string {
+	switch code {
+	case 400:
+		return "Bad Request"
+	case 403:
+		return "Forbidden"
+	case 404:
+		return "Not Found"
+	case 408:
+		return "Request Timeout"
+	case 426:
+		return "Upgrade Required"
+	case 431:
+		return "Request Header Fields Too Large"
+	}
+	return "Error"
+}

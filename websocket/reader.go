@@ -1,0 +1,145 @@
+package websocket
+
+import "unicode/utf8"
+
+// DefaultMaxMessage is the default limit on a message's size: its payload
+// as received, and again after inflating.
+const DefaultMaxMessage = 1 << 20
+
+// retainBuffer is the largest message buffer a conn keeps between messages;
+// a larger one (from a large fragmented message) is dropped, so that an
+// idle conn holds little.
+const retainBuffer = 4 << 10
+
+// event is what the message reader found: a whole data message (OpText or
+// OpBinary), or a control frame. Its data is valid until the next call.
+type event struct {
+	op   Opcode
+	data []byte
+}
+
+// messageReader assembles frames into messages and applies the rules that
+// span frames (RFC 6455 §5.4: fragmentation; §8.1: UTF-8 in text), and
+// the size limit, which it enforces from each frame's header, before the
+// payload is buffered.
+type messageReader struct {
+	parser     Parser
+	maxMessage uint64
+	// inflate, when set (permessage-deflate), inflates a compressed
+	// message; it appends to dst and keeps the result within max.
+	inflate func(dst, compressed []byte, max uint64) ([]byte, error)
+
+	op         Opcode // of the message in progress; OpContinuation when none
+	compressed bool
+	size       uint64 // payload bytes of the message so far (as received)
+	buf        []byte // the message so far, unless it came in one chunk
+	inflated   []byte
+	text       utf8Validator
+}
+
+func newMessageReader(server bool, maxMessage int) messageReader {
+	if maxMessage <= 0 {
+		maxMessage = DefaultMaxMessage
+	}
+	return messageReader{parser: Parser{Server: server}, maxMessage: uint64(maxMessage)}
+}
+
+// next consumes frames from the front of b until it has an event, or b
+// runs short; it returns the event (op 0: none yet) and the bytes
+// consumed. A message that arrives as one frame whose payload is all in b
+// is returned in place, unmasked in b: no copy.
+func (r *messageReader) next(b []byte) (ev event, n int, err error) {
+	for {
+		c, m, err := r.parser.Parse(b[n:])
+		if err != nil || m == 0 {
+			return ev, n, err
+		}
+		n += m
+		if c.Opcode.IsControl() {
+			if c.Opcode == OpClose {
+				if _, _, err := ParseClosePayload(c.Payload); err != nil {
+					return ev, n, err
+				}
+			}
+			return event{c.Opcode, c.Payload}, n, nil
+		}
+		if c.First {
+			if err := r.begin(&c); err != nil {
+				return ev, n, err
+			}
+			if c.Fin && c.Last && r.size == 0 && !r.compressed {
+				// The fast path: a whole message, in place.
+				op := r.op
+				r.op = OpContinuation
+				if op == OpText && !utf8.Valid(c.Payload) {
+					return ev, n, utf8Err("text message")
+				}
+				return event{op, c.Payload}, n, nil
+			}
+		}
+		r.size += uint64(len(c.Payload))
+		if r.op == OpText && !r.compressed && !r.text.Write(c.Payload) {
+			return ev, n, utf8Err("text message")
+		}
+		r.buf = append(r.buf, c.Payload...)
+		if c.Last && c.Fin {
+			ev, err := r.finish()
+			return ev, n, err
+		}
+	}
+}
+
+// begin applies the rules of a data frame's header: a continuation only
+// inside a message, a new message only outside one, RSV1 only on a
+// message's first frame, and the size limit.
+func (r *messageReader) begin(c *Chunk) error {
+	if c.Opcode == OpContinuation {
+		if r.op == OpContinuation {
+			return protocolErr("continuation frame with no message in progress")
+		}
+		if c.RSV1 {
+			return protocolErr("RSV1 set on a continuation frame")
+		}
+	} else {
+		if r.op != OpContinuation {
+			return protocolErr("%v frame inside a fragmented %v message", c.Opcode, r.op)
+		}
+		r.op, r.compressed, r.size = c.Opcode, c.RSV1, 0
+		r.buf = r.buf[:0]
+		r.text.Reset()
+	}
+	if c.Length > r.maxMessage || r.size+c.Length > r.maxMessage {
+		return tooBigErr("message of %d bytes and more is over the limit of %d", r.size+c.Length, r.maxMessage)
+	}
+	return nil
+}
+
+// finish returns the message that has ended, inflated and checked.
+func (r *messageReader) finish() (event, error) {
+	op, data := r.op, r.buf
+	r.op = OpContinuation
+	if r.compressed {
+		var err error
+		r.inflated, err = r.inflate(r.inflated[:0], r.buf, r.maxMessage)
+		if err != nil {
+			return event{}, err
+		}
+		data = r.inflated
+		if op == OpText && !utf8.Valid(data) {
+			return event{}, utf8Err("text message")
+		}
+	} else if op == OpText && !r.text.Complete() {
+		return event{}, utf8Err("text message ends inside a code point")
+	}
+	return event{op, data}, nil
+}
+
+// release drops large buffers once the event from next has been handled.
+func (r *messageReader) release() {
+	if cap(r.buf) > retainBuffer {
+		r.buf = nil
+	}
+	if cap(r.inflated) > retainBuffer {
+		r.inflated = nil
+	}
+}

@@ -1,0 +1,133 @@
+package websocket
+
+import (
+	"strings"
+
+	"github.com/evloop/evloop/conn"
+	"github.com/evloop/evloop/http1"
+	"github.com/evloop/evloop/reactor"
+)
+
+// WebSocket on the HTTP/1.1 server's upgrade path: Server.ServeHTTP1 is an
+// http1.Handler, so one address serves pages and a WebSocket endpoint
+// (route its path to the Server). The opening request is parsed, bounded
+// and timed by http1.Server; Negotiate decides; the 101 hands the conn to
+// the Server's WebSocket side (http1.ResponseWriter.Upgrade).
+
+// http1Headers gives Negotiate the request's fields.
+type http1Headers http1.Fields
+
+// Values implements Headers.
+func (h http1Headers) Values(name string) []string {
+	var out []string
+	for _, f := range h {
+		if len(f.Name) == len(name) && equalFoldASCII(f.Name, name) {
+			out = append(out, string(f.Value))
+		}
+	}
+	return out
+}
+
+func equalFoldASCII(b []byte, s string) bool {
+	for i := range b {
+		x, y := b[i], s[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
+}
+
+// ServeHTTP1 implements http1.Handler: it answers a WebSocket opening
+// request, and hands the conn to s once the 101 is written; a request
+// that is not one (or that s's Policy refuses) gets its status (400, 403,
+// 404, 426) and the conn stays HTTP. Options.Path, if set, is checked
+// here too; Options.MaxRequestHead and HandshakeTimeout do not apply: the
+// http1.Server's limits bound the request.
+func (s *Server) ServeHTTP1(w *http1.ResponseWriter, r *http1.Request) {
+	head := &RequestHead{Method: string(r.Method), Target: string(r.Target)}
+	if s.o.Path != "" && head.Path() != s.o.Path {
+		refuseHTTP1(w, Handshake{Status: 404, Reason: "no WebSocket endpoint at " + head.Path()})
+		return
+	}
+	hs := s.o.Policy.Negotiate(head.Method, http1Headers(r.Header))
+	if hs.Status != 101 {
+		refuseHTTP1(w, hs)
+		return
+	}
+	head.fields = copyFields(r.Header)
+	w.AddHeader("Upgrade", "websocket")
+	w.AddHeader("Sec-WebSocket-Accept", hs.Accept)
+	if hs.Protocol != "" {
+		w.AddHeader("Sec-WebSocket-Protocol", hs.Protocol)
+	}
+	if hs.Deflate != nil {
+		w.AddHeader("Sec-WebSocket-Extensions", hs.Deflate.String())
+	}
+	if err := w.Upgrade(&upgraded{Server: s, req: head, hs: hs}); err != nil {
+		refuseHTTP1(w, Handshake{Status: 400, Reason: err.Error()})
+	}
+}
+
+func refuseHTTP1(w *http1.ResponseWriter, hs Handshake) {
+	w.SetStatus(hs.Status)
+	w.AddHeader("Content-Type", "text/plain; charset=utf-8")
+	if hs.Status == 426 {
+		w.AddHeader("Sec-WebSocket-Version", "13")
+		w.AddHeader("Upgrade", "websocket")
+	}
+	w.WriteString(hs.Reason + "\n")
+}
+
+// upgraded is the Server for one conn handed over by http1: its
+// handshake is done, so the conn opens at once.
+type upgraded struct {
+	*Server
+	req *RequestHead
+	hs  Handshake
+}
+
+// OnOpen implements reactor.Handler: the conn is open.
+func (u *upgraded) OnOpen(raw conn.Conn) reactor.Action {
+	c := newConn(raw, u.h, &u.o, true)
+	raw.SetContext(c)
+	c.req, c.protocol = u.req, u.hs.Protocol
+	c.setDeflate(u.hs.Deflate)
+	u.req, u.hs = nil, Handshake{} // http1 keeps u as the conn's handler: keep it small
+	c.open()
+	if c.state == stateClosed {
+		return reactor.Close
+	}
+	return reactor.None
+}
+
+var _ http1.Handler = (*Server)(nil)
+
+// copyFields copies a request's fields out of the conn's buffer into one
+// string, which the fields slice: two allocations however many fields,
+// and an idle conn holds little for its Request.
+func copyFields(h http1.Fields) []headerField {
+	n := 0
+	for _, f := range h {
+		n += len(f.Name) + len(f.Value)
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for _, f := range h {
+		b.Write(f.Name)
+		b.Write(f.Value)
+	}
+	all := b.String()
+	fields := make([]headerField, len(h))
+	for i, f := range h {
+		fields[i].name, all = all[:len(f.Name)], all[len(f.Name):]
+		fields[i].value, all = all[:len(f.Value)], all[len(f.Value):]
+	}
+	return fields
+}

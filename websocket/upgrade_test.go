@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"strconv"
 	"strings"
 	"testing"
@@ -152,7 +153,8 @@ func TestHTTP1UpgradeBehindProxy(t *testing.T) {
 		}
 		t.Run(tr.name, func(t *testing.T) {
 			rec := newRecorder()
-			s := startHTTP1Server(t, "tcp+proxy", rec, Options{}, tr.backend()...)
+			opts := append(tr.backend(), reactor.WithProxy(reactor.WithProxyTrusted(netip.MustParsePrefix("127.0.0.0/8"))))
+			s := startHTTP1Server(t, "tcp+proxy", rec, Options{}, opts...)
 			nc := s.dialRaw(t)
 			c := &client{t: t, nc: nc, br: newBufReader(nc)}
 			c.write([]byte("PROXY TCP4 192.0.2.7 127.0.0.1 4242 80\r\n" + handshakeRequest + "\r\n"))

@@ -16,8 +16,8 @@ type Limits struct {
 	// the trailers); past it: 431.
 	MaxHeaderFields int
 	// MaxBodyBytes caps a body, declared (Content-Length) or decoded
-	// (chunked); past it: 413. A streamed body (Server.StreamBodies) is
-	// not held, so it may be longer: set it to -1 for no cap.
+	// (chunked); past it: 413. Bodies are held whole until the handler
+	// runs, so this bounds the memory of one request.
 	MaxBodyBytes int64
 	// MaxChunkLineBytes caps one chunk-size line with its extensions; past
 	// it: 400.
@@ -70,7 +70,7 @@ func (l Limits) withDefaults() Limits {
 	def(&l.MaxChunkLineBytes, DefaultMaxChunkLineBytes)
 	def(&l.MaxPipeline, DefaultMaxPipeline)
 	def(&l.MaxOutbound, DefaultMaxOutbound)
-	if l.MaxBodyBytes == 0 {
+	if l.MaxBodyBytes <= 0 {
 		l.MaxBodyBytes = DefaultMaxBodyBytes
 	}
 	dur := func(v *time.Duration, d time.Duration) {

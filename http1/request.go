@@ -43,9 +43,8 @@ type Request struct {
 	// Upgrade: Connection: upgrade with an Upgrade field (see Response.Upgrade).
 	Upgrade bool
 
-	// Body is the whole body when the server buffers it (the default), a
-	// view like the other fields. With Server.StreamBodies it is nil and
-	// the body arrives through the handler's BodyReader.
+	// Body is the whole body, read by the server before the handler runs
+	// (up to Limits.MaxBodyBytes), a view like the other fields.
 	Body []byte
 	// Trailer holds a chunked body's trailer fields, once it is complete.
 	Trailer Fields

@@ -23,12 +23,14 @@ type response struct {
 	started  bool // the head went out (streaming: chunked)
 	chunked  bool
 	upgraded bool // a 101 handed the conn to an upgrade hook
+	server   bool // the handler wrote its own Server field
 }
 
 func (r *response) reset(req *Request, closing bool) {
 	r.status, r.fields, r.body = 200, r.fields[:0], r.body[:0]
 	r.minor, r.head, r.close = req.Minor, string(req.Method) == "HEAD", req.Close || closing
 	r.started, r.chunked, r.upgraded = false, false, false
+	r.server = false
 }
 
 // bodyless: 1xx, 204 and 304 carry no body (RFC 9110 §6.4.1).
@@ -40,7 +42,9 @@ func bodyless(status int) bool {
 // follows chunked (1.1) or up to the close (1.0).
 func (r *response) appendHead(b []byte, server []byte, length int) []byte {
 	b = appendStatusLine(b, r.status)
-	b = append(b, server...)
+	if !r.server {
+		b = append(b, server...)
+	}
 	b = appendDate(b)
 	b = append(b, r.fields...)
 	switch {
@@ -114,6 +118,9 @@ func (r *response) addField(name, value string) {
 		if equalFoldStr(name, "date") {
 			return
 		}
+	case 6:
+		// The handler's own Server field replaces the server's.
+		r.server = r.server || equalFoldStr(name, "server")
 	case 10:
 		if equalFoldStr(name, "connection") {
 			if equalFoldStr(value, "close") {
@@ -164,7 +171,8 @@ func (w *ResponseWriter) SetStatus(code int) { w.resp.status = code }
 
 // AddHeader adds a field line. Content-Length, Transfer-Encoding, Date and
 // Connection are written by the server (Connection: close here asks to
-// close the conn after the response).
+// close the conn after the response); a Server field replaces the one of
+// Config.ServerName.
 func (w *ResponseWriter) AddHeader(name, value string) { w.resp.addField(name, value) }
 
 // Write appends p to the body.

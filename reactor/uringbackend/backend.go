@@ -1,0 +1,162 @@
+//go:build linux
+
+// Package uringbackend is an evloop backend on Linux io_uring: one ring per
+// loop goroutine, multishot accept, receives into a ring of provided buffers
+// (a conn with nothing to read holds no buffer), the sends of a loop
+// iteration submitted together in the same io_uring_enter that waits for
+// the next completions, and other goroutines' tasks (Wake, AsyncWrite,
+// Close) delivered through an eventfd read kept armed in the ring. Select
+// it with reactor.WithBackend(uringbackend.New()).
+//
+// Where io_uring cannot be used (a kernel without it, a seccomp profile
+// that refuses it, kernel.io_uring_disabled set) Start fails with an error
+// wrapping reactor.ErrUnsupported that says why; nothing falls back to
+// epoll. Options and addresses it does not serve (UDP and FIFO addresses,
+// inherited fds, WithPoller, WithBusyPoll) fail Start the same way.
+package uringbackend
+
+import (
+	"errors"
+	"fmt"
+	"net"
+
+	"github.com/evloop/evloop/internal/socket"
+	"github.com/evloop/evloop/poller"
+	"github.com/evloop/evloop/reactor"
+	"github.com/evloop/evloop/reactor/uringbackend/internal/ring"
+)
+
+// Backend starts engines on io_uring. The zero value is ready to use.
+type Backend struct{}
+
+// New returns the io_uring backend, for reactor.WithBackend.
+func New() reactor.Backend { return Backend{} }
+
+// Name returns "uring".
+func (Backend) Name() string { return "uring" }
+
+// probe tells why io_uring cannot be used here; a variable so tests can
+// inject the failure of a kernel or sandbox without io_uring.
+var probe = ring.Probe
+
+// Start binds each spec's address, calls OnBoot and serves, as reactor.Start
+// does. It fails with an error wrapping reactor.ErrUnsupported when io_uring
+// is unavailable or an option or address is one this backend does not serve.
+func (Backend) Start(h reactor.Handler, specs []reactor.ListenSpec, o *reactor.Options) (reactor.Engine, error) {
+	if h == nil {
+		return nil, errors.New("uringbackend: nil handler")
+	}
+	if o == nil {
+		o = reactor.NewOptions()
+	}
+	if len(specs) == 0 {
+		return nil, fmt.Errorf("%w: no address to listen on", reactor.ErrBadAddress)
+	}
+	if err := probe(); err != nil {
+		return nil, fmt.Errorf("%w: uring backend: %w", reactor.ErrUnsupported, err)
+	}
+	if err := checkOptions(o); err != nil {
+		return nil, err
+	}
+	for _, sp := range specs {
+		if err := checkAddr(sp); err != nil {
+			return nil, err
+		}
+	}
+	e := newEngine(h, o)
+	for i := 0; i < o.Loops; i++ {
+		l, err := newLoop(i, e)
+		if err != nil {
+			e.abort()
+			if errors.Is(err, ring.ErrUnavailable) {
+				err = fmt.Errorf("%w: uring backend: %w", reactor.ErrUnsupported, err)
+			}
+			return nil, err
+		}
+		e.loops = append(e.loops, l)
+	}
+	for _, sp := range specs {
+		if err := e.listen(sp); err != nil {
+			e.abort()
+			return nil, err
+		}
+	}
+	if callBoot(e) == reactor.Shutdown {
+		e.abort()
+		e.finish()
+		return e, nil
+	}
+	e.run()
+	return e, nil
+}
+
+// checkOptions refuses the options this backend does not honour.
+func checkOptions(o *reactor.Options) error {
+	if o.BusyPoll > 0 {
+		return fmt.Errorf("%w: WithBusyPoll(%v): a uring loop waits in io_uring_enter", reactor.ErrUnsupported, o.BusyPoll)
+	}
+	if o.Poller != poller.Auto {
+		return fmt.Errorf("%w: WithPoller(%v): the uring backend polls with io_uring", reactor.ErrUnsupported, o.Poller)
+	}
+	if o.Loops < 1 {
+		return fmt.Errorf("uringbackend: WithLoops(%d): want at least 1", o.Loops)
+	}
+	return nil
+}
+
+// checkAddr refuses the addresses this backend does not serve.
+func checkAddr(sp reactor.ListenSpec) error {
+	a := sp.Addr
+	if sp.Handler == nil {
+		return fmt.Errorf("uringbackend: %s: nil handler", a)
+	}
+	if _, ok := a.InheritedFD(); ok {
+		return fmt.Errorf("%w: %s: the uring backend binds its own sockets (fd= is not served yet)", reactor.ErrUnsupported, a)
+	}
+	switch a.Scheme {
+	case "tcp", "tcp4", "tcp6", "unix":
+		return nil
+	}
+	return fmt.Errorf("%w: %s addresses: the uring backend serves tcp and unix streams (udp and fifo are not done yet)", reactor.ErrUnsupported, a.Scheme)
+}
+
+// listen binds one address: on the first loop, or with ReusePort on every
+// loop, each with its own listening socket.
+func (e *engine) listen(sp reactor.ListenSpec) error {
+	a := sp.Addr
+	r := newRoute(sp.Handler)
+	owners := e.loops[:1]
+	reuse := e.o.ReusePort && a.Scheme != "unix"
+	if reuse {
+		owners = e.loops
+	}
+	target := a.Target
+	for i, l := range owners {
+		fd, bound, err := socket.Listen(a.Scheme, target, reuse, e.setTCPOptions)
+		if err != nil {
+			return fmt.Errorf("reactor: %s: %w", a, err)
+		}
+		ln := &listener{fd: fd, addr: bound, network: "tcp", route: r}
+		if a.Scheme == "unix" {
+			ln.network, ln.unlink, ln.local = "unix", a.Target, bound
+		} else if ta, ok := bound.(*net.TCPAddr); ok && !ta.IP.IsUnspecified() {
+			ln.local = bound
+		}
+		l.listeners = append(l.listeners, ln)
+		if i == 0 {
+			e.addrs = append(e.addrs, bound)
+			target = bound.String() // port 0: every loop binds the port the first got
+		}
+	}
+	return nil
+}
+
+// setTCPOptions puts the engine's socket options on a listener (accepted
+// conns inherit them on Linux) or a dialed socket.
+func (e *engine) setTCPOptions(fd int) {
+	if e.o.TCPNoDelay {
+		socket.SetNoDelay(fd, true)
+	}
+	socket.SetKeepAlive(fd, e.o.KeepAlive)
+	socket.SetBuffers(fd, e.o.SocketRecvBuf, e.o.SocketSendBuf)
+}

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -337,8 +338,8 @@ func (l *loop) accepted(i int, cqe ring.CQE) {
 		return
 	}
 	if !l.e.admit() {
+		l.stats.rejected.Add(1) // before the close: the peer's EOF may be seen at once
 		unix.Close(fd)
-		l.stats.rejected.Add(1)
 		l.log.Warn("conn refused", "err", reactor.ErrTooManyConns)
 		return
 	}
@@ -881,7 +882,7 @@ func (l *loop) runTimers() {
 
 func (l *loop) panicked(c *uconn, what string, r any) {
 	l.stats.panics.Add(1)
-	l.log.Error(what+" panicked", "panic", r)
+	l.log.Error("handler panicked", "callback", what, "panic", r, "stack", string(debug.Stack()))
 	if c != nil {
 		l.teardown(c, fmt.Errorf("%w: %v", reactor.ErrPanic, r))
 	}

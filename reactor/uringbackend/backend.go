@@ -19,6 +19,9 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strconv"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/evloop/evloop/internal/socket"
 	"github.com/evloop/evloop/poller"
@@ -110,14 +113,48 @@ func checkAddr(sp reactor.ListenSpec) error {
 	if sp.Handler == nil {
 		return fmt.Errorf("uringbackend: %s: nil handler", a)
 	}
-	if _, ok := a.InheritedFD(); ok {
-		return fmt.Errorf("%w: %s: the uring backend binds its own sockets (fd= is not served yet)", reactor.ErrUnsupported, a)
+	if _, ok := inheritedFD(a); ok {
+		return nil // adopt checks that it is a listening stream socket
 	}
 	switch a.Scheme {
 	case "tcp", "tcp4", "tcp6", "unix":
 		return nil
 	}
-	return fmt.Errorf("%w: %s addresses: the uring backend serves tcp and unix streams (udp and fifo are not done yet)", reactor.ErrUnsupported, a.Scheme)
+	return fmt.Errorf("%w: %s addresses: the uring backend serves tcp and unix streams (udp, fifo and systemd are not done yet)", reactor.ErrUnsupported, a.Scheme)
+}
+
+// inheritedFD is the fd an address names: ?fd=N, or fd://N.
+func inheritedFD(a reactor.Addr) (int, bool) {
+	if fd, ok := a.InheritedFD(); ok {
+		return fd, true
+	}
+	if a.Scheme == "fd" {
+		if n, err := strconv.Atoi(a.Target); err == nil && n >= 0 {
+			return n, true
+		}
+	}
+	return -1, false
+}
+
+// adopt serves an inherited listening stream socket (an upgrade's, or one
+// a supervisor passed) on the first loop.
+func (e *engine) adopt(fd int, a reactor.Addr, r *route) error {
+	in, err := socket.Inherit(fd)
+	if err != nil {
+		return fmt.Errorf("reactor: %s: %w", a, err)
+	}
+	if in.Type != unix.SOCK_STREAM || !in.Listening {
+		return fmt.Errorf("%w: %s: fd %d is not a listening stream socket (the uring backend serves no UDP yet)", reactor.ErrUnsupported, a, fd)
+	}
+	ln := &listener{fd: fd, addr: in.Addr, network: "tcp", route: r}
+	if in.Family == unix.AF_UNIX {
+		ln.network, ln.local = "unix", in.Addr
+	} else if ta, ok := in.Addr.(*net.TCPAddr); ok && !ta.IP.IsUnspecified() {
+		ln.local = in.Addr
+	}
+	e.loops[0].listeners = append(e.loops[0].listeners, ln)
+	e.addrs = append(e.addrs, in.Addr)
+	return nil
 }
 
 // listen binds one address: on the first loop, or with ReusePort on every
@@ -125,6 +162,9 @@ func checkAddr(sp reactor.ListenSpec) error {
 func (e *engine) listen(sp reactor.ListenSpec) error {
 	a := sp.Addr
 	r := newRoute(sp.Handler)
+	if fd, ok := inheritedFD(a); ok {
+		return e.adopt(fd, a, r)
+	}
 	owners := e.loops[:1]
 	reuse := e.o.ReusePort && a.Scheme != "unix"
 	if reuse {

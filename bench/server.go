@@ -35,6 +35,8 @@ func allServers(poller string) []*serverSpec {
 	return []*serverSpec{
 		{Key: "native", Name: "evloop native", Pkg: "./examples/echo", Args: []string{"-backend", "native", "-poller", poller}},
 		{Key: "evgnet", Name: "evloop on gnetbackend", Pkg: "./examples/echo", Args: []string{"-backend", "gnet", "-poller", poller}},
+		// No -poller: the uring backend polls with io_uring and refuses one.
+		{Key: "uring", Name: "evloop on io_uring", Pkg: "./examples/echo", Args: []string{"-backend", "uring"}},
 		{Key: "gnet", Name: "gnet", Pkg: "./bench/gnetecho"},
 		{Key: "net", Name: "net", Pkg: "./bench/netecho"},
 	}

@@ -90,9 +90,10 @@ type loop struct {
 	conns     map[uint32]*uconn
 	nextID    uint32
 	listeners []*listener
-	dirty     []*uconn // conns to sync at the end of the iteration
-	closeFds  []int    // fds to close once the cancels naming them are submitted
-	inflight  int      // operations in the ring
+	dirty     []*uconn   // conns to sync at the end of the iteration
+	closeFds  []int      // fds to close once the cancels naming them are submitted
+	backlog   []ring.CQE // completions reaped while the ring was full (getSQE)
+	inflight  int        // operations in the ring
 	now       int64
 
 	open    atomic.Int64
@@ -155,6 +156,9 @@ func (l *loop) release() {
 }
 
 // getSQE returns an SQE, submitting what is queued when the ring is full.
+// When the kernel takes nothing (its completion queue is full), the ready
+// completions are moved to the backlog, which the loop handles before its
+// next reap: handling them here could re-enter whatever asked for the SQE.
 func (l *loop) getSQE() *ring.SQE {
 	for {
 		if s := l.r.GetSQE(); s != nil {
@@ -164,6 +168,11 @@ func (l *loop) getSQE() *ring.SQE {
 		if _, err := l.r.Submit(); err != nil {
 			l.log.Error("io_uring submit", "err", err)
 		}
+		if s := l.r.GetSQE(); s != nil {
+			l.inflight++
+			return s
+		}
+		l.r.Reap(func(c ring.CQE) { l.backlog = append(l.backlog, c) })
 	}
 }
 
@@ -215,6 +224,13 @@ func (l *loop) run() {
 		}
 		l.now = monotime()
 		l.stats.wakeups.Add(1)
+		for len(l.backlog) > 0 {
+			b := l.backlog
+			l.backlog = nil
+			for _, c := range b {
+				l.complete(c)
+			}
+		}
 		l.r.Reap(l.complete)
 		l.runTasks()
 		l.runTimers()

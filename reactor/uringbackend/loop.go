@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -114,7 +115,11 @@ type counters struct {
 func newLoop(id int, e *engine) (*loop, error) {
 	l := &loop{id: id, e: e, log: e.log.With("loop", id), conns: map[uint32]*uconn{}, efd: -1, efdBuf: new([8]byte)}
 	var err error
-	l.r, err = ring.New(ringEntries, ring.SetupCoopTaskrun)
+	flags := uint32(ring.SetupCoopTaskrun)
+	if singleIssuer {
+		flags = ring.SetupSingleIssuer | ring.SetupDeferTaskrun | ring.SetupRDisabled
+	}
+	l.r, err = ring.New(ringEntries, flags)
 	if err != nil {
 		return nil, err
 	}
@@ -197,7 +202,24 @@ func (l *loop) armAccept(i int) {
 	ln.armed = true
 }
 
+// singleIssuer sets rings up with SINGLE_ISSUER|DEFER_TASKRUN, each loop
+// goroutine locked to its OS thread (the ring is enabled from that thread,
+// which then is the only one that may submit). Measured against
+// COOP_TASKRUN without the lock (bench compare, echo, 100 conns × 64 B, one
+// run on the 2 loaded cores): server CPU per message 0.85× at 1 in flight
+// and 0.87× at 16 in flight. The completions' task work runs when the loop
+// asks for events, not by interrupting it, and the thread stays hot. A
+// variable so that the two can be compared again.
+var singleIssuer = true
+
 func (l *loop) run() {
+	if singleIssuer {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		if err := l.r.EnableRings(); err != nil {
+			l.log.Error("io_uring enable", "err", err)
+		}
+	}
 	defer l.exit()
 	l.armWake()
 	for {

@@ -61,6 +61,7 @@ const (
 // Setup flags and features.
 const (
 	SetupClamp        = 1 << 4
+	SetupRDisabled    = 1 << 6 // start disabled: EnableRings on the submitting thread
 	SetupSubmitAll    = 1 << 7
 	SetupCoopTaskrun  = 1 << 8
 	SetupSingleIssuer = 1 << 12
@@ -79,8 +80,9 @@ const (
 	offCQRing = 0x8000000
 	offSQEs   = 0x10000000
 
-	registerPbufRing   = 22
-	unregisterPbufRing = 23
+	registerEnableRings = 12
+	registerPbufRing    = 22
+	unregisterPbufRing  = 23
 )
 
 type sqOffsets struct {
@@ -263,6 +265,17 @@ func (r *Ring) Features() uint32 { return r.params.Features }
 
 // Entries is the size of the submission queue.
 func (r *Ring) Entries() uint32 { return r.sqCount }
+
+// EnableRings enables a ring set up with SetupRDisabled. With
+// SetupSingleIssuer, the calling thread becomes the only one that may
+// submit.
+func (r *Ring) EnableRings() error {
+	_, _, errno := unix.Syscall6(unix.SYS_IO_URING_REGISTER, uintptr(r.fd), registerEnableRings, 0, 0, 0, 0)
+	if errno != 0 {
+		return os.NewSyscallError("io_uring_register(ENABLE_RINGS)", errno)
+	}
+	return nil
+}
 
 // Close unmaps the rings and closes the ring fd; the kernel cancels what is
 // still in flight.

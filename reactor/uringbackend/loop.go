@@ -41,9 +41,13 @@ func userData(kind uint8, id uint32) uint64 { return uint64(kind)<<56 | uint64(i
 
 const (
 	ringEntries = 1024
-	// bufCount provided buffers of the read buffer size each; the memory
-	// is touched only as the kernel fills it.
-	bufCount = 64
+	// bufCount provided buffers of at most maxBufSize bytes each (less
+	// with a smaller WithReadBufferSize). The kernel takes them in ring
+	// order, so in time every one is touched: 1 MiB of resident memory per
+	// loop, whatever the number of conns. Larger buffers would cut the
+	// completions of bulk input and add to that memory.
+	bufCount   = 64
+	maxBufSize = 16 << 10
 	// acceptBackoff is the pause of a listener after EMFILE or ENFILE.
 	acceptBackoff = 10 * time.Millisecond
 	// exitWait bounds how long an exiting loop waits for the kernel to
@@ -124,8 +128,8 @@ func newLoop(id int, e *engine) (*loop, error) {
 		return nil, err
 	}
 	size := e.o.ReadBufferSize
-	if size <= 0 {
-		size = reactor.DefaultReadBufferSize
+	if size <= 0 || size > maxBufSize {
+		size = maxBufSize
 	}
 	l.br, err = l.r.NewBufRing(0, bufCount, size)
 	if err != nil {

@@ -51,10 +51,9 @@ type backend struct {
 	skip map[string]string
 }
 
-// uringSkips are the root tests the io_uring backend does not pass, and why.
-var uringSkips = map[string]string{
-	"TestUDPPortInUseIsRefused": "the uring backend serves no UDP yet: Start refuses udp:// with ErrUnsupported",
-}
+// uringSkips are the root tests the io_uring backend does not pass, and why
+// (none today).
+var uringSkips = map[string]string{}
 
 func backends() []backend {
 	return []backend{

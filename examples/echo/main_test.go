@@ -41,6 +41,7 @@ func TestBinary(t *testing.T) {
 		{"unix/uring", unixAddr, "unix", []string{"-backend", "uring"}, syscall.SIGINT},
 		{"udp/native", udpAddr, "udp", []string{"-loops", "2"}, syscall.SIGTERM},
 		{"udp/gnet", udpAddr, "udp", []string{"-backend", "gnet"}, syscall.SIGINT},
+		{"udp/uring", udpAddr, "udp", []string{"-loops", "2", "-backend", "uring"}, syscall.SIGTERM},
 		{"fifo/native", fifoAddr, "fifo", nil, syscall.SIGTERM},
 	}
 	for _, tc := range cases {
@@ -86,7 +87,7 @@ func TestBinaryRefusesBadInput(t *testing.T) {
 	}{
 		{[]string{"-addr", "fifo://" + filepath.Join(t.TempDir(), "e.fifo"), "-backend", "gnet"}, "fifo"},
 		{[]string{"-addr", "tcp://127.0.0.1:0", "-backend", "nope"}, "nope"},
-		{[]string{"-addr", "udp://127.0.0.1:0", "-backend", "uring"}, "unsupported"},
+		{[]string{"-addr", "fifo://" + filepath.Join(t.TempDir(), "u.fifo"), "-backend", "uring"}, "fifo"},
 		{[]string{"-addr", "tcp://127.0.0.1:0", "-poller", "epoll", "-backend", "uring"}, "WithPoller"},
 		{[]string{"-addr", "tcp://127.0.0.1:0", "-poller", "nope"}, "nope"},
 		{[]string{"-addr", "tcp://127.0.0.1:0", "-busy-poll", "-1ms"}, "-busy-poll"},

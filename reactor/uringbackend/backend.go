@@ -117,10 +117,10 @@ func checkAddr(sp reactor.ListenSpec) error {
 		return nil // adopt checks that it is a listening stream socket
 	}
 	switch a.Scheme {
-	case "tcp", "tcp4", "tcp6", "unix":
+	case "tcp", "tcp4", "tcp6", "unix", "udp", "udp4", "udp6":
 		return nil
 	}
-	return fmt.Errorf("%w: %s addresses: the uring backend serves tcp and unix streams (udp, fifo and systemd are not done yet)", reactor.ErrUnsupported, a.Scheme)
+	return fmt.Errorf("%w: %s addresses: the uring backend serves tcp, unix and udp (fifo and systemd are not done yet)", reactor.ErrUnsupported, a.Scheme)
 }
 
 // inheritedFD is the fd an address names: ?fd=N, or fd://N.
@@ -143,8 +143,13 @@ func (e *engine) adopt(fd int, a reactor.Addr, r *route) error {
 	if err != nil {
 		return fmt.Errorf("reactor: %s: %w", a, err)
 	}
+	if in.Type == unix.SOCK_DGRAM && in.Family != unix.AF_UNIX {
+		e.adoptPacket(e.loops[len(e.addrs)%len(e.loops)], fd, in.Addr, in.Family, r)
+		e.addrs = append(e.addrs, in.Addr)
+		return nil
+	}
 	if in.Type != unix.SOCK_STREAM || !in.Listening {
-		return fmt.Errorf("%w: %s: fd %d is not a listening stream socket (the uring backend serves no UDP yet)", reactor.ErrUnsupported, a, fd)
+		return fmt.Errorf("reactor: %s: fd %d is neither a listening stream socket nor a UDP socket", a, fd)
 	}
 	ln := &listener{fd: fd, addr: in.Addr, network: "tcp", route: r}
 	if in.Family == unix.AF_UNIX {
@@ -164,6 +169,9 @@ func (e *engine) listen(sp reactor.ListenSpec) error {
 	r := newRoute(sp.Handler)
 	if fd, ok := inheritedFD(a); ok {
 		return e.adopt(fd, a, r)
+	}
+	if !a.IsStream() {
+		return e.listenUDP(a, r)
 	}
 	owners := e.loops[:1]
 	reuse := e.o.ReusePort && a.Scheme != "unix"

@@ -35,6 +35,8 @@ const (
 	kindSend
 	kindWake
 	kindCancel
+	kindPollIn  // a UDP socket's multishot poll for input (id: index in packets)
+	kindPollOut // a UDP socket's one-shot poll for output
 )
 
 func userData(kind uint8, id uint32) uint64 { return uint64(kind)<<56 | uint64(id) }
@@ -95,10 +97,11 @@ type loop struct {
 	conns     map[uint32]*uconn
 	nextID    uint32
 	listeners []*listener
-	dirty     []*uconn   // conns to sync at the end of the iteration
-	closeFds  []int      // fds to close once the cancels naming them are submitted
-	backlog   []ring.CQE // completions reaped while the ring was full (getSQE)
-	inflight  int        // operations in the ring
+	packets   []*packetConn // UDP sockets
+	dirty     []*uconn      // conns to sync at the end of the iteration
+	closeFds  []int         // fds to close once the cancels naming them are submitted
+	backlog   []ring.CQE    // completions reaped while the ring was full (getSQE)
+	inflight  int           // operations in the ring
 	now       int64
 
 	open    atomic.Int64
@@ -294,6 +297,7 @@ func (l *loop) sync() {
 				l.armAccept(i)
 			}
 		}
+		l.syncPackets()
 	}
 }
 
@@ -314,6 +318,8 @@ func (l *loop) complete(cqe ring.CQE) {
 		l.inflight--
 	case kindAccept:
 		l.accepted(int(id), cqe)
+	case kindPollIn, kindPollOut:
+		l.polled(cqe, kind == kindPollOut)
 	case kindRecv:
 		l.inflight--
 		c := l.conns[id]
@@ -769,8 +775,11 @@ func (l *loop) exit() {
 }
 
 // closeListeners stops accepting: accepts are cancelled and the listening
-// sockets closed.
+// sockets closed, and so are the UDP sockets.
 func (l *loop) closeListeners() {
+	for _, pc := range l.packets {
+		l.closePacket(pc)
+	}
 	for i, ln := range l.listeners {
 		if ln.closed {
 			continue

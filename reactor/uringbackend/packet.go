@@ -48,14 +48,13 @@ type packetConn struct {
 	in   []byte
 	ctx  any
 
-	queue     []queuedDatagram
-	queued    int
-	inArmed   bool
-	outArmed  bool
-	gather    []byte
-	closed    atomic.Bool
-	errLogs   int
-	closeDone bool
+	queue    []queuedDatagram
+	queued   int
+	inArmed  bool
+	outArmed bool
+	gather   []byte
+	closed   atomic.Bool
+	errLogs  int
 }
 
 type packetPeer struct {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/evloop/evloop/conn"
 	"github.com/evloop/evloop/internal/fdconn"
+	"github.com/evloop/evloop/internal/socket"
 	"github.com/evloop/evloop/reactor"
 )
 
@@ -29,8 +30,8 @@ const (
 // Buffers and who owns them:
 //   - in is the unconsumed input. During OnTraffic it may be a view of a
 //     provided buffer (inView), which goes back to the kernel when the
-//     callback returns; what is left is first copied to inBuf, the conn's
-//     own, freed once consumed.
+//     callback returns; what is left is first copied to a buffer of the
+//     conn's own, dropped once consumed.
 //   - out collects what Write takes; sending is what the kernel is sending
 //     now (sendOff bytes done). The kernel reads sending until the send's
 //     completion, so it is never written to or dropped while sendInflight;
@@ -42,11 +43,14 @@ type uconn struct {
 	route *route
 	state atomic.Uint32
 
-	local, remote net.Addr
-	ctx           any
+	local net.Addr
+	// remote is the peer's address: set at creation, or built on first use
+	// from peer (an accepted TCP conn allocates no address until asked).
+	remote atomic.Pointer[addrBox]
+	peer   socket.InetAddr
+	ctx    any
 
 	in     []byte
-	inBuf  []byte
 	inView bool
 
 	out          []byte
@@ -262,7 +266,23 @@ func (c *uconn) Close() error {
 func (c *uconn) LocalAddr() net.Addr { return c.local }
 
 // RemoteAddr implements conn.Conn.
-func (c *uconn) RemoteAddr() net.Addr { return c.remote }
+func (c *uconn) RemoteAddr() net.Addr {
+	if b := c.remote.Load(); b != nil {
+		return b.Addr
+	}
+	a := c.peer.TCPAddr()
+	if a == nil {
+		return nil
+	}
+	// Two goroutines may race to build it; both return the one stored.
+	c.remote.CompareAndSwap(nil, &addrBox{a})
+	return c.remote.Load().Addr
+}
+
+// addrBox holds a net.Addr of any type for an atomic.Pointer.
+type addrBox struct{ net.Addr }
+
+func (c *uconn) setRemote(a net.Addr) { c.remote.Store(&addrBox{a}) }
 
 // Fd implements conn.Conn.
 func (c *uconn) Fd() int { return c.fd }

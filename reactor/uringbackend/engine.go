@@ -297,10 +297,11 @@ func (e *engine) dial(l *loop, network, addr string, r *route) {
 		}
 		err = &net.OpError{Op: "dial", Net: network, Addr: dialAddr(network, addr), Err: err}
 	}
-	c := &uconn{l: l, fd: fd, route: r, local: local, remote: remote}
 	if remote == nil {
-		c.remote = dialAddr(network, addr)
+		remote = dialAddr(network, addr)
 	}
+	c := &uconn{l: l, fd: fd, route: r, local: local}
+	c.setRemote(remote)
 	if fd >= 0 && network != "unix" {
 		e.setTCPOptions(fd)
 	}
@@ -308,7 +309,7 @@ func (e *engine) dial(l *loop, network, addr string, r *route) {
 		l.dialing.Add(-1)
 		if err != nil || l.closing {
 			if err == nil {
-				err = &net.OpError{Op: "dial", Net: network, Addr: c.remote, Err: reactor.ErrEngineStopped}
+				err = &net.OpError{Op: "dial", Net: network, Addr: remote, Err: reactor.ErrEngineStopped}
 			}
 			l.failDial(c, err)
 			return

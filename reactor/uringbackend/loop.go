@@ -97,11 +97,13 @@ type loop struct {
 	conns     map[uint32]*uconn
 	nextID    uint32
 	listeners []*listener
-	packets   []*packetConn // UDP sockets
-	dirty     []*uconn      // conns to sync at the end of the iteration
-	closeFds  []int         // fds to close once the cancels naming them are submitted
-	backlog   []ring.CQE    // completions reaped while the ring was full (getSQE)
-	inflight  int           // operations in the ring
+	packets   []*packetConn       // UDP sockets
+	dirty     []*uconn            // conns to sync at the end of the iteration
+	closeFds  []int               // fds to close once the cancels naming them are submitted
+	peerBuf   unix.RawSockaddrAny // getpeername's scratch
+	peerLen   uint32
+	backlog   []ring.CQE // completions reaped while the ring was full (getSQE)
+	inflight  int        // operations in the ring
 	now       int64
 
 	open    atomic.Int64
@@ -392,15 +394,17 @@ func (l *loop) accepted(i int, cqe ring.CQE) {
 		return
 	}
 	c := &uconn{fd: fd, route: ln.route, local: ln.local}
-	if sa, err := unix.Getpeername(fd); err == nil {
-		c.remote = socket.Addr(ln.network, sa)
-	}
+	l.setPeer(c, ln.network)
 	if c.local == nil {
 		if sa, err := unix.Getsockname(fd); err == nil {
 			c.local = socket.Addr(ln.network, sa)
 		}
 	}
-	t := l.e.pick(c.remote)
+	var hashed net.Addr
+	if l.e.o.LoadBalancing == reactor.SourceHash {
+		hashed = c.RemoteAddr()
+	}
+	t := l.e.pick(hashed)
 	c.l = t
 	if t == l {
 		l.register(c)
@@ -410,6 +414,39 @@ func (l *loop) accepted(i int, cqe ring.CQE) {
 		unix.Close(fd)
 		l.e.unadmit()
 	}
+}
+
+// setPeer records an accepted conn's peer: an IP address inline, without
+// allocating (a multishot accept returns no address, so getpeername(2) asks
+// for it into the loop's scratch), anything else as a net.Addr.
+func (l *loop) setPeer(c *uconn, network string) {
+	l.peerLen = unix.SizeofSockaddrAny
+	_, _, errno := unix.RawSyscall(unix.SYS_GETPEERNAME, uintptr(c.fd), uintptr(unsafe.Pointer(&l.peerBuf)), uintptr(unsafe.Pointer(&l.peerLen)))
+	if errno == 0 {
+		switch l.peerBuf.Addr.Family {
+		case unix.AF_INET:
+			sa := (*unix.RawSockaddrInet4)(unsafe.Pointer(&l.peerBuf))
+			c.peer = socket.InetAddr{Port: ntohs(sa.Port), Family: 4}
+			copy(c.peer.IP[:], sa.Addr[:])
+			return
+		case unix.AF_INET6:
+			if sa := (*unix.RawSockaddrInet6)(unsafe.Pointer(&l.peerBuf)); sa.Scope_id == 0 {
+				c.peer = socket.InetAddr{IP: sa.Addr, Port: ntohs(sa.Port), Family: 6}
+				return
+			}
+		}
+	}
+	if sa, err := unix.Getpeername(c.fd); err == nil {
+		c.setRemote(socket.Addr(network, sa))
+	} else if network == "unix" {
+		c.setRemote(&net.UnixAddr{Net: "unix"})
+	}
+}
+
+// ntohs reads a port in network byte order.
+func ntohs(port uint16) uint16 {
+	b := (*[2]byte)(unsafe.Pointer(&port))
+	return uint16(b[0])<<8 | uint16(b[1])
 }
 
 // register opens c on this loop: OnOpen, then its first receive.
@@ -526,7 +563,7 @@ func (l *loop) received(c *uconn, cqe ring.CQE) {
 func (l *loop) retain(c *uconn) {
 	if !c.inView {
 		if len(c.in) == 0 {
-			c.in, c.inBuf = nil, nil
+			c.in = nil // an idle conn holds no input buffer
 		}
 		return
 	}
@@ -535,8 +572,7 @@ func (l *loop) retain(c *uconn) {
 		c.in = nil
 		return
 	}
-	c.inBuf = append(c.inBuf[:0], c.in...)
-	c.in = c.inBuf
+	c.in = append([]byte(nil), c.in...)
 }
 
 // sent handles a send's completion.
@@ -654,7 +690,7 @@ func (l *loop) finishClose(c *uconn) {
 		c.writeShut = true
 	}
 	c.state.Store(stateLingering)
-	c.in, c.inBuf = nil, nil
+	c.in = nil
 	l.after(socket.LingerTimeout, func() { l.teardown(c, nil) })
 }
 
@@ -683,7 +719,7 @@ func (l *loop) teardown(c *uconn, cause error) {
 	l.open.Add(-1)
 	l.stats.closed.Add(1)
 	l.callClose(c, cause)
-	c.in, c.inBuf = nil, nil
+	c.in = nil
 	l.e.unadmit()
 	l.forgetIfDone(c)
 }

@@ -102,7 +102,7 @@ func parseFlags(args []string) (*options, error) {
 	fs.IntVar(&o.slowMiB, "slow-mib", 64, "slow: MiB sent through one connection")
 	fs.DurationVar(&o.slowPhase, "slow-phase", time.Second, "slow: how long the reader reads 4 KiB per 10 ms before reading at full speed")
 	fs.StringVar(&o.scenarios, "scenarios", "all", "compare: comma-separated subset of echo1,echo16,idle,churn,slow, or c1m (not part of all)")
-	fs.StringVar(&o.servers, "servers", "all", "compare: comma-separated subset of native,evgnet,gnet,net")
+	fs.StringVar(&o.servers, "servers", "all", "compare: comma-separated subset of native,evgnet,uring,gnet,net")
 	fs.StringVar(&o.baseline, "baseline", "native", "compare: server the ratios are relative to")
 	fs.StringVar(&o.md, "md", "", "compare: also write the table as Markdown to this file")
 	fs.StringVar(&o.svg, "svg", "", "compare: also write a bar chart of the ratios as SVG to this file")

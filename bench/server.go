@@ -37,6 +37,8 @@ func allServers(poller string) []*serverSpec {
 		// up to a million conns) and no idle timeout (the idle scenario).
 		{Key: "native", Name: "evloop native", Pkg: "./examples/echo", Args: []string{"-backend", "native", "-poller", poller, "-profile", "none"}},
 		{Key: "evgnet", Name: "evloop on gnetbackend", Pkg: "./examples/echo", Args: []string{"-backend", "gnet", "-poller", poller, "-profile", "none"}},
+		// No -poller: the uring backend polls with io_uring and refuses one.
+		{Key: "uring", Name: "evloop on io_uring", Pkg: "./examples/echo", Args: []string{"-backend", "uring", "-profile", "none"}},
 		{Key: "gnet", Name: "gnet", Pkg: "./bench/gnetecho"},
 		{Key: "net", Name: "net", Pkg: "./bench/netecho"},
 	}

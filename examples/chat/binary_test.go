@@ -19,7 +19,7 @@ import (
 // "listening" line, chats with two clients, and stops it with SIGTERM.
 func TestBinary(t *testing.T) {
 	bin := cmdtest.Build(t, "chat")
-	for _, backend := range []string{"native", "gnet"} {
+	for _, backend := range []string{"native", "gnet", "uring"} {
 		t.Run(backend, func(t *testing.T) {
 			p := cmdtest.Start(t, bin, "-addr", "tcp://127.0.0.1:0", "-http", "", "-loops", "2", "-backend", backend)
 			addr := p.Addr("tcp")

@@ -21,6 +21,7 @@ import (
 	"github.com/evloop/evloop/conn"
 	"github.com/evloop/evloop/reactor"
 	"github.com/evloop/evloop/reactor/gnetbackend"
+	"github.com/evloop/evloop/reactor/uringbackend"
 )
 
 // TestMain checks that no test leaves a goroutine behind. gnet's package
@@ -42,6 +43,7 @@ var backends = []struct {
 }{
 	{"native", nil},
 	{"gnet", []reactor.Option{reactor.WithBackend(gnetbackend.New())}},
+	{"uring", []reactor.Option{reactor.WithBackend(uringbackend.New())}},
 }
 
 // forEachBackend runs fn as a subtest per backend.

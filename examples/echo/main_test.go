@@ -34,11 +34,14 @@ func TestBinary(t *testing.T) {
 		{"tcp/native/poll", tcpAddr, "tcp", []string{"-loops", "1", "-poller", "poll"}, syscall.SIGTERM},
 		{"tcp/native/busy-poll", tcpAddr, "tcp", []string{"-loops", "1", "-busy-poll", "50us"}, syscall.SIGINT},
 		{"tcp/gnet", tcpAddr, "tcp", []string{"-loops", "2", "-backend", "gnet"}, syscall.SIGTERM},
+		{"tcp/uring", tcpAddr, "tcp", []string{"-loops", "2", "-backend", "uring"}, syscall.SIGTERM},
 		{"tcp6/native", func(string) string { return "tcp6://[::1]:0" }, "tcp", nil, syscall.SIGINT},
 		{"unix/native", unixAddr, "unix", nil, syscall.SIGTERM},
 		{"unix/gnet", unixAddr, "unix", []string{"-backend", "gnet"}, syscall.SIGINT},
+		{"unix/uring", unixAddr, "unix", []string{"-backend", "uring"}, syscall.SIGINT},
 		{"udp/native", udpAddr, "udp", []string{"-loops", "2"}, syscall.SIGTERM},
 		{"udp/gnet", udpAddr, "udp", []string{"-backend", "gnet"}, syscall.SIGINT},
+		{"udp/uring", udpAddr, "udp", []string{"-loops", "2", "-backend", "uring"}, syscall.SIGTERM},
 		{"fifo/native", fifoAddr, "fifo", nil, syscall.SIGTERM},
 	}
 	for _, tc := range cases {
@@ -84,6 +87,8 @@ func TestBinaryRefusesBadInput(t *testing.T) {
 	}{
 		{[]string{"-addr", "fifo://" + filepath.Join(t.TempDir(), "e.fifo"), "-backend", "gnet"}, "fifo"},
 		{[]string{"-addr", "tcp://127.0.0.1:0", "-backend", "nope"}, "nope"},
+		{[]string{"-addr", "fifo://" + filepath.Join(t.TempDir(), "u.fifo"), "-backend", "uring"}, "fifo"},
+		{[]string{"-addr", "tcp://127.0.0.1:0", "-poller", "epoll", "-backend", "uring"}, "WithPoller"},
 		{[]string{"-addr", "tcp://127.0.0.1:0", "-poller", "nope"}, "nope"},
 		{[]string{"-addr", "tcp://127.0.0.1:0", "-busy-poll", "-1ms"}, "-busy-poll"},
 		{[]string{"-addr", "tcp://127.0.0.1:0", "-busy-poll", "50us", "-backend", "gnet"}, "WithBusyPoll"},

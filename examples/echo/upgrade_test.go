@@ -55,8 +55,15 @@ func echoOnce(addr string, i int) (closedEarly bool, err error) {
 // before its reply.
 func TestUpgradeBySIGHUP(t *testing.T) {
 	bin := cmdtest.Build(t, "echo")
+	// The uring backend serves the inherited sockets as native does.
+	for _, be := range []string{"native", "uring"} {
+		t.Run(be, func(t *testing.T) { testUpgradeBySIGHUP(t, bin, be) })
+	}
+}
+
+func testUpgradeBySIGHUP(t *testing.T, bin, be string) {
 	const drainTimeout = 2 * time.Second
-	u := cmdtest.StartUpgradable(t, bin, "-addr", "tcp://127.0.0.1:0", "-loops", "2", "-log-level", "debug", "-drain-timeout", drainTimeout.String())
+	u := cmdtest.StartUpgradable(t, bin, "-addr", "tcp://127.0.0.1:0", "-loops", "2", "-log-level", "debug", "-drain-timeout", drainTimeout.String(), "-backend", be)
 	first := u.Line()
 	addr, ok := strings.CutPrefix(first, "listening tcp://")
 	require.True(t, ok, "first line %q", first)

@@ -16,15 +16,19 @@ import (
 )
 
 // Select returns the backend named by the -backend flag: nil for "native"
-// (the default), gnetbackend.New() for "gnet".
+// (the default), gnetbackend.New() for "gnet", uringbackend.New() for
+// "uring" (Linux io_uring; where io_uring is unavailable, Start fails with
+// an error wrapping reactor.ErrUnsupported that says why).
 func Select(name string) (reactor.Backend, error) {
 	switch name {
 	case "native", "":
 		return nil, nil
 	case "gnet":
 		return gnetbackend.New(), nil
+	case "uring":
+		return uringBackend()
 	}
-	return nil, fmt.Errorf("unknown backend %q (want native or gnet)", name)
+	return nil, fmt.Errorf("unknown backend %q (want native, gnet or uring)", name)
 }
 
 // Flags are the flags every example takes: -loops, -backend, -poller,
@@ -42,7 +46,7 @@ type Flags struct {
 func AddFlags(fs *flag.FlagSet) *Flags {
 	f := &Flags{}
 	fs.IntVar(&f.Loops, "loops", runtime.NumCPU(), "number of event loops")
-	fs.StringVar(&f.Backend, "backend", "native", "native or gnet")
+	fs.StringVar(&f.Backend, "backend", "native", "native, gnet or uring (Linux io_uring)")
 	fs.StringVar(&f.Poller, "poller", "auto", "auto, epoll, poll or kqueue (native backend)")
 	fs.DurationVar(&f.BusyPoll, "busy-poll", 0, "native backend: after its last event, a loop polls without sleeping this long (e.g. 50us: fewer wakeups for a steady stream of requests, at the cost of CPU; 0: off)")
 	fs.StringVar(&f.Cert, "cert", "", "PEM certificate file for tls:// addresses (none: an ephemeral self-signed one)")

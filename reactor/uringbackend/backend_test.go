@@ -1,0 +1,201 @@
+//go:build linux
+
+package uringbackend_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+	"golang.org/x/sys/unix"
+
+	"github.com/evloop/evloop/conn"
+	"github.com/evloop/evloop/poller"
+	"github.com/evloop/evloop/reactor"
+	"github.com/evloop/evloop/reactor/uringbackend"
+	"github.com/evloop/evloop/reactor/uringbackend/internal/ring"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+type echo struct{ reactor.BaseHandler }
+
+func (echo) OnTraffic(c conn.Conn) reactor.Action {
+	b, _ := c.Next(-1)
+	c.Write(b)
+	return reactor.None
+}
+
+func start(t *testing.T, h reactor.Handler, addr string, opts ...reactor.Option) reactor.Engine {
+	t.Helper()
+	e, err := reactor.Start(h, []string{addr}, append([]reactor.Option{reactor.WithBackend(uringbackend.New()), reactor.WithLoops(1)}, opts...)...)
+	if errors.Is(err, ring.ErrUnavailable) {
+		t.Skipf("io_uring unavailable: %v", err)
+	}
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		require.NoError(t, e.Stop(ctx))
+	})
+	return e
+}
+
+// Where io_uring cannot be set up (old kernel, seccomp, the sysctl), Start
+// fails with ErrUnsupported saying why, and binds nothing.
+func TestStartWithoutIoUringIsUnsupported(t *testing.T) {
+	for _, errno := range []unix.Errno{unix.ENOSYS, unix.EPERM} {
+		restore := uringbackend.SetProbe(func() error {
+			return fmt.Errorf("%w: io_uring_setup: %v", ring.ErrUnavailable, errno)
+		})
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		addr := ln.Addr().String()
+		ln.Close()
+		_, err = reactor.Start(echo{}, []string{"tcp://" + addr}, reactor.WithBackend(uringbackend.New()))
+		restore()
+		require.ErrorIs(t, err, reactor.ErrUnsupported)
+		require.ErrorIs(t, err, ring.ErrUnavailable)
+		require.ErrorContains(t, err, errno.Error())
+		// Nothing was bound: the address is free.
+		ln, err = net.Listen("tcp", addr)
+		require.NoError(t, err, "a failed Start left the address bound")
+		ln.Close()
+	}
+}
+
+func TestUnsupportedOptionsAndAddresses(t *testing.T) {
+	for _, tc := range []struct {
+		addr string
+		opts []reactor.Option
+		want string
+	}{
+		{"fifo:///nonexistent/uring.fifo", nil, "fifo"},
+		{"tcp://127.0.0.1:0", []reactor.Option{reactor.WithPoller(poller.Epoll)}, "WithPoller"},
+		{"tcp://127.0.0.1:0", []reactor.Option{reactor.WithBusyPoll(time.Millisecond)}, "WithBusyPoll"},
+	} {
+		_, err := reactor.Start(echo{}, []string{tc.addr}, append([]reactor.Option{reactor.WithBackend(uringbackend.New())}, tc.opts...)...)
+		require.ErrorIs(t, err, reactor.ErrUnsupported, tc.want)
+		require.ErrorContains(t, err, tc.want)
+	}
+}
+
+// A payload far larger than the socket buffers goes out in many sends, each
+// continuing where the kernel stopped, in order, while the peer reads
+// slowly; the conn's input meanwhile keeps arriving in provided buffers.
+func TestPartialSendsContinueInOrder(t *testing.T) {
+	payload := make([]byte, 8<<20)
+	rand.Read(payload)
+	h := &sendOnOpen{p: payload}
+	e := start(t, h, "tcp://127.0.0.1:0", reactor.WithSocketBuffers(32<<10, 32<<10), reactor.WithWriteWatermarks(0, 0))
+	c, err := net.Dial("tcp", e.Addrs()[0].String())
+	require.NoError(t, err)
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	got := make([]byte, len(payload))
+	for off := 0; off < len(got); {
+		n, err := c.Read(got[off:min(off+64<<10, len(got))])
+		require.NoError(t, err)
+		off += n
+	}
+	require.True(t, bytes.Equal(payload, got), "bytes out of order or lost")
+	require.Greater(t, e.Stats().WriteEAGAIN, int64(0), "the kernel never took a send in part: the test proves nothing")
+	// The conn's output is all gone now; the conn echoes.
+	_, err = c.Write([]byte("ping"))
+	require.NoError(t, err)
+	buf := make([]byte, 4)
+	_, err = io.ReadFull(c, buf)
+	require.NoError(t, err)
+	require.Equal(t, "ping", string(buf))
+}
+
+type sendOnOpen struct {
+	echo
+	p []byte
+}
+
+func (h *sendOnOpen) OnOpen(c conn.Conn) reactor.Action {
+	c.Write(h.p)
+	return reactor.None
+}
+
+// Many pipelined messages on many conns are echoed whole; the loop wakes
+// fewer times than there are messages (receives and sends batched per
+// io_uring_enter).
+func TestEchoBatchesPerWakeup(t *testing.T) {
+	e := start(t, echo{}, "tcp://127.0.0.1:0")
+	const conns, msgs = 20, 200
+	var cs []net.Conn
+	for i := 0; i < conns; i++ {
+		c, err := net.Dial("tcp", e.Addrs()[0].String())
+		require.NoError(t, err)
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(20 * time.Second))
+		cs = append(cs, c)
+	}
+	msg := bytes.Repeat([]byte("m"), 64)
+	for r := 0; r < msgs; r++ {
+		for _, c := range cs {
+			_, err := c.Write(msg)
+			require.NoError(t, err)
+		}
+		for _, c := range cs {
+			_, err := io.ReadFull(c, make([]byte, len(msg)))
+			require.NoError(t, err)
+		}
+	}
+	s := e.Stats()
+	require.EqualValues(t, conns*msgs*len(msg), s.BytesOut)
+	require.Less(t, s.Wakeups, int64(conns*msgs), "one wakeup per message or more: nothing batched")
+	t.Logf("%d messages, %d wakeups", conns*msgs, s.Wakeups)
+}
+
+// Wake and AsyncWrite from other goroutines reach the loop through the
+// eventfd read kept in the ring.
+func TestAsyncWriteFromOtherGoroutines(t *testing.T) {
+	opened := make(chan conn.Conn, 1)
+	h := &notify{opened: opened}
+	e := start(t, h, "tcp://127.0.0.1:0")
+	c, err := net.Dial("tcp", e.Addrs()[0].String())
+	require.NoError(t, err)
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	var sc conn.Conn
+	select {
+	case sc = <-opened:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no OnOpen")
+	}
+	const n = 100
+	done := make(chan error, n)
+	for i := 0; i < n; i++ {
+		go func() {
+			done <- sc.AsyncWrite([]byte("a"), nil)
+		}()
+	}
+	for i := 0; i < n; i++ {
+		require.NoError(t, <-done)
+	}
+	buf := make([]byte, n)
+	_, err = io.ReadFull(c, buf)
+	require.NoError(t, err)
+	require.Equal(t, bytes.Repeat([]byte("a"), n), buf)
+}
+
+type notify struct {
+	echo
+	opened chan conn.Conn
+}
+
+func (h *notify) OnOpen(c conn.Conn) reactor.Action {
+	h.opened <- c
+	return reactor.None
+}

@@ -1,0 +1,288 @@
+//go:build linux
+
+package uringbackend
+
+import (
+	"errors"
+	"net"
+	"sync/atomic"
+	"time"
+
+	"github.com/evloop/evloop/conn"
+	"github.com/evloop/evloop/internal/fdconn"
+	"github.com/evloop/evloop/internal/socket"
+	"github.com/evloop/evloop/reactor"
+)
+
+// Close stages, as on the native backend: open → closing (flushing) →
+// lingering (flushed and write-shut, discarding input until the peer's
+// EOF) → released (fd closed, OnClose due or done).
+const (
+	stateOpen uint32 = iota
+	stateClosing
+	stateLingering
+	stateReleased
+)
+
+// uconn is the conn.Conn a handler sees on the uring backend. Fields are
+// touched only on its loop, but for state (any goroutine reads it).
+//
+// Buffers and who owns them:
+//   - in is the unconsumed input. During OnTraffic it may be a view of a
+//     provided buffer (inView), which goes back to the kernel when the
+//     callback returns; what is left is first copied to a buffer of the
+//     conn's own, dropped once consumed.
+//   - out collects what Write takes; sending is what the kernel is sending
+//     now (sendOff bytes done). The kernel reads sending until the send's
+//     completion, so it is never written to or dropped while sendInflight;
+//     out and sending swap once a send completes whole.
+type uconn struct {
+	l     *loop
+	id    uint32
+	fd    int
+	route *route
+	state atomic.Uint32
+
+	local net.Addr
+	// remote is the peer's address: set at creation, or built on first use
+	// from peer (an accepted TCP conn allocates no address until asked).
+	remote atomic.Pointer[addrBox]
+	peer   socket.InetAddr
+	ctx    any
+
+	in     []byte
+	inView bool
+
+	out          []byte
+	sending      []byte
+	sendOff      int
+	sendInflight bool
+	recvArmed    bool
+	ops          int // operations in the ring naming this conn
+
+	registered   bool
+	dirty        bool
+	readEOF      bool
+	paused       bool // output past the high watermark: no receive armed
+	told         bool // OnStop has run
+	writeShut    bool
+	shutPending  bool
+	writeFailure error
+
+	idle       time.Duration
+	lastActive int64
+	idleGen    uint32
+	idleLive   bool
+}
+
+var _ conn.Conn = (*uconn)(nil)
+
+func (c *uconn) released() bool  { return c.state.Load() == stateReleased }
+func (c *uconn) lingering() bool { return c.state.Load() == stateLingering }
+
+// Read implements conn.Conn.
+func (c *uconn) Read(p []byte) (int, error) { return fdconn.Read(&c.in, p, c.released() || c.readEOF) }
+
+// Peek implements conn.Conn.
+func (c *uconn) Peek(n int) ([]byte, error) { return fdconn.Peek(c.in, n) }
+
+// Next implements conn.Conn.
+func (c *uconn) Next(n int) ([]byte, error) { return fdconn.Next(&c.in, n) }
+
+// Discard implements conn.Conn.
+func (c *uconn) Discard(n int) (int, error) { return fdconn.Discard(&c.in, n), nil }
+
+// InboundBuffered implements conn.Conn.
+func (c *uconn) InboundBuffered() int { return len(c.in) }
+
+func (c *uconn) writable() error {
+	switch {
+	case c.state.Load() != stateOpen:
+		return conn.ErrClosed
+	case c.writeFailure != nil:
+		return c.writeFailure
+	case c.writeShut || c.shutPending:
+		return conn.ErrWriteShut
+	}
+	return nil
+}
+
+// Write implements conn.Conn: p is copied to the conn's output and sent with
+// the loop iteration's other sends.
+func (c *uconn) Write(p []byte) (int, error) {
+	if err := c.writable(); err != nil {
+		return 0, err
+	}
+	if len(p) == 0 {
+		return 0, nil
+	}
+	c.out = append(c.out, p...)
+	c.wrote(len(p))
+	return len(p), nil
+}
+
+// Writev implements conn.Conn.
+func (c *uconn) Writev(bufs [][]byte) (int, error) {
+	if err := c.writable(); err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, b := range bufs {
+		c.out = append(c.out, b...)
+		n += len(b)
+	}
+	if n > 0 {
+		c.wrote(n)
+	}
+	return n, nil
+}
+
+func (c *uconn) wrote(n int) {
+	c.l.stats.outbound.Add(int64(n))
+	if high := c.l.e.o.WriteHigh; high > 0 && !c.paused && c.OutboundBuffered() > high {
+		c.paused = true
+	}
+	c.l.touch(c)
+}
+
+// OutboundBuffered implements conn.Conn: bytes written and not yet taken
+// by the kernel (those of a send in flight included).
+func (c *uconn) OutboundBuffered() int { return len(c.out) + len(c.sending) - c.sendOff }
+
+// ShutdownWrite implements conn.Conn.
+func (c *uconn) ShutdownWrite() error {
+	if err := c.writable(); err != nil {
+		return err
+	}
+	c.shutPending = true
+	c.l.touch(c)
+	return nil
+}
+
+// SetIdleTimeout implements conn.Conn. One timer entry serves a timeout
+// that does not shrink: when it comes due it re-arms from the last
+// activity. A shorter timeout arms an earlier entry; older ones lapse.
+func (c *uconn) SetIdleTimeout(d time.Duration) error {
+	if d < 0 {
+		return errors.New("conn: negative idle timeout")
+	}
+	old := c.idle
+	c.idle = d
+	c.lastActive = c.l.now
+	if d == 0 {
+		c.idleLive = false
+		c.idleGen++
+		return nil
+	}
+	if c.released() || !c.registered {
+		return nil
+	}
+	if !c.idleLive || d < old {
+		c.armIdle(c.lastActive + int64(d))
+	}
+	return nil
+}
+
+func (c *uconn) armIdle(when int64) {
+	c.idleGen++
+	gen := c.idleGen
+	c.idleLive = true
+	c.l.at(when, func() {
+		if gen != c.idleGen {
+			return // a later entry serves the timeout
+		}
+		c.idleLive = false
+		if c.released() || c.idle == 0 || c.lingering() {
+			return
+		}
+		if deadline := c.lastActive + int64(c.idle); deadline > c.l.now {
+			c.armIdle(deadline)
+			return
+		}
+		c.l.teardown(c, reactor.ErrIdleTimeout)
+	})
+}
+
+// Context implements conn.Conn.
+func (c *uconn) Context() any { return c.ctx }
+
+// SetContext implements conn.Conn.
+func (c *uconn) SetContext(v any) { c.ctx = v }
+
+// AsyncWrite implements conn.Conn.
+func (c *uconn) AsyncWrite(p []byte, done conn.AsyncCallback) error {
+	if c.released() {
+		return conn.ErrClosed
+	}
+	return c.l.Post(func() {
+		_, err := c.Write(p)
+		if done != nil {
+			c.l.asyncDone(c, done, err)
+		}
+	})
+}
+
+// AsyncWritev implements conn.Conn.
+func (c *uconn) AsyncWritev(bufs [][]byte, done conn.AsyncCallback) error {
+	if c.released() {
+		return conn.ErrClosed
+	}
+	return c.l.Post(func() {
+		_, err := c.Writev(bufs)
+		if done != nil {
+			c.l.asyncDone(c, done, err)
+		}
+	})
+}
+
+// Wake implements conn.Conn.
+func (c *uconn) Wake() error {
+	if c.released() {
+		return conn.ErrClosed
+	}
+	return c.l.Post(func() {
+		if c.released() {
+			return
+		}
+		a := c.l.callTraffic(c)
+		c.l.retain(c)
+		if c.released() {
+			return
+		}
+		c.l.act(c, a)
+		c.l.touch(c)
+	})
+}
+
+// Close implements conn.Conn.
+func (c *uconn) Close() error {
+	if c.released() {
+		return conn.ErrClosed
+	}
+	return c.l.Post(func() { c.l.closeConn(c, nil) })
+}
+
+// LocalAddr implements conn.Conn.
+func (c *uconn) LocalAddr() net.Addr { return c.local }
+
+// RemoteAddr implements conn.Conn.
+func (c *uconn) RemoteAddr() net.Addr {
+	if b := c.remote.Load(); b != nil {
+		return b.Addr
+	}
+	a := c.peer.TCPAddr()
+	if a == nil {
+		return nil
+	}
+	// Two goroutines may race to build it; both return the one stored.
+	c.remote.CompareAndSwap(nil, &addrBox{a})
+	return c.remote.Load().Addr
+}
+
+// addrBox holds a net.Addr of any type for an atomic.Pointer.
+type addrBox struct{ net.Addr }
+
+func (c *uconn) setRemote(a net.Addr) { c.remote.Store(&addrBox{a}) }
+
+// Fd implements conn.Conn.
+func (c *uconn) Fd() int { return c.fd }

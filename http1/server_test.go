@@ -15,6 +15,7 @@ import (
 
 	"github.com/evloop/evloop/reactor"
 	"github.com/evloop/evloop/reactor/gnetbackend"
+	"github.com/evloop/evloop/reactor/uringbackend"
 )
 
 // backends are the engine configurations every server test runs on.
@@ -24,6 +25,7 @@ var backends = []struct {
 }{
 	{"native", []reactor.Option{reactor.WithLoops(2)}},
 	{"gnet", []reactor.Option{reactor.WithBackend(gnetbackend.New()), reactor.WithLoops(2)}},
+	{"uring", []reactor.Option{reactor.WithBackend(uringbackend.New()), reactor.WithLoops(2)}},
 }
 
 func forEachBackend(t *testing.T, fn func(t *testing.T, opts []reactor.Option)) {

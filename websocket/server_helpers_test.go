@@ -21,6 +21,7 @@ import (
 
 	"github.com/evloop/evloop/reactor"
 	"github.com/evloop/evloop/reactor/gnetbackend"
+	"github.com/evloop/evloop/reactor/uringbackend"
 )
 
 // bound bounds every wait in these tests.
@@ -36,6 +37,8 @@ var transports = []struct {
 	{"gnet", "tcp", func() []reactor.Option { return []reactor.Option{reactor.WithBackend(gnetbackend.New())} }},
 	{"native-tls", "tls", func() []reactor.Option { return nil }},
 	{"gnet-tls", "tls", func() []reactor.Option { return []reactor.Option{reactor.WithBackend(gnetbackend.New())} }},
+	{"uring", "tcp", func() []reactor.Option { return []reactor.Option{reactor.WithBackend(uringbackend.New())} }},
+	{"uring-tls", "tls", func() []reactor.Option { return []reactor.Option{reactor.WithBackend(uringbackend.New())} }},
 }
 
 var (

@@ -235,6 +235,11 @@ func (c *uconn) AsyncWritev(bufs [][]byte, done conn.AsyncCallback) error {
 	})
 }
 
+// RunOnLoop runs task on the conn's loop, also after the conn has closed,
+// while the loop runs: how a layer reports something about a conn that
+// became known only after its OnClose (a TLS dial's handshake verdict).
+func (c *uconn) RunOnLoop(task func()) error { return c.l.Post(task) }
+
 // Wake implements conn.Conn.
 func (c *uconn) Wake() error {
 	if c.released() {

@@ -111,13 +111,25 @@ func (s *Server) OnDrained(c conn.Conn) reactor.Action {
 	return s.OnTraffic(c)
 }
 
-// OnStop makes the conn's next response its last (Connection: close).
+// OnStop makes the conn's next response its last (Connection: close), and
+// closes the conn at once if it is an idle keep-alive conn (no request
+// awaited, none partly read): during a drain (an upgrade) nothing else
+// would end it before the drain's deadline.
 func (s *Server) OnStop(c conn.Conn) {
-	if cs, ok := c.Context().(*connState); ok {
-		cs.stopping = true
+	cs, ok := c.Context().(*connState)
+	if !ok {
+		return
+	}
+	cs.stopping = true
+	if cs.up != nil {
 		if st, ok := cs.up.(reactor.StopHandler); ok && cs.opened {
 			st.OnStop(cs.upc)
 		}
+		return
+	}
+	if !cs.closing && cs.pending == 0 && cs.det == nil && c.InboundBuffered() == 0 {
+		cs.closing = true
+		c.Close()
 	}
 }
 
@@ -440,6 +452,10 @@ func (cs *connState) takeDelivered() {
 		cs.first = sl.next
 		if cs.first == nil {
 			cs.last = nil
+			// The engine stops or drains, and the last request it had
+			// read is answered: the conn ends here, not at the drain's
+			// deadline (its head went out before the stop was known).
+			cs.closing = cs.closing || cs.stopping
 		}
 		cs.pending--
 	}

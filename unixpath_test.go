@@ -60,15 +60,18 @@ func echoOnce(t *testing.T, e reactor.Engine, r *recorder) {
 // full: a connect to it fails with EAGAIN, not ECONNREFUSED.
 func fullListener(t *testing.T, path string) (lfd int) {
 	t.Helper()
-	lfd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	lfd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM, 0) // SOCK_CLOEXEC is not on darwin
 	require.NoError(t, err)
+	unix.CloseOnExec(lfd)
 	t.Cleanup(func() { unix.Close(lfd) })
 	require.NoError(t, unix.Bind(lfd, &unix.SockaddrUnix{Name: path}))
 	require.NoError(t, unix.Listen(lfd, 0))
 	for i := 0; ; i++ {
 		require.Less(t, i, 64, "the backlog never filled")
-		fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+		fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM, 0)
 		require.NoError(t, err)
+		unix.CloseOnExec(fd)
+		require.NoError(t, unix.SetNonblock(fd, true))
 		t.Cleanup(func() { unix.Close(fd) })
 		err = unix.Connect(fd, &unix.SockaddrUnix{Name: path})
 		if err == unix.EAGAIN {

@@ -1,18 +1,5 @@
 //go:build linux
 
-// Package uringbackend is an evloop backend on Linux io_uring: one ring per
-// loop goroutine, multishot accept, receives into a ring of provided buffers
-// (a conn with nothing to read holds no buffer), the sends of a loop
-// iteration submitted together in the same io_uring_enter that waits for
-// the next completions, and other goroutines' tasks (Wake, AsyncWrite,
-// Close) delivered through an eventfd read kept armed in the ring. Select
-// it with reactor.WithBackend(uringbackend.New()).
-//
-// Where io_uring cannot be used (a kernel without it, a seccomp profile
-// that refuses it, kernel.io_uring_disabled set) Start fails with an error
-// wrapping reactor.ErrUnsupported that says why; nothing falls back to
-// epoll. Options and addresses it does not serve (UDP and FIFO addresses,
-// inherited fds, WithPoller, WithBusyPoll) fail Start the same way.
 package uringbackend
 
 import (
@@ -186,7 +173,7 @@ func (e *engine) listen(sp reactor.ListenSpec) error {
 		}
 		ln := &listener{fd: fd, addr: bound, network: "tcp", route: r}
 		if a.Scheme == "unix" {
-			ln.network, ln.unlink, ln.local = "unix", a.Target, bound
+			ln.network, ln.unlink, ln.local = "unix", socket.BoundUnixPath(a.Target), bound
 		} else if ta, ok := bound.(*net.TCPAddr); ok && !ta.IP.IsUnspecified() {
 			ln.local = bound
 		}

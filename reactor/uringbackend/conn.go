@@ -116,6 +116,9 @@ func (c *uconn) Write(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
+	if c.overOutbound(len(p)) {
+		return 0, c.failOverflow()
+	}
 	c.out = append(c.out, p...)
 	c.wrote(len(p))
 	return len(p), nil
@@ -126,6 +129,13 @@ func (c *uconn) Writev(bufs [][]byte) (int, error) {
 	if err := c.writable(); err != nil {
 		return 0, err
 	}
+	total := 0
+	for _, b := range bufs {
+		total += len(b)
+	}
+	if total > 0 && c.overOutbound(total) {
+		return 0, c.failOverflow()
+	}
 	n := 0
 	for _, b := range bufs {
 		c.out = append(c.out, b...)
@@ -135,6 +145,26 @@ func (c *uconn) Writev(bufs [][]byte) (int, error) {
 		c.wrote(n)
 	}
 	return n, nil
+}
+
+// overOutbound tells whether buffering n more bytes would pass
+// WithMaxOutbound; it is asked before the bytes are copied.
+func (c *uconn) overOutbound(n int) bool {
+	max := c.l.e.o.MaxOutbound
+	return max > 0 && n > max-c.OutboundBuffered()
+}
+
+// failOverflow fails c for passing WithMaxOutbound, as the native backend
+// does: the loop closes it at its next sync, at once (its peer is not
+// keeping up, so a flush could wait forever), with
+// conn.ErrOutboundTooLarge as the cause. Later writes fail with it too.
+func (c *uconn) failOverflow() error {
+	if c.writeFailure == nil {
+		c.writeFailure = conn.ErrOutboundTooLarge
+		c.l.stats.overflows.Add(1)
+		c.l.touch(c)
+	}
+	return conn.ErrOutboundTooLarge
 }
 
 func (c *uconn) wrote(n int) {

@@ -67,7 +67,7 @@ type listener struct {
 	addr    net.Addr // bound
 	local   net.Addr // every conn's local address; nil: ask per conn (wildcard bind)
 	network string
-	unlink  string
+	unlink  *socket.UnixPath // the unix socket file to remove on close, if still ours
 	route   *route
 	armed   bool // a multishot accept is in flight
 	waiting bool // backing off after EMFILE
@@ -117,8 +117,8 @@ type loop struct {
 }
 
 type counters struct {
-	accepted, closed, rejected, wakeups, backoffs, panics atomic.Int64
-	bytesIn, bytesOut, writeEAGAIN, outbound              atomic.Int64
+	accepted, closed, rejected, wakeups, backoffs, panics, overflows atomic.Int64
+	bytesIn, bytesOut, writeEAGAIN, outbound                         atomic.Int64
 }
 
 func newLoop(id int, e *engine) (*loop, error) {
@@ -620,6 +620,10 @@ func (l *loop) syncConn(c *uconn) {
 	if c.released() {
 		return
 	}
+	if c.writeFailure == conn.ErrOutboundTooLarge {
+		l.teardown(c, conn.ErrOutboundTooLarge)
+		return
+	}
 	if !c.sendInflight {
 		if c.sendOff >= len(c.sending) && len(c.out) > 0 {
 			c.sending, c.out, c.sendOff = c.out, c.sending[:0], 0
@@ -827,9 +831,7 @@ func (l *loop) closeListeners() {
 		} else {
 			unix.Close(ln.fd)
 		}
-		if ln.unlink != "" {
-			os.Remove(ln.unlink)
-		}
+		ln.unlink.Remove() // only while it is still the socket we bound; nil for abstract names
 	}
 }
 
@@ -923,6 +925,7 @@ func (l *loop) snapshot() reactor.LoopStats {
 		Open: l.open.Load(), Accepted: s.accepted.Load(), Closed: s.closed.Load(), Rejected: s.rejected.Load(),
 		BytesIn: s.bytesIn.Load(), BytesOut: s.bytesOut.Load(), WriteEAGAIN: s.writeEAGAIN.Load(),
 		OutboundBuffered: s.outbound.Load(), Wakeups: s.wakeups.Load(), AcceptBackoffs: s.backoffs.Load(), Panics: s.panics.Load(),
+		OutboundOverflows: s.overflows.Load(),
 	}
 }
 

@@ -8,7 +8,7 @@ require (
 	github.com/coder/websocket v1.8.15
 	github.com/evloop/evloop v0.0.0-00010101000000-000000000000
 	github.com/gorilla/websocket v1.5.3
-	github.com/klauspost/compress v1.17.9
+	github.com/klauspost/compress v1.18.0
 	github.com/lesismal/nbio v1.6.8
 	github.com/lxzan/gws v1.8.9
 )

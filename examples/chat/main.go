@@ -59,24 +59,14 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	opts, err := shared.Options(logger)
-	if err != nil {
-		return err
-	}
 	addrs := []string{*addr}
 	if *httpAddr != "" {
 		addrs = append(addrs, *httpAddr)
 	}
-	tlsOpts, err := shared.TLSOptions(addrs, os.Stderr)
+	opts, err := serve.EngineOptions(shared, life, addrs, logger, os.Stderr)
 	if err != nil {
 		return err
 	}
-	opts = append(opts, tlsOpts...)
-	more, err := life.Options()
-	if err != nil {
-		return err
-	}
-	opts = append(opts, more...)
 	opts = append(opts,
 		// Members may only read, for as long as they like: the conn cap,
 		// not an idle timeout, bounds them.

@@ -54,20 +54,10 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	opts, err := shared.Options(logger)
+	opts, err := serve.EngineOptions(shared, life, []string{*addr}, logger, os.Stderr)
 	if err != nil {
 		return err
 	}
-	tlsOpts, err := shared.TLSOptions([]string{*addr}, os.Stderr)
-	if err != nil {
-		return err
-	}
-	opts = append(opts, tlsOpts...)
-	more, err := life.Options()
-	if err != nil {
-		return err
-	}
-	opts = append(opts, more...)
 	// Before Start, so that a signal right after "listening" is not fatal.
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()

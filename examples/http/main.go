@@ -84,15 +84,10 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	opts, err := shared.Options(logger)
+	opts, err := serve.EngineOptions(shared, life, []string{*addr}, logger, os.Stderr)
 	if err != nil {
 		return err
 	}
-	tlsOpts, err := shared.TLSOptions([]string{*addr}, os.Stderr)
-	if err != nil {
-		return err
-	}
-	opts = append(opts, tlsOpts...)
 	// Over tls://, offer http/1.1 by ALPN (clients that offer h2 too then
 	// know which one they got).
 	opts = append(opts, func(o *reactor.Options) {
@@ -100,11 +95,6 @@ func run() error {
 			o.TLS = http1.TLSConfig(o.TLS)
 		}
 	})
-	more, err := life.Options()
-	if err != nil {
-		return err
-	}
-	opts = append(opts, more...)
 	srv := http1.NewServer(handler(mux()), http1.Config{})
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()

@@ -153,21 +153,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 // start builds the server for cfg and starts an engine serving it.
 func start(cfg config, logger *slog.Logger, stderr io.Writer) (reactor.Engine, error) {
-	opts, err := cfg.shared.Options(logger)
+	opts, err := serve.EngineOptions(cfg.shared, cfg.life, []string{cfg.addr}, logger, stderr)
 	if err != nil {
 		return nil, err
-	}
-	tlsOpts, err := cfg.shared.TLSOptions([]string{cfg.addr}, stderr)
-	if err != nil {
-		return nil, err
-	}
-	opts = append(opts, tlsOpts...)
-	if cfg.life != nil {
-		more, err := cfg.life.Options()
-		if err != nil {
-			return nil, err
-		}
-		opts = append(opts, more...)
 	}
 	srv, err := newServer(cfg.limits, cfg.maxReply, reactor.DefaultWriteHigh)
 	if err != nil {

@@ -6,6 +6,8 @@ package http1
 // Transfer-Encoding, with differing Content-Length values, or whose
 // Transfer-Encoding does not end in chunked is refused, not guessed at.
 
+import "net/netip"
+
 // finishHead checks a complete head's request-target and fields and sets
 // r's framing (ContentLength, Chunked), Host, Close, Expect100 and Upgrade.
 func finishHead(r *Request) *Error {
@@ -69,6 +71,11 @@ func finishHead(r *Request) *Error {
 			}
 		case 17:
 			if equalFold(f.Name, "transfer-encoding") {
+				if r.Minor == 0 {
+					// RFC 9112 §6.1: a 1.0 message with Transfer-Encoding
+					// has faulty framing, whatever the codings are.
+					return ErrTEHTTP10
+				}
 				if err := transferCodings(f.Value, haveTE); err != nil {
 					return err
 				}
@@ -77,11 +84,6 @@ func finishHead(r *Request) *Error {
 		}
 	}
 	if haveTE {
-		if r.Minor == 0 {
-			// RFC 9112 §6.1: a 1.0 message with Transfer-Encoding has
-			// faulty framing.
-			return ErrTEHTTP10
-		}
 		if haveCL {
 			return ErrCLAndTE // RFC 9112 §6.3 allows refusing; never guess
 		}
@@ -142,7 +144,7 @@ func checkTarget(r *Request) *Error {
 	connect := string(r.Method) == "CONNECT"
 	switch {
 	case connect:
-		if t[0] == '/' || hasScheme(t) {
+		if !validAuthority(t) {
 			return ErrTarget
 		}
 	case t[0] == '/':
@@ -155,6 +157,41 @@ func checkTarget(r *Request) *Error {
 		return ErrTarget
 	}
 	return nil
+}
+
+// validAuthority: CONNECT's authority-form, uri-host ":" port (RFC 9112
+// §3.2.3), where uri-host is a reg-name without percent-encoding or an
+// IP-literal in brackets, and port is 1*DIGIT. Userinfo is not allowed.
+func validAuthority(t []byte) bool {
+	colon := -1
+	for i := len(t) - 1; i >= 0 && colon < 0; i-- {
+		switch c := t[i]; {
+		case c == ':':
+			colon = i
+		case c < '0' || c > '9':
+			return false
+		}
+	}
+	if colon <= 0 || colon == len(t)-1 {
+		return false
+	}
+	host := t[:colon]
+	if host[0] == '[' {
+		if len(host) < 3 || host[len(host)-1] != ']' {
+			return false
+		}
+		a, err := netip.ParseAddr(string(host[1 : len(host)-1]))
+		return err == nil && a.Is6() && a.Zone() == ""
+	}
+	for _, c := range host {
+		switch {
+		case 'a' <= lower(c) && lower(c) <= 'z', '0' <= c && c <= '9':
+		case indexByte("-._~!$&'()*+,;=", c):
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // hasScheme: t starts with scheme "://" (absolute-form).

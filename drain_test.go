@@ -11,6 +11,9 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -150,4 +153,97 @@ func TestDrainBehindTLS(t *testing.T) {
 		err = recv(t, g.closed, "OnClose")
 		require.True(t, err == nil || errors.Is(err, io.EOF), "a clean end: %v", err)
 	})
+}
+
+// TestDrainHandsOverEveryDial: two engines serve one listening socket, as
+// the old and the new process do in an upgrade, while clients dial on; the
+// first drains. Every dial is answered: none is reset by the draining
+// engine, and none waits in the backlog because the draining engine took
+// the wakeup meant for the other (io_uring's accept waits on a socket
+// exclusively: one waiter is woken per connection).
+func TestDrainHandsOverEveryDial(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		if strings.HasPrefix(b.name, "gnet") {
+			t.Skip("gnet binds its own sockets and serves no inherited one (docs/backends.md)")
+		}
+		for round := 0; round < 3; round++ {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			require.NoError(t, err)
+			f, err := ln.(*net.TCPListener).File()
+			require.NoError(t, err)
+			ln.Close()
+			addr := ln.Addr().String()
+			// Each engine takes its fd over and closes it at Stop.
+			fdA, err := syscall.Dup(int(f.Fd()))
+			require.NoError(t, err)
+			fdB, err := syscall.Dup(int(f.Fd()))
+			require.NoError(t, err)
+			f.Close()
+			old := start(t, newRecorder(), fmt.Sprintf("tcp://%s?fd=%d", addr, fdA), b)
+			start(t, newRecorder(), fmt.Sprintf("tcp://%s?fd=%d", addr, fdB), b)
+
+			var (
+				mu       sync.Mutex
+				dials    int
+				failures []error
+				wg       sync.WaitGroup
+			)
+			stop := make(chan struct{})
+			for w := 0; w < 4; w++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for {
+						select {
+						case <-stop:
+							return
+						default:
+						}
+						err := pingOnce(addr)
+						mu.Lock()
+						dials++
+						if err != nil {
+							failures = append(failures, err)
+						}
+						mu.Unlock()
+					}
+				}()
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			require.NoError(t, old.Drain(ctx))
+			cancel()
+			mu.Lock()
+			want := dials + 40
+			mu.Unlock()
+			require.Eventually(t, func() bool {
+				mu.Lock()
+				defer mu.Unlock()
+				return dials >= want || len(failures) > 0
+			}, 10*time.Second, time.Millisecond)
+			close(stop)
+			wg.Wait()
+			require.Empty(t, failures, "round %d, of %d dials", round, dials)
+		}
+	})
+}
+
+// pingOnce dials addr, sends a line and reads it back, within 3 s.
+func pingOnce(addr string) error {
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(3 * time.Second))
+	if _, err := c.Write([]byte("ping\n")); err != nil {
+		return err
+	}
+	buf := make([]byte, 5)
+	if _, err := io.ReadFull(c, buf); err != nil {
+		return err
+	}
+	if string(buf) != "ping\n" {
+		return fmt.Errorf("got %q", buf)
+	}
+	return nil
 }

@@ -233,7 +233,7 @@ func (l *loop) run() {
 	l.armWake()
 	for {
 		l.sync()
-		if l.draining && l.open.Load() == 0 && l.dialing.Load() == 0 {
+		if l.draining && l.open.Load() == 0 && l.dialing.Load() == 0 && !l.accepting() {
 			return
 		}
 		if len(l.closeFds) > 0 {
@@ -266,6 +266,16 @@ func (l *loop) run() {
 		l.runTasks()
 		l.runTimers()
 	}
+}
+
+// accepting: a listener's accept has not given its last completion yet.
+func (l *loop) accepting() bool {
+	for _, ln := range l.listeners {
+		if ln.armed {
+			return true
+		}
+	}
+	return false
 }
 
 // waitTimeout is how long io_uring_enter may wait: not at all with tasks
@@ -362,11 +372,14 @@ func (l *loop) forgetIfDone(c *uconn) {
 // accepted handles a multishot accept's completion.
 func (l *loop) accepted(i int, cqe ring.CQE) {
 	ln := l.listeners[i]
-	if cqe.Flags&ring.CQEFMore == 0 {
+	final := cqe.Flags&ring.CQEFMore == 0
+	if final {
 		l.inflight--
 		ln.armed = false // sync re-arms it
 	}
-	if cqe.Res < 0 {
+	if cqe.Res >= 0 {
+		l.serveAccepted(ln, int(cqe.Res))
+	} else {
 		switch err := syscall.Errno(-cqe.Res); err {
 		case unix.ECANCELED:
 		case unix.EMFILE, unix.ENFILE, unix.ENOBUFS, unix.ENOMEM:
@@ -380,10 +393,42 @@ func (l *loop) accepted(i int, cqe ring.CQE) {
 		default:
 			l.log.Warn("accept", "err", err)
 		}
+	}
+	if final && ln.closed {
+		l.sweepBacklog(ln)
+		unix.Close(ln.fd)
+	}
+}
+
+// sweepBacklog accepts, once its multishot accept is gone, the conns left in
+// a closed listener's backlog, and serves them to the drain like any other.
+// The accept's wait on the socket is exclusive (one waiter woken per
+// connection): a wakeup that reached it while it was being cancelled is lost
+// to every other waiter, such as the accept of the process that took the
+// listener over in an upgrade, and the conn would wait in the backlog for
+// the next one. After the cancel no wakeup can be lost: a conn that comes
+// later wakes the other waiters.
+func (l *loop) sweepBacklog(ln *listener) {
+	if l.exited {
 		return
 	}
-	fd := int(cqe.Res)
-	if ln.closed || l.draining {
+	for {
+		fd, _, err := unix.Accept4(ln.fd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+		if err == unix.EINTR || err == unix.ECONNABORTED {
+			continue
+		}
+		if err != nil {
+			return
+		}
+		l.serveAccepted(ln, fd)
+	}
+}
+
+// serveAccepted gives an accepted fd to the loop the balancing picks. A conn
+// accepted while the loop drains (its accept completed before the cancel)
+// is served to the drain too, not reset.
+func (l *loop) serveAccepted(ln *listener, fd int) {
+	if l.exited {
 		unix.Close(fd)
 		return
 	}
@@ -400,11 +445,14 @@ func (l *loop) accepted(i int, cqe ring.CQE) {
 			c.local = socket.Addr(ln.network, sa)
 		}
 	}
-	var hashed net.Addr
-	if l.e.o.LoadBalancing == reactor.SourceHash {
-		hashed = c.RemoteAddr()
+	t := l
+	if !l.draining {
+		var hashed net.Addr
+		if l.e.o.LoadBalancing == reactor.SourceHash {
+			hashed = c.RemoteAddr()
+		}
+		t = l.e.pick(hashed)
 	}
-	t := l.e.pick(hashed)
 	c.l = t
 	if t == l {
 		l.register(c)
@@ -810,6 +858,11 @@ func (l *loop) exit() {
 	for _, fd := range l.closeFds {
 		unix.Close(fd)
 	}
+	for _, ln := range l.listeners {
+		if ln.armed { // its cancel did not complete in time
+			unix.Close(ln.fd)
+		}
+	}
 	l.release()
 	l.e.loopExited()
 }
@@ -826,8 +879,9 @@ func (l *loop) closeListeners() {
 		}
 		ln.closed = true
 		if ln.armed && l.r != nil {
+			// The fd closes with the accept's last completion, after the
+			// backlog's sweep.
 			l.cancel(userData(kindAccept, uint32(i)))
-			l.closeFds = append(l.closeFds, ln.fd)
 		} else {
 			unix.Close(ln.fd)
 		}

@@ -313,8 +313,10 @@ func TestTLSManyHandshakesAtOnce(t *testing.T) {
 			h := newTLSEcho()
 			// No first-byte deadline: so many clients starting at once
 			// (under the race detector) may take seconds to send a
-			// ClientHello.
-			layer, addr := startTLS(t, h, srv, reactor.TLSOptions{HandshakeTimeout: tlsBound, HandshakeFirstByteTimeout: -1},
+			// ClientHello. No per-source cap: they all come from one
+			// address, and its default (a quarter of MaxHandshakes) is
+			// below n.
+			layer, addr := startTLS(t, h, srv, reactor.TLSOptions{HandshakeTimeout: tlsBound, HandshakeFirstByteTimeout: -1, MaxHandshakesPerSource: -1},
 				append([]reactor.Option{reactor.WithMaxConns(0)}, b.opts...)...)
 			var wg sync.WaitGroup
 			var failed atomic.Int64

@@ -139,25 +139,6 @@ func (a Addr) inheritedSocket() (int, bool) {
 	return a.InheritedFD()
 }
 
-// checkInheritedFDs refuses two addresses that name the same inherited fd.
-// The engine takes each inherited fd over, closing it if Start fails: the
-// second registration of a fd would fail, and the fd would be closed twice,
-// the second time perhaps as somebody else's fd by then.
-func checkInheritedFDs(specs []ListenSpec) error {
-	seen := make(map[int]Addr)
-	for _, sp := range specs {
-		fd, ok := sp.Addr.inheritedSocket()
-		if !ok {
-			continue
-		}
-		if prev, dup := seen[fd]; dup {
-			return fmt.Errorf("%w: %s and %s both serve fd %d (a socket is served once)", ErrBadAddress, prev, sp.Addr, fd)
-		}
-		seen[fd] = sp.Addr
-	}
-	return nil
-}
-
 func knownKey(scheme, key string) bool {
 	for _, k := range queryKeys[scheme] {
 		if k == key {

@@ -10,7 +10,7 @@ import (
 )
 
 func TestFDTable(t *testing.T) {
-	var tab fdTable
+	var tab fdTable[watcher]
 	require.Nil(t, tab.get(-1))
 	require.Nil(t, tab.get(0))
 	require.Nil(t, tab.get(1<<20))
@@ -47,7 +47,7 @@ func TestFDTable(t *testing.T) {
 // scan resumes where it stopped, skips empty pages, and ends once past the
 // last entry.
 func TestFDTableScan(t *testing.T) {
-	var tab fdTable
+	var tab fdTable[watcher]
 	w := watcherOf(fdconn.NewFD(3, 3, nil, nil, nil))
 	for _, fd := range []int{1, 2, 3, 5000, 5001} {
 		tab.set(fd, w)
@@ -64,8 +64,8 @@ func TestFDTableScan(t *testing.T) {
 }
 
 // fullTable is a table holding fds 0..n-1, all served by w.
-func fullTable(n int) (*fdTable, watcher) {
-	tab := new(fdTable)
+func fullTable(n int) (*fdTable[watcher], watcher) {
+	tab := new(fdTable[watcher])
 	w := watcherOf(fdconn.NewFD(3, 3, nil, nil, nil))
 	for fd := 0; fd < n; fd++ {
 		tab.set(fd, w)

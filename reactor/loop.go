@@ -32,7 +32,7 @@ type loop struct {
 	log      *slog.Logger
 	tasks    taskQueue
 	timers   timerHeap
-	watchers fdTable // every fd the poller watches; both fds of a FIFO pair
+	watchers fdTable[watcher] // every fd the poller watches; both fds of a FIFO pair
 	shared   fdconn.Shared
 	onReady  func(fd int, ev poller.Event)
 
@@ -252,4 +252,12 @@ func (l *loop) snapshot() LoopStats {
 
 		OutboundOverflows: l.shared.OutboundOverflows.Load(),
 	}
+}
+
+// routeOf is the route of a conn of this loop's engine.
+func (l *loop) routeOf(c *fdconn.FD) *route {
+	if r, ok := c.Origin().Handler.(*route); ok && r != nil {
+		return r
+	}
+	return l.root
 }

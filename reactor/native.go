@@ -35,7 +35,6 @@ type engine struct {
 	running    atomic.Int32  // loops not yet exited
 	finishOnce sync.Once
 	done       chan struct{}
-	signals    *signalWatch  // WithSignals' watcher (signals.go)
 	connLimits fdconn.Limits // one copy for every conn (set before the loops are made)
 	forceOnce  sync.Once
 	forcedErr  error // why conns were closed before they drained; set once
@@ -74,9 +73,6 @@ func (nativeBackend) Start(h Handler, specs []ListenSpec, o *Options) (Engine, e
 		l.after(0, l.tick)
 	}
 	e.running.Store(int32(len(e.loops)))
-	// The watcher starts before the loops: a loop may finish the engine at
-	// once (OnTick returning Shutdown), and finishing stops the watcher.
-	e.watchSignals()
 	// READY before the loops run: one that stops at once must not have its
 	// STOPPING overtaken by READY. The listeners are bound already.
 	e.notifyReady()
@@ -260,7 +256,6 @@ func (e *engine) finish() {
 		for _, l := range e.loops {
 			l.poller.Close()
 		}
-		e.stopSignals()
 		func() {
 			defer func() {
 				if r := recover(); r != nil {
@@ -272,3 +267,8 @@ func (e *engine) finish() {
 		close(e.done)
 	})
 }
+
+// nextOwner picks the loop for a UDP socket or a FIFO. They are served on
+// the loop that watches them (a datagram has no conn to hand off, and FIFO
+// requests are cheap), so successive ones are spread over the loops.
+func (e *engine) nextOwner() *loop { return e.loops[len(e.addrs)%len(e.loops)] }

@@ -141,16 +141,6 @@ func WithProxyRejectHook(f func(c conn.Conn, err error)) ProxyOption {
 	return func(c *proxyConfig) { c.onReject = f }
 }
 
-// ProxyStats are a ProxyLayer's counters, since it was made.
-type ProxyStats struct {
-	Headers     int64 // conns opened with a valid header
-	Passthrough int64 // conns opened without one (optional mode)
-	Malformed   int64 // conns closed for an invalid or truncated header
-	Timeouts    int64 // conns closed for a header not complete in time
-	Untrusted   int64 // conns refused for an untrusted peer
-	Aborted     int64 // conns closed by their peer before sending a byte
-}
-
 // ProxyLayer is a Handler that reads a PROXY protocol header at the start
 // of each conn and then hands the conn on to the next Handler: next's
 // OnOpen runs once the header is consumed, and the conn next sees reports

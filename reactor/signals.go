@@ -11,78 +11,26 @@ import (
 // because a second stop signal (WithSignals) arrived.
 var ErrForcedStop = errors.New("reactor: stop forced by a second signal")
 
-// signalWatch is the goroutine behind WithSignals.
-type signalWatch struct {
-	ch     chan os.Signal
-	quit   chan struct{}
-	exited chan struct{}
-}
-
 // signalHook, when set (by tests), is told each step of the watcher:
 // "draining" after the first signal, "forced" after the second.
 var signalHook func(step string)
 
-// watchSignals starts the WithSignals watcher as Start ends, just before the
-// loops run. The first signal starts a graceful stop bounded by the drain
-// timeout; a second one forces it, closing what has not drained.
-func (e *engine) watchSignals() {
-	if len(e.opts.Signals) == 0 {
-		return
-	}
-	w := &signalWatch{ch: make(chan os.Signal, 2), quit: make(chan struct{}), exited: make(chan struct{})}
-	e.signals = w
-	signal.Notify(w.ch, e.opts.Signals...)
+// watchSignals gives WithSignals to the engine, on every backend: the first
+// signal stops it within the drain timeout, a second one cancels the drain
+// and closes what is left with ErrForcedStop. ch is notified already (before
+// the backend started, so that no signal in between takes the default
+// action). The watcher ends with the engine, and the front's Done closes
+// after it: no goroutine outlives Done.
+func (f *front) watchSignals(ch chan os.Signal) {
+	o, backendDone := f.o, f.Engine.Done()
 	go func() {
-		defer close(w.exited)
-		select {
-		case sig := <-w.ch:
-			e.opts.Logger.Info("stopping on signal", "signal", sig, "drain_timeout", e.opts.DrainTimeout)
-		case <-w.quit:
-			return
-		}
-		e.beginStop(e.opts.DrainDeadline())
-		if signalHook != nil {
-			signalHook("draining")
-		}
-		select {
-		case sig := <-w.ch:
-			e.opts.Logger.Warn("second signal: closing conns without waiting for them to drain", "signal", sig)
-			for _, l := range e.loops {
-				l.Post(func() { l.forceCloseAll(ErrForcedStop) })
-			}
-			if signalHook != nil {
-				signalHook("forced")
-			}
-		case <-w.quit:
-		}
-	}()
-}
-
-// stopSignals ends the watcher as the engine finishes, and waits for it:
-// no goroutine outlives Done. The watcher never waits on the engine, so
-// this cannot deadlock.
-func (e *engine) stopSignals() {
-	w := e.signals
-	if w == nil {
-		return
-	}
-	signal.Stop(w.ch)
-	close(w.quit)
-	<-w.exited
-}
-
-// watchSignalsFor gives WithSignals to backends that do not handle it
-// themselves: the first signal stops e within the drain timeout, a second
-// one cancels the drain. The goroutines end with the engine.
-func watchSignalsFor(e Engine, o *Options) {
-	ch := make(chan os.Signal, 2)
-	signal.Notify(ch, o.Signals...)
-	go func() {
+		defer close(f.done)
+		defer func() { <-backendDone }() // Stop may return before the engine is done
 		defer signal.Stop(ch)
 		select {
 		case sig := <-ch:
 			o.Logger.Info("stopping on signal", "signal", sig, "drain_timeout", o.DrainTimeout)
-		case <-e.Done():
+		case <-backendDone:
 			return
 		}
 		drain, cancelDrain := o.DrainContext()
@@ -92,12 +40,18 @@ func watchSignalsFor(e Engine, o *Options) {
 		stopped := make(chan struct{})
 		go func() {
 			defer close(stopped)
-			e.Stop(ctx)
+			f.Stop(ctx)
 		}()
+		if signalHook != nil {
+			signalHook("draining")
+		}
 		select {
 		case sig := <-ch:
 			o.Logger.Warn("second signal: closing conns without waiting for them to drain", "signal", sig)
 			cancel(ErrForcedStop) // Stop closes what is left with this cause
+			if signalHook != nil {
+				signalHook("forced")
+			}
 			<-stopped
 		case <-stopped:
 		}

@@ -106,7 +106,7 @@ func TestTLSHandshakeSources(t *testing.T) {
 	tcp := func(s string) net.Addr { return net.TCPAddrFromAddrPort(netip.MustParseAddrPort(s)) }
 	var slots []handshakeSlot
 	take := func(a net.Addr) error {
-		s, err := l.admit(a)
+		s, err := l.counters.admit(a, l.maxHS, l.perSource)
 		if err == nil {
 			slots = append(slots, s)
 		}

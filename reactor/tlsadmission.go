@@ -1,9 +1,12 @@
 package reactor
 
 import (
+	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 )
 
 // Admission of TLS handshakes. A handshake holds a slot from the conn's
@@ -11,6 +14,25 @@ import (
 // share TLSCounters (MaxHandshakes), and a server's are also capped per
 // source address (MaxHandshakesPerSource), so that one host opening silent
 // conns cannot take every slot and keep the others' handshakes out.
+
+// TLSCounters count a TLS layer's handshakes; safe from any goroutine.
+type TLSCounters struct {
+	handshakes atomic.Int64
+	failures   atomic.Int64
+	rejected   atomic.Int64
+	inProgress atomic.Int64
+	sources    handshakeSources // a server's handshakes in progress per source
+}
+
+// Stats returns the counters' values.
+func (c *TLSCounters) Stats() TLSStats {
+	return TLSStats{
+		Handshakes:           c.handshakes.Load(),
+		HandshakeFailures:    c.failures.Load(),
+		HandshakesRejected:   c.rejected.Load(),
+		HandshakesInProgress: c.inProgress.Load(),
+	}
+}
 
 // handshakeSources counts, per source, the handshakes in progress.
 type handshakeSources struct {
@@ -60,18 +82,28 @@ func (s *handshakeSlot) release() {
 	*s = handshakeSlot{}
 }
 
+// Errors of handshake admission, for errors.Is.
+var (
+	// ErrTooManyHandshakes closes a conn that arrives with MaxHandshakes in
+	// progress.
+	ErrTooManyHandshakes = errors.New("reactor: too many TLS handshakes in progress")
+	// ErrTooManyHandshakesFromSource closes a conn that arrives with
+	// MaxHandshakesPerSource in progress from its source.
+	ErrTooManyHandshakesFromSource = fmt.Errorf("%w from one source", ErrTooManyHandshakes)
+)
+
 // admit takes a handshake slot for a conn from remote, or says which bound
-// refused it.
-func (l *TLSLayer) admit(remote net.Addr) (handshakeSlot, error) {
-	cs := l.counters
-	if n := cs.inProgress.Add(1); l.maxHS > 0 && n > l.maxHS {
+// refused it: maxHS in progress over all (0: none), perSource from remote's
+// source (0: none).
+func (cs *TLSCounters) admit(remote net.Addr, maxHS int64, perSource int) (handshakeSlot, error) {
+	if n := cs.inProgress.Add(1); maxHS > 0 && n > maxHS {
 		cs.inProgress.Add(-1)
 		return handshakeSlot{}, ErrTooManyHandshakes
 	}
 	slot := handshakeSlot{counters: cs}
-	if l.perSource > 0 && !l.client {
+	if perSource > 0 {
 		if src, ok := sourceOf(remote); ok {
-			if !cs.sources.take(src, l.perSource) {
+			if !cs.sources.take(src, perSource) {
 				cs.inProgress.Add(-1)
 				return handshakeSlot{}, ErrTooManyHandshakesFromSource
 			}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"sync/atomic"
 	"time"
 
 	"github.com/evloop/evloop/conn"
@@ -82,102 +81,10 @@ type TLSLayer struct {
 	engine    tlsEngine // see TLSOptions.engine
 }
 
-// TLSOptions bound and observe a TLSLayer. The zero value gives the
-// defaults.
-type TLSOptions struct {
-	// HandshakeTimeout bounds each handshake from the conn's open (default
-	// DefaultHandshakeTimeout).
-	HandshakeTimeout time.Duration
-	// HandshakeFirstByteTimeout bounds the wait for the peer's first byte
-	// of the handshake, from the conn's open, within HandshakeTimeout: a
-	// peer that sends nothing gives its slot back sooner (default
-	// DefaultHandshakeFirstByteTimeout; negative: HandshakeTimeout only).
-	HandshakeFirstByteTimeout time.Duration
-	// MaxHandshakes caps handshakes in progress over all layers sharing
-	// Counters (default DefaultMaxHandshakes; negative: no cap).
-	MaxHandshakes int
-	// MaxHandshakesPerSource caps a server's handshakes in progress from
-	// one source, an IPv4 address or an IPv6 /64, over all layers sharing
-	// Counters; peers without an IP address (unix sockets) are not bound
-	// by it (default: a quarter of MaxHandshakes, at least 1, and none
-	// without MaxHandshakes; negative: no per-source cap). Client layers
-	// ignore it.
-	MaxHandshakesPerSource int
-	// MaxInbound caps decrypted bytes the handler leaves unconsumed; past it
-	// the conn is closed with conn.ErrInboundTooLarge (0: no cap), as
-	// WithMaxInbound does for plaintext conns.
-	MaxInbound int
-	// WriteHigh is the engine's high watermark (WithWriteWatermarks): a
-	// backlog of received records is decrypted no faster than the raw
-	// conn's output drains below it (default DefaultWriteHigh).
-	WriteHigh int
-	// Logger receives handshake failures at debug level (default
-	// slog.Default()).
-	Logger *slog.Logger
-	// Counters is where the layer counts; layers that share one share the
-	// handshake cap (nil: the layer's own).
-	Counters *TLSCounters
-
-	// engine is the engine the layer serves, if reactor attached it (nil:
-	// never stopping).
-	engine tlsEngine
-}
-
-// tlsEngine is what a TLS layer asks of the engine it serves in.
-type tlsEngine interface {
-	// stopping: the engine has begun to stop, so a conn it closes without
-	// OnStop (at once, past the drain deadline) sent no close_notify, and
-	// its peer's EOF is no truncation.
-	stopping() bool
-	// drainingOnly: the engine drains (Drain) and a conn told so by
-	// OnStop serves on, so no close_notify goes out yet.
-	drainingOnly() bool
-}
-
-// neverStopping is the tlsEngine of a layer made outside an engine's Start.
-type neverStopping struct{}
-
-func (neverStopping) stopping() bool     { return false }
-func (neverStopping) drainingOnly() bool { return false }
-
-// Defaults of TLSOptions.
-const (
-	DefaultHandshakeTimeout          = 10 * time.Second
-	DefaultHandshakeFirstByteTimeout = 5 * time.Second
-	DefaultMaxHandshakes             = 4096
-)
-
 // maxHandshakeFeed bounds the ciphertext the loop hands a handshake
 // goroutine ahead of its reads; more waits in the raw conn. A var so tests
 // can lower it.
 var maxHandshakeFeed = 64 << 10
-
-// TLSCounters count a TLS layer's handshakes; safe from any goroutine.
-type TLSCounters struct {
-	handshakes atomic.Int64
-	failures   atomic.Int64
-	rejected   atomic.Int64
-	inProgress atomic.Int64
-	sources    handshakeSources // a server's handshakes in progress per source
-}
-
-// TLSStats are a snapshot of TLSCounters.
-type TLSStats struct {
-	Handshakes           int64 // handshakes completed
-	HandshakeFailures    int64 // handshakes that failed or timed out
-	HandshakesRejected   int64 // conns closed for MaxHandshakes or MaxHandshakesPerSource
-	HandshakesInProgress int64 // handshakes running now
-}
-
-// Stats returns the counters' values.
-func (c *TLSCounters) Stats() TLSStats {
-	return TLSStats{
-		Handshakes:           c.handshakes.Load(),
-		HandshakeFailures:    c.failures.Load(),
-		HandshakesRejected:   c.rejected.Load(),
-		HandshakesInProgress: c.inProgress.Load(),
-	}
-}
 
 // TLSConn is the conn.Conn a TLS layer gives its next Handler. A handler
 // reaches the negotiated state through conn.TLSInfo (conn.TLSState), which
@@ -191,12 +98,6 @@ type TLSConn interface {
 var (
 	// ErrHandshakeTimeout ends a handshake that outlived HandshakeTimeout.
 	ErrHandshakeTimeout = errors.New("reactor: TLS handshake timeout")
-	// ErrTooManyHandshakes closes a conn that arrives with MaxHandshakes in
-	// progress.
-	ErrTooManyHandshakes = errors.New("reactor: too many TLS handshakes in progress")
-	// ErrTooManyHandshakesFromSource closes a conn that arrives with
-	// MaxHandshakesPerSource in progress from its source.
-	ErrTooManyHandshakesFromSource = fmt.Errorf("%w from one source", ErrTooManyHandshakes)
 	// ErrTLSTruncated is the OnClose cause when the peer's stream ended
 	// without close_notify: data may have been cut short by someone other
 	// than the peer. (crypto/tls itself takes an EOF at a record boundary
@@ -283,7 +184,11 @@ func (l *TLSLayer) OnShutdown(e Engine) { l.next.OnShutdown(e) }
 
 // OnOpen implements Handler: it starts the conn's handshake.
 func (l *TLSLayer) OnOpen(raw conn.Conn) Action {
-	slot, err := l.admit(raw.RemoteAddr())
+	perSource := l.perSource
+	if l.client {
+		perSource = 0 // a client's handshakes all go to one server
+	}
+	slot, err := l.counters.admit(raw.RemoteAddr(), l.maxHS, perSource)
 	if err != nil {
 		l.counters.rejected.Add(1)
 		l.log.Debug("tls handshake rejected", "remote", raw.RemoteAddr(), "err", err)

@@ -16,8 +16,3 @@ func (e *engine) listenOther(a Addr, r *route) error {
 	}
 	return fmt.Errorf("%w: %s addresses", ErrUnsupported, a.Scheme)
 }
-
-// nextOwner picks the loop for a UDP socket or a FIFO. They are served on
-// the loop that watches them (a datagram has no conn to hand off, and FIFO
-// requests are cheap), so successive ones are spread over the loops.
-func (e *engine) nextOwner() *loop { return e.loops[len(e.addrs)%len(e.loops)] }

@@ -10,13 +10,14 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/evloop/evloop/conn"
 	"github.com/evloop/evloop/reactor"
 )
 
 // TestServerDrain: when the engine drains (an upgrade hands over), an idle
 // keep-alive conn is closed at once, and a conn with a request in flight
-// gets its answer, then the close; the drain ends when both have, long
-// before its deadline.
+// gets its answer, which says Connection: close, then the close; the drain
+// ends when both have, long before its deadline.
 func TestServerDrain(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, opts []reactor.Option) {
 		arrived, release := make(chan struct{}, 1), make(chan struct{})
@@ -33,7 +34,9 @@ func TestServerDrain(t *testing.T) {
 				d.Done()
 			}()
 		})
-		e, err := reactor.Start(NewServer(h, Config{}), []string{"tcp://127.0.0.1:0"}, opts...)
+		told := make(chan struct{}, 2)
+		root := &toldOfStop{Forward: reactor.Forward{Next: NewServer(h, Config{})}, told: told}
+		e, err := reactor.Start(root, []string{"tcp://127.0.0.1:0"}, opts...)
 		require.NoError(t, err)
 		defer func() {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -71,6 +74,13 @@ func TestServerDrain(t *testing.T) {
 
 		_, err = ir.ReadByte()
 		require.ErrorIs(t, err, io.EOF, "the idle conn is closed by the drain")
+		for range 2 { // both conns have been told (on any loop)
+			select {
+			case <-told:
+			case <-time.After(10 * time.Second):
+				t.Fatal("OnStop did not reach both conns")
+			}
+		}
 		close(release)
 
 		br := bufio.NewReader(busy)
@@ -79,6 +89,7 @@ func TestServerDrain(t *testing.T) {
 		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		require.Equal(t, "held", string(body), "the request in flight is answered")
+		require.True(t, resp.Close, "its head, written after the stop, says Connection: close")
 		_, err = br.ReadByte()
 		require.ErrorIs(t, err, io.EOF)
 		busy.Close()
@@ -90,4 +101,16 @@ func TestServerDrain(t *testing.T) {
 			t.Fatal("the drain did not end")
 		}
 	})
+}
+
+// toldOfStop passes every callback on, and reports each OnStop after the
+// handler inside has seen it.
+type toldOfStop struct {
+	reactor.Forward
+	told chan struct{}
+}
+
+func (h *toldOfStop) OnStop(c conn.Conn) {
+	h.Forward.OnStop(c)
+	h.told <- struct{}{}
 }

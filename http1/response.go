@@ -244,7 +244,19 @@ func (d *Deferred) Write(p []byte) (int, error) {
 
 // Flush hands the head and the body so far to the conn (chunked after).
 func (d *Deferred) Flush() {
+	d.closeIfFinal()
 	d.cs.deliver(d.slot, d.resp.appendChunk(nil, d.cs.srv.serverField), false, d.resp.close)
+}
+
+// closeIfFinal makes a head not yet written say Connection: close when the
+// engine stops and this is the conn's last response.
+func (d *Deferred) closeIfFinal() {
+	if d.resp.started || d.resp.close {
+		return
+	}
+	d.cs.mu.Lock()
+	d.resp.close = d.cs.final == d.slot
+	d.cs.mu.Unlock()
 }
 
 // CloseAfter closes the conn once this response is sent.
@@ -256,6 +268,7 @@ func (d *Deferred) Done() {
 		return
 	}
 	d.done = true
+	d.closeIfFinal()
 	d.cs.deliver(d.slot, d.resp.appendEnd(nil, d.cs.srv.serverField), true, d.resp.close)
 }
 

@@ -127,10 +127,19 @@ func (s *Server) OnStop(c conn.Conn) {
 		}
 		return
 	}
-	if !cs.closing && cs.pending == 0 && cs.det == nil && c.InboundBuffered() == 0 {
-		cs.closing = true
-		c.Close()
+	if cs.closing || cs.det != nil || c.InboundBuffered() > 0 {
+		return // a request is being read: it is answered, and closes the conn
 	}
+	cs.closing = true
+	if cs.pending == 0 {
+		c.Close() // idle keep-alive
+		return
+	}
+	// Responses are awaited and nothing else was sent: the last of them
+	// closes the conn, and says so if its head is still to be written.
+	cs.mu.Lock()
+	cs.final = cs.last
+	cs.mu.Unlock()
 }
 
 // OnClose drops the conn's state; a Deferred answering later is ignored.
@@ -166,8 +175,9 @@ type connState struct {
 	c   conn.Conn
 	rd  reader
 
-	mu          sync.Mutex // guards the slots' contents and closed (Deferreds run anywhere)
+	mu          sync.Mutex // guards the slots' contents, final and closed (Deferreds run anywhere)
 	first, last *slot      // responses awaited, in request order
+	final       *slot      // the response after which the stopping conn closes, once known
 	pending     int        // len of the slot list (loop only)
 	closed      bool
 

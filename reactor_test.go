@@ -55,8 +55,13 @@ type backend struct {
 // (none today).
 var uringSkips = map[string]string{}
 
+// testLinger is the suite's WithLingerTimeout: its clients rarely close
+// before the server does, and the default of 2 s would make every test
+// that stops an engine with conns open wait that long for their EOF.
+const testLinger = 200 * time.Millisecond
+
 func backends() []backend {
-	return []backend{
+	bs := []backend{
 		{"epoll-1loop", []reactor.Option{reactor.WithPoller(poller.Epoll), reactor.WithLoops(1)}, nil},
 		{"epoll-4loops", []reactor.Option{reactor.WithPoller(poller.Epoll), reactor.WithLoops(4)}, nil},
 		{"poll-1loop", []reactor.Option{reactor.WithPoller(poller.Poll), reactor.WithLoops(1)}, nil},
@@ -66,6 +71,10 @@ func backends() []backend {
 		{"uring-1loop", []reactor.Option{reactor.WithBackend(uringbackend.New()), reactor.WithLoops(1)}, uringSkips},
 		{"uring-4loops", []reactor.Option{reactor.WithBackend(uringbackend.New()), reactor.WithLoops(4)}, uringSkips},
 	}
+	for i := range bs {
+		bs[i].opts = append(bs[i].opts, reactor.WithLingerTimeout(testLinger))
+	}
+	return bs
 }
 
 // forEachBackend runs fn as a subtest per backend, checking that fds come

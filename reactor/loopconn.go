@@ -10,7 +10,6 @@ import (
 
 	"github.com/evloop/evloop/conn"
 	"github.com/evloop/evloop/internal/fdconn"
-	"github.com/evloop/evloop/internal/socket"
 	"github.com/evloop/evloop/poller"
 )
 
@@ -116,7 +115,7 @@ func (l *loop) finishClose(c *fdconn.FD) {
 		l.teardown(c, nil)
 		return
 	}
-	l.timers.add(timer{when: monotime() + int64(socket.LingerTimeout), conn: c, linger: true})
+	l.timers.add(timer{when: monotime() + int64(l.engine.opts.LingerTimeout), conn: c, linger: true})
 }
 
 // teardown removes c from the poller, closes its fds and calls OnClose,

@@ -29,6 +29,8 @@ const (
 	DefaultMaxInbound     = 64 << 20 // unconsumed inbound bytes per conn
 	DefaultDrainTimeout   = 5 * time.Second
 	DefaultDialTimeout    = 10 * time.Second
+	// DefaultLingerTimeout: see WithLingerTimeout.
+	DefaultLingerTimeout = 2 * time.Second
 )
 
 // DefaultMaxOutbound bounds the output one conn may buffer (see
@@ -58,6 +60,7 @@ type Options struct {
 	Signals        []os.Signal
 	DrainTimeout   time.Duration
 	DialTimeout    time.Duration
+	LingerTimeout  time.Duration
 	SocketRecvBuf  int
 	SocketSendBuf  int
 	BusyPoll       time.Duration
@@ -88,6 +91,7 @@ func NewOptions(opts ...Option) *Options {
 		MaxOutbound:    DefaultMaxOutbound,
 		DrainTimeout:   DefaultDrainTimeout,
 		DialTimeout:    DefaultDialTimeout,
+		LingerTimeout:  DefaultLingerTimeout,
 	}
 	for _, opt := range opts {
 		opt(o)
@@ -103,6 +107,9 @@ func NewOptions(opts ...Option) *Options {
 	}
 	if o.WriteLow < 0 || o.WriteLow > o.WriteHigh {
 		o.WriteLow = o.WriteHigh / 4
+	}
+	if o.LingerTimeout <= 0 {
+		o.LingerTimeout = DefaultLingerTimeout
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
@@ -177,6 +184,15 @@ func WithLogger(l *slog.Logger) Option { return func(o *Options) { o.Logger = l 
 // WithSignals makes the engine stop gracefully on any of sigs; a second
 // signal forces the stop.
 func WithSignals(sigs ...os.Signal) Option { return func(o *Options) { o.Signals = sigs } }
+
+// WithLingerTimeout bounds how long a conn closed gracefully (Close, the
+// Close action, a stop) waits, once its output is flushed and its write
+// half shut, for the peer's end of stream before its socket is closed
+// (default DefaultLingerTimeout; 0: the default). Input that arrives
+// meanwhile is discarded: closing a socket with unread input would send the
+// peer an RST, and its kernel would drop the reply it has not read yet. A
+// peer that closes its end ends the wait at once. Every backend honours it.
+func WithLingerTimeout(d time.Duration) Option { return func(o *Options) { o.LingerTimeout = d } }
 
 // WithDrainTimeout bounds how long a graceful stop (Run's, a Shutdown
 // action's, a signal's) waits for output to flush (default 5s; 0 or less: no

@@ -19,7 +19,6 @@ import (
 
 	"github.com/evloop/evloop/conn"
 	"github.com/evloop/evloop/internal/fdtest"
-	"github.com/evloop/evloop/internal/socket"
 	"github.com/evloop/evloop/poller"
 )
 
@@ -343,7 +342,7 @@ func TestStopClosesIdleConnsAtOnce(t *testing.T) {
 	defer cancel()
 	begin := time.Now()
 	require.NoError(t, e.Stop(ctx))
-	require.Less(t, time.Since(begin), socket.LingerTimeout/2, "Stop waited for peers that never close")
+	require.Less(t, time.Since(begin), DefaultLingerTimeout/2, "Stop waited for peers that never close")
 	require.EqualValues(t, n+1, ctl.Load(), "epoll_ctl calls at stop (the listener's too)")
 	for _, c := range peers {
 		c.SetReadDeadline(time.Now().Add(5 * time.Second))

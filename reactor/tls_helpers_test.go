@@ -30,8 +30,10 @@ var tlsBackends = []struct {
 	name string
 	opts []reactor.Option
 }{
-	{"native", nil},
-	{"gnet", []reactor.Option{reactor.WithBackend(gnetbackend.New())}},
+	// A short linger: the clients rarely close first, and the default 2 s
+	// wait for their EOF at each close would only make the tests slow.
+	{"native", []reactor.Option{reactor.WithLingerTimeout(200 * time.Millisecond)}},
+	{"gnet", []reactor.Option{reactor.WithBackend(gnetbackend.New()), reactor.WithLingerTimeout(200 * time.Millisecond)}},
 }
 
 // testCert is a self-signed ECDSA certificate for names (DNS names, or IPs)

@@ -11,7 +11,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/evloop/evloop/conn"
-	"github.com/evloop/evloop/internal/socket"
 	"github.com/evloop/evloop/reactor"
 )
 
@@ -42,7 +41,7 @@ func (w *wconn) closeGracefully() {
 // backend (see fdconn.FD.Linger) it first shuts the write half and discards
 // input until the peer's EOF, on which gnet closes the conn itself: closing
 // a socket with unread input sends RST, and an RST makes the peer's kernel
-// drop what it has not read yet. socket.LingerTimeout bounds the wait.
+// drop what it has not read yet. The engine's LingerTimeout bounds the wait.
 func (w *wconn) flushedClose() {
 	if w.lingering || w.closed.Load() {
 		return
@@ -58,7 +57,7 @@ func (w *wconn) flushedClose() {
 		w.flushTimer.Stop()
 	}
 	// The flush timer is done with: it bounds the linger now.
-	w.flushTimer = time.AfterFunc(socket.LingerTimeout, func() {
+	w.flushTimer = time.AfterFunc(w.e.o.LingerTimeout, func() {
 		w.post(func() {
 			if !w.closed.Load() {
 				w.el.Close(w.gc)

@@ -138,7 +138,7 @@ func (e *engine) adopt(fd int, a reactor.Addr, r *route) error {
 	if in.Type != unix.SOCK_STREAM || !in.Listening {
 		return fmt.Errorf("reactor: %s: fd %d is neither a listening stream socket nor a UDP socket", a, fd)
 	}
-	ln := &listener{fd: fd, addr: in.Addr, network: "tcp", route: r}
+	ln := &listener{fd: fd, addr: in.Addr, network: "tcp", route: r, shared: true}
 	if in.Family == unix.AF_UNIX {
 		ln.network, ln.local = "unix", in.Addr
 	} else if ta, ok := in.Addr.(*net.TCPAddr); ok && !ta.IP.IsUnspecified() {

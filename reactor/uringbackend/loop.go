@@ -72,6 +72,10 @@ type listener struct {
 	armed   bool // a multishot accept is in flight
 	waiting bool // backing off after EMFILE
 	closed  bool
+	// shared: inherited (an upgrade's, systemd's), so another process may
+	// accept on the same socket: at a stop its backlog is swept and
+	// served, not left behind (see sweepBacklog).
+	shared bool
 }
 
 // loop is one goroutine with one ring and the conns it owns.
@@ -377,9 +381,12 @@ func (l *loop) accepted(i int, cqe ring.CQE) {
 		l.inflight--
 		ln.armed = false // sync re-arms it
 	}
-	if cqe.Res >= 0 {
+	switch {
+	case cqe.Res >= 0 && ln.closed && !ln.shared:
+		unix.Close(int(cqe.Res)) // accepted as the accept was cancelled: the stop refuses it
+	case cqe.Res >= 0:
 		l.serveAccepted(ln, int(cqe.Res))
-	} else {
+	default:
 		switch err := syscall.Errno(-cqe.Res); err {
 		case unix.ECANCELED:
 		case unix.EMFILE, unix.ENFILE, unix.ENOBUFS, unix.ENOMEM:
@@ -394,20 +401,21 @@ func (l *loop) accepted(i int, cqe ring.CQE) {
 			l.log.Warn("accept", "err", err)
 		}
 	}
-	if final && ln.closed {
+	if final && ln.closed && ln.shared {
 		l.sweepBacklog(ln)
 		unix.Close(ln.fd)
 	}
 }
 
 // sweepBacklog accepts, once its multishot accept is gone, the conns left in
-// a closed listener's backlog, and serves them to the drain like any other.
-// The accept's wait on the socket is exclusive (one waiter woken per
+// a closed shared listener's backlog, and serves them to the drain like any
+// other. The accept's wait on the socket is exclusive (one waiter woken per
 // connection): a wakeup that reached it while it was being cancelled is lost
 // to every other waiter, such as the accept of the process that took the
 // listener over in an upgrade, and the conn would wait in the backlog for
 // the next one. After the cancel no wakeup can be lost: a conn that comes
-// later wakes the other waiters.
+// later wakes the other waiters. A listener of the engine's own is closed
+// as the native engine closes it: what its backlog holds is refused.
 func (l *loop) sweepBacklog(ln *listener) {
 	if l.exited {
 		return
@@ -726,7 +734,7 @@ func (l *loop) closeConn(c *uconn, err error) {
 }
 
 // finishClose ends a flushed close: the write half is shut and input is
-// discarded until the peer's EOF (bounded by socket.LingerTimeout), so that
+// discarded until the peer's EOF (bounded by the engine's LingerTimeout), so that
 // no unread input makes the kernel reset the conn and drop what was just
 // written before the peer read it.
 func (l *loop) finishClose(c *uconn) {
@@ -743,7 +751,7 @@ func (l *loop) finishClose(c *uconn) {
 	}
 	c.state.Store(stateLingering)
 	c.in = nil
-	l.after(socket.LingerTimeout, func() { l.teardown(c, nil) })
+	l.after(l.e.o.LingerTimeout, func() { l.teardown(c, nil) })
 }
 
 // teardown releases c at once: its operations are cancelled, its fd is
@@ -859,7 +867,7 @@ func (l *loop) exit() {
 		unix.Close(fd)
 	}
 	for _, ln := range l.listeners {
-		if ln.armed { // its cancel did not complete in time
+		if ln.armed && ln.shared { // its cancel did not complete in time
 			unix.Close(ln.fd)
 		}
 	}
@@ -878,11 +886,15 @@ func (l *loop) closeListeners() {
 			continue
 		}
 		ln.closed = true
-		if ln.armed && l.r != nil {
+		switch {
+		case ln.armed && l.r != nil && ln.shared:
 			// The fd closes with the accept's last completion, after the
 			// backlog's sweep.
 			l.cancel(userData(kindAccept, uint32(i)))
-		} else {
+		case ln.armed && l.r != nil:
+			l.cancel(userData(kindAccept, uint32(i)))
+			l.closeFds = append(l.closeFds, ln.fd)
+		default:
 			unix.Close(ln.fd)
 		}
 		ln.unlink.Remove() // only while it is still the socket we bound; nil for abstract names

@@ -89,22 +89,21 @@ func (s *Server) OnOpen(c conn.Conn) reactor.Action {
 
 // OnTraffic parses and answers what arrived (or what a Deferred handed over).
 func (s *Server) OnTraffic(c conn.Conn) reactor.Action {
-	cs, ok := c.Context().(*connState)
-	if !ok {
-		c.Discard(-1)
-		return reactor.Close
+	switch st := c.Context().(type) {
+	case *connState:
+		return st.serve()
+	case *upgradedConn:
+		return st.h.OnTraffic(st.self)
 	}
-	if cs.opened {
-		return cs.up.OnTraffic(cs.upc)
-	}
-	return cs.serve()
+	c.Discard(-1)
+	return reactor.Close
 }
 
 // OnDrained resumes a conn that stopped parsing for its unread responses.
 func (s *Server) OnDrained(c conn.Conn) reactor.Action {
-	if cs, ok := c.Context().(*connState); ok && cs.opened {
-		if d, ok := cs.up.(reactor.DrainHandler); ok {
-			return d.OnDrained(cs.upc)
+	if u, ok := c.Context().(*upgradedConn); ok {
+		if d, ok := u.h.(reactor.DrainHandler); ok {
+			return d.OnDrained(u.self)
 		}
 		return reactor.None
 	}
@@ -116,16 +115,19 @@ func (s *Server) OnDrained(c conn.Conn) reactor.Action {
 // awaited, none partly read): during a drain (an upgrade) nothing else
 // would end it before the drain's deadline.
 func (s *Server) OnStop(c conn.Conn) {
+	if u, ok := c.Context().(*upgradedConn); ok {
+		if st, ok := u.h.(reactor.StopHandler); ok {
+			st.OnStop(u.self)
+		}
+		return
+	}
 	cs, ok := c.Context().(*connState)
 	if !ok {
 		return
 	}
 	cs.stopping = true
 	if cs.up != nil {
-		if st, ok := cs.up.(reactor.StopHandler); ok && cs.opened {
-			st.OnStop(cs.upc)
-		}
-		return
+		return // the 101 is on its way: the new protocol's OnOpen comes next
 	}
 	if cs.closing || cs.det != nil || c.InboundBuffered() > 0 {
 		return // a request is being read: it is answered, and closes the conn
@@ -144,10 +146,11 @@ func (s *Server) OnStop(c conn.Conn) {
 
 // OnClose drops the conn's state; a Deferred answering later is ignored.
 func (s *Server) OnClose(c conn.Conn, err error) {
+	if u, ok := c.Context().(*upgradedConn); ok {
+		u.h.OnClose(u.self, err)
+		return
+	}
 	if cs, ok := c.Context().(*connState); ok {
-		if cs.opened {
-			cs.up.OnClose(cs.upc, err)
-		}
 		cs.mu.Lock()
 		cs.closed = true
 		cs.first, cs.last = nil, nil
@@ -193,11 +196,9 @@ type connState struct {
 	stopping bool
 	sent100  bool // 100 Continue went out for the request waited on
 
-	// The upgrade (upgrade.go): the handler the conn was handed to, the
-	// conn as it sees it, and whether its OnOpen has run.
-	up     reactor.Handler
-	upc    conn.Conn
-	opened bool
+	// The upgrade (upgrade.go): the handler the conn is handed to once the
+	// 101 is written.
+	up reactor.Handler
 }
 
 // detached is a request whose body arrives over several reads (chunked):

@@ -50,31 +50,42 @@ func (w *ResponseWriter) Upgrade(h reactor.Handler) error {
 func (cs *connState) upgradeTo(w *ResponseWriter) {
 	w.resp.close = false
 	cs.emit(w.resp.appendHead(cs.scratch(), cs.srv.serverField, 0), true, false)
-	uc := &upgradedConn{Conn: cs.c}
-	cs.up, cs.upc = w.upgrade, uc
-	if _, ok := cs.c.(conn.TLSInfo); ok {
-		cs.upc = &upgradedTLSConn{uc}
-	}
+	cs.up = w.upgrade
 	w.upgrade = nil
 }
 
 // openUpgraded is the end of the serve that wrote the 101: the conn now
-// belongs to the upgrade's handler.
+// belongs to the upgrade's handler. The conn's HTTP state is dropped: from
+// here on its context is the upgradedConn, which the server's callbacks
+// pass on, so that a long-lived upgraded conn (a WebSocket) holds nothing
+// of HTTP's.
 func (cs *connState) openUpgraded() reactor.Action {
-	cs.opened = true
-	cs.c.SetIdleTimeout(0) // the new protocol keeps its own time
-	a := cs.up.OnOpen(cs.upc)
-	if a == reactor.None && cs.c.InboundBuffered() > 0 {
-		a = cs.up.OnTraffic(cs.upc)
+	c := cs.c
+	u := &upgradedConn{Conn: c, h: cs.up}
+	u.self = u
+	if _, ok := c.(conn.TLSInfo); ok {
+		u.self = &upgradedTLSConn{u}
+	}
+	c.SetContext(u)
+	if cs.cancel != nil {
+		cs.cancel() // every Deferred of the conn is done: none is left to cancel later
+	}
+	c.SetIdleTimeout(0) // the new protocol keeps its own time
+	a := u.h.OnOpen(u.self)
+	if a == reactor.None && c.InboundBuffered() > 0 {
+		a = u.h.OnTraffic(u.self)
 	}
 	return a
 }
 
-// upgradedConn is the conn as an upgrade's handler sees it: the
-// transport's, with a context of its own.
+// upgradedConn is the conn as an upgrade's handler sees it (the
+// transport's, with a context of its own), and the server's context of an
+// upgraded conn: the handler it passes the callbacks to.
 type upgradedConn struct {
 	conn.Conn
-	ctx any
+	ctx  any
+	h    reactor.Handler
+	self conn.Conn // this conn as h sees it (upgradedTLSConn over TLS)
 }
 
 // Context implements conn.Conn: the upgrade handler's value.

@@ -27,11 +27,12 @@ type Conn struct {
 	raw    conn.Conn
 	h      Handler
 	o      *Options
-	server bool
 	client *clientHandler // a client's handshake in progress
 
 	state    connState
+	server   bool
 	opened   bool // OnOpen was called: OnClose will be
+	causeSet bool // cause is final, even when nil
 	head     headReader
 	req      *RequestHead
 	protocol string
@@ -40,11 +41,8 @@ type Conn struct {
 	rd       messageReader
 	ctx      any
 	cause    error
-	causeSet bool // cause is final, even when nil
 
-	hdr     [MaxHeaderLen]byte
-	iov     [2][]byte
-	scratch []byte
+	scratch []byte // a small frame built whole, kept between writes
 
 	// Deadlines, on the loop; one timer wakes the loop for the earliest.
 	timer        *time.Timer
@@ -386,7 +384,7 @@ func (c *Conn) cutOff(err error) {
 
 // sendClose writes a Close frame and starts waiting for the peer's.
 func (c *Conn) sendClose(code CloseCode, reason string) error {
-	p := AppendClosePayload(c.hdr[:0:0], code, reason)
+	p := AppendClosePayload(nil, code, reason)
 	c.state = stateClosing
 	c.deadline(&c.closeDue, c.o.CloseTimeout)
 	return c.writeFrame(OpClose, false, p)
@@ -415,19 +413,20 @@ func (c *Conn) writeFrame(op Opcode, rsv1 bool, data []byte) error {
 	if !c.server {
 		h.Masked, h.Mask = true, newMaskKey()
 	}
-	hdr := AppendHeader(c.hdr[:0], h, len(data))
 	var err error
 	switch {
 	case h.Masked:
 		c.scratch = AppendFrame(c.scratch[:0], h, data)
 		_, err = c.raw.Write(c.scratch)
 	case len(data) <= 1<<10:
-		c.scratch = append(append(c.scratch[:0], hdr...), data...)
+		c.scratch = append(AppendHeader(c.scratch[:0], h, len(data)), data...)
 		_, err = c.raw.Write(c.scratch)
 	default:
-		c.iov[0], c.iov[1] = hdr, data
-		_, err = c.raw.Writev(c.iov[:])
-		c.iov[1] = nil
+		// Header and payload in one writev, with no copy. The header and
+		// iovecs escape into Writev: two small allocations, which a
+		// payload this large dwarfs, rather than 64 bytes in every conn.
+		hdr := AppendHeader(make([]byte, 0, MaxHeaderLen), h, len(data))
+		_, err = c.raw.Writev([][]byte{hdr, data})
 	}
 	if cap(c.scratch) > retainBuffer {
 		c.scratch = nil

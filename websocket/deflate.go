@@ -93,7 +93,7 @@ func (c *Conn) setDeflate(p *DeflateParams) {
 	d.keepCompress, d.keepInflate = !ownNoTakeover, !peerNoTakeover
 	c.dfl = d
 	c.rd.parser.AllowRSV1 = true
-	c.rd.inflate = d.inflate
+	c.rd.inflate = &inflation{fn: d.inflate}
 }
 
 // compress returns data compressed as a message payload, valid until the

@@ -75,7 +75,7 @@ func runSide(server bool, maxMessage int, deflate bool, pieces ...[]byte) string
 	r := newMessageReader(server, maxMessage)
 	if deflate {
 		r.parser.AllowRSV1 = true
-		r.inflate = testInflate
+		r.inflate = &inflation{fn: testInflate}
 	}
 	var log []string
 	var buf []byte

@@ -26,15 +26,23 @@ type messageReader struct {
 	parser     Parser
 	maxMessage uint64
 	// inflate, when set (permessage-deflate), inflates a compressed
-	// message; it appends to dst and keeps the result within max.
-	inflate func(dst, compressed []byte, max uint64) ([]byte, error)
+	// message.
+	inflate *inflation
 
 	op         Opcode // of the message in progress; OpContinuation when none
 	compressed bool
+	text       utf8Validator
 	size       uint64 // payload bytes of the message so far (as received)
 	buf        []byte // the message so far, unless it came in one chunk
-	inflated   []byte
-	text       utf8Validator
+}
+
+// inflation is a reader's permessage-deflate: what inflates, and the
+// buffer it inflates into (a conn without compression holds neither).
+type inflation struct {
+	// fn appends the message inflated from compressed to dst, keeping the
+	// result within max.
+	fn  func(dst, compressed []byte, max uint64) ([]byte, error)
+	buf []byte
 }
 
 func newMessageReader(server bool, maxMessage int) messageReader {
@@ -120,11 +128,12 @@ func (r *messageReader) finish() (event, error) {
 	r.op = OpContinuation
 	if r.compressed {
 		var err error
-		r.inflated, err = r.inflate(r.inflated[:0], r.buf, r.maxMessage)
+		in := r.inflate
+		in.buf, err = in.fn(in.buf[:0], r.buf, r.maxMessage)
 		if err != nil {
 			return event{}, err
 		}
-		data = r.inflated
+		data = in.buf
 		if op == OpText && !utf8.Valid(data) {
 			return event{}, utf8Err("text message")
 		}
@@ -139,7 +148,7 @@ func (r *messageReader) release() {
 	if cap(r.buf) > retainBuffer {
 		r.buf = nil
 	}
-	if cap(r.inflated) > retainBuffer {
-		r.inflated = nil
+	if in := r.inflate; in != nil && cap(in.buf) > retainBuffer {
+		in.buf = nil
 	}
 }

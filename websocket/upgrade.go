@@ -2,6 +2,7 @@ package websocket
 
 import (
 	"strings"
+	"time"
 
 	"github.com/evloop/evloop/conn"
 	"github.com/evloop/evloop/http1"
@@ -70,7 +71,10 @@ func (s *Server) ServeHTTP1(w *http1.ResponseWriter, r *http1.Request) {
 	if hs.Deflate != nil {
 		w.AddHeader("Sec-WebSocket-Extensions", hs.Deflate.String())
 	}
-	if err := w.Upgrade(&upgraded{Server: s, req: head, hs: hs}); err != nil {
+	c := newConn(nil, s.h, &s.o, true)
+	c.req, c.protocol = head, hs.Protocol
+	c.setDeflate(hs.Deflate)
+	if err := w.Upgrade((*upgradedHandler)(c)); err != nil {
 		refuseHTTP1(w, Handshake{Status: 400, Reason: err.Error()})
 	}
 }
@@ -85,27 +89,42 @@ func refuseHTTP1(w *http1.ResponseWriter, hs Handshake) {
 	w.WriteString(hs.Reason + "\n")
 }
 
-// upgraded is the Server for one conn handed over by http1: its
+// upgradedHandler is a conn handed over by http1 as its own handler: http1
+// keeps the handler for the conn's life, so the conn is all it holds. Its
 // handshake is done, so the conn opens at once.
-type upgraded struct {
-	*Server
-	req *RequestHead
-	hs  Handshake
-}
+type upgradedHandler Conn
+
+func (u *upgradedHandler) conn() *Conn { return (*Conn)(u) }
 
 // OnOpen implements reactor.Handler: the conn is open.
-func (u *upgraded) OnOpen(raw conn.Conn) reactor.Action {
-	c := newConn(raw, u.h, &u.o, true)
+func (u *upgradedHandler) OnOpen(raw conn.Conn) reactor.Action {
+	c := u.conn()
+	c.raw = raw
 	raw.SetContext(c)
-	c.req, c.protocol = u.req, u.hs.Protocol
-	c.setDeflate(u.hs.Deflate)
-	u.req, u.hs = nil, Handshake{} // http1 keeps u as the conn's handler: keep it small
 	c.open()
 	if c.state == stateClosed {
 		return reactor.Close
 	}
 	return reactor.None
 }
+
+// OnTraffic implements reactor.Handler.
+func (u *upgradedHandler) OnTraffic(conn.Conn) reactor.Action { return u.conn().traffic() }
+
+// OnClose implements reactor.Handler.
+func (u *upgradedHandler) OnClose(_ conn.Conn, err error) { u.conn().closed(err) }
+
+// OnStop implements reactor.StopHandler: the engine stops (1001).
+func (u *upgradedHandler) OnStop(conn.Conn) { u.conn().stop("server stopping") }
+
+// OnBoot, OnTick and OnShutdown are the engine's, never a conn's.
+func (u *upgradedHandler) OnBoot(reactor.Engine) reactor.Action { return reactor.None }
+
+// OnTick implements reactor.Handler (never called for a conn's handler).
+func (u *upgradedHandler) OnTick() (time.Duration, reactor.Action) { return 0, reactor.None }
+
+// OnShutdown implements reactor.Handler (never called for a conn's handler).
+func (u *upgradedHandler) OnShutdown(reactor.Engine) {}
 
 var _ http1.Handler = (*Server)(nil)
 

@@ -140,6 +140,18 @@ func activatedSockets(files func() []*os.File) []*activatedSocket {
 // listenSystemd serves the sockets systemd passed: all of them for
 // systemd://, or those whose FileDescriptorName is NAME for systemd://NAME.
 func (e *engine) listenSystemd(a Addr, r *route) error {
+	return TakeActivated(a, func(fd int) error { return e.adopt(fd, a, r) })
+}
+
+// TakeActivated hands a backend the sockets a service manager passed
+// (LISTEN_FDS) that a systemd:// address names: all of them for
+// systemd://, those whose FileDescriptorName is NAME for systemd://NAME.
+// adopt serves each as an inherited socket, as for fd://N, and takes it
+// over; a socket adopt took is not handed out again, and adopt's error
+// ends the call. It fails with ErrUnsupported when the program does not
+// import reactor/systemd, and with ErrNoActivation when no socket is left
+// for a.
+func TakeActivated(a Addr, adopt func(fd int) error) error {
 	files := activationFiles.Load()
 	if files == nil {
 		return fmt.Errorf("%w: %s: systemd:// addresses need import _ %q in the program", ErrUnsupported, a, systemdImport)
@@ -152,7 +164,7 @@ func (e *engine) listenSystemd(a Addr, r *route) error {
 		if s.taken || (a.Target != "" && s.name != a.Target) {
 			continue
 		}
-		if err := e.adopt(s.fd, a, r); err != nil {
+		if err := adopt(s.fd); err != nil {
 			return err
 		}
 		s.taken = true

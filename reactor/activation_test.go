@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/evloop/evloop/reactor"
+	"github.com/evloop/evloop/reactor/uringbackend"
 	_ "github.com/evloop/evloop/reactor/systemd" // systemd:// addresses
 )
 
@@ -136,10 +137,14 @@ func TestSystemdActivationHelper(t *testing.T) {
 	// systemd sets LISTEN_PID to the service's pid before exec; the parent
 	// test cannot know it, so the child does.
 	os.Setenv("LISTEN_PID", strconv.Itoa(os.Getpid()))
-	_, err := reactor.Start(newTPHandler(), []string{"systemd://other-name"})
+	var backend []reactor.Option
+	if os.Getenv(systemdHelperEnv) == "uring" {
+		backend = append(backend, reactor.WithBackend(uringbackend.New()))
+	}
+	_, err := reactor.Start(newTPHandler(), []string{"systemd://other-name"}, backend...)
 	require.ErrorIs(t, err, reactor.ErrNoActivation)
 
-	e, err := reactor.Start(newTPHandler(), []string{"systemd://web"}, reactor.WithLoops(1), reactor.WithSignals(syscall.SIGTERM))
+	e, err := reactor.Start(newTPHandler(), []string{"systemd://web"}, append(backend, reactor.WithLoops(1), reactor.WithSignals(syscall.SIGTERM))...)
 	require.NoError(t, err)
 	require.Empty(t, os.Getenv("LISTEN_FDS"), "the activation variables are cleared for our children")
 	fmt.Printf("listening %s://%s\n", e.Addrs()[0].Network(), e.Addrs()[0])
@@ -150,7 +155,19 @@ func TestSystemdActivationHelper(t *testing.T) {
 	}
 }
 
+// TestSystemdActivation: a service started with a socket at fd 3
+// (LISTEN_FDS, LISTEN_FDNAMES) serves it as systemd://web, tells the
+// manager READY=1 and, on SIGTERM, STOPPING=1; on native and io_uring
+// (gnet binds its own sockets).
 func TestSystemdActivation(t *testing.T) {
+	for _, backend := range []string{"native", "uring"} {
+		t.Run(backend, func(t *testing.T) {
+			testSystemdActivation(t, backend)
+		})
+	}
+}
+
+func testSystemdActivation(t *testing.T, backend string) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	addr := ln.Addr().String()
@@ -168,7 +185,7 @@ func TestSystemdActivation(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*tpBound)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestSystemdActivationHelper$", "-test.count=1")
-	cmd.Env = append(os.Environ(), systemdHelperEnv+"=1", "LISTEN_FDS=1", "LISTEN_FDNAMES=web", "NOTIFY_SOCKET="+notifyPath)
+	cmd.Env = append(os.Environ(), systemdHelperEnv+"="+backend, "LISTEN_FDS=1", "LISTEN_FDNAMES=web", "NOTIFY_SOCKET="+notifyPath)
 	cmd.ExtraFiles = []*os.File{lf} // fd 3, as systemd passes it
 	stdout, err := cmd.StdoutPipe()
 	require.NoError(t, err)

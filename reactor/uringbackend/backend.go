@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/evloop/evloop/internal/sdnotify"
 	"github.com/evloop/evloop/internal/socket"
 	"github.com/evloop/evloop/poller"
 	"github.com/evloop/evloop/reactor"
@@ -76,6 +77,9 @@ func (Backend) Start(h reactor.Handler, specs []reactor.ListenSpec, o *reactor.O
 		e.finish()
 		return e, nil
 	}
+	// READY before the loops run: one that stops at once must not have its
+	// STOPPING overtaken by READY. The listeners are bound already.
+	sdnotify.Ready(e.log)
 	e.run()
 	return e, nil
 }
@@ -104,10 +108,10 @@ func checkAddr(sp reactor.ListenSpec) error {
 		return nil // adopt checks that it is a listening stream socket
 	}
 	switch a.Scheme {
-	case "tcp", "tcp4", "tcp6", "unix", "udp", "udp4", "udp6":
+	case "tcp", "tcp4", "tcp6", "unix", "udp", "udp4", "udp6", "systemd":
 		return nil
 	}
-	return fmt.Errorf("%w: %s addresses: the uring backend serves tcp, unix and udp (fifo and systemd are not done yet)", reactor.ErrUnsupported, a.Scheme)
+	return fmt.Errorf("%w: %s addresses: the uring backend serves tcp, unix, udp, fd and systemd (fifo is not done yet)", reactor.ErrUnsupported, a.Scheme)
 }
 
 // inheritedFD is the fd an address names: ?fd=N, or fd://N.
@@ -156,6 +160,9 @@ func (e *engine) listen(sp reactor.ListenSpec) error {
 	r := newRoute(sp.Handler)
 	if fd, ok := inheritedFD(a); ok {
 		return e.adopt(fd, a, r)
+	}
+	if a.Scheme == "systemd" {
+		return reactor.TakeActivated(a, func(fd int) error { return e.adopt(fd, a, r) })
 	}
 	if !a.IsStream() {
 		return e.listenUDP(a, r)

@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/evloop/evloop/internal/sdnotify"
 	"github.com/evloop/evloop/reactor"
 )
 
@@ -113,6 +114,7 @@ func (e *engine) Stopping() <-chan struct{} { return e.stopping }
 func (e *engine) begin() {
 	e.beginOnce.Do(func() {
 		close(e.stopping)
+		sdnotify.Stopping(e.log)
 		e.dialCancel()
 	})
 }

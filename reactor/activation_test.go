@@ -19,8 +19,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/evloop/evloop/reactor"
-	"github.com/evloop/evloop/reactor/uringbackend"
 	_ "github.com/evloop/evloop/reactor/systemd" // systemd:// addresses
+	"github.com/evloop/evloop/reactor/uringbackend"
 )
 
 // dupFD returns a fd of our own for f's socket and closes f, the way a

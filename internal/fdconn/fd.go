@@ -59,6 +59,7 @@ type FD struct {
 	write   writeStage
 
 	readPaused bool // backpressure
+	readHeld   bool // the application paused reading (PauseRead)
 	readEOF    bool
 	regRead    bool // interest the poller has now
 	regWrite   bool

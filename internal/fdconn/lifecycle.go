@@ -6,6 +6,8 @@ import (
 	"os"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/evloop/evloop/conn"
 )
 
 // syncInterest tells the poller what the conn wants now: reading unless
@@ -21,7 +23,7 @@ func (c *FD) syncInterest() {
 		}
 	}
 	s := c.closeStage()
-	wantRead := s == stageLingering || (s == stageOpen && !c.readPaused && !c.readEOF)
+	wantRead := s == stageLingering || (s == stageOpen && !c.readPaused && !c.readHeld && !c.readEOF)
 	wantWrite := out > 0
 	if !c.registered || s == stageReleased {
 		return
@@ -57,6 +59,32 @@ func (c *FD) WantsRead() bool { return c.regRead }
 
 // ReadPaused tells whether backpressure has paused reading.
 func (c *FD) ReadPaused() bool { return c.readPaused }
+
+// PauseRead implements conn.ReadPauser.
+func (c *FD) PauseRead() error {
+	if c.IsClosed() {
+		return conn.ErrClosed
+	}
+	c.readHeld = true
+	c.syncInterest()
+	return nil
+}
+
+// ResumeRead implements conn.ReadPauser.
+func (c *FD) ResumeRead() error {
+	if c.IsClosed() {
+		return conn.ErrClosed
+	}
+	if !c.readHeld {
+		return nil
+	}
+	c.readHeld = false
+	c.syncInterest()
+	if len(c.in) > 0 {
+		return c.Wake()
+	}
+	return nil
+}
 
 // BeginClose marks the conn closing: it stops reading and closes once output
 // is flushed. It reports whether nothing is left to flush.

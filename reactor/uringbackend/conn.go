@@ -64,6 +64,7 @@ type uconn struct {
 	dirty        bool
 	readEOF      bool
 	paused       bool // output past the high watermark: no receive armed
+	held         bool // the application paused reading (PauseRead)
 	told         bool // OnStop has run
 	writeShut    bool
 	shutPending  bool
@@ -269,6 +270,32 @@ func (c *uconn) AsyncWritev(bufs [][]byte, done conn.AsyncCallback) error {
 // while the loop runs: how a layer reports something about a conn that
 // became known only after its OnClose (a TLS dial's handshake verdict).
 func (c *uconn) RunOnLoop(task func()) error { return c.l.Post(task) }
+
+// PauseRead implements conn.ReadPauser: no receive is armed until
+// ResumeRead (one already in flight still completes into the conn).
+func (c *uconn) PauseRead() error {
+	if c.released() {
+		return conn.ErrClosed
+	}
+	c.held = true
+	return nil
+}
+
+// ResumeRead implements conn.ReadPauser.
+func (c *uconn) ResumeRead() error {
+	if c.released() {
+		return conn.ErrClosed
+	}
+	if !c.held {
+		return nil
+	}
+	c.held = false
+	c.l.touch(c)
+	if len(c.in) > 0 {
+		return c.Wake()
+	}
+	return nil
+}
 
 // Wake implements conn.Conn.
 func (c *uconn) Wake() error {

@@ -600,7 +600,10 @@ func (l *loop) received(c *uconn, cqe ring.CQE) {
 	} else {
 		c.in = append(c.in, data...)
 	}
-	a := l.callTraffic(c)
+	a := reactor.None
+	if !c.held { // a receive in flight when the conn paused: kept for ResumeRead
+		a = l.callTraffic(c)
+	}
 	l.retain(c)
 	l.br.Recycle(bid)
 	if c.released() {
@@ -710,7 +713,7 @@ func (l *loop) syncConn(c *uconn) {
 		}
 	}
 	st := c.state.Load()
-	want := st == stateLingering || (st == stateOpen && !c.paused && !c.readEOF)
+	want := st == stateLingering || (st == stateOpen && !c.paused && !c.held && !c.readEOF)
 	if want && !c.recvArmed {
 		s := l.getSQE()
 		s.Opcode, s.Fd, s.Flags, s.BufGroup, s.UserData = ring.OpRecv, int32(c.fd), ring.SQEBufferSelect, l.br.Group(), userData(kindRecv, c.id)

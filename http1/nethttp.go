@@ -27,8 +27,11 @@ type NetHTTPConfig struct {
 // and its response goes back to the conn in request order. The handler
 // code is the same as under http.Server; what differs:
 //
-//   - The request body is read by the loop before the handler runs, up to
-//     Limits.MaxBodyBytes (a streamed Request.Body is not built yet).
+//   - Request.Body is streamed: the handler runs once the head is in, and
+//     reads the body as the loop receives it, with at most StreamWindow
+//     bytes waiting in memory (reading pauses past them). A body the
+//     handler leaves unread closes the conn after the response, where
+//     http.Server would read on up to 256 KiB of it.
 //   - The response is held until the handler returns or calls Flush
 //     (http.Flusher); then it goes out with Content-Length or chunked.
 //   - Hijack (http.Hijacker) is not offered: the conn belongs to its loop,
@@ -93,10 +96,17 @@ func (a *netHTTP) run(d *Deferred, req *http.Request) {
 		}
 		rw.finish()
 	}()
+	if b, ok := req.Body.(*BodyStream); ok {
+		defer b.Close() // as net/http's server does; the rest unread closes the conn
+	}
 	if req.Context().Err() == nil {
 		a.h.ServeHTTP(rw, req)
 	}
 }
+
+// streamsBodies: the adapter's requests come with their bodies streamed,
+// as net/http's handlers expect of Request.Body.
+func (a *netHTTP) streamsBodies() bool { return true }
 
 // request copies r into an http.Request, as net/http's server would make it.
 func (a *netHTTP) request(w *ResponseWriter, r *Request, ctx context.Context) (*http.Request, error) {
@@ -130,7 +140,9 @@ func (a *netHTTP) request(w *ResponseWriter, r *Request, ctx context.Context) (*
 	}
 	if r.Chunked {
 		req.TransferEncoding = []string{"chunked"}
-		req.ContentLength = int64(len(r.Body))
+		if r.BodyStream == nil {
+			req.ContentLength = int64(len(r.Body))
+		}
 	}
 	if len(r.Trailer) > 0 {
 		req.Trailer = make(http.Header, len(r.Trailer))
@@ -139,9 +151,12 @@ func (a *netHTTP) request(w *ResponseWriter, r *Request, ctx context.Context) (*
 			req.Trailer[k] = append(req.Trailer[k], string(f.Value))
 		}
 	}
-	if len(r.Body) > 0 {
+	switch {
+	case r.BodyStream != nil:
+		req.Body = r.BodyStream
+	case len(r.Body) > 0:
 		req.Body = io.NopCloser(bytes.NewReader(bytes.Clone(r.Body)))
-	} else {
+	default:
 		req.Body = http.NoBody
 	}
 	// The TLS layer's conn reports its handshake (reactor.TLSConn).

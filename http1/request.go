@@ -44,8 +44,16 @@ type Request struct {
 	Upgrade bool
 
 	// Body is the whole body, read by the server before the handler runs
-	// (up to Limits.MaxBodyBytes), a view like the other fields.
+	// (up to Limits.MaxBodyBytes), a view like the other fields; nil when
+	// the body is streamed.
 	Body []byte
+	// BodyStream, when the server streams bodies (Config.StreamBodies, or
+	// the net/http adapter), is the body as it arrives, for the handler
+	// to read from any goroutine (it answers with Defer); nil for a
+	// request without a body. Its bytes are its own, not views; the field
+	// itself, like the others, is valid only while the handler runs, so a
+	// handler passes the *BodyStream on, not the Request.
+	BodyStream *BodyStream
 	// Trailer holds a chunked body's trailer fields, once it is complete.
 	Trailer Fields
 }

@@ -31,6 +31,12 @@ type Config struct {
 	// Methods, when set, are the methods the handler implements; a request
 	// with another is answered 501 before the handler sees it.
 	Methods []string
+	// StreamBodies hands each request with a body to the handler as soon
+	// as its head is in, with the body to read from Request.BodyStream as
+	// it arrives (no Limits.MaxBodyBytes: at most StreamWindow bytes wait
+	// in memory, and reading pauses past them). The net/http adapter
+	// streams whatever this says.
+	StreamBodies bool
 }
 
 // Server is a reactor.Handler that speaks HTTP/1.1 to each conn and calls
@@ -42,6 +48,7 @@ type Server struct {
 	lim         Limits
 	methods     []string
 	serverField []byte
+	stream      bool // bodies are streamed (Config.StreamBodies, or the handler asks)
 
 	requests sync.Pool // *Request, one per OnTraffic in progress
 	writers  sync.Pool // *ResponseWriter
@@ -50,7 +57,10 @@ type Server struct {
 
 // NewServer returns a Server calling h.
 func NewServer(h Handler, cfg Config) *Server {
-	s := &Server{h: h, lim: cfg.Limits.withDefaults(), methods: cfg.Methods}
+	s := &Server{h: h, lim: cfg.Limits.withDefaults(), methods: cfg.Methods, stream: cfg.StreamBodies}
+	if bs, ok := h.(interface{ streamsBodies() bool }); ok && bs.streamsBodies() {
+		s.stream = true
+	}
 	switch cfg.ServerName {
 	case "":
 		s.serverField = []byte("Server: evloop\r\n")
@@ -129,7 +139,7 @@ func (s *Server) OnStop(c conn.Conn) {
 	if cs.up != nil {
 		return // the 101 is on its way: the new protocol's OnOpen comes next
 	}
-	if cs.closing || cs.det != nil || c.InboundBuffered() > 0 {
+	if cs.closing || cs.det != nil || cs.body != nil || c.InboundBuffered() > 0 {
 		return // a request is being read: it is answered, and closes the conn
 	}
 	cs.closing = true
@@ -151,6 +161,9 @@ func (s *Server) OnClose(c conn.Conn, err error) {
 		return
 	}
 	if cs, ok := c.Context().(*connState); ok {
+		if cs.body != nil {
+			cs.body.end(ErrBodyAborted)
+		}
 		cs.mu.Lock()
 		cs.closed = true
 		cs.first, cs.last = nil, nil
@@ -189,8 +202,11 @@ type connState struct {
 	out      *[]byte // the batch being written (during serve)
 	flushed  *slot   // a queued response its loop-native handler flushed, not yet done
 	det      *detached
-	wait     int   // bytes to have buffered before parsing again (a Content-Length body)
-	deadline int64 // a head's deadline, unix nanos (modeHead)
+	body     *BodyStream // the body being streamed to its handler
+	bodyReq  *Request    // its request, for a chunked body's trailer
+	bodyHeld bool        // the body's window is full: reading waits for the handler
+	wait     int         // bytes to have buffered before parsing again (a Content-Length body)
+	deadline int64       // a head's deadline, unix nanos (modeHead)
 	mode     uint8
 	closing  bool // a response closes the conn: nothing more is parsed
 	stopping bool
@@ -218,6 +234,7 @@ func (cs *connState) serve() reactor.Action {
 	cs.out = out
 	req := s.requests.Get().(*Request)
 	cs.takeDelivered()
+	cs.resumeBody()
 	for !cs.closing && cs.up == nil && cs.pending < s.lim.MaxPipeline && cs.c.OutboundBuffered() <= s.lim.MaxOutbound {
 		if !cs.step(req) {
 			break
@@ -260,13 +277,20 @@ func (cs *connState) writeFull() {
 func (cs *connState) step(req *Request) bool {
 	s, c := cs.srv, cs.c
 	in, _ := c.Peek(-1)
+	if cs.body != nil {
+		return cs.stepBody(in)
+	}
 	if cs.det != nil {
 		return cs.stepChunked(in)
 	}
 	if len(in) == 0 || len(in) < cs.wait {
 		return false
 	}
-	ev, n, _, err := cs.rd.next(in, req, &s.lim, s.lim.MaxBodyBytes)
+	maxBody := s.lim.MaxBodyBytes
+	if s.stream {
+		maxBody = -1 // a streamed body is bounded by its window, not its size
+	}
+	ev, n, _, err := cs.rd.next(in, req, &s.lim, maxBody)
 	if err != nil {
 		cs.fail(err)
 		return false
@@ -280,6 +304,10 @@ func (cs *connState) step(req *Request) bool {
 		return false
 	}
 	switch {
+	case s.stream && (req.Chunked || req.ContentLength > 0):
+		cs.startBody(req)
+		c.Discard(n)
+		return true
 	case req.Chunked:
 		cs.detach(in[:n], req)
 		c.Discard(n)
@@ -505,6 +533,8 @@ func appendInt(b []byte, n int) []byte {
 func (cs *connState) updateTimer() {
 	switch {
 	case cs.closing:
+	case cs.body != nil && !cs.bodyHeld:
+		cs.setTimer(modeBody) // the client's pace, not the handler's
 	case cs.first != nil:
 		cs.setTimer(modeBusy)
 	case cs.det != nil || cs.wait > 0:

@@ -39,9 +39,9 @@ const (
 type uconn struct {
 	l     *loop
 	id    uint32
+	state atomic.Uint32
 	fd    int
 	route *route
-	state atomic.Uint32
 
 	local net.Addr
 	// remote is the peer's address: set at creation, or built on first use
@@ -50,16 +50,16 @@ type uconn struct {
 	peer   socket.InetAddr
 	ctx    any
 
-	in     []byte
-	inView bool
+	in      []byte
+	out     []byte
+	sending []byte
+	sendOff int
 
-	out          []byte
-	sending      []byte
-	sendOff      int
+	ops          int32 // operations in the ring naming this conn
+	idleGen      uint32
+	inView       bool
 	sendInflight bool
 	recvArmed    bool
-	ops          int // operations in the ring naming this conn
-
 	registered   bool
 	dirty        bool
 	readEOF      bool
@@ -68,12 +68,11 @@ type uconn struct {
 	told         bool // OnStop has run
 	writeShut    bool
 	shutPending  bool
+	idleLive     bool
 	writeFailure error
 
 	idle       time.Duration
 	lastActive int64
-	idleGen    uint32
-	idleLive   bool
 }
 
 var _ conn.Conn = (*uconn)(nil)
@@ -216,22 +215,24 @@ func (c *uconn) SetIdleTimeout(d time.Duration) error {
 
 func (c *uconn) armIdle(when int64) {
 	c.idleGen++
-	gen := c.idleGen
 	c.idleLive = true
-	c.l.at(when, func() {
-		if gen != c.idleGen {
-			return // a later entry serves the timeout
-		}
-		c.idleLive = false
-		if c.released() || c.idle == 0 || c.lingering() {
-			return
-		}
-		if deadline := c.lastActive + int64(c.idle); deadline > c.l.now {
-			c.armIdle(deadline)
-			return
-		}
-		c.l.teardown(c, reactor.ErrIdleTimeout)
-	})
+	c.l.atIdle(when, c)
+}
+
+// idleDue is c's idle timer entry armed as generation gen coming due.
+func (c *uconn) idleDue(gen uint32) {
+	if gen != c.idleGen {
+		return // a later entry serves the timeout
+	}
+	c.idleLive = false
+	if c.released() || c.idle == 0 || c.lingering() {
+		return
+	}
+	if deadline := c.lastActive + int64(c.idle); deadline > c.l.now {
+		c.armIdle(deadline)
+		return
+	}
+	c.l.teardown(c, reactor.ErrIdleTimeout)
 }
 
 // Context implements conn.Conn.

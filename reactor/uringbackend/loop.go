@@ -3,7 +3,6 @@
 package uringbackend
 
 import (
-	"container/heap"
 	"context"
 	"encoding/binary"
 	"fmt"
@@ -98,8 +97,7 @@ type loop struct {
 
 	timers    timerHeap
 	timerSeq  uint64
-	conns     map[uint32]*uconn
-	nextID    uint32
+	conns     connTable
 	listeners []*listener
 	packets   []*packetConn       // UDP sockets
 	dirty     []*uconn            // conns to sync at the end of the iteration
@@ -126,7 +124,7 @@ type counters struct {
 }
 
 func newLoop(id int, e *engine) (*loop, error) {
-	l := &loop{id: id, e: e, log: e.log.With("loop", id), conns: map[uint32]*uconn{}, efd: -1, efdBuf: new([8]byte)}
+	l := &loop{id: id, e: e, log: e.log.With("loop", id), efd: -1, efdBuf: new([8]byte)}
 	var err error
 	flags := uint32(ring.SetupCoopTaskrun)
 	if singleIssuer {
@@ -338,7 +336,7 @@ func (l *loop) complete(cqe ring.CQE) {
 		l.polled(cqe, kind == kindPollOut)
 	case kindRecv:
 		l.inflight--
-		c := l.conns[id]
+		c := l.conns.get(id)
 		if c == nil {
 			l.recycle(cqe)
 			return
@@ -349,7 +347,7 @@ func (l *loop) complete(cqe ring.CQE) {
 		l.forgetIfDone(c)
 	case kindSend:
 		l.inflight--
-		c := l.conns[id]
+		c := l.conns.get(id)
 		if c == nil {
 			return
 		}
@@ -369,7 +367,7 @@ func (l *loop) recycle(cqe ring.CQE) {
 // forgetIfDone drops a released conn once the kernel holds nothing of it.
 func (l *loop) forgetIfDone(c *uconn) {
 	if c.released() && c.ops == 0 {
-		delete(l.conns, c.id)
+		l.conns.remove(c.id)
 	}
 }
 
@@ -513,15 +511,7 @@ func (l *loop) register(c *uconn) {
 		return
 	}
 	c.l = l
-	l.nextID++
-	if l.nextID == 0 {
-		l.nextID++
-	}
-	for l.conns[l.nextID] != nil {
-		l.nextID++
-	}
-	c.id = l.nextID
-	l.conns[c.id] = c
+	c.id = l.conns.add(c)
 	l.open.Add(1)
 	l.stats.accepted.Add(1)
 	c.lastActive = l.now
@@ -846,14 +836,14 @@ func (l *loop) exit() {
 	if l.wakeArmed {
 		l.cancel(userData(kindWake, 0))
 	}
-	for _, c := range l.conns {
+	l.conns.each(func(c *uconn) {
 		if c.recvArmed {
 			l.cancel(userData(kindRecv, c.id))
 		}
 		if c.sendInflight {
 			l.cancel(userData(kindSend, c.id))
 		}
-	}
+	})
 	deadline := monotime() + int64(exitWait)
 	for first := true; first || l.inflight > 0 && monotime() < deadline; first = false {
 		l.r.Submit()
@@ -964,12 +954,12 @@ func (l *loop) forceCloseAll(cause error) {
 }
 
 func (l *loop) snapshotConns() []*uconn {
-	cs := make([]*uconn, 0, len(l.conns))
-	for _, c := range l.conns {
+	cs := make([]*uconn, 0, l.conns.len())
+	l.conns.each(func(c *uconn) {
 		if !c.released() {
 			cs = append(cs, c)
 		}
-	}
+	})
 	return cs
 }
 
@@ -1000,41 +990,6 @@ func (l *loop) snapshot() reactor.LoopStats {
 
 // Timers: a heap of functions due at a loop-clock time.
 
-type timer struct {
-	when int64
-	seq  uint64
-	fn   func()
-}
-
-type timerHeap []timer
-
-func (h timerHeap) Len() int { return len(h) }
-func (h timerHeap) Less(i, j int) bool {
-	return h[i].when < h[j].when || h[i].when == h[j].when && h[i].seq < h[j].seq
-}
-func (h timerHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *timerHeap) Push(x any)   { *h = append(*h, x.(timer)) }
-func (h *timerHeap) Pop() any {
-	old := *h
-	t := old[len(old)-1]
-	old[len(old)-1] = timer{}
-	*h = old[:len(old)-1]
-	return t
-}
-
-func (l *loop) at(when int64, fn func()) {
-	l.timerSeq++
-	heap.Push(&l.timers, timer{when: when, seq: l.timerSeq, fn: fn})
-}
-
-func (l *loop) after(d time.Duration, fn func()) { l.at(monotime()+int64(d), fn) }
-
-func (l *loop) runTimers() {
-	for len(l.timers) > 0 && l.timers[0].when <= l.now {
-		t := heap.Pop(&l.timers).(timer)
-		t.fn()
-	}
-}
 
 // Callbacks, each guarded: a panic closes the conn (ErrPanic), not the
 // process.

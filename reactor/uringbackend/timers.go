@@ -1,0 +1,85 @@
+//go:build linux
+
+package uringbackend
+
+import "time"
+
+// A loop's timers: a min-heap by deadline (ties in the order they were
+// set). An entry runs fn, or is a conn's idle timeout: those carry the conn
+// and the generation they were armed with instead of a closure, so an idle
+// conn holds no function value.
+type timer struct {
+	when int64
+	seq  uint64
+	fn   func()
+	conn *uconn // an idle timeout's conn (fn is nil)
+	gen  uint32 // conn.idleGen when it was armed
+}
+
+type timerHeap []timer
+
+func (h timerHeap) less(i, j int) bool {
+	return h[i].when < h[j].when || h[i].when == h[j].when && h[i].seq < h[j].seq
+}
+
+func (h *timerHeap) push(t timer) {
+	*h = append(*h, t)
+	s := *h
+	for i := len(s) - 1; i > 0; {
+		p := (i - 1) / 2
+		if !s.less(i, p) {
+			break
+		}
+		s[i], s[p] = s[p], s[i]
+		i = p
+	}
+}
+
+func (h *timerHeap) pop() timer {
+	s := *h
+	t := s[0]
+	last := len(s) - 1
+	s[0] = s[last]
+	s[last] = timer{}
+	s = s[:last]
+	for i := 0; ; {
+		l, r, m := 2*i+1, 2*i+2, i
+		if l < len(s) && s.less(l, m) {
+			m = l
+		}
+		if r < len(s) && s.less(r, m) {
+			m = r
+		}
+		if m == i {
+			break
+		}
+		s[i], s[m] = s[m], s[i]
+		i = m
+	}
+	*h = s
+	return t
+}
+
+func (l *loop) at(when int64, fn func()) {
+	l.timerSeq++
+	l.timers.push(timer{when: when, seq: l.timerSeq, fn: fn})
+}
+
+func (l *loop) after(d time.Duration, fn func()) { l.at(monotime()+int64(d), fn) }
+
+// atIdle arms c's idle timeout for when.
+func (l *loop) atIdle(when int64, c *uconn) {
+	l.timerSeq++
+	l.timers.push(timer{when: when, seq: l.timerSeq, conn: c, gen: c.idleGen})
+}
+
+func (l *loop) runTimers() {
+	for len(l.timers) > 0 && l.timers[0].when <= l.now {
+		t := l.timers.pop()
+		if t.conn != nil {
+			t.conn.idleDue(t.gen)
+			continue
+		}
+		t.fn()
+	}
+}

@@ -988,8 +988,6 @@ func (l *loop) snapshot() reactor.LoopStats {
 	}
 }
 
-// Timers: a heap of functions due at a loop-clock time.
-
 // Callbacks, each guarded: a panic closes the conn (ErrPanic), not the
 // process.
 

@@ -18,7 +18,8 @@ import (
 // The move is completed after the callback that asked for it returns (the
 // loop still touches the conn until then): the conn leaves this loop's
 // poller and table, and the target loop registers it and calls its route's
-// OnTraffic, where the layer goes on. Only native socket conns move, only
+// OnTraffic, where the layer goes on. Only socket conns move (native ones,
+// and those of a backend whose conns are SourceMovers: io_uring's), only
 // before anything was written, and only under SourceHash with several
 // loops.
 
@@ -37,7 +38,13 @@ import (
 // engine's own (a FIFO pair, a conn a layer made).
 func MoveBySource(raw conn.Conn, src net.Addr) bool {
 	c, ok := raw.(*fdconn.FD)
-	if !ok || c.IsPair() || c.OutboundBuffered() > 0 {
+	if !ok {
+		if m, ok := raw.(SourceMover); ok {
+			return m.MoveBySource(src)
+		}
+		return false
+	}
+	if c.IsPair() || c.OutboundBuffered() > 0 {
 		return false
 	}
 	l := loopOf(c)
@@ -58,6 +65,15 @@ func MoveBySource(raw conn.Conn, src net.Addr) bool {
 	}
 	l.moveTo = target
 	return true
+}
+
+// SourceMover is a conn of another backend's that can move as
+// MoveBySource describes: it moves (true) to the loop its engine's
+// SourceHash balancing picks for src, under the same conditions and with
+// the same effect, or reports false. The io_uring backend's conns
+// implement it; MoveBySource asks a conn that is not native through it.
+type SourceMover interface {
+	MoveBySource(src net.Addr) bool
 }
 
 // finishMove completes a move asked for during c's callback; it reports

@@ -13,6 +13,7 @@ import (
 	"github.com/evloop/evloop/poller"
 	"github.com/evloop/evloop/proxyproto"
 	"github.com/evloop/evloop/reactor"
+	"github.com/evloop/evloop/reactor/uringbackend"
 )
 
 // addrEcho answers each read with the remote address it sees and the bytes.
@@ -29,11 +30,19 @@ func (addrEcho) OnTraffic(c conn.Conn) reactor.Action {
 // (every conn here comes from 127.0.0.1): the conn moves to that loop before
 // it opens, with the bytes that followed the header.
 func TestSourceHashUsesProxiedClient(t *testing.T) {
-	for _, kind := range []poller.Kind{poller.Epoll, poller.Poll} {
-		t.Run(kind.String(), func(t *testing.T) {
+	for _, b := range []struct {
+		name string
+		opt  reactor.Option
+	}{
+		{"epoll", reactor.WithPoller(poller.Epoll)},
+		{"poll", reactor.WithPoller(poller.Poll)},
+		{"uring", reactor.WithBackend(uringbackend.New())},
+	} {
+		t.Run(b.name, func(t *testing.T) {
 			e, err := reactor.Start(addrEcho{}, []string{"tcp://127.0.0.1:0?proxy=required"},
-				reactor.WithLoops(4), reactor.WithPoller(kind), reactor.WithLoadBalancing(reactor.SourceHash),
-				reactor.WithLogger(quietLog), reactor.WithProxy(reactor.WithProxyTrustAny()))
+				reactor.WithLoops(4), b.opt, reactor.WithLoadBalancing(reactor.SourceHash),
+				reactor.WithLogger(quietLog), reactor.WithProxy(reactor.WithProxyTrustAny()),
+				reactor.WithIdleTimeout(time.Minute)) // the moved conn's timer moves too
 			require.NoError(t, err)
 			defer tpStop(t, e)
 			addr := e.Addrs()[0].String()

@@ -307,9 +307,10 @@ func (c *uconn) Wake() error {
 		if c.released() {
 			return
 		}
-		a := c.l.callTraffic(c)
-		c.l.retain(c)
-		if c.released() {
+		l := c.l
+		a := l.callTraffic(c)
+		l.retain(c)
+		if l.finishMove(c) || c.released() {
 			return
 		}
 		c.l.act(c, a)

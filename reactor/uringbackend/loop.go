@@ -101,6 +101,7 @@ type loop struct {
 	listeners []*listener
 	packets   []*packetConn       // UDP sockets
 	dirty     []*uconn            // conns to sync at the end of the iteration
+	moveTo    *loop               // the loop a callback asked its conn to move to (move.go)
 	closeFds  []int               // fds to close once the cancels naming them are submitted
 	peerBuf   unix.RawSockaddrAny // getpeername's scratch
 	peerLen   uint32
@@ -520,6 +521,9 @@ func (l *loop) register(c *uconn) {
 		c.SetIdleTimeout(d)
 	}
 	a := l.callOpen(c)
+	if l.finishMove(c) {
+		return
+	}
 	if !c.released() {
 		l.act(c, a)
 	}
@@ -596,7 +600,7 @@ func (l *loop) received(c *uconn, cqe ring.CQE) {
 	}
 	l.retain(c)
 	l.br.Recycle(bid)
-	if c.released() {
+	if l.finishMove(c) || c.released() {
 		return
 	}
 	if max := l.e.o.MaxInbound; max > 0 && len(c.in) > max {

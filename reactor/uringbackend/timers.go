@@ -42,22 +42,27 @@ func (h *timerHeap) pop() timer {
 	s[0] = s[last]
 	s[last] = timer{}
 	s = s[:last]
-	for i := 0; ; {
+	s.down(0)
+	*h = s
+	return t
+}
+
+// down moves entry i down to its place.
+func (h timerHeap) down(i int) {
+	for {
 		l, r, m := 2*i+1, 2*i+2, i
-		if l < len(s) && s.less(l, m) {
+		if l < len(h) && h.less(l, m) {
 			m = l
 		}
-		if r < len(s) && s.less(r, m) {
+		if r < len(h) && h.less(r, m) {
 			m = r
 		}
 		if m == i {
-			break
+			return
 		}
-		s[i], s[m] = s[m], s[i]
+		h[i], h[m] = h[m], h[i]
 		i = m
 	}
-	*h = s
-	return t
 }
 
 func (l *loop) at(when int64, fn func()) {
@@ -81,5 +86,12 @@ func (l *loop) runTimers() {
 			continue
 		}
 		t.fn()
+	}
+}
+
+// init restores the heap order of the whole slice.
+func (h timerHeap) init() {
+	for i := len(h)/2 - 1; i >= 0; i-- {
+		h.down(i)
 	}
 }

@@ -102,6 +102,7 @@ type loop struct {
 	packets   []*packetConn       // UDP sockets
 	dirty     []*uconn            // conns to sync at the end of the iteration
 	moveTo    *loop               // the loop a callback asked its conn to move to (move.go)
+	handoffs  atomic.Int32        // accepted conns another loop is handing to this one
 	closeFds  []int               // fds to close once the cancels naming them are submitted
 	peerBuf   unix.RawSockaddrAny // getpeername's scratch
 	peerLen   uint32
@@ -236,7 +237,7 @@ func (l *loop) run() {
 	l.armWake()
 	for {
 		l.sync()
-		if l.draining && l.open.Load() == 0 && l.dialing.Load() == 0 && !l.accepting() {
+		if l.draining && l.open.Load() == 0 && l.dialing.Load() == 0 && l.handoffs.Load() == 0 && !l.accepting() {
 			return
 		}
 		if len(l.closeFds) > 0 {
@@ -465,9 +466,13 @@ func (l *loop) serveAccepted(ln *listener, fd int) {
 		l.register(c)
 		return
 	}
-	if t.Post(func() { t.register(c) }) != nil {
-		unix.Close(fd)
-		l.e.unadmit()
+	// The target stays alive until it has the conn: while a drain begins
+	// it may otherwise end (no conns, draining) before the task runs.
+	t.handoffs.Add(1)
+	if t.Post(func() { t.handoffs.Add(-1); t.register(c) }) != nil {
+		t.handoffs.Add(-1)
+		c.l = l
+		l.register(c) // the target has ended: serve it here
 	}
 }
 

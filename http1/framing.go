@@ -6,7 +6,10 @@ package http1
 // Transfer-Encoding, with differing Content-Length values, or whose
 // Transfer-Encoding does not end in chunked is refused, not guessed at.
 
-import "net/netip"
+import (
+	"net/netip"
+	"net/url"
+)
 
 // finishHead checks a complete head's request-target and fields and sets
 // r's framing (ContentLength, Chunked), Host, Close, Expect100 and Upgrade.
@@ -144,19 +147,57 @@ func checkTarget(r *Request) *Error {
 	connect := string(r.Method) == "CONNECT"
 	switch {
 	case connect:
-		if !validAuthority(t) {
+		// The same URL check as net/http's, on top of ours: a target
+		// either server refuses is refused (rare form: the allocation
+		// does not matter).
+		if !validAuthority(t) || !parsesAsRequestURI("http://"+string(t)) {
 			return ErrTarget
 		}
 	case t[0] == '/':
+		if !validEscapes(t) {
+			return ErrTarget
+		}
 	case len(t) == 1 && t[0] == '*':
 		if string(r.Method) != "OPTIONS" {
 			return ErrTarget
 		}
 	case hasScheme(t):
+		if !parsesAsRequestURI(string(t)) {
+			return ErrTarget
+		}
 	default:
 		return ErrTarget
 	}
 	return nil
+}
+
+// validEscapes: every '%' in an origin-form target's path (before any
+// '?') starts a pct-encoded octet, '%' and two hex digits (RFC 3986
+// §2.1), as net/url requires of a path.
+func validEscapes(t []byte) bool {
+	for i := 0; i < len(t); i++ {
+		switch t[i] {
+		case '?':
+			return true
+		case '%':
+			if i+2 >= len(t) || !isHex(t[i+1]) || !isHex(t[i+2]) {
+				return false
+			}
+			i += 2
+		}
+	}
+	return true
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= lower(c) && lower(c) <= 'f'
+}
+
+// parsesAsRequestURI: net/url takes s as a request-target, as net/http's
+// server does (host, port and escapes checked).
+func parsesAsRequestURI(s string) bool {
+	_, err := url.ParseRequestURI(s)
+	return err == nil
 }
 
 // validAuthority: CONNECT's authority-form, uri-host ":" port (RFC 9112

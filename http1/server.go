@@ -206,7 +206,7 @@ type connState struct {
 	bodyReq  *Request    // its request, for a chunked body's trailer
 	bodyHeld bool        // the body's window is full: reading waits for the handler
 	wait     int         // bytes to have buffered before parsing again (a Content-Length body)
-	deadline int64       // a head's deadline, unix nanos (modeHead)
+	deadline int64       // a head's deadline, monoNow nanos (modeHead)
 	mode     uint8
 	closing  bool // a response closes the conn: nothing more is parsed
 	stopping bool
@@ -546,7 +546,7 @@ func (cs *connState) updateTimer() {
 	case cs.c.InboundBuffered() > 0:
 		// A head in progress: a deadline from its first read, however
 		// slowly its bytes come (slowloris).
-		now := time.Now().UnixNano()
+		now := monoNow()
 		if cs.mode != modeHead {
 			cs.mode, cs.deadline = modeHead, now+int64(cs.srv.lim.HeaderTimeout)
 		}
@@ -560,6 +560,14 @@ func (cs *connState) updateTimer() {
 		cs.setTimer(modeIdle)
 	}
 }
+
+// monoStart anchors monoNow.
+var monoStart = time.Now()
+
+// monoNow is the monotonic clock in nanoseconds: a head's deadline must not
+// move when the wall clock is stepped (a step back of a few milliseconds
+// closed slow heads early).
+func monoNow() int64 { return int64(time.Since(monoStart)) }
 
 func (cs *connState) setTimer(m uint8) {
 	if cs.mode == m {

@@ -359,8 +359,20 @@ func TestStuckClientCutOff(t *testing.T) {
 		}
 		talker.expect("* stuck left (too slow)")
 		err := s.waitClose(t, stuck.conn.LocalAddr().String())
-		require.ErrorIs(t, err, reactor.ErrIdleTimeout)
+		if err != nil || !isUring(opts) {
+			// io_uring counts a send's bytes as buffered until its
+			// completion is reaped: on a loaded machine the kick can come
+			// while the kernel still has room, the rest then flushes, and
+			// the conn ends cleanly after its linger instead.
+			require.ErrorIs(t, err, reactor.ErrIdleTimeout)
+		}
 		require.Equal(t, 1, s.eng.Conns())
 		require.Zero(t, s.eng.Stats().OutboundBuffered)
 	})
+}
+
+// isUring: the options run the io_uring backend.
+func isUring(opts []reactor.Option) bool {
+	b := reactor.NewOptions(opts...).Backend
+	return b != nil && b.Name() == "uring"
 }

@@ -119,8 +119,13 @@ func (l *loop) handOff(c *fdconn.FD) {
 		target.register(c)
 		return
 	}
-	if err := target.Post(func() { target.register(c) }); err != nil {
-		l.engine.unadmit(c)
+	// The target stays alive until it has the conn: as a drain begins it
+	// could otherwise end (no conns, draining) before the task runs.
+	target.handoffs.Add(1)
+	if err := target.Post(func() { target.handoffs.Add(-1); target.register(c) }); err != nil {
+		target.handoffs.Add(-1)
+		c.SetOwner(&l.shared)
+		l.register(c) // the target has ended: serve it here
 	}
 }
 

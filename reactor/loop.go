@@ -38,6 +38,7 @@ type loop struct {
 
 	open       atomic.Int64
 	resolving  atomic.Int32 // dials to host names bound for this loop, still resolving
+	handoffs   atomic.Int32 // accepted conns another loop is handing to this one
 	stats      loopCounters
 	draining   bool     // stopping or draining: endpoints closed, it ends with its last conn
 	closing    bool     // stopping: it closes its conns (else a drain only tells them)
@@ -99,9 +100,10 @@ func (l *loop) run() {
 }
 
 // alive tells whether the loop has work: it serves until the engine stops,
-// then until its last conn is gone and no dial bound for it is resolving.
+// then until its last conn is gone, no dial bound for it is resolving and
+// no accepted conn is on its way to it.
 func (l *loop) alive() bool {
-	return !l.draining || l.open.Load() > 0 || l.resolving.Load() > 0
+	return !l.draining || l.open.Load() > 0 || l.resolving.Load() > 0 || l.handoffs.Load() > 0
 }
 
 // waitAndDispatch waits for readiness, at most pollTimeout, and hands each

@@ -157,12 +157,16 @@ func TestScrapeCountersMove(t *testing.T) {
 			defer open.Close()
 
 			// The server sees a client's close after the client's echo
-			// is in: wait (bounded) for the two closes to be counted.
+			// is in, and a backend may count bytes sent when their write
+			// completes, after the client has them: wait (bounded) for
+			// the two closes and the 3,000 bytes to be counted.
 			var after map[string]*dto.MetricFamily
 			deadline := time.Now().Add(10 * time.Second)
 			for {
 				after = scrape(t, url)
-				if value(t, after, "evloop_conns_closed_total", "") == 2 || time.Now().After(deadline) {
+				counted := value(t, after, "evloop_conns_closed_total", "") == 2 &&
+					value(t, after, "evloop_bytes_sent_total", "") == 3000
+				if counted || time.Now().After(deadline) {
 					break
 				}
 				time.Sleep(10 * time.Millisecond)

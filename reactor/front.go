@@ -209,15 +209,6 @@ func (f *front) tlsOptions() TLSOptions {
 	return t.withHandshakeBounds(o.tlsBounds)
 }
 
-func (s *ProxyStats) add(o ProxyStats) {
-	s.Headers += o.Headers
-	s.Passthrough += o.Passthrough
-	s.Malformed += o.Malformed
-	s.Timeouts += o.Timeouts
-	s.Untrusted += o.Untrusted
-	s.Aborted += o.Aborted
-}
-
 // WithProxy sets the PROXY protocol layer's options (header timeout, header
 // bound, trusted networks, ...) for every listener whose address asks for
 // it with ?proxy=required or ?proxy=optional.

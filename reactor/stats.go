@@ -67,3 +67,13 @@ type ProxyStats struct {
 	Untrusted   int64 // conns refused for an untrusted peer
 	Aborted     int64 // conns closed by their peer before sending a byte
 }
+
+// add adds o's counters to s: the front sums its PROXY layers.
+func (s *ProxyStats) add(o ProxyStats) {
+	s.Headers += o.Headers
+	s.Passthrough += o.Passthrough
+	s.Malformed += o.Malformed
+	s.Timeouts += o.Timeouts
+	s.Untrusted += o.Untrusted
+	s.Aborted += o.Aborted
+}

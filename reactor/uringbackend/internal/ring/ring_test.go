@@ -193,3 +193,106 @@ func TestDisabledSysctlSaysUnavailable(t *testing.T) {
 	require.ErrorIs(t, err, ErrUnavailable)
 	require.ErrorContains(t, err, "io_uring_disabled is 2")
 }
+
+// tcpPair is a connected loopback pair: a net.Conn and the raw fd of its
+// peer.
+func tcpPair(t *testing.T) (net.Conn, int) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	require.NoError(t, err)
+	t.Cleanup(func() { c.Close() })
+	s, err := ln.Accept()
+	require.NoError(t, err)
+	f, err := s.(*net.TCPConn).File()
+	s.Close()
+	require.NoError(t, err)
+	t.Cleanup(func() { f.Close() })
+	return c, int(f.Fd())
+}
+
+// A multishot receive stays armed across arrivals, and with an incremental
+// ring the arrivals share one buffer, each after the last.
+func TestMultishotRecvIncremental(t *testing.T) {
+	for _, inc := range []bool{true, false} {
+		t.Run(map[bool]string{true: "incremental", false: "whole buffers"}[inc], func(t *testing.T) {
+			defer func(v bool) { incremental = v }(incremental)
+			incremental = inc
+			r := newRing(t)
+			br, err := r.NewBufRing(1, 4, 64)
+			require.NoError(t, err)
+			defer br.Close()
+			if inc && !br.Incremental() {
+				t.Skip("kernel without incremental buffer rings (6.12)")
+			}
+			require.Equal(t, inc, br.Incremental())
+			c, fd := tcpPair(t)
+			s := r.GetSQE()
+			s.Opcode, s.Fd, s.Flags, s.Ioprio, s.BufGroup, s.UserData = OpRecv, int32(fd), SQEBufferSelect, RecvMultishot, br.Group(), 5
+			_, err = r.Submit()
+			require.NoError(t, err)
+			var bids []uint16
+			for _, msg := range []string{"one", "two", "three"} {
+				_, err := c.Write([]byte(msg))
+				require.NoError(t, err)
+				got := reap(t, r, 1)
+				require.NoError(t, got[0].Err())
+				require.NotZero(t, got[0].Flags&CQEFMore, "the receive stays armed")
+				data, done := br.Take(got[0])
+				require.Equal(t, msg, string(data))
+				require.Equal(t, !inc, done, "an incremental buffer stays with the kernel until used up")
+				bids = append(bids, got[0].BufferID())
+				if done {
+					br.Recycle(got[0].BufferID())
+				}
+			}
+			if inc {
+				require.Equal(t, []uint16{bids[0], bids[0], bids[0]}, bids, "small receives share a buffer")
+			} else {
+				require.NotEqual(t, bids[0], bids[1])
+			}
+			// 64-byte buffers: 100 bytes fill the rest of the current one
+			// and go on in the next, in order.
+			big := make([]byte, 100)
+			for i := range big {
+				big[i] = byte('a' + i%26)
+			}
+			_, err = c.Write(big)
+			require.NoError(t, err)
+			var in []byte
+			for len(in) < len(big) {
+				for _, cqe := range reap(t, r, 1) {
+					require.NoError(t, cqe.Err())
+					data, done := br.Take(cqe)
+					in = append(in, data...)
+					if done {
+						br.Recycle(cqe.BufferID())
+					}
+				}
+			}
+			require.Equal(t, big, in)
+		})
+	}
+}
+
+// SubmitAndWaitMin waits for its count only for minWait: then the
+// completions already there end the wait.
+func TestSubmitAndWaitMin(t *testing.T) {
+	r := newRing(t)
+	if !r.MinWait() {
+		t.Skip("kernel without min_wait (6.12)")
+	}
+	for i := 0; i < 2; i++ {
+		s := r.GetSQE()
+		s.Opcode, s.UserData = OpNop, uint64(i)
+	}
+	start := time.Now()
+	// Three asked for, two will come: without the min wait this sleeps
+	// for the whole timeout.
+	_, err := r.SubmitAndWaitMin(3, 20*time.Millisecond, 5*time.Second)
+	require.NoError(t, err)
+	require.Less(t, time.Since(start), 2*time.Second)
+	require.Equal(t, 2, r.Reap(func(CQE) {}))
+}

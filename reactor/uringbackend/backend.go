@@ -144,9 +144,9 @@ func (e *engine) adopt(fd int, a reactor.Addr, r *route) error {
 	}
 	ln := &listener{fd: fd, addr: in.Addr, network: "tcp", route: r, shared: true}
 	if in.Family == unix.AF_UNIX {
-		ln.network, ln.local = "unix", in.Addr
+		ln.network, ln.local = "unix", &addrBox{in.Addr}
 	} else if ta, ok := in.Addr.(*net.TCPAddr); ok && !ta.IP.IsUnspecified() {
-		ln.local = in.Addr
+		ln.local = &addrBox{in.Addr}
 	}
 	e.loops[0].listeners = append(e.loops[0].listeners, ln)
 	e.addrs = append(e.addrs, in.Addr)
@@ -180,9 +180,9 @@ func (e *engine) listen(sp reactor.ListenSpec) error {
 		}
 		ln := &listener{fd: fd, addr: bound, network: "tcp", route: r}
 		if a.Scheme == "unix" {
-			ln.network, ln.unlink, ln.local = "unix", socket.BoundUnixPath(a.Target), bound
+			ln.network, ln.unlink, ln.local = "unix", socket.BoundUnixPath(a.Target), &addrBox{bound}
 		} else if ta, ok := bound.(*net.TCPAddr); ok && !ta.IP.IsUnspecified() {
-			ln.local = bound
+			ln.local = &addrBox{bound}
 		}
 		l.listeners = append(l.listeners, ln)
 		if i == 0 {

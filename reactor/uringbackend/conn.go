@@ -34,32 +34,42 @@ const (
 //     conn's own, dropped once consumed.
 //   - out collects what Write takes; sending is what the kernel is sending
 //     now (sendOff bytes done). The kernel reads sending until the send's
-//     completion, so it is never written to or dropped while sendInflight;
-//     out and sending swap once a send completes whole.
+//     completion, so it is never written to or dropped while sendInflight.
+//     Both come from the loop's pool (getBuf) and go back to it once
+//     sent: a conn with nothing to send holds no output buffer.
+//
+// The struct is kept within the 176-byte size class, as the native conn
+// is: an idle conn costs what its struct costs.
 type uconn struct {
 	l     *loop
-	id    uint32
-	state atomic.Uint32
-	fd    int
 	route *route
-
-	local net.Addr
+	fd    int
+	local *addrBox // nil: unknown
 	// remote is the peer's address: set at creation, or built on first use
 	// from peer (an accepted TCP conn allocates no address until asked).
 	remote atomic.Pointer[addrBox]
-	peer   socket.InetAddr
 	ctx    any
 
 	in      []byte
-	out     []byte
-	sending []byte
-	sendOff int
+	out     *[]byte
+	sending *[]byte
 
-	ops          int32 // operations in the ring naming this conn
-	idleGen      uint32
+	idle       time.Duration
+	lastActive int64
+
+	id      uint32
+	state   atomic.Uint32
+	sendOff int32
+	idleGen uint32
+	peer    socket.InetAddr
+	ops     int32 // operations in the ring naming this conn
+
 	inView       bool
 	sendInflight bool
-	recvArmed    bool
+	congested    bool // the last send was partial: the socket was full
+	recvArmed    bool // a multishot receive is in the ring
+	recvCancel   bool // and its cancel too
+	moving       bool // waiting for the receive's end to move (move.go)
 	registered   bool
 	dirty        bool
 	readEOF      bool
@@ -69,10 +79,10 @@ type uconn struct {
 	writeShut    bool
 	shutPending  bool
 	idleLive     bool
-	writeFailure error
-
-	idle       time.Duration
-	lastActive int64
+	// overflowed: a write passed WithMaxOutbound, so writes fail with
+	// conn.ErrOutboundTooLarge until the loop closes the conn (a send
+	// that fails closes it at once).
+	overflowed bool
 }
 
 var _ conn.Conn = (*uconn)(nil)
@@ -99,8 +109,8 @@ func (c *uconn) writable() error {
 	switch {
 	case c.state.Load() != stateOpen:
 		return conn.ErrClosed
-	case c.writeFailure != nil:
-		return c.writeFailure
+	case c.overflowed:
+		return conn.ErrOutboundTooLarge
 	case c.writeShut || c.shutPending:
 		return conn.ErrWriteShut
 	}
@@ -119,7 +129,7 @@ func (c *uconn) Write(p []byte) (int, error) {
 	if c.overOutbound(len(p)) {
 		return 0, c.failOverflow()
 	}
-	c.out = append(c.out, p...)
+	c.appendOut(p)
 	c.wrote(len(p))
 	return len(p), nil
 }
@@ -138,7 +148,7 @@ func (c *uconn) Writev(bufs [][]byte) (int, error) {
 	}
 	n := 0
 	for _, b := range bufs {
-		c.out = append(c.out, b...)
+		c.appendOut(b)
 		n += len(b)
 	}
 	if n > 0 {
@@ -159,8 +169,8 @@ func (c *uconn) overOutbound(n int) bool {
 // keeping up, so a flush could wait forever), with
 // conn.ErrOutboundTooLarge as the cause. Later writes fail with it too.
 func (c *uconn) failOverflow() error {
-	if c.writeFailure == nil {
-		c.writeFailure = conn.ErrOutboundTooLarge
+	if !c.overflowed {
+		c.overflowed = true
 		c.l.stats.overflows.Add(1)
 		c.l.touch(c)
 	}
@@ -177,7 +187,27 @@ func (c *uconn) wrote(n int) {
 
 // OutboundBuffered implements conn.Conn: bytes written and not yet taken
 // by the kernel (those of a send in flight included).
-func (c *uconn) OutboundBuffered() int { return len(c.out) + len(c.sending) - c.sendOff }
+func (c *uconn) OutboundBuffered() int {
+	n := 0
+	if c.out != nil {
+		n = len(*c.out)
+	}
+	if c.sending != nil {
+		n += len(*c.sending) - int(c.sendOff)
+	}
+	return n
+}
+
+// appendOut adds p to the output, in a buffer from the loop's pool.
+func (c *uconn) appendOut(p []byte) {
+	if len(p) == 0 {
+		return
+	}
+	if c.out == nil {
+		c.out = c.l.getBuf()
+	}
+	*c.out = append(*c.out, p...)
+}
 
 // ShutdownWrite implements conn.Conn.
 func (c *uconn) ShutdownWrite() error {
@@ -327,7 +357,12 @@ func (c *uconn) Close() error {
 }
 
 // LocalAddr implements conn.Conn.
-func (c *uconn) LocalAddr() net.Addr { return c.local }
+func (c *uconn) LocalAddr() net.Addr {
+	if c.local == nil {
+		return nil
+	}
+	return c.local.Addr
+}
 
 // RemoteAddr implements conn.Conn.
 func (c *uconn) RemoteAddr() net.Addr {

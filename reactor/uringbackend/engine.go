@@ -302,7 +302,10 @@ func (e *engine) dial(l *loop, network, addr string, r *route) {
 	if remote == nil {
 		remote = dialAddr(network, addr)
 	}
-	c := &uconn{l: l, fd: fd, route: r, local: local}
+	c := &uconn{l: l, fd: fd, route: r}
+	if local != nil {
+		c.local = &addrBox{local}
+	}
 	c.setRemote(remote)
 	if fd >= 0 && network != "unix" {
 		e.setTCPOptions(fd)

@@ -13,16 +13,18 @@ import (
 // SourceHash picks for the real client once the header is in. The move is
 // finished after the callback that asked for it returns: the conn leaves
 // this loop's table, timers and dirty list, and the target loop gives it a
-// slot, arms its receive and calls its OnTraffic. It moves only while the
-// ring holds no operation of it (none can be: the callback runs between a
-// receive's completion and the next one's arming, before anything was
-// written), so no completion can reach the wrong loop.
+// slot, arms its receive and calls its OnTraffic. It moves only once the
+// ring holds no operation of it, so that no completion can reach the wrong
+// loop: a conn with output is not moved, and its multishot receive is
+// cancelled first. Until that receive's final completion the conn is
+// moving: what arrives waits in its input, nothing is sent, and then it
+// goes (moveOn).
 
 // MoveBySource implements reactor.SourceMover.
 func (c *uconn) MoveBySource(src net.Addr) bool {
 	l := c.l
 	e := l.e
-	if c.released() || c.ops > 0 || c.OutboundBuffered() > 0 || l.draining ||
+	if c.released() || c.moving || c.sendInflight || c.OutboundBuffered() > 0 || l.draining ||
 		e.o.LoadBalancing != reactor.SourceHash || len(e.loops) < 2 {
 		return false
 	}
@@ -45,6 +47,46 @@ func (l *loop) finishMove(c *uconn) bool {
 	if c.released() {
 		return false
 	}
+	if c.recvArmed {
+		c.moving = true
+		l.moves = append(l.moves, pendingMove{c, target})
+		if !c.recvCancel {
+			l.cancel(userData(kindRecv, c.id))
+			c.recvCancel = true
+		}
+		return true
+	}
+	l.handOver(c, target)
+	return true
+}
+
+// pendingMove is a conn waiting for its receive's final completion to
+// move to loop to.
+type pendingMove struct {
+	c  *uconn
+	to *loop
+}
+
+// moveOn goes on with c's move once its receive has ended.
+func (l *loop) moveOn(c *uconn) {
+	c.moving = false
+	var target *loop
+	for i, m := range l.moves {
+		if m.c == c {
+			target = m.to
+			l.moves = append(l.moves[:i], l.moves[i+1:]...)
+			break
+		}
+	}
+	if c.released() || target == nil {
+		l.forgetIfDone(c)
+		return
+	}
+	l.handOver(c, target)
+}
+
+// handOver moves c, which has no operation in the ring, to target.
+func (l *loop) handOver(c *uconn, target *loop) {
 	l.conns.remove(c.id)
 	l.forgetTimers(c)
 	if c.dirty {
@@ -68,7 +110,6 @@ func (l *loop) finishMove(c *uconn) bool {
 		c.id = l.conns.add(c)
 		l.teardown(c, reactor.ErrEngineStopped)
 	}
-	return true
 }
 
 // adoptMoved takes a conn that moved here in, and lets its route go on.
@@ -83,6 +124,9 @@ func (l *loop) adoptMoved(c *uconn) {
 		return
 	}
 	l.act(c, a)
+	if c.readEOF { // the peer's EOF came while the conn was moving
+		l.closeConn(c, nil)
+	}
 	if l.draining && !c.released() {
 		l.drainConn(c)
 	}

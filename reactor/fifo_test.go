@@ -20,10 +20,16 @@ import (
 	"github.com/evloop/evloop/fifo"
 	"github.com/evloop/evloop/poller"
 	"github.com/evloop/evloop/reactor"
+	"github.com/evloop/evloop/reactor/uringbackend"
 )
 
+// fifoBackends are the native pollers and io_uring (whose pairs read with
+// a multishot read and write with writes of the ring).
+var fifoBackends = append(append([]tpConfig{}, tpPollers...),
+	tpConfig{"uring-2loops", []reactor.Option{reactor.WithBackend(uringbackend.New()), reactor.WithLoops(2)}})
+
 func TestFIFOEchoManyClients(t *testing.T) {
-	for _, p := range tpPollers {
+	for _, p := range fifoBackends {
 		t.Run(p.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "echo.fifo")
 			before := tpFDs()
@@ -93,7 +99,7 @@ func fifoEcho(path string, id int) error {
 // ShutdownWrite are both read as EOF by the client, and the client's
 // Close as a clean EOF by the server.
 func TestFIFOServerCloseIsEOF(t *testing.T) {
-	for _, p := range tpPollers {
+	for _, p := range fifoBackends {
 		t.Run(p.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "srv.fifo")
 			h := newTPHandler()
@@ -176,10 +182,17 @@ func danglingPair(t *testing.T, random string) fifo.Request {
 }
 
 func TestFIFOBadRequestsAreSkipped(t *testing.T) {
+	for _, p := range fifoBackends {
+		t.Run(p.name, func(t *testing.T) { testFIFOBadRequestsAreSkipped(t, p.opts) })
+	}
+}
+
+func testFIFOBadRequestsAreSkipped(t *testing.T, opts []reactor.Option) {
 	path := filepath.Join(t.TempDir(), "srv.fifo")
 	log := newTPLog()
 	h := newTPHandler()
-	e := tpStart(t, h, []string{"fifo://" + path + "?timeout=300ms"}, reactor.WithLoops(1), reactor.WithLogger(slog.New(log)))
+	opts = append(append([]reactor.Option{}, opts...), reactor.WithLogger(slog.New(log)))
+	e := tpStart(t, h, []string{"fifo://" + path + "?timeout=300ms"}, opts...)
 
 	writeFIFORaw(t, path, []byte("not a request\n"))
 	require.Contains(t, log.waitLog(t, "fifo: request skipped"), "malformed")
@@ -205,35 +218,41 @@ func TestFIFOBadRequestsAreSkipped(t *testing.T) {
 }
 
 func TestFIFOStartChecksThePath(t *testing.T) {
+	for _, p := range fifoBackends {
+		t.Run(p.name, func(t *testing.T) { testFIFOStartChecksThePath(t, p.opts) })
+	}
+}
+
+func testFIFOStartChecksThePath(t *testing.T, opts []reactor.Option) {
 	dir := t.TempDir()
 
 	// A stale FIFO (its server crashed) is replaced.
 	stale := filepath.Join(dir, "stale.fifo")
 	require.NoError(t, unix.Mkfifo(stale, 0o600))
 	require.NoError(t, os.WriteFile(stale+".lock", nil, 0o600))
-	e := tpStart(t, newTPHandler(), []string{"fifo://" + stale + "?mode=0620"})
+	e := tpStart(t, newTPHandler(), []string{"fifo://" + stale + "?mode=0620"}, opts...)
 	fi, err := os.Lstat(stale)
 	require.NoError(t, err)
 	require.Equal(t, os.ModeNamedPipe|0o620, fi.Mode())
 	require.NoError(t, fifoEcho(stale, 0))
 
 	// A live server's FIFO is not taken over.
-	_, err = reactor.Start(newTPHandler(), []string{"fifo://" + stale})
+	_, err = reactor.Start(newTPHandler(), []string{"fifo://" + stale}, opts...)
 	require.ErrorIs(t, err, fifo.ErrInUse)
 	require.NoError(t, fifoEcho(stale, 1), "the live server is undisturbed")
 	require.NoError(t, tpStop(t, e))
 
 	regular := filepath.Join(dir, "regular")
 	require.NoError(t, os.WriteFile(regular, []byte("keep"), 0o600))
-	_, err = reactor.Start(newTPHandler(), []string{"fifo://" + regular})
+	_, err = reactor.Start(newTPHandler(), []string{"fifo://" + regular}, opts...)
 	require.ErrorIs(t, err, fifo.ErrNotFIFO)
 
 	link := filepath.Join(dir, "link.fifo")
 	require.NoError(t, os.Symlink(stale, link))
-	_, err = reactor.Start(newTPHandler(), []string{"fifo://" + link})
+	_, err = reactor.Start(newTPHandler(), []string{"fifo://" + link}, opts...)
 	require.ErrorIs(t, err, fifo.ErrSymlink)
 
-	_, err = reactor.Start(newTPHandler(), []string{"fifo://" + stale + "?mode=nope"})
+	_, err = reactor.Start(newTPHandler(), []string{"fifo://" + stale + "?mode=nope"}, opts...)
 	require.ErrorIs(t, err, reactor.ErrBadAddress)
 
 	b, err := os.ReadFile(regular)
@@ -282,10 +301,14 @@ func (bigGreeter) OnOpen(c conn.Conn) reactor.Action {
 // a large reply slowly. The server's read end then reports hangup on every
 // wait whatever the interest; the loop must not spin on it.
 func TestFIFOHalfClosedSlowReaderDoesNotSpin(t *testing.T) {
-	for _, k := range []poller.Kind{poller.Epoll, poller.Poll} {
-		t.Run(k.String(), func(t *testing.T) {
+	for _, b := range []tpConfig{
+		{"epoll", []reactor.Option{reactor.WithPoller(poller.Epoll)}},
+		{"poll", []reactor.Option{reactor.WithPoller(poller.Poll)}},
+		{"uring", []reactor.Option{reactor.WithBackend(uringbackend.New())}},
+	} {
+		t.Run(b.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "s.fifo")
-			e, err := reactor.Start(bigGreeter{}, []string{"fifo://" + path}, reactor.WithLoops(1), reactor.WithPoller(k))
+			e, err := reactor.Start(bigGreeter{}, []string{"fifo://" + path}, append([]reactor.Option{reactor.WithLoops(1)}, b.opts...)...)
 			require.NoError(t, err)
 			defer e.Stop(context.Background())
 			c, err := fifo.Dial(path)

@@ -108,10 +108,10 @@ func checkAddr(sp reactor.ListenSpec) error {
 		return nil // adopt checks that it is a listening stream socket
 	}
 	switch a.Scheme {
-	case "tcp", "tcp4", "tcp6", "unix", "udp", "udp4", "udp6", "systemd":
+	case "tcp", "tcp4", "tcp6", "unix", "udp", "udp4", "udp6", "systemd", "fifo":
 		return nil
 	}
-	return fmt.Errorf("%w: %s addresses: the uring backend serves tcp, unix, udp, fd and systemd (fifo is not done yet)", reactor.ErrUnsupported, a.Scheme)
+	return fmt.Errorf("%w: %s addresses: the uring backend serves tcp, unix, udp, fifo, fd and systemd", reactor.ErrUnsupported, a.Scheme)
 }
 
 // inheritedFD is the fd an address names: ?fd=N, or fd://N.
@@ -163,6 +163,9 @@ func (e *engine) listen(sp reactor.ListenSpec) error {
 	}
 	if a.Scheme == "systemd" {
 		return reactor.TakeActivated(a, func(fd int) error { return e.adopt(fd, a, r) })
+	}
+	if a.Scheme == "fifo" {
+		return e.listenFIFO(a, r)
 	}
 	if !a.IsStream() {
 		return e.listenUDP(a, r)

@@ -78,7 +78,6 @@ func TestUnsupportedOptionsAndAddresses(t *testing.T) {
 		opts []reactor.Option
 		want string
 	}{
-		{"fifo:///nonexistent/uring.fifo", nil, "fifo"},
 		{"tcp://127.0.0.1:0", []reactor.Option{reactor.WithPoller(poller.Epoll)}, "WithPoller"},
 		{"tcp://127.0.0.1:0", []reactor.Option{reactor.WithBusyPoll(time.Millisecond)}, "WithBusyPoll"},
 	} {

@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/evloop/evloop/conn"
 	"github.com/evloop/evloop/internal/fdconn"
 	"github.com/evloop/evloop/internal/socket"
@@ -63,6 +65,7 @@ type uconn struct {
 	idleGen uint32
 	peer    socket.InetAddr
 	ops     int32 // operations in the ring naming this conn
+	wfd     int32 // a FIFO pair's write end (fd is its read end); -1 once closed
 
 	inView       bool
 	sendInflight bool
@@ -83,6 +86,18 @@ type uconn struct {
 	// conn.ErrOutboundTooLarge until the loop closes the conn (a send
 	// that fails closes it at once).
 	overflowed bool
+	pair       bool // a FIFO pair: two fds (fifo.go)
+}
+
+// shutWrite shuts c's write half: a socket's with shutdown(2), a FIFO
+// pair's by closing its write end (no send is in flight on it).
+func (c *uconn) shutWrite() error {
+	if !c.pair {
+		return unix.Shutdown(c.fd, unix.SHUT_WR)
+	}
+	fd := c.wfd
+	c.wfd = -1
+	return unix.Close(int(fd))
 }
 
 var _ conn.Conn = (*uconn)(nil)

@@ -36,6 +36,7 @@ const (
 	kindCancel
 	kindPollIn  // a UDP socket's multishot poll for input (id: index in packets)
 	kindPollOut // a UDP socket's one-shot poll for output
+	kindFIFO    // a well-known FIFO's multishot poll (id: index in fifos)
 )
 
 func userData(kind uint8, id uint32) uint64 { return uint64(kind)<<56 | uint64(id) }
@@ -104,6 +105,7 @@ type loop struct {
 	conns     connTable
 	listeners []*listener
 	packets   []*packetConn       // UDP sockets
+	fifos     []*fifoListener     // well-known FIFOs (fifo.go)
 	dirty     []*uconn            // conns to sync at the end of the iteration
 	moveTo    *loop               // the loop a callback asked its conn to move to (move.go)
 	moves     []pendingMove       // conns whose receive must end before they move
@@ -337,6 +339,7 @@ func (l *loop) sync() {
 			}
 		}
 		l.syncPackets()
+		l.syncFIFOs()
 	}
 }
 
@@ -384,6 +387,8 @@ func (l *loop) complete(cqe ring.CQE) {
 		l.inflight--
 	case kindAccept:
 		l.accepted(int(id), cqe)
+	case kindFIFO:
+		l.fifoReady(id, cqe)
 	case kindPollIn, kindPollOut:
 		l.polled(cqe, kind == kindPollOut)
 	case kindRecv:
@@ -512,6 +517,12 @@ func (l *loop) serveAccepted(ln *listener, fd int) {
 			c.local = &addrBox{socket.Addr(ln.network, sa)}
 		}
 	}
+	l.handOut(c)
+}
+
+// handOut serves a new conn on the loop the balancer picks (this one while
+// draining).
+func (l *loop) handOut(c *uconn) {
 	t := l
 	if !l.draining {
 		var hashed net.Addr
@@ -757,6 +768,9 @@ func (l *loop) syncConn(c *uconn) {
 			s.Addr = uint64(uintptr(unsafe.Pointer(&b[0])))
 			s.Len = uint32(min(len(b), 1<<30))
 			s.OpFlags = unix.MSG_NOSIGNAL
+			if c.pair { // a pipe's write end
+				s.Opcode, s.Fd, s.OpFlags = ring.OpWrite, c.wfd, 0
+			}
 			if !c.congested {
 				l.expect++ // the kernel has room for it: done as submitted
 			}
@@ -767,7 +781,7 @@ func (l *loop) syncConn(c *uconn) {
 	if !c.sendInflight {
 		if c.shutPending {
 			c.shutPending, c.writeShut = false, true
-			if err := unix.Shutdown(c.fd, unix.SHUT_WR); err != nil {
+			if err := c.shutWrite(); err != nil {
 				l.teardown(c, os.NewSyscallError("shutdown", err))
 				return
 			}
@@ -788,6 +802,9 @@ func (l *loop) syncConn(c *uconn) {
 		s := l.getSQE()
 		s.Opcode, s.Fd, s.Flags, s.BufGroup, s.UserData = ring.OpRecv, int32(c.fd), ring.SQEBufferSelect, l.br.Group(), userData(kindRecv, c.id)
 		s.Ioprio = ring.RecvMultishot
+		if c.pair { // a pipe's read end: no recv, a multishot read
+			s.Opcode, s.Ioprio = ring.OpReadMultishot, 0
+		}
 		c.recvArmed = true
 		c.ops++
 	case st == stateOpen && (c.paused || c.held) && c.recvArmed && !c.recvCancel:
@@ -817,12 +834,14 @@ func (l *loop) closeConn(c *uconn, err error) {
 // no unread input makes the kernel reset the conn and drop what was just
 // written before the peer read it.
 func (l *loop) finishClose(c *uconn) {
-	if c.readEOF {
+	// A FIFO pair needs no linger: input left unread in a pipe does not
+	// take back what the peer was sent, as a TCP reset does.
+	if c.readEOF || c.pair {
 		l.teardown(c, nil)
 		return
 	}
 	if !c.writeShut {
-		if err := unix.Shutdown(c.fd, unix.SHUT_WR); err != nil {
+		if err := c.shutWrite(); err != nil {
 			l.teardown(c, nil)
 			return
 		}
@@ -848,6 +867,10 @@ func (l *loop) teardown(c *uconn, cause error) {
 		l.cancel(userData(kindSend, c.id))
 	}
 	l.closeFds = append(l.closeFds, c.fd)
+	if c.pair && c.wfd >= 0 {
+		l.closeFds = append(l.closeFds, int(c.wfd))
+		c.wfd = -1
+	}
 	if c.inView {
 		c.in, c.inView = nil, false
 	}
@@ -963,6 +986,9 @@ func (l *loop) exit() {
 func (l *loop) closeListeners() {
 	for _, pc := range l.packets {
 		l.closePacket(pc)
+	}
+	for _, fl := range l.fifos {
+		l.closeFIFO(fl)
 	}
 	for i, ln := range l.listeners {
 		if ln.closed {

@@ -37,6 +37,9 @@ const (
 	OpWrite       = 23
 	OpSend        = 26
 	OpRecv        = 27
+	// OpReadMultishot reads into provided buffers until cancelled, for
+	// what has no recv (a pipe).
+	OpReadMultishot = 49
 )
 
 // SQE flags.

@@ -44,10 +44,11 @@ func userData(kind uint8, id uint32) uint64 { return uint64(kind)<<56 | uint64(i
 const (
 	ringEntries = 1024
 	// bufCount provided buffers of at most maxBufSize bytes each (less
-	// with a smaller WithReadBufferSize). The kernel takes them in ring
-	// order, so in time every one is touched: 1 MiB of resident memory per
-	// loop, whatever the number of conns. Larger buffers would cut the
-	// completions of bulk input and add to that memory.
+	// with a smaller WithReadBufferSize): 1 MiB per loop, whatever the
+	// number of conns. An incremental ring fills them one after another,
+	// so light traffic touches few pages; bulk input in time touches all.
+	// Larger buffers would cut the completions of bulk input and add to
+	// that memory.
 	bufCount   = 64
 	maxBufSize = 16 << 10
 	// acceptBackoff is the pause of a listener after EMFILE or ENFILE.

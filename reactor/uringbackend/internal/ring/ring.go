@@ -216,6 +216,10 @@ func New(entries uint32, flags uint32) (*Ring, error) {
 			return nil, fmt.Errorf("%w: io_uring_setup: %v (kernel without io_uring)", ErrUnavailable, err)
 		case unix.EPERM, unix.EACCES:
 			return nil, fmt.Errorf("%w: io_uring_setup: %v (disabled by sysctl or refused by seccomp)", ErrUnavailable, err)
+		case unix.EINVAL:
+			// The entries are clamped, so what the kernel refuses is a
+			// setup flag it does not know (DEFER_TASKRUN came in 6.1).
+			return nil, fmt.Errorf("%w: io_uring_setup: %v (kernel too old for setup flags %#x)", ErrUnavailable, err, r.params.Flags)
 		}
 		return nil, os.NewSyscallError("io_uring_setup", err)
 	}

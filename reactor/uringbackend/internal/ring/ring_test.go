@@ -172,7 +172,7 @@ func TestMultishotAcceptAndRecvIntoProvidedBuffers(t *testing.T) {
 }
 
 func TestSetupFailureSaysUnavailable(t *testing.T) {
-	for _, errno := range []unix.Errno{unix.ENOSYS, unix.EPERM} {
+	for _, errno := range []unix.Errno{unix.ENOSYS, unix.EPERM, unix.EINVAL} {
 		old := setup
 		setup = func(uint32, *Params) (int, error) { return -1, errno }
 		_, err := New(4, 0)

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/evloop/evloop/reactor"
+	"github.com/evloop/evloop/reactor/uringbackend"
 )
 
 // TestBusyPollKeepsTheLoopAwakeForItsWindow: after an event, a loop with
@@ -17,8 +18,18 @@ import (
 // its window, then sleeps in the kernel again (no wakeups while nothing
 // happens).
 func TestBusyPollKeepsTheLoopAwakeForItsWindow(t *testing.T) {
+	for _, b := range []tpConfig{
+		{"native", nil},
+		{"uring", []reactor.Option{reactor.WithBackend(uringbackend.New())}},
+	} {
+		t.Run(b.name, func(t *testing.T) { testBusyPoll(t, b.opts) })
+	}
+}
+
+func testBusyPoll(t *testing.T, opts []reactor.Option) {
 	const window = 300 * time.Millisecond
-	e, dial := startLimits(t, newLimitsHandler(), reactor.WithLoops(1), reactor.WithBusyPoll(window))
+	opts = append(append([]reactor.Option{}, opts...), reactor.WithLoops(1), reactor.WithBusyPoll(window))
+	e, dial := startLimits(t, newLimitsHandler(), opts...)
 	c := dial()
 	require.NoError(t, c.SetDeadline(time.Now().Add(10*time.Second)))
 	_, err := c.Write([]byte("ping"))

@@ -208,8 +208,9 @@ func WithSocketBuffers(recv, send int) Option {
 	return func(o *Options) { o.SocketRecvBuf, o.SocketSendBuf = recv, send }
 }
 
-// WithBusyPoll makes each loop of the native backend poll without blocking
-// for up to d after its last readiness event before it sleeps in the kernel
+// WithBusyPoll makes each loop of the native and io_uring backends poll
+// without blocking for up to d after its last event before it sleeps in
+// the kernel
 // (default 0: it sleeps as soon as a poll finds nothing; 0 or less: off).
 //
 // A request that arrives within d then finds the loop awake: neither side
@@ -219,7 +220,8 @@ func WithSocketBuffers(recv, send int) Option {
 // of small requests, such as redis-benchmark at -P 1, then handles more of
 // them per second; the cost is up to d of CPU per quiet moment, spent even
 // when no request comes. Values of 20 to 100 microseconds suit loopback and
-// local networks. The gnet backend refuses it (gnet's loop blocks in its own
+// local networks. An io_uring loop looks with io_uring_enter calls that do
+// not wait. The gnet backend refuses it (gnet's loop blocks in its own
 // epoll_wait).
 func WithBusyPoll(d time.Duration) Option { return func(o *Options) { o.BusyPoll = max(d, 0) } }
 

@@ -86,9 +86,6 @@ func (Backend) Start(h reactor.Handler, specs []reactor.ListenSpec, o *reactor.O
 
 // checkOptions refuses the options this backend does not honour.
 func checkOptions(o *reactor.Options) error {
-	if o.BusyPoll > 0 {
-		return fmt.Errorf("%w: WithBusyPoll(%v): a uring loop waits in io_uring_enter", reactor.ErrUnsupported, o.BusyPoll)
-	}
 	if o.Poller != poller.Auto {
 		return fmt.Errorf("%w: WithPoller(%v): the uring backend polls with io_uring", reactor.ErrUnsupported, o.Poller)
 	}

@@ -79,7 +79,6 @@ func TestUnsupportedOptionsAndAddresses(t *testing.T) {
 		want string
 	}{
 		{"tcp://127.0.0.1:0", []reactor.Option{reactor.WithPoller(poller.Epoll)}, "WithPoller"},
-		{"tcp://127.0.0.1:0", []reactor.Option{reactor.WithBusyPoll(time.Millisecond)}, "WithBusyPoll"},
 	} {
 		_, err := reactor.Start(echo{}, []string{tc.addr}, append([]reactor.Option{reactor.WithBackend(uringbackend.New())}, tc.opts...)...)
 		require.ErrorIs(t, err, reactor.ErrUnsupported, tc.want)

@@ -57,6 +57,9 @@ const (
 	// beyond those its submission posts at once (see run), should one of
 	// those come later: a send that finds the socket full after all.
 	settleWait = 50 * time.Microsecond
+	// yieldEvery is how often, at most, the loop yields to the scheduler;
+	// below the runtime's 10ms forcePreemptNS.
+	yieldEvery = 5 * time.Millisecond
 	// exitWait bounds how long an exiting loop waits for the kernel to
 	// cancel its last operations.
 	exitWait = time.Second
@@ -124,8 +127,10 @@ type loop struct {
 	// flight that took context switches from 0.26 to 0.16 per message and
 	// server CPU per message to about 0.9× of always sleeping (bench, 5
 	// alternating rounds).
-	busy bool
-	now  int64
+	busy      bool
+	spinUntil int64 // monotime until which the loop only looks (WithBusyPoll)
+	yieldAt   int64 // monotime of the next runtime.Gosched
+	now       int64
 
 	open    atomic.Int64
 	dialing atomic.Int32
@@ -292,8 +297,20 @@ func (l *loop) run() {
 			}
 		}
 		l.busy = l.r.Reap(l.complete) > 0
+		if l.busy && l.e.o.BusyPoll > 0 {
+			l.spinUntil = l.now + int64(l.e.o.BusyPoll)
+		}
 		l.runTasks()
 		l.runTimers()
+		if l.now >= l.yieldAt {
+			// As on the native loop (reactor/loop.go, yieldEvery): the
+			// loop's enters get their P back on the fast path, so it never
+			// passes through the scheduler by itself, and after 10ms sysmon
+			// would take it for a long-running goroutine and go back to its
+			// 20us tick. A yield every few milliseconds keeps sysmon away.
+			l.yieldAt = l.now + int64(yieldEvery)
+			runtime.Gosched()
+		}
 	}
 }
 
@@ -311,7 +328,7 @@ func (l *loop) accepting() bool {
 // posted or after completions (busy), until the next timer, or without
 // limit.
 func (l *loop) waitTimeout() time.Duration {
-	if l.pending.Load() || l.busy {
+	if l.pending.Load() || l.busy || l.now < l.spinUntil {
 		return 0
 	}
 	if len(l.timers) == 0 {

@@ -17,6 +17,7 @@ import (
 	"github.com/evloop/evloop/conn"
 	"github.com/evloop/evloop/internal/fdtest"
 	"github.com/evloop/evloop/reactor"
+	"github.com/evloop/evloop/reactor/uringbackend"
 )
 
 // limitsHandler echoes and reports each OnClose cause.
@@ -88,9 +89,19 @@ func TestIdleTimeoutClosesIdleConns(t *testing.T) {
 }
 
 func TestWatermarksBoundAPeerThatNeverReads(t *testing.T) {
+	for _, b := range []tpConfig{
+		{"native", nil},
+		{"uring", []reactor.Option{reactor.WithBackend(uringbackend.New())}},
+	} {
+		t.Run(b.name, func(t *testing.T) { testWatermarksBound(t, b.opts) })
+	}
+}
+
+func testWatermarksBound(t *testing.T, opts []reactor.Option) {
 	h := newLimitsHandler()
 	const low, high = 64 << 10, 256 << 10
-	e, dial := startLimits(t, h, reactor.WithWriteWatermarks(low, high), reactor.WithSocketBuffers(64<<10, 64<<10))
+	opts = append(append([]reactor.Option{}, opts...), reactor.WithWriteWatermarks(low, high), reactor.WithSocketBuffers(64<<10, 64<<10))
+	e, dial := startLimits(t, h, opts...)
 	c := dial()
 	// Send far more than high while never reading: the writer must block once
 	// the server stops reading, and the server must hold about high bytes.

@@ -691,9 +691,12 @@ func (l *loop) received(c *uconn, cqe ring.CQE) {
 		c.in = append(c.in, data...)
 	}
 	a := reactor.None
-	// Input that arrives while the conn is paused (the cancel of its
-	// receive is on its way) or moving waits in c.in.
-	if !c.held && !c.moving {
+	// Input that arrives while the conn is held (PauseRead), above the
+	// high watermark or moving waits in c.in: the cancel of its receive is
+	// on its way, and a multishot receive may have brought more in the
+	// same reap. Native stops reading at once there; so OnTraffic does
+	// not run again until the conn resumes (deliverHeld).
+	if !c.held && !c.paused && !c.moving {
 		a = l.callTraffic(c)
 	}
 	l.retain(c)
@@ -761,6 +764,41 @@ func (l *loop) sent(c *uconn, cqe ring.CQE) {
 		c.paused = false
 		if d := c.route.drainer; d != nil {
 			l.act(c, l.callDrained(d, c))
+		}
+		l.deliverHeld(c)
+	}
+}
+
+// deliverHeld gives a conn that resumed below the low watermark the input
+// that waited while it was above the high one. Within one io_uring_enter a
+// multishot receive takes all the peer sends, up to the loop's free
+// provided buffers (1 MiB), before the cancel lands: it is handed over a
+// read buffer's worth (WithReadBufferSize) per OnTraffic, as native reads
+// it, and the rest waits again as soon as the conn is above high once
+// more. So the output a peer that never reads can make the server hold
+// stays within high plus one read buffer, as on native.
+func (l *loop) deliverHeld(c *uconn) {
+	chunk := max(l.e.o.ReadBufferSize, 1)
+	for len(c.in) > 0 && !c.held && !c.paused && !c.moving && !c.released() && c.state.Load() == stateOpen {
+		all := c.in
+		n := min(len(all), chunk)
+		c.in = all[:n:n]
+		a := l.callTraffic(c)
+		used := n - len(c.in)
+		if len(c.in) == 0 {
+			c.in = all[n:]
+		} else {
+			c.in = append(c.in[:len(c.in):len(c.in)], all[n:]...)
+		}
+		if len(c.in) == 0 {
+			c.in = nil
+		}
+		if l.finishMove(c) || c.released() {
+			return
+		}
+		l.act(c, a)
+		if used == 0 {
+			return // the handler waits for more input
 		}
 	}
 }

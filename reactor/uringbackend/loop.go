@@ -114,6 +114,7 @@ type loop struct {
 	moveTo    *loop               // the loop a callback asked its conn to move to (move.go)
 	moves     []pendingMove       // conns whose receive must end before they move
 	pool      []*[]byte           // output buffers for the next writes (getBuf)
+	pooled    int                 // bytes of capacity in pool
 	handoffs  atomic.Int32        // accepted conns another loop is handing to this one
 	closeFds  []int               // fds to close once the cancels naming them are submitted
 	peerBuf   unix.RawSockaddrAny // getpeername's scratch
@@ -361,11 +362,14 @@ func (l *loop) sync() {
 	}
 }
 
-// Output buffers: a loop keeps up to maxPooled of them, of at most
-// maxPooledCap bytes, for the conns' next writes (at most 512 KiB per loop).
+// Output buffers: a loop keeps up to maxPooled of them, those of at most
+// maxPooledCap bytes, maxPooledBytes in all, for the conns' next writes, so
+// that steady traffic (TLS records of 16 KiB included) allocates nothing
+// per message.
 const (
-	maxPooled    = 128
-	maxPooledCap = 4 << 10
+	maxPooled      = 1024
+	maxPooledCap   = 64 << 10
+	maxPooledBytes = 1 << 20
 )
 
 // getBuf is an empty output buffer.
@@ -374,6 +378,7 @@ func (l *loop) getBuf() *[]byte {
 		b := l.pool[n-1]
 		l.pool[n-1] = nil
 		l.pool = l.pool[:n-1]
+		l.pooled -= cap(*b)
 		return b
 	}
 	return new([]byte)
@@ -381,11 +386,12 @@ func (l *loop) getBuf() *[]byte {
 
 // putBuf takes back an output buffer nothing refers to any more (nil: none).
 func (l *loop) putBuf(b *[]byte) {
-	if b == nil || cap(*b) > maxPooledCap || len(l.pool) >= maxPooled {
+	if b == nil || cap(*b) > maxPooledCap || l.pooled+cap(*b) > maxPooledBytes || len(l.pool) >= maxPooled {
 		return
 	}
 	*b = (*b)[:0]
 	l.pool = append(l.pool, b)
+	l.pooled += cap(*b)
 }
 
 func (l *loop) touch(c *uconn) {

@@ -346,12 +346,17 @@ func (r *Ring) MinWait() bool { return r.params.Features&FeatMinTimeout != 0 }
 
 // SubmitAndWaitMin is SubmitAndWait that waits for wait completions only
 // for minWait: after it, any one completion ends the wait. Without the
-// kernel's support (MinWait) it waits for one completion.
+// kernel's support (MinWait) it waits for one completion. The kernel's
+// min_wait outlasts a shorter timeout, so minWait is cut to the timeout
+// (a timeout of 0 only looks).
 func (r *Ring) SubmitAndWaitMin(wait uint32, minWait, timeout time.Duration) (int, error) {
 	toSubmit := r.flushSQ()
 	var flags uintptr
 	var arg unsafe.Pointer
 	var argSz uintptr
+	if timeout >= 0 {
+		minWait = min(minWait, timeout)
+	}
 	if wait > 1 && (minWait <= 0 || !r.MinWait()) {
 		wait = 1
 	}
@@ -374,8 +379,9 @@ func (r *Ring) SubmitAndWaitMin(wait uint32, minWait, timeout time.Duration) (in
 		return 0, nil
 	}
 	// A call that cannot sleep is raw: the runtime is not told the
-	// goroutine is in a system call, so its P is not handed off (see
-	// enter).
+	// goroutine is in a system call, so its P is not handed off. One that
+	// may sleep, however briefly, tells it, so that other goroutines get
+	// the P meanwhile (a raw 50us wait measured the same).
 	enter := unix.Syscall6
 	if wait == 0 || timeout == 0 {
 		enter = unix.RawSyscall6

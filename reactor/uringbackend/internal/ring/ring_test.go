@@ -295,4 +295,13 @@ func TestSubmitAndWaitMin(t *testing.T) {
 	require.NoError(t, err)
 	require.Less(t, time.Since(start), 2*time.Second)
 	require.Equal(t, 2, r.Reap(func(CQE) {}))
+
+	// The kernel's min_wait outlasts a shorter timeout: it is cut to it,
+	// and a timeout of 0 only looks.
+	for _, timeout := range []time.Duration{0, 5 * time.Millisecond} {
+		start = time.Now()
+		_, err = r.SubmitAndWaitMin(3, time.Second, timeout)
+		require.NoError(t, err)
+		require.Less(t, time.Since(start), 500*time.Millisecond, "timeout %v", timeout)
+	}
 }

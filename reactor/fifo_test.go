@@ -24,9 +24,10 @@ import (
 )
 
 // fifoBackends are the native pollers and io_uring (whose pairs read with
-// a multishot read and write with writes of the ring).
+// reads, or multishot reads, and write with writes of the ring).
 var fifoBackends = append(append([]tpConfig{}, tpPollers...),
-	tpConfig{"uring-2loops", []reactor.Option{reactor.WithBackend(uringbackend.New()), reactor.WithLoops(2)}})
+	tpConfig{"uring-2loops", []reactor.Option{reactor.WithBackend(uringbackend.New()), reactor.WithLoops(2)}},
+	tpConfig{"uring-multishot", []reactor.Option{reactor.WithBackend(uringbackend.New(uringbackend.WithMultishotReceive())), reactor.WithLoops(1)}})
 
 func TestFIFOEchoManyClients(t *testing.T) {
 	for _, p := range fifoBackends {

@@ -92,6 +92,7 @@ func TestWatermarksBoundAPeerThatNeverReads(t *testing.T) {
 	for _, b := range []tpConfig{
 		{"native", nil},
 		{"uring", []reactor.Option{reactor.WithBackend(uringbackend.New())}},
+		{"uring-multishot", []reactor.Option{reactor.WithBackend(uringbackend.New(uringbackend.WithMultishotReceive()))}},
 	} {
 		t.Run(b.name, func(t *testing.T) { testWatermarksBound(t, b.opts) })
 	}

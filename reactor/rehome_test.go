@@ -37,6 +37,7 @@ func TestSourceHashUsesProxiedClient(t *testing.T) {
 		{"epoll", reactor.WithPoller(poller.Epoll)},
 		{"poll", reactor.WithPoller(poller.Poll)},
 		{"uring", reactor.WithBackend(uringbackend.New())},
+		{"uring-multishot", reactor.WithBackend(uringbackend.New(uringbackend.WithMultishotReceive()))},
 	} {
 		t.Run(b.name, func(t *testing.T) {
 			e, err := reactor.Start(addrEcho{}, []string{"tcp://127.0.0.1:0?proxy=required"},

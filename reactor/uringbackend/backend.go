@@ -17,15 +17,6 @@ import (
 	"github.com/evloop/evloop/reactor/uringbackend/internal/ring"
 )
 
-// Backend starts engines on io_uring. The zero value is ready to use.
-type Backend struct{}
-
-// New returns the io_uring backend, for reactor.WithBackend.
-func New() reactor.Backend { return Backend{} }
-
-// Name returns "uring".
-func (Backend) Name() string { return "uring" }
-
 // probe tells why io_uring cannot be used here; a variable so tests can
 // inject the failure of a kernel or sandbox without io_uring.
 var probe = ring.Probe
@@ -33,7 +24,7 @@ var probe = ring.Probe
 // Start binds each spec's address, calls OnBoot and serves, as reactor.Start
 // does. It fails with an error wrapping reactor.ErrUnsupported when io_uring
 // is unavailable or an option or address is one this backend does not serve.
-func (Backend) Start(h reactor.Handler, specs []reactor.ListenSpec, o *reactor.Options) (reactor.Engine, error) {
+func (b Backend) Start(h reactor.Handler, specs []reactor.ListenSpec, o *reactor.Options) (reactor.Engine, error) {
 	if h == nil {
 		return nil, errors.New("uringbackend: nil handler")
 	}
@@ -55,6 +46,7 @@ func (Backend) Start(h reactor.Handler, specs []reactor.ListenSpec, o *reactor.O
 		}
 	}
 	e := newEngine(h, o)
+	e.multishot = b.multishot
 	for i := 0; i < o.Loops; i++ {
 		l, err := newLoop(i, e)
 		if err != nil {

@@ -70,7 +70,8 @@ type uconn struct {
 	inView       bool
 	sendInflight bool
 	congested    bool // the last send was partial: the socket was full
-	recvArmed    bool // a multishot receive is in the ring
+	recvArmed    bool // a receive is in the ring
+	recvMulti    bool // and it is multishot
 	recvCancel   bool // and its cancel too
 	moving       bool // waiting for the receive's end to move (move.go)
 	registered   bool

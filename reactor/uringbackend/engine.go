@@ -21,14 +21,15 @@ import (
 
 // engine is the uring reactor.Engine.
 type engine struct {
-	h     reactor.Handler // the root handler: OnBoot, OnTick, OnShutdown
-	root  *route
-	o     *reactor.Options
-	log   *slog.Logger
-	loops []*loop
-	addrs []net.Addr
-	next  atomic.Uint64 // round-robin cursor
-	open  atomic.Int64  // conns admitted (MaxConns)
+	multishot bool            // WithMultishotReceive
+	h         reactor.Handler // the root handler: OnBoot, OnTick, OnShutdown
+	root      *route
+	o         *reactor.Options
+	log       *slog.Logger
+	loops     []*loop
+	addrs     []net.Addr
+	next      atomic.Uint64 // round-robin cursor
+	open      atomic.Int64  // conns admitted (MaxConns)
 
 	beginOnce  sync.Once
 	tellOnce   sync.Once

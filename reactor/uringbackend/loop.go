@@ -53,6 +53,14 @@ const (
 	maxBufSize = 16 << 10
 	// acceptBackoff is the pause of a listener after EMFILE or ENFILE.
 	acceptBackoff = 10 * time.Millisecond
+	// bulkOutput is the output past which a conn counts as streaming: its
+	// multishot receive is cancelled, and receives of one buffer at a
+	// time serve it until its output is all sent. A multishot receive
+	// takes all a fast peer sends within one io_uring_enter, and the
+	// output of handling it all at once grew buffers of hundreds of KiB
+	// per conn, allocated and freed again and again: echo of 16 KiB
+	// messages, 16 in flight, ran at 0.3x of receives of one buffer.
+	bulkOutput = 64 << 10
 	// settleWait bounds how long io_uring_enter waits for a completion
 	// beyond those its submission posts at once (see run), should one of
 	// those come later: a send that finds the socket full after all. It is
@@ -436,6 +444,9 @@ func (l *loop) complete(cqe ring.CQE) {
 			c.recvArmed, c.recvCancel = false, false
 		}
 		l.received(c, cqe)
+		if c.l != l {
+			return // its callback moved it to another loop (move.go)
+		}
 		if final {
 			if c.moving {
 				l.moveOn(c)
@@ -722,6 +733,11 @@ func (l *loop) received(c *uconn, cqe ring.CQE) {
 		return
 	}
 	l.act(c, a)
+	if c.recvMulti && c.recvArmed && !c.recvCancel && c.OutboundBuffered() > bulkOutput {
+		// The conn streams: see bulkOutput.
+		l.cancel(userData(kindRecv, c.id))
+		c.recvCancel = true
+	}
 	l.touch(c)
 }
 
@@ -864,13 +880,21 @@ func (l *loop) syncConn(c *uconn) {
 	want := st == stateLingering || (st == stateOpen && !c.paused && !c.held && !c.readEOF)
 	switch {
 	case want && !c.recvArmed:
-		// One multishot receive serves the conn until it is paused, held or
-		// closed: each arrival is a completion, with no SQE per message.
+		// A receive of one buffer, armed again after each completion. With
+		// WithMultishotReceive a conn with nothing to send gets a multishot
+		// receive instead, which serves it until it is paused, held, closed
+		// or streams (see bulkOutput): each arrival is a completion, with no
+		// SQE per message.
+		c.recvMulti = l.e.multishot && c.OutboundBuffered() == 0
 		s := l.getSQE()
 		s.Opcode, s.Fd, s.Flags, s.BufGroup, s.UserData = ring.OpRecv, int32(c.fd), ring.SQEBufferSelect, l.br.Group(), userData(kindRecv, c.id)
-		s.Ioprio = ring.RecvMultishot
-		if c.pair { // a pipe's read end: no recv, a multishot read
-			s.Opcode, s.Ioprio = ring.OpReadMultishot, 0
+		switch {
+		case c.pair && c.recvMulti: // a pipe's read end: no recv, a read
+			s.Opcode = ring.OpReadMultishot
+		case c.pair:
+			s.Opcode = ring.OpRead
+		case c.recvMulti:
+			s.Ioprio = ring.RecvMultishot
 		}
 		c.recvArmed = true
 		c.ops++

@@ -3,7 +3,6 @@ package reactor
 import (
 	"fmt"
 	"os"
-	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -12,32 +11,17 @@ import (
 	"github.com/evloop/evloop/poller"
 )
 
-// Handshake retries: a client that has not opened its end yet is tried
-// again after a pause that doubles up to the maximum, until the handshake
-// timeout. In the normal order of the protocol the first try succeeds.
-const (
-	fifoRetryMin = time.Millisecond
-	fifoRetryMax = 100 * time.Millisecond
-)
+// maxFIFOHandshakes bounds the handshakes one FIFO listener has in progress
+// (fifo.Handshakes.Max); a variable so that tests can lower it.
+var maxFIFOHandshakes = fifo.DefaultMaxHandshakes
 
-// maxFIFOHandshakes bounds the handshakes one FIFO listener has in progress.
-// Each holds an fd (the client's c2s read end) for up to the handshake
-// timeout, so anyone who can write the well-known FIFO could otherwise use
-// up the process's fds with requests it never completes. An honest client
-// completes its handshake in about a millisecond; while the bound is
-// reached, new requests are skipped (and logged), as a full listen backlog
-// turns connects away.
-var maxFIFOHandshakes = 256
-
-// fifoListener serves a well-known FIFO (fifo:///path) on one loop: it reads
-// request lines, completes each handshake without blocking, and hands the
-// pairs to the balancer as conns with separate read and write fds.
+// fifoListener serves a well-known FIFO (fifo:///path) on one loop: the
+// handshakes run on the loop (fifo.Handshakes), and completed pairs go to
+// the balancer as conns with separate read and write fds.
 type fifoListener struct {
-	l       *loop
-	origin  *fdconn.Origin // the pairs': the FIFO's address and the handler
-	srv     *fifo.Listener
-	pending map[*fifo.Handshake]struct{}
-	closed  bool
+	l      *loop
+	origin *fdconn.Origin // the pairs': the FIFO's address and the handler
+	hs     fifo.Handshakes
 }
 
 // listenFIFO binds fifo:///path[?mode=0660&timeout=2s].
@@ -55,7 +39,8 @@ func (e *engine) listenFIFO(a Addr, r *route) error {
 		return fmt.Errorf("reactor: %s: %w", a, err)
 	}
 	l := e.nextOwner()
-	fl := &fifoListener{l: l, srv: srv, pending: map[*fifo.Handshake]struct{}{}, origin: &fdconn.Origin{Local: srv.Addr(), Handler: r}}
+	fl := &fifoListener{l: l, origin: &fdconn.Origin{Local: srv.Addr(), Handler: r}}
+	fl.hs = fifo.Handshakes{L: srv, Max: maxFIFOHandshakes, After: l.after, Done: fl.accept, Log: l.log}
 	if err := l.watch(srv.Fd(), fl, poller.Readable); err != nil {
 		srv.Close()
 		return err
@@ -65,51 +50,7 @@ func (e *engine) listenFIFO(a Addr, r *route) error {
 }
 
 // ready implements watcher: requests have arrived.
-func (fl *fifoListener) ready(int, poller.Event) {
-	if err := fl.srv.ReadRequests(fl.request); err != nil {
-		fl.l.log.Error("fifo: reading requests failed", "addr", fl.srv.Addr(), "err", err)
-	}
-}
-
-// request starts the handshake of one request; a bad one is logged and
-// skipped, costing the loop nothing more.
-func (fl *fifoListener) request(req fifo.Request, err error) {
-	if err != nil {
-		fl.l.log.Warn("fifo: request skipped", "addr", fl.srv.Addr(), "err", err)
-		return
-	}
-	if len(fl.pending) >= maxFIFOHandshakes {
-		fl.l.log.Warn("fifo: request skipped: too many handshakes in progress", "addr", fl.srv.Addr(), "pid", req.PID, "max", maxFIFOHandshakes)
-		return
-	}
-	h, err := fl.srv.Begin(req)
-	if err != nil {
-		fl.l.log.Warn("fifo: request skipped", "addr", fl.srv.Addr(), "pid", req.PID, "err", err)
-		return
-	}
-	fl.pending[h] = struct{}{}
-	fl.step(h, fifoRetryMin)
-}
-
-// step advances a handshake, and on a timer again while the client has not
-// opened its end.
-func (fl *fifoListener) step(h *fifo.Handshake, pause time.Duration) {
-	if fl.closed {
-		return
-	}
-	done, err := h.Step()
-	switch {
-	case err != nil:
-		delete(fl.pending, h)
-		h.Close()
-		fl.l.log.Warn("fifo: handshake abandoned", "addr", fl.srv.Addr(), "pid", h.Request().PID, "err", err)
-	case done:
-		delete(fl.pending, h)
-		fl.accept(h)
-	default:
-		fl.l.after(pause, func() { fl.step(h, min(2*pause, fifoRetryMax)) })
-	}
-}
+func (fl *fifoListener) ready(int, poller.Event) { fl.hs.Readable() }
 
 // accept turns a completed handshake into a conn, as accept does for a
 // socket: WithMaxConns applies, then the balancer picks the loop.
@@ -118,7 +59,7 @@ func (fl *fifoListener) accept(h *fifo.Handshake) {
 	remote := h.RemoteAddr()
 	rfd, wfd := h.Fds()
 	if !e.tryAdmit() {
-		fl.l.rejected(fl.srv.Addr(), rfd, wfd)
+		fl.l.rejected(fl.hs.L.Addr(), rfd, wfd)
 		return
 	}
 	// The owner is set once the balancer has picked a loop.
@@ -128,16 +69,8 @@ func (fl *fifoListener) accept(h *fifo.Handshake) {
 // close implements endpoint: pending handshakes are abandoned, and the
 // FIFO and its lock file removed.
 func (fl *fifoListener) close() {
-	if fl.closed {
-		return
-	}
-	fl.closed = true
-	for h := range fl.pending {
-		h.Close()
-	}
-	fl.pending = nil
-	if err := fl.srv.Close(); err != nil {
-		fl.l.log.Warn("fifo: close", "addr", fl.srv.Addr(), "err", err)
+	if err := fl.hs.Close(); err != nil {
+		fl.l.log.Warn("fifo: close", "addr", fl.hs.L.Addr(), "err", err)
 	}
 }
 

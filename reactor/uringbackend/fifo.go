@@ -4,7 +4,6 @@ package uringbackend
 
 import (
 	"fmt"
-	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -14,31 +13,23 @@ import (
 )
 
 // FIFO pairs (fifo:///path): the well-known FIFO's requests are read when
-// a multishot poll says it is readable, each handshake is stepped on the
-// loop's timers as on native, and a completed pair becomes a conn with two
-// fds: its input comes from a multishot read of the read end into the
-// provided buffers, its output goes out by writes to the write end, and a
-// half-close closes the write end. A pair whose peer closed only its read
-// end is seen as broken at the next write (EPIPE), where native also sees
-// it while idle.
+// a multishot poll says it is readable, the handshakes run on the loop as
+// on native (fifo.Handshakes), and a completed pair becomes a conn with two
+// fds. Its input comes from reads of the read end into the provided
+// buffers (multishot reads with WithMultishotReceive), its output goes out
+// by writes to the write end, and a half-close closes the write end. A pair
+// whose peer closed only its read end is seen as broken at the next write
+// (EPIPE), where native also sees it while idle.
 
-// Handshake retries and the bound on handshakes in progress, as on native
-// (reactor/fifo.go).
-const (
-	fifoRetryMin      = time.Millisecond
-	fifoRetryMax      = 100 * time.Millisecond
-	maxFIFOHandshakes = 256
-)
-
-// fifoListener serves one well-known FIFO on its loop.
+// fifoListener serves one well-known FIFO on its loop; the handshakes run
+// on the loop (fifo.Handshakes), as on native.
 type fifoListener struct {
-	idx     uint32 // in loop.fifos
-	srv     *fifo.Listener
-	route   *route
-	local   *addrBox
-	pending map[*fifo.Handshake]struct{}
-	armed   bool // the multishot poll is in the ring
-	closed  bool
+	idx    uint32 // in loop.fifos
+	hs     fifo.Handshakes
+	route  *route
+	local  *addrBox
+	armed  bool // the multishot poll is in the ring
+	closed bool
 }
 
 // listenFIFO binds fifo:///path[?mode=0660&timeout=2s] on the first loop.
@@ -56,8 +47,8 @@ func (e *engine) listenFIFO(a reactor.Addr, r *route) error {
 		return fmt.Errorf("reactor: %s: %w", a, err)
 	}
 	l := e.loops[0]
-	fl := &fifoListener{idx: uint32(len(l.fifos)), srv: srv, route: r, local: &addrBox{srv.Addr()},
-		pending: map[*fifo.Handshake]struct{}{}}
+	fl := &fifoListener{idx: uint32(len(l.fifos)), route: r, local: &addrBox{srv.Addr()}}
+	fl.hs = fifo.Handshakes{L: srv, After: l.after, Done: func(h *fifo.Handshake) { l.fifoAccept(fl, h) }, Log: l.log}
 	l.fifos = append(l.fifos, fl)
 	e.addrs = append(e.addrs, srv.Addr())
 	return nil
@@ -68,7 +59,7 @@ func (l *loop) syncFIFOs() {
 	for _, fl := range l.fifos {
 		if !fl.armed && !fl.closed {
 			s := l.getSQE()
-			s.Opcode, s.Fd = ring.OpPollAdd, int32(fl.srv.Fd())
+			s.Opcode, s.Fd = ring.OpPollAdd, int32(fl.hs.L.Fd())
 			s.OpFlags, s.Len, s.UserData = unix.POLLIN, ring.PollAddMulti, userData(kindFIFO, fl.idx)
 			fl.armed = true
 		}
@@ -82,52 +73,8 @@ func (l *loop) fifoReady(idx uint32, cqe ring.CQE) {
 		l.inflight--
 		fl.armed = false
 	}
-	if fl.closed || cqe.Res < 0 {
-		return
-	}
-	err := fl.srv.ReadRequests(func(req fifo.Request, err error) { l.fifoRequest(fl, req, err) })
-	if err != nil {
-		l.log.Error("fifo: reading requests failed", "addr", fl.srv.Addr(), "err", err)
-	}
-}
-
-// fifoRequest starts the handshake of one request; a bad one is logged
-// and skipped.
-func (l *loop) fifoRequest(fl *fifoListener, req fifo.Request, err error) {
-	if err != nil {
-		l.log.Warn("fifo: request skipped", "addr", fl.srv.Addr(), "err", err)
-		return
-	}
-	if len(fl.pending) >= maxFIFOHandshakes {
-		l.log.Warn("fifo: request skipped: too many handshakes in progress", "addr", fl.srv.Addr(), "pid", req.PID, "max", maxFIFOHandshakes)
-		return
-	}
-	h, err := fl.srv.Begin(req)
-	if err != nil {
-		l.log.Warn("fifo: request skipped", "addr", fl.srv.Addr(), "pid", req.PID, "err", err)
-		return
-	}
-	fl.pending[h] = struct{}{}
-	l.fifoStep(fl, h, fifoRetryMin)
-}
-
-// fifoStep advances a handshake, and on a timer again while the client has
-// not opened its end.
-func (l *loop) fifoStep(fl *fifoListener, h *fifo.Handshake, pause time.Duration) {
-	if fl.closed {
-		return
-	}
-	done, err := h.Step()
-	switch {
-	case err != nil:
-		delete(fl.pending, h)
-		h.Close()
-		l.log.Warn("fifo: handshake abandoned", "addr", fl.srv.Addr(), "pid", h.Request().PID, "err", err)
-	case done:
-		delete(fl.pending, h)
-		l.fifoAccept(fl, h)
-	default:
-		l.after(pause, func() { l.fifoStep(fl, h, min(2*pause, fifoRetryMax)) })
+	if cqe.Res >= 0 {
+		fl.hs.Readable()
 	}
 }
 
@@ -159,11 +106,7 @@ func (l *loop) closeFIFO(fl *fifoListener) {
 	if fl.armed && l.r != nil {
 		l.cancel(userData(kindFIFO, fl.idx))
 	}
-	for h := range fl.pending {
-		h.Close()
-	}
-	fl.pending = nil
-	if err := fl.srv.Close(); err != nil {
-		l.log.Warn("fifo: close", "addr", fl.srv.Addr(), "err", err)
+	if err := fl.hs.Close(); err != nil {
+		l.log.Warn("fifo: close", "addr", fl.hs.L.Addr(), "err", err)
 	}
 }

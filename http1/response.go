@@ -164,6 +164,7 @@ type ResponseWriter struct {
 	resp     response
 	deferred *Deferred
 	upgrade  reactor.Handler // set by Upgrade
+	upOwn    bool            // UpgradeAsContext: upgrade is the conn's context
 }
 
 // SetStatus sets the status code (default 200).

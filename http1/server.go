@@ -104,6 +104,8 @@ func (s *Server) OnTraffic(c conn.Conn) reactor.Action {
 		return st.serve()
 	case *upgradedConn:
 		return st.h.OnTraffic(st.self)
+	case reactor.Handler:
+		return st.OnTraffic(c) // UpgradeAsContext
 	}
 	c.Discard(-1)
 	return reactor.Close
@@ -114,6 +116,12 @@ func (s *Server) OnDrained(c conn.Conn) reactor.Action {
 	if u, ok := c.Context().(*upgradedConn); ok {
 		if d, ok := u.h.(reactor.DrainHandler); ok {
 			return d.OnDrained(u.self)
+		}
+		return reactor.None
+	}
+	if h, ok := c.Context().(reactor.Handler); ok {
+		if d, ok := h.(reactor.DrainHandler); ok {
+			return d.OnDrained(c)
 		}
 		return reactor.None
 	}
@@ -133,6 +141,9 @@ func (s *Server) OnStop(c conn.Conn) {
 	}
 	cs, ok := c.Context().(*connState)
 	if !ok {
+		if st, ok := c.Context().(reactor.StopHandler); ok {
+			st.OnStop(c) // UpgradeAsContext
+		}
 		return
 	}
 	cs.stopping = true
@@ -156,8 +167,12 @@ func (s *Server) OnStop(c conn.Conn) {
 
 // OnClose drops the conn's state; a Deferred answering later is ignored.
 func (s *Server) OnClose(c conn.Conn, err error) {
-	if u, ok := c.Context().(*upgradedConn); ok {
+	switch u := c.Context().(type) {
+	case *upgradedConn:
 		u.h.OnClose(u.self, err)
+		return
+	case reactor.Handler:
+		u.OnClose(c, err) // UpgradeAsContext
 		return
 	}
 	if cs, ok := c.Context().(*connState); ok {
@@ -214,7 +229,8 @@ type connState struct {
 
 	// The upgrade (upgrade.go): the handler the conn is handed to once the
 	// 101 is written.
-	up reactor.Handler
+	up    reactor.Handler
+	upOwn bool // UpgradeAsContext
 }
 
 // detached is a request whose body arrives over several reads (chunked):

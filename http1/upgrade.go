@@ -41,7 +41,23 @@ func (w *ResponseWriter) Upgrade(h reactor.Handler) error {
 	w.resp.status = 101
 	w.resp.body = w.resp.body[:0]
 	w.resp.fields = append(w.resp.fields, "Connection: Upgrade\r\n"...)
-	w.upgrade = h
+	w.upgrade, w.upOwn = h, false
+	return nil
+}
+
+// UpgradeAsContext is Upgrade for a handler that is made for this one
+// conn and keeps its state in itself: h becomes the conn's context, so
+// that nothing stands between h and the transport's conn. h sees that
+// conn as it is (its TLS state included) and must leave the context
+// alone: Context returns h, and SetContext would take the conn from the
+// server. Upgrade puts a 64-byte wrapper in between instead, which gives
+// h a context of its own; a protocol whose conns idle by the ten
+// thousand (WebSocket) saves it here.
+func (w *ResponseWriter) UpgradeAsContext(h reactor.Handler) error {
+	if err := w.Upgrade(h); err != nil {
+		return err
+	}
+	w.upOwn = true
 	return nil
 }
 
@@ -50,8 +66,8 @@ func (w *ResponseWriter) Upgrade(h reactor.Handler) error {
 func (cs *connState) upgradeTo(w *ResponseWriter) {
 	w.resp.close = false
 	cs.emit(w.resp.appendHead(cs.scratch(), cs.srv.serverField, 0), true, false)
-	cs.up = w.upgrade
-	w.upgrade = nil
+	cs.up, cs.upOwn = w.upgrade, w.upOwn
+	w.upgrade, w.upOwn = nil, false
 }
 
 // openUpgraded is the end of the serve that wrote the 101: the conn now
@@ -61,19 +77,30 @@ func (cs *connState) upgradeTo(w *ResponseWriter) {
 // of HTTP's.
 func (cs *connState) openUpgraded() reactor.Action {
 	c := cs.c
+	if cs.cancel != nil {
+		cs.cancel() // every Deferred of the conn is done: none is left to cancel later
+	}
+	c.SetIdleTimeout(0) // the new protocol keeps its own time
+	if cs.upOwn {
+		h := cs.up
+		c.SetContext(h)
+		return opened(h, c)
+	}
 	u := &upgradedConn{Conn: c, h: cs.up}
 	u.self = u
 	if _, ok := c.(conn.TLSInfo); ok {
 		u.self = &upgradedTLSConn{u}
 	}
 	c.SetContext(u)
-	if cs.cancel != nil {
-		cs.cancel() // every Deferred of the conn is done: none is left to cancel later
-	}
-	c.SetIdleTimeout(0) // the new protocol keeps its own time
-	a := u.h.OnOpen(u.self)
+	return opened(u.h, u.self)
+}
+
+// opened runs the upgrade handler's OnOpen, and its OnTraffic if bytes of
+// the new protocol came with the request.
+func opened(h reactor.Handler, c conn.Conn) reactor.Action {
+	a := h.OnOpen(c)
 	if a == reactor.None && c.InboundBuffered() > 0 {
-		a = u.h.OnTraffic(u.self)
+		a = h.OnTraffic(c)
 	}
 	return a
 }

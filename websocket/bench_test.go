@@ -38,7 +38,7 @@ func openConns(n int, deflate bool) []*Conn {
 	o = o.withDefaults()
 	conns := make([]*Conn, n)
 	for i := range conns {
-		c := newConn(&sinkConn{}, BaseHandler{}, &o, true)
+		c := newConn(&sinkConn{}, &endpoint{h: BaseHandler{}, o: &o}, true)
 		c.state = stateOpen
 		if deflate {
 			c.setDeflate(&DeflateParams{ServerNoContextTakeover: true, ClientNoContextTakeover: true})

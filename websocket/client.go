@@ -69,7 +69,7 @@ func Dial(e reactor.Engine, rawURL string, h Handler, o DialOptions) error {
 		port = p
 	}
 	opts := o.Options.withDefaults()
-	ch := &clientHandler{h: h, o: &opts, key: NewClientKey(), offered: opts.Subprotocols, compress: opts.Compression != nil}
+	ch := &clientHandler{endpoint: endpoint{h: h, o: &opts}, key: NewClientKey(), offered: opts.Subprotocols, compress: opts.Compression != nil}
 	ch.request = ch.appendRequest(nil, u, o.Header)
 	return e.DialHandler(network, net.JoinHostPort(u.Hostname(), port), ch)
 }
@@ -78,8 +78,7 @@ func Dial(e reactor.Engine, rawURL string, h Handler, o DialOptions) error {
 // conn's WebSocket life.
 type clientHandler struct {
 	reactor.BaseHandler
-	h        Handler
-	o        *Options
+	endpoint
 	key      string
 	offered  []string
 	compress bool
@@ -127,11 +126,11 @@ func (ch *clientHandler) appendRequest(b []byte, u *url.URL, extra map[string][]
 // OnOpen implements reactor.Handler: the transport is up (TLS included);
 // the request goes out and the handshake's clock starts.
 func (ch *clientHandler) OnOpen(raw conn.Conn) reactor.Action {
-	c := newConn(raw, ch.h, ch.o, false)
-	c.client = ch
+	c := newConn(raw, &ch.endpoint, false)
+	c.extra().client = ch
 	raw.SetContext(c)
 	raw.Write(ch.request)
-	c.deadline(&c.handshakeDue, ch.o.HandshakeTimeout)
+	c.deadline(&c.deadlines().handshake, ch.o.HandshakeTimeout)
 	return reactor.None
 }
 
@@ -150,8 +149,8 @@ func (ch *clientHandler) OnTraffic(raw conn.Conn) reactor.Action {
 func (ch *clientHandler) OnClose(raw conn.Conn, err error) {
 	c, ok := raw.Context().(*Conn)
 	if !ok {
-		c = newConn(raw, ch.h, ch.o, false)
-		c.client = ch
+		c = newConn(raw, &ch.endpoint, false)
+		c.extra().client = ch
 	}
 	c.closed(err)
 }
@@ -168,7 +167,9 @@ func (ch *clientHandler) OnStop(raw conn.Conn) {
 // and checks it (§4.1, the client's requirements).
 func (c *Conn) readClientHandshake() {
 	b, _ := c.raw.Peek(-1)
-	n, err := c.head.scan(b)
+	x := c.extra()
+	x.head.max = c.ep.o.MaxRequestHead
+	n, err := x.head.scan(b)
 	if err != nil {
 		c.failHandshake(err)
 		return
@@ -179,13 +180,13 @@ func (c *Conn) readClientHandshake() {
 	resp, err := parseResponseHead(b[:n-4])
 	c.raw.Discard(n)
 	if err == nil {
-		err = c.client.check(resp, c)
+		err = x.client.check(resp, c)
 	}
 	if err != nil {
 		c.failHandshake(err)
 		return
 	}
-	c.client = nil
+	x.client, x.head = nil, headReader{}
 	c.open()
 }
 
@@ -196,7 +197,7 @@ func (c *Conn) failHandshake(err error) {
 		he = &HandshakeError{Reason: err.Error()}
 	}
 	he.client = true
-	c.cause, c.causeSet = he, true
+	c.setCause(he)
 	c.state = stateClosed
 }
 
@@ -221,7 +222,7 @@ func (ch *clientHandler) check(resp *ResponseHead, c *Conn) error {
 		if len(p) > 1 || !contains(ch.offered, p[0]) {
 			return bad("subprotocol %q was not offered", p)
 		}
-		c.protocol = p[0]
+		c.extra().protocol = p[0]
 	}
 	exts, err := ParseExtensions(resp.Values("Sec-WebSocket-Extensions"))
 	if err != nil {

@@ -24,41 +24,67 @@ const (
 // callbacks (for a conn of the same loop); those marked "any goroutine"
 // queue their work for the conn's loop and wake it.
 type Conn struct {
-	raw    conn.Conn
-	h      Handler
-	o      *Options
-	client *clientHandler // a client's handshake in progress
+	raw conn.Conn
+	ep  *endpoint
+	ctx any
+	rd  messageReader
+	x   *connExtra                 // what only some conns need (made on first use)
+	dl  *deadlines                 // made when a deadline is first set
+	q   atomic.Pointer[asyncQueue] // work other goroutines queued (made on first use)
 
 	state    connState
 	server   bool
 	opened   bool // OnOpen was called: OnClose will be
-	causeSet bool // cause is final, even when nil
-	head     headReader
+	causeSet bool // the cause is final, even when nil
+
+	// An idle conn is what a server holds by the ten thousand, so it is
+	// kept to 128 bytes (TestConnSize): what only the handshake, a client,
+	// compression, deadlines or other goroutines' writes need is in
+	// structs of its own, made when needed.
+}
+
+// endpoint is what a server's conns (or a dial's) share: the handler and
+// the options.
+type endpoint struct {
+	h Handler
+	o *Options
+}
+
+// connExtra is the part of a conn that most idle server conns never
+// need.
+type connExtra struct {
+	client   *clientHandler // a client's handshake in progress
+	head     headReader     // a handshake read by this package (not http1)
 	req      *RequestHead
 	protocol string
 	deflate  *DeflateParams
 	dfl      *deflater
-	rd       messageReader
-	ctx      any
 	cause    error
+}
 
-	scratch []byte // a small frame built whole, kept between writes
-
-	// Deadlines, on the loop; one timer wakes the loop for the earliest.
+// deadlines are a conn's handshake, closing and ping deadlines, on the
+// loop; one timer wakes the loop for the earliest.
+type deadlines struct {
 	timer        *time.Timer
 	fired        atomic.Bool
-	handshakeDue int64 // monotonic nanoseconds (now()); 0: none
-	closeDue     int64
-	pingDue      int64
+	handshake    int64 // monotonic nanoseconds (now()); 0: none
+	closing      int64
+	ping         int64
 	awaitingPong bool
-
-	// Work queued by other goroutines.
-	mu          sync.Mutex
-	queue       []queued
-	queuedBytes int
-	overflow    bool // the queue passed MaxBacklog
-	gone        bool // the conn has closed: queue nothing more
 }
+
+// asyncQueue is the work other goroutines queued for a conn's loop.
+type asyncQueue struct {
+	mu       sync.Mutex
+	items    []queued
+	bytes    int
+	overflow bool // the queue passed MaxBacklog
+	gone     bool // the conn has closed: queue nothing more
+}
+
+// closedQueue is the queue of every conn that closed before another
+// goroutine queued anything for it: the close makes none for it.
+var closedQueue = &asyncQueue{gone: true}
 
 // queued is one piece of work another goroutine asked of the conn's loop.
 type queued struct {
@@ -70,11 +96,49 @@ type queued struct {
 	reason string
 }
 
-func newConn(raw conn.Conn, h Handler, o *Options, server bool) *Conn {
-	c := &Conn{raw: raw, h: h, o: o, server: server}
-	c.head.max = o.MaxRequestHead
-	c.rd = newMessageReader(server, o.MaxMessage)
-	return c
+func newConn(raw conn.Conn, ep *endpoint, server bool) *Conn {
+	return &Conn{raw: raw, ep: ep, server: server, rd: newMessageReader(server)}
+}
+
+// extra returns c's connExtra, made on first use.
+func (c *Conn) extra() *connExtra {
+	if c.x == nil {
+		c.x = new(connExtra)
+	}
+	return c.x
+}
+
+// deadlines returns c's deadlines, made on first use.
+func (c *Conn) deadlines() *deadlines {
+	if c.dl == nil {
+		c.dl = new(deadlines)
+	}
+	return c.dl
+}
+
+// setCause makes err the conn's OnClose cause, final even when nil.
+func (c *Conn) setCause(err error) {
+	if err != nil || c.x != nil {
+		c.extra().cause = err
+	}
+	c.causeSet = true
+}
+
+// cause is the conn's OnClose cause so far.
+func (c *Conn) cause() error {
+	if c.x == nil {
+		return nil
+	}
+	return c.x.cause
+}
+
+// queue returns the conn's queue, made on first use (any goroutine).
+func (c *Conn) queue() *asyncQueue {
+	if q := c.q.Load(); q != nil {
+		return q
+	}
+	c.q.CompareAndSwap(nil, new(asyncQueue))
+	return c.q.Load()
 }
 
 // Raw is the transport conn under c (loop only, as its methods are):
@@ -84,13 +148,28 @@ func (c *Conn) Raw() conn.Conn { return c.raw }
 // Request is the opening request a server conn was upgraded with (nil on
 // a client conn): its path and headers (Origin, cookies, ...). It is nil
 // once OnOpen has returned, unless Options.KeepRequest.
-func (c *Conn) Request() *RequestHead { return c.req }
+func (c *Conn) Request() *RequestHead {
+	if c.x == nil {
+		return nil
+	}
+	return c.x.req
+}
 
 // Subprotocol is the subprotocol agreed in the handshake, "" for none.
-func (c *Conn) Subprotocol() string { return c.protocol }
+func (c *Conn) Subprotocol() string {
+	if c.x == nil {
+		return ""
+	}
+	return c.x.protocol
+}
 
 // Deflate is the permessage-deflate agreed in the handshake, nil for none.
-func (c *Conn) Deflate() *DeflateParams { return c.deflate }
+func (c *Conn) Deflate() *DeflateParams {
+	if c.x == nil {
+		return nil
+	}
+	return c.x.deflate
+}
 
 // Context returns the value stored with SetContext (loop only).
 func (c *Conn) Context() any { return c.ctx }
@@ -153,7 +232,7 @@ func (c *Conn) Close(code CloseCode, reason string) error {
 	if c.state != stateOpen {
 		return ErrClosed
 	}
-	c.cause, c.causeSet = nil, true
+	c.setCause(nil)
 	return c.sendClose(code, reason)
 }
 
@@ -181,25 +260,26 @@ func (c *Conn) AsyncClose(code CloseCode, reason string) error {
 	return c.enqueue(queued{close: true, code: code, reason: reason}, 0)
 }
 
-func (c *Conn) enqueue(q queued, size int) error {
-	c.mu.Lock()
-	if c.gone {
-		c.mu.Unlock()
+func (c *Conn) enqueue(w queued, size int) error {
+	q := c.queue()
+	q.mu.Lock()
+	if q.gone {
+		q.mu.Unlock()
 		return ErrClosed
 	}
-	if c.queuedBytes+size > c.o.MaxBacklog {
-		wake := !c.overflow
-		c.overflow = true
-		c.mu.Unlock()
+	if q.bytes+size > c.ep.o.MaxBacklog {
+		wake := !q.overflow
+		q.overflow = true
+		q.mu.Unlock()
 		if wake {
 			c.raw.Wake()
 		}
 		return ErrSlowReceiver
 	}
-	first := len(c.queue) == 0
-	c.queue = append(c.queue, q)
-	c.queuedBytes += size
-	c.mu.Unlock()
+	first := len(q.items) == 0
+	q.items = append(q.items, w)
+	q.bytes += size
+	q.mu.Unlock()
 	if first {
 		return c.raw.Wake()
 	}
@@ -208,19 +288,23 @@ func (c *Conn) enqueue(q queued, size int) error {
 
 // runQueue does what other goroutines queued, in order (loop only).
 func (c *Conn) runQueue() {
-	c.mu.Lock()
-	q, overflow := c.queue, c.overflow
-	c.queue, c.queuedBytes, c.overflow = nil, 0, false
-	c.mu.Unlock()
+	q := c.q.Load()
+	if q == nil {
+		return
+	}
+	q.mu.Lock()
+	items, overflow := q.items, q.overflow
+	q.items, q.bytes, q.overflow = nil, 0, false
+	q.mu.Unlock()
 	if overflow {
 		c.cutOff(ErrSlowReceiver)
 		return
 	}
-	for i := range q {
+	for i := range items {
 		if c.state != stateOpen {
 			break
 		}
-		switch w := &q[i]; {
+		switch w := &items[i]; {
 		case w.close:
 			c.Close(w.code, w.reason)
 		case w.pm != nil:
@@ -234,7 +318,7 @@ func (c *Conn) runQueue() {
 // traffic is the conn's OnTraffic: due deadlines, the handshake, queued
 // work, then the frames that arrived.
 func (c *Conn) traffic() reactor.Action {
-	if c.fired.Swap(false) {
+	if c.dl != nil && c.dl.fired.Swap(false) {
 		c.runDeadlines()
 	}
 	if c.state == stateHandshake {
@@ -248,7 +332,7 @@ func (c *Conn) traffic() reactor.Action {
 		if len(b) == 0 {
 			break
 		}
-		ev, n, err := c.rd.next(b)
+		ev, n, err := c.rd.next(b, maxMessage(c.ep.o))
 		if err != nil {
 			c.fail(err)
 			break
@@ -275,8 +359,11 @@ func (c *Conn) readHandshake() {
 		c.readClientHandshake()
 		return
 	}
+	o := c.ep.o
+	x := c.extra()
+	x.head.max = o.MaxRequestHead
 	b, _ := c.raw.Peek(-1)
-	head, n, err := c.head.read(b)
+	head, n, err := x.head.read(b)
 	if err != nil {
 		he := err.(*HandshakeError)
 		c.refuse(Handshake{Status: he.Status, Reason: he.Reason})
@@ -286,18 +373,17 @@ func (c *Conn) readHandshake() {
 		return
 	}
 	c.raw.Discard(n)
-	if c.o.Path != "" && head.Path() != c.o.Path {
+	if o.Path != "" && head.Path() != o.Path {
 		c.refuse(Handshake{Status: 404, Reason: "no WebSocket endpoint at " + head.Path()})
 		return
 	}
-	hs := c.o.Policy.Negotiate(head.Method, head)
+	hs := o.Policy.Negotiate(head.Method, head)
 	if hs.Status != 101 {
 		c.refuse(hs)
 		return
 	}
-	c.scratch = hs.AppendResponse(c.scratch[:0])
-	c.raw.Write(c.scratch)
-	c.req, c.protocol = head, hs.Protocol
+	c.writeResponse(hs)
+	x.req, x.protocol = head, hs.Protocol
 	c.setDeflate(hs.Deflate)
 	c.open()
 }
@@ -305,21 +391,39 @@ func (c *Conn) readHandshake() {
 // open moves a conn whose handshake succeeded to the open state.
 func (c *Conn) open() {
 	c.state, c.opened = stateOpen, true
-	c.handshakeDue = 0
-	if c.o.PingInterval > 0 {
-		c.pingDue = now() + int64(c.o.PingInterval)
+	if c.dl != nil {
+		c.dl.handshake = 0
+	}
+	if c.ep.o.PingInterval > 0 {
+		c.deadlines().ping = now() + int64(c.ep.o.PingInterval)
 	}
 	c.armTimer()
-	c.h.OnOpen(c)
-	if c.req != nil && !c.o.KeepRequest {
-		c.req = nil
+	c.ep.h.OnOpen(c)
+	if x := c.x; x != nil && x.req != nil && !c.ep.o.KeepRequest {
+		x.req = nil
+	}
+	c.shrinkExtra()
+}
+
+// shrinkExtra drops the conn's connExtra once it holds nothing (the
+// handshake's state is done with).
+func (c *Conn) shrinkExtra() {
+	if x := c.x; x != nil && *x == (connExtra{}) {
+		c.x = nil
 	}
 }
 
 func (c *Conn) refuse(hs Handshake) {
-	c.scratch = hs.AppendResponse(c.scratch[:0])
-	c.raw.Write(c.scratch)
+	c.writeResponse(hs)
 	c.state = stateClosed
+}
+
+// writeResponse writes the handshake's answer.
+func (c *Conn) writeResponse(hs Handshake) {
+	b := getScratch()
+	*b = hs.AppendResponse((*b)[:0])
+	c.raw.Write(*b)
+	putScratch(b)
 }
 
 // handle acts on one event from the reader.
@@ -327,14 +431,16 @@ func (c *Conn) handle(ev event) {
 	switch ev.op {
 	case OpText, OpBinary:
 		if c.state == stateOpen {
-			c.h.OnMessage(c, ev.op, ev.data)
+			c.ep.h.OnMessage(c, ev.op, ev.data)
 		}
 	case OpPing:
 		if c.state == stateOpen {
 			c.writeFrame(OpPong, false, ev.data)
 		}
 	case OpPong:
-		c.awaitingPong = false
+		if c.dl != nil {
+			c.dl.awaitingPong = false
+		}
 	case OpClose:
 		code, reason, _ := ParseClosePayload(ev.data) // the reader checked it
 		if c.state == stateOpen {
@@ -342,11 +448,10 @@ func (c *Conn) handle(ev event) {
 			c.sendClose(code, "")
 			switch code {
 			case CloseNormal, CloseGoingAway, CloseNoStatus:
-				c.cause = nil
+				c.setCause(nil)
 			default:
-				c.cause = &CloseError{Code: code, Reason: reason}
+				c.setCause(&CloseError{Code: code, Reason: reason})
 			}
-			c.causeSet = true
 		}
 		// The handshake is complete: a server closes the transport first
 		// (§7.1.1), a client waits a moment for the server's.
@@ -358,7 +463,7 @@ func (c *Conn) handle(ev event) {
 // names it (§7.1.7: Fail the WebSocket Connection).
 func (c *Conn) fail(err error) {
 	if !c.causeSet {
-		c.cause, c.causeSet = err, true
+		c.setCause(err)
 	}
 	if c.state == stateOpen {
 		detail := ""
@@ -368,17 +473,17 @@ func (c *Conn) fail(err error) {
 		c.sendClose(CloseCodeFor(err), detail)
 	}
 	c.state = stateClosed
-	c.raw.SetIdleTimeout(c.o.CloseTimeout)
+	c.raw.SetIdleTimeout(c.ep.o.CloseTimeout)
 }
 
 // cutOff closes a conn that cannot keep up or did not answer: what is
 // buffered may still go out, bounded by CloseTimeout without progress.
 func (c *Conn) cutOff(err error) {
 	if !c.causeSet {
-		c.cause, c.causeSet = err, true
+		c.setCause(err)
 	}
 	c.state = stateClosed
-	c.raw.SetIdleTimeout(c.o.CloseTimeout)
+	c.raw.SetIdleTimeout(c.ep.o.CloseTimeout)
 	c.raw.Close()
 }
 
@@ -386,13 +491,13 @@ func (c *Conn) cutOff(err error) {
 func (c *Conn) sendClose(code CloseCode, reason string) error {
 	p := AppendClosePayload(nil, code, reason)
 	c.state = stateClosing
-	c.deadline(&c.closeDue, c.o.CloseTimeout)
+	c.deadline(&c.deadlines().closing, c.ep.o.CloseTimeout)
 	return c.writeFrame(OpClose, false, p)
 }
 
 // writeMessage frames (and compresses) a message and writes it.
 func (c *Conn) writeMessage(op Opcode, data []byte) error {
-	if c.deflate != nil && len(data) >= c.o.Compression.Threshold {
+	if x := c.x; x != nil && x.deflate != nil && len(data) >= c.ep.o.Compression.Threshold {
 		z, err := c.compress(data)
 		if err != nil {
 			return err
@@ -405,7 +510,7 @@ func (c *Conn) writeMessage(op Opcode, data []byte) error {
 // writeFrame writes one whole frame: a server's unmasked, as header and
 // payload; a client's masked, in a copy.
 func (c *Conn) writeFrame(op Opcode, rsv1 bool, data []byte) error {
-	if c.raw.OutboundBuffered()+len(data) > c.o.MaxBacklog && !op.IsControl() {
+	if c.raw.OutboundBuffered()+len(data) > c.ep.o.MaxBacklog && !op.IsControl() {
 		c.cutOff(ErrSlowReceiver)
 		return ErrSlowReceiver
 	}
@@ -413,36 +518,48 @@ func (c *Conn) writeFrame(op Opcode, rsv1 bool, data []byte) error {
 	if !c.server {
 		h.Masked, h.Mask = true, newMaskKey()
 	}
-	var err error
-	switch {
-	case h.Masked:
-		c.scratch = AppendFrame(c.scratch[:0], h, data)
-		_, err = c.raw.Write(c.scratch)
-	case len(data) <= 1<<10:
-		c.scratch = append(AppendHeader(c.scratch[:0], h, len(data)), data...)
-		_, err = c.raw.Write(c.scratch)
-	default:
+	if !h.Masked && len(data) > 1<<10 {
 		// Header and payload in one writev, with no copy. The header and
 		// iovecs escape into Writev: two small allocations, which a
-		// payload this large dwarfs, rather than 64 bytes in every conn.
+		// payload this large dwarfs.
 		hdr := AppendHeader(make([]byte, 0, MaxHeaderLen), h, len(data))
-		_, err = c.raw.Writev([][]byte{hdr, data})
+		_, err := c.raw.Writev([][]byte{hdr, data})
+		return err
 	}
-	if cap(c.scratch) > retainBuffer {
-		c.scratch = nil
+	// A small frame (or a client's, masked in a copy) is built whole in a
+	// pooled buffer: one write, and no buffer held by an idle conn.
+	b := getScratch()
+	if h.Masked {
+		*b = AppendFrame((*b)[:0], h, data)
+	} else {
+		*b = append(AppendHeader((*b)[:0], h, len(data)), data...)
 	}
+	_, err := c.raw.Write(*b)
+	putScratch(b)
 	return err
+}
+
+// scratches are the buffers frames are built in: a conn's write copies
+// the frame, so one is back in the pool as soon as the write returns.
+var scratches = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b }}
+
+func getScratch() *[]byte { return scratches.Get().(*[]byte) }
+
+func putScratch(b *[]byte) {
+	if cap(*b) <= retainBuffer {
+		scratches.Put(b)
+	}
 }
 
 // writePrepared writes pm's frame: the compressed one if the conn
 // negotiated permessage-deflate and pm is over the threshold.
 func (c *Conn) writePrepared(pm *PreparedMessage) error {
 	frame := pm.frame
-	if c.dfl != nil && !c.dfl.smallWindow && len(pm.data) >= c.o.Compression.Threshold {
+	if x := c.x; x != nil && x.dfl != nil && !x.dfl.smallWindow && len(pm.data) >= c.ep.o.Compression.Threshold {
 		frame = pm.deflatedFrame()
 		c.afterForeignDeflate()
 	}
-	if c.raw.OutboundBuffered()+len(frame) > c.o.MaxBacklog {
+	if c.raw.OutboundBuffered()+len(frame) > c.ep.o.MaxBacklog {
 		c.cutOff(ErrSlowReceiver)
 		return ErrSlowReceiver
 	}
@@ -452,12 +569,15 @@ func (c *Conn) writePrepared(pm *PreparedMessage) error {
 
 // closed is the transport's OnClose: the application's OnClose, once.
 func (c *Conn) closed(err error) {
-	if c.timer != nil {
-		c.timer.Stop()
+	if c.dl != nil && c.dl.timer != nil {
+		c.dl.timer.Stop()
 	}
-	c.mu.Lock()
-	c.gone, c.queue = true, nil
-	c.mu.Unlock()
+	if !c.q.CompareAndSwap(nil, closedQueue) {
+		q := c.q.Load()
+		q.mu.Lock()
+		q.gone, q.items = true, nil
+		q.mu.Unlock()
+	}
 	c.releaseDeflate()
 	if !c.opened {
 		if c.server {
@@ -465,20 +585,20 @@ func (c *Conn) closed(err error) {
 		}
 		// A dialed conn whose connect or handshake failed: the
 		// application learns it here.
-		if c.causeSet && c.cause != nil {
-			err = c.cause
+		if c.causeSet && c.cause() != nil {
+			err = c.cause()
 		}
-		c.h.OnClose(c, err)
+		c.ep.h.OnClose(c, err)
 		return
 	}
-	cause := c.cause
+	cause := c.cause()
 	if !c.causeSet {
 		cause = err
 		if cause == nil {
 			cause = &CloseError{Code: CloseAbnormal}
 		}
 	}
-	c.h.OnClose(c, cause)
+	c.ep.h.OnClose(c, cause)
 }
 
 // deadline sets one of the conn's deadlines d from now (loop only).
@@ -488,40 +608,45 @@ func (c *Conn) deadline(at *int64, d time.Duration) {
 }
 
 // epoch is where the conns' monotonic deadlines count from: an int64 per
-// deadline rather than a time.Time keeps an idle conn small.
+// deadline rather than a time.Time keeps the deadlines small.
 var epoch = time.Now()
 
 func now() int64 { return int64(time.Since(epoch)) }
 
 // armTimer sets the timer for the earliest deadline.
 func (c *Conn) armTimer() {
+	dl := c.dl
+	if dl == nil {
+		return
+	}
 	var next int64
-	for _, t := range [...]int64{c.handshakeDue, c.closeDue, c.pingDue} {
+	for _, t := range [...]int64{dl.handshake, dl.closing, dl.ping} {
 		if t != 0 && (next == 0 || t < next) {
 			next = t
 		}
 	}
 	if next == 0 {
-		if c.timer != nil {
-			c.timer.Stop()
+		if dl.timer != nil {
+			dl.timer.Stop()
 		}
 		return
 	}
 	d := time.Duration(next - now())
-	if c.timer == nil {
-		c.timer = time.AfterFunc(d, c.wake)
+	if dl.timer == nil {
+		dl.timer = time.AfterFunc(d, c.wake)
 	} else {
-		c.timer.Reset(d)
+		dl.timer.Reset(d)
 	}
 }
 
 // wake is the timer's: the loop runs the deadlines in its next OnTraffic.
 func (c *Conn) wake() {
-	c.fired.Store(true)
+	c.dl.fired.Store(true)
 	c.raw.Wake()
 }
 
 func (c *Conn) runDeadlines() {
+	dl := c.dl
 	t0 := now()
 	due := func(t *int64) bool {
 		if *t == 0 || t0 < *t {
@@ -530,22 +655,22 @@ func (c *Conn) runDeadlines() {
 		*t = 0
 		return true
 	}
-	if due(&c.handshakeDue) && c.state == stateHandshake {
+	if due(&dl.handshake) && c.state == stateHandshake {
 		if c.server {
 			c.refuse(Handshake{Status: 408, Reason: "opening handshake timed out"})
 		} else {
 			c.cutOff(ErrHandshakeTimeout)
 		}
 	}
-	if due(&c.closeDue) && c.state == stateClosing {
+	if due(&dl.closing) && c.state == stateClosing {
 		c.state = stateClosed
 	}
-	if due(&c.pingDue) && c.state == stateOpen {
-		if c.awaitingPong {
+	if due(&dl.ping) && c.state == stateOpen {
+		if dl.awaitingPong {
 			c.cutOff(ErrPongTimeout)
 		} else {
-			c.awaitingPong = true
-			c.pingDue = t0 + int64(c.o.PingInterval)
+			dl.awaitingPong = true
+			dl.ping = t0 + int64(c.ep.o.PingInterval)
 			c.writeFrame(OpPing, false, nil)
 		}
 	}

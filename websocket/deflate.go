@@ -73,11 +73,11 @@ type deflater struct {
 
 // setDeflate applies the negotiated parameters to the conn.
 func (c *Conn) setDeflate(p *DeflateParams) {
-	c.deflate = p
 	if p == nil {
 		return
 	}
-	d := &deflater{level: c.o.Compression.Level}
+	c.extra().deflate = p
+	d := &deflater{level: c.ep.o.Compression.Level}
 	if d.level == 0 {
 		d.level = flate.BestSpeed
 	}
@@ -91,15 +91,15 @@ func (c *Conn) setDeflate(p *DeflateParams) {
 		d.level, d.smallWindow = flate.HuffmanOnly, true
 	}
 	d.keepCompress, d.keepInflate = !ownNoTakeover, !peerNoTakeover
-	c.dfl = d
+	c.x.dfl = d
 	c.rd.parser.AllowRSV1 = true
-	c.rd.inflate = &inflation{fn: d.inflate}
+	c.rd.assembly().inflate = &inflation{fn: d.inflate}
 }
 
 // compress returns data compressed as a message payload, valid until the
 // next call.
 func (c *Conn) compress(data []byte) ([]byte, error) {
-	d := c.dfl
+	d := c.x.dfl
 	d.out.b = d.out.b[:0]
 	w := d.w
 	if w == nil {
@@ -127,13 +127,19 @@ func (c *Conn) compress(data []byte) ([]byte, error) {
 // compressor's history lacks, so the compressor starts afresh and refers
 // only to what it sends from now on.
 func (c *Conn) afterForeignDeflate() {
-	if d := c.dfl; d != nil && d.w != nil {
+	if c.x == nil {
+		return
+	}
+	if d := c.x.dfl; d != nil && d.w != nil {
 		d.w.Reset(&d.out)
 	}
 }
 
 func (c *Conn) releaseDeflate() {
-	if d := c.dfl; d != nil && d.w != nil {
+	if c.x == nil {
+		return
+	}
+	if d := c.x.dfl; d != nil && d.w != nil {
 		putFlateWriter(d.level, d.w)
 		d.w = nil
 	}

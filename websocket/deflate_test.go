@@ -70,7 +70,7 @@ func TestDeflateContextTakeover(t *testing.T) {
 	for _, keep := range []bool{false, true} {
 		o := (&Options{Policy: Policy{Compression: &Compression{Threshold: -1, ServerContextTakeover: keep}}}).withDefaults()
 		p := &DeflateParams{ServerNoContextTakeover: !keep, ClientNoContextTakeover: !keep}
-		sender := newConn(nil, nil, &o, true)
+		sender := newConn(nil, &endpoint{o: &o}, true)
 		sender.setDeflate(p)
 		receiver := &deflater{keepInflate: keep}
 		msg := strings.Repeat("the same sentence, again and again. ", 20)

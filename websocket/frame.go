@@ -149,16 +149,19 @@ type Chunk struct {
 // unmasked from a server. The rules across frames (continuations, the
 // message limit) belong to the message reader.
 type Parser struct {
+	cur  Header
+	left uint64 // payload bytes of cur not yet returned
+
 	// Server is the side that reads: a server requires masked frames, a
 	// client refuses them (§5.1).
 	Server bool
 	// AllowRSV1 accepts the RSV1 bit on data frames (permessage-deflate).
 	AllowRSV1 bool
 
-	cur     Header
-	left    uint64 // payload bytes of cur not yet returned
-	maskPos int    // offset into cur.Mask of the next payload byte
-	inFrame bool   // cur's header is parsed and its payload not all returned
+	inFrame bool  // cur's header is parsed and its payload not all returned
+	maskPos uint8 // offset into cur.Mask of the next payload byte
+	// (The fields are in this order so that a Parser is 40 bytes: it is
+	// part of every conn.)
 }
 
 // Parse consumes a header and/or payload from the front of b and returns
@@ -190,7 +193,7 @@ func (p *Parser) Parse(b []byte) (c Chunk, n int, err error) {
 	}
 	payload := b[:take]
 	if p.cur.Masked {
-		p.maskPos = maskBytes(p.cur.Mask, p.maskPos, payload)
+		p.maskPos = uint8(maskBytes(p.cur.Mask, int(p.maskPos), payload))
 	}
 	p.left -= take
 	c.Header = p.cur

@@ -185,12 +185,12 @@ func BenchmarkReadMessage(b *testing.B) {
 	payload := bytes.Repeat([]byte("x"), 128)
 	f := AppendFrame(nil, ClientHeader(OpText, true), payload)
 	buf := make([]byte, len(f))
-	r := newMessageReader(true, 0)
+	r := newMessageReader(true)
 	b.SetBytes(int64(len(payload)))
 	b.ReportAllocs()
 	for b.Loop() {
 		copy(buf, f)
-		ev, n, err := r.next(buf)
+		ev, n, err := r.next(buf, DefaultMaxMessage)
 		if err != nil || n != len(buf) || len(ev.data) != len(payload) {
 			b.Fatal(n, err)
 		}

@@ -97,8 +97,8 @@ func FuzzClientHandshake(f *testing.F) {
 		if err != nil {
 			return
 		}
-		ch := &clientHandler{o: &o, key: key, offered: []string{"chat"}, compress: true}
-		c := newConn(nil, BaseHandler{}, &o, false)
+		ch := &clientHandler{endpoint: endpoint{h: BaseHandler{}, o: &o}, key: key, offered: []string{"chat"}, compress: true}
+		c := newConn(nil, &ch.endpoint, false)
 		if err := ch.check(resp, c); err == nil && resp.Values("Sec-WebSocket-Accept")[0] != AcceptKey(key) {
 			t.Fatalf("accepted %q", b)
 		}

@@ -72,17 +72,21 @@ func runReader(maxMessage int, deflate bool, pieces ...[]byte) string {
 
 // runSide is runReader for either side's reader.
 func runSide(server bool, maxMessage int, deflate bool, pieces ...[]byte) string {
-	r := newMessageReader(server, maxMessage)
+	r := newMessageReader(server)
+	max := uint64(DefaultMaxMessage)
+	if maxMessage > 0 {
+		max = uint64(maxMessage)
+	}
 	if deflate {
 		r.parser.AllowRSV1 = true
-		r.inflate = &inflation{fn: testInflate}
+		r.assembly().inflate = &inflation{fn: testInflate}
 	}
 	var log []string
 	var buf []byte
 	for _, p := range pieces {
 		buf = append(buf, p...)
 		for {
-			ev, n, err := r.next(buf)
+			ev, n, err := r.next(buf, max)
 			if n < 0 || n > len(buf) {
 				panic(fmt.Sprintf("consumed %d of %d", n, len(buf)))
 			}

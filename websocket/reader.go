@@ -21,19 +21,26 @@ type event struct {
 // messageReader assembles frames into messages and applies the rules that
 // span frames (RFC 6455 §5.4: fragmentation; §8.1: UTF-8 in text), and
 // the size limit, which it enforces from each frame's header, before the
-// payload is buffered.
+// payload is buffered. It is part of every conn, so what only some
+// messages need is kept apart (assembly).
 type messageReader struct {
 	parser     Parser
-	maxMessage uint64
+	op         Opcode // of the message in progress; OpContinuation when none
+	compressed bool
+	asm        *assembly // made on first use
+}
+
+// assembly is what a message needs that does not arrive as one frame in
+// one read: its fragments' bytes, the UTF-8 check across them, and the
+// inflation of compressed messages. A conn whose messages each come
+// whole, uncompressed, never makes one.
+type assembly struct {
+	text utf8Validator
+	size uint64 // payload bytes of the message so far (as received)
+	buf  []byte // the message so far
 	// inflate, when set (permessage-deflate), inflates a compressed
 	// message.
 	inflate *inflation
-
-	op         Opcode // of the message in progress; OpContinuation when none
-	compressed bool
-	text       utf8Validator
-	size       uint64 // payload bytes of the message so far (as received)
-	buf        []byte // the message so far, unless it came in one chunk
 }
 
 // inflation is a reader's permessage-deflate: what inflates, and the
@@ -45,18 +52,31 @@ type inflation struct {
 	buf []byte
 }
 
-func newMessageReader(server bool, maxMessage int) messageReader {
-	if maxMessage <= 0 {
-		maxMessage = DefaultMaxMessage
+func newMessageReader(server bool) messageReader {
+	return messageReader{parser: Parser{Server: server}}
+}
+
+// maxMessage is the limit Options.MaxMessage sets (its default for 0).
+func maxMessage(o *Options) uint64 {
+	if o.MaxMessage <= 0 {
+		return DefaultMaxMessage
 	}
-	return messageReader{parser: Parser{Server: server}, maxMessage: uint64(maxMessage)}
+	return uint64(o.MaxMessage)
+}
+
+// assembly returns r's assembly, made on first use.
+func (r *messageReader) assembly() *assembly {
+	if r.asm == nil {
+		r.asm = new(assembly)
+	}
+	return r.asm
 }
 
 // next consumes frames from the front of b until it has an event, or b
 // runs short; it returns the event (op 0: none yet) and the bytes
 // consumed. A message that arrives as one frame whose payload is all in b
 // is returned in place, unmasked in b: no copy.
-func (r *messageReader) next(b []byte) (ev event, n int, err error) {
+func (r *messageReader) next(b []byte, max uint64) (ev event, n int, err error) {
 	for {
 		c, m, err := r.parser.Parse(b[n:])
 		if err != nil || m == 0 {
@@ -71,11 +91,18 @@ func (r *messageReader) next(b []byte) (ev event, n int, err error) {
 			}
 			return event{c.Opcode, c.Payload}, n, nil
 		}
+		var size uint64
+		if r.asm != nil {
+			size = r.asm.size
+		}
 		if c.First {
-			if err := r.begin(&c); err != nil {
+			if c.Opcode != OpContinuation {
+				size = 0 // a new message
+			}
+			if err := r.begin(&c, size, max); err != nil {
 				return ev, n, err
 			}
-			if c.Fin && c.Last && r.size == 0 && !r.compressed {
+			if c.Fin && c.Last && size == 0 && !r.compressed {
 				// The fast path: a whole message, in place.
 				op := r.op
 				r.op = OpContinuation
@@ -85,13 +112,18 @@ func (r *messageReader) next(b []byte) (ev event, n int, err error) {
 				return event{op, c.Payload}, n, nil
 			}
 		}
-		r.size += uint64(len(c.Payload))
-		if r.op == OpText && !r.compressed && !r.text.Write(c.Payload) {
+		a := r.assembly()
+		if c.First && c.Opcode != OpContinuation {
+			a.size, a.buf = 0, a.buf[:0]
+			a.text.Reset()
+		}
+		a.size += uint64(len(c.Payload))
+		if r.op == OpText && !r.compressed && !a.text.Write(c.Payload) {
 			return ev, n, utf8Err("text message")
 		}
-		r.buf = append(r.buf, c.Payload...)
+		a.buf = append(a.buf, c.Payload...)
 		if c.Last && c.Fin {
-			ev, err := r.finish()
+			ev, err := r.finish(max)
 			return ev, n, err
 		}
 	}
@@ -99,8 +131,9 @@ func (r *messageReader) next(b []byte) (ev event, n int, err error) {
 
 // begin applies the rules of a data frame's header: a continuation only
 // inside a message, a new message only outside one, RSV1 only on a
-// message's first frame, and the size limit.
-func (r *messageReader) begin(c *Chunk) error {
+// message's first frame, and the size limit (size: the message's bytes
+// before this frame).
+func (r *messageReader) begin(c *Chunk, size, max uint64) error {
 	if c.Opcode == OpContinuation {
 		if r.op == OpContinuation {
 			return protocolErr("continuation frame with no message in progress")
@@ -112,24 +145,23 @@ func (r *messageReader) begin(c *Chunk) error {
 		if r.op != OpContinuation {
 			return protocolErr("%v frame inside a fragmented %v message", c.Opcode, r.op)
 		}
-		r.op, r.compressed, r.size = c.Opcode, c.RSV1, 0
-		r.buf = r.buf[:0]
-		r.text.Reset()
+		r.op, r.compressed = c.Opcode, c.RSV1
 	}
-	if c.Length > r.maxMessage || r.size+c.Length > r.maxMessage {
-		return tooBigErr("message of %d bytes and more is over the limit of %d", r.size+c.Length, r.maxMessage)
+	if c.Length > max || size+c.Length > max {
+		return tooBigErr("message of %d bytes and more is over the limit of %d", size+c.Length, max)
 	}
 	return nil
 }
 
 // finish returns the message that has ended, inflated and checked.
-func (r *messageReader) finish() (event, error) {
-	op, data := r.op, r.buf
+func (r *messageReader) finish(max uint64) (event, error) {
+	a := r.asm
+	op, data := r.op, a.buf
 	r.op = OpContinuation
 	if r.compressed {
 		var err error
-		in := r.inflate
-		in.buf, err = in.fn(in.buf[:0], r.buf, r.maxMessage)
+		in := a.inflate
+		in.buf, err = in.fn(in.buf[:0], a.buf, max)
 		if err != nil {
 			return event{}, err
 		}
@@ -137,7 +169,7 @@ func (r *messageReader) finish() (event, error) {
 		if op == OpText && !utf8.Valid(data) {
 			return event{}, utf8Err("text message")
 		}
-	} else if op == OpText && !r.text.Complete() {
+	} else if op == OpText && !a.text.Complete() {
 		return event{}, utf8Err("text message ends inside a code point")
 	}
 	return event{op, data}, nil
@@ -145,10 +177,14 @@ func (r *messageReader) finish() (event, error) {
 
 // release drops large buffers once the event from next has been handled.
 func (r *messageReader) release() {
-	if cap(r.buf) > retainBuffer {
-		r.buf = nil
+	a := r.asm
+	if a == nil {
+		return
 	}
-	if in := r.inflate; in != nil && cap(in.buf) > retainBuffer {
+	if cap(a.buf) > retainBuffer {
+		a.buf = nil
+	}
+	if in := a.inflate; in != nil && cap(in.buf) > retainBuffer {
 		in.buf = nil
 	}
 }

@@ -125,20 +125,22 @@ func (o *Options) withDefaults() Options {
 // endpoint's requests from an http1.Server to ServeHTTP1 (upgrade.go).
 type Server struct {
 	reactor.BaseHandler
-	h Handler
-	o Options
+	o  Options
+	ep endpoint // h, and o's address
 }
 
 // NewServer returns a Server calling h, with o's settings.
 func NewServer(h Handler, o Options) *Server {
-	return &Server{h: h, o: o.withDefaults()}
+	s := &Server{o: o.withDefaults()}
+	s.ep = endpoint{h: h, o: &s.o}
+	return s
 }
 
 // OnOpen implements reactor.Handler: it starts the handshake's clock.
 func (s *Server) OnOpen(raw conn.Conn) reactor.Action {
-	c := newConn(raw, s.h, &s.o, true)
+	c := newConn(raw, &s.ep, true)
 	raw.SetContext(c)
-	c.deadline(&c.handshakeDue, s.o.HandshakeTimeout)
+	c.deadline(&c.deadlines().handshake, s.o.HandshakeTimeout)
 	return reactor.None
 }
 
@@ -183,11 +185,11 @@ func (c *Conn) stop(reason string) {
 		return
 	}
 	c.runQueue()
-	if sh, ok := c.h.(StopHandler); ok && c.state == stateOpen {
+	if sh, ok := c.ep.h.(StopHandler); ok && c.state == stateOpen {
 		sh.OnStop(c)
 	}
 	if c.state == stateOpen {
-		c.cause, c.causeSet = nil, true
+		c.setCause(nil)
 		c.sendClose(CloseGoingAway, reason)
 	}
 }

@@ -71,10 +71,11 @@ func (s *Server) ServeHTTP1(w *http1.ResponseWriter, r *http1.Request) {
 	if hs.Deflate != nil {
 		w.AddHeader("Sec-WebSocket-Extensions", hs.Deflate.String())
 	}
-	c := newConn(nil, s.h, &s.o, true)
-	c.req, c.protocol = head, hs.Protocol
+	c := newConn(nil, &s.ep, true)
+	c.extra().req = head // until OnOpen returns (Options.KeepRequest: for good)
+	c.x.protocol = hs.Protocol
 	c.setDeflate(hs.Deflate)
-	if err := w.Upgrade((*upgradedHandler)(c)); err != nil {
+	if err := w.UpgradeAsContext((*upgradedHandler)(c)); err != nil {
 		refuseHTTP1(w, Handshake{Status: 400, Reason: err.Error()})
 	}
 }
@@ -89,9 +90,10 @@ func refuseHTTP1(w *http1.ResponseWriter, hs Handshake) {
 	w.WriteString(hs.Reason + "\n")
 }
 
-// upgradedHandler is a conn handed over by http1 as its own handler: http1
-// keeps the handler for the conn's life, so the conn is all it holds. Its
-// handshake is done, so the conn opens at once.
+// upgradedHandler is a conn handed over by http1 as its own handler and
+// context (UpgradeAsContext): http1 keeps the handler for the conn's life,
+// so the conn is all it holds, with no wrapper. Its handshake is done, so
+// the conn opens at once.
 type upgradedHandler Conn
 
 func (u *upgradedHandler) conn() *Conn { return (*Conn)(u) }
@@ -99,8 +101,7 @@ func (u *upgradedHandler) conn() *Conn { return (*Conn)(u) }
 // OnOpen implements reactor.Handler: the conn is open.
 func (u *upgradedHandler) OnOpen(raw conn.Conn) reactor.Action {
 	c := u.conn()
-	c.raw = raw
-	raw.SetContext(c)
+	c.raw = raw // whose context is u: http1's, left alone
 	c.open()
 	if c.state == stateClosed {
 		return reactor.Close

@@ -53,6 +53,7 @@ type Server struct {
 	requests sync.Pool // *Request, one per OnTraffic in progress
 	writers  sync.Pool // *ResponseWriter
 	outs     sync.Pool // *[]byte, a batch of responses per OnTraffic
+	states   sync.Pool // *connState, from conns upgraded to another protocol
 }
 
 // NewServer returns a Server calling h.
@@ -91,7 +92,11 @@ func (s *Server) OnTick() (time.Duration, reactor.Action) { return time.Second, 
 
 // OnOpen gives the conn its state; a new conn waits under the idle timeout.
 func (s *Server) OnOpen(c conn.Conn) reactor.Action {
-	cs := &connState{srv: s, c: c}
+	cs, _ := s.states.Get().(*connState)
+	if cs == nil {
+		cs = new(connState)
+	}
+	cs.srv, cs.c = s, c
 	c.SetContext(cs)
 	cs.setTimer(modeIdle)
 	return reactor.None

@@ -81,18 +81,32 @@ func (cs *connState) openUpgraded() reactor.Action {
 		cs.cancel() // every Deferred of the conn is done: none is left to cancel later
 	}
 	c.SetIdleTimeout(0) // the new protocol keeps its own time
-	if cs.upOwn {
-		h := cs.up
+	h, own := cs.up, cs.upOwn
+	cs.recycle() // cs is not to be touched from here on
+	if own {
 		c.SetContext(h)
 		return opened(h, c)
 	}
-	u := &upgradedConn{Conn: c, h: cs.up}
+	u := &upgradedConn{Conn: c, h: h}
 	u.self = u
 	if _, ok := c.(conn.TLSInfo); ok {
 		u.self = &upgradedTLSConn{u}
 	}
 	c.SetContext(u)
 	return opened(u.h, u.self)
+}
+
+// recycle gives the state of a conn that upgraded to the server's next
+// conn, when nothing can reach it any more (no Deferred ever had its
+// context, no body or response is in progress): a conn that upgrades
+// (WebSocket) then leaves no HTTP state behind as garbage.
+func (cs *connState) recycle() {
+	if cs.ctx != nil || cs.body != nil || cs.det != nil || cs.flushed != nil || cs.first != nil {
+		return
+	}
+	s := cs.srv
+	*cs = connState{}
+	s.states.Put(cs)
 }
 
 // opened runs the upgrade handler's OnOpen, and its OnTraffic if bytes of

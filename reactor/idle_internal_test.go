@@ -170,3 +170,62 @@ func timerEntries(t *testing.T, eng Engine) int {
 	require.NoError(t, l.Post(func() { got <- len(l.timers) }))
 	return <-got
 }
+
+// toggleOrShort is toggleIdle, but a message "s" leaves a short timeout
+// on; it reports closes.
+type toggleOrShort struct {
+	BaseHandler
+	closed chan error
+}
+
+func (h toggleOrShort) OnTraffic(c conn.Conn) Action {
+	b, _ := c.Next(-1)
+	c.SetIdleTimeout(0)
+	c.Write(b)
+	if string(b) == "s" {
+		c.SetIdleTimeout(100 * time.Millisecond)
+	} else {
+		c.SetIdleTimeout(time.Hour)
+	}
+	return None
+}
+
+func (h toggleOrShort) OnClose(c conn.Conn, err error) { h.closed <- err }
+
+// Entries that would do nothing when due (timeouts turned off, or
+// replaced by a later entry) are swept out of the loop's heap as it
+// grows, so that it holds about the live ones; a timeout armed after a
+// sweep still fires.
+func TestStaleIdleEntriesAreSwept(t *testing.T) {
+	h := toggleOrShort{closed: make(chan error, 64)}
+	eng, err := Start(h, []string{"tcp://127.0.0.1:0"}, WithLoops(1))
+	require.NoError(t, err)
+	t.Cleanup(func() { eng.Stop(context.Background()) })
+	const conns, trips = 24, 100 // 64 entries a conn at most: 1,536 unswept
+	var cs []net.Conn
+	for range conns {
+		c, err := net.Dial("tcp", eng.Addrs()[0].String())
+		require.NoError(t, err)
+		t.Cleanup(func() { c.Close() })
+		cs = append(cs, c)
+	}
+	buf := make([]byte, 1)
+	for i := 0; i < trips; i++ {
+		for _, c := range cs {
+			_, err := c.Write([]byte("x"))
+			require.NoError(t, err)
+			_, err = io.ReadFull(c, buf)
+			require.NoError(t, err)
+		}
+	}
+	require.LessOrEqual(t, timerEntries(t, eng), 1025, "a sweep at 1,024 entries dropped the stale ones")
+	last := cs[conns-1]
+	_, err = last.Write([]byte("s"))
+	require.NoError(t, err)
+	select {
+	case err := <-h.closed:
+		require.ErrorIs(t, err, ErrIdleTimeout)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the idle timeout never fired")
+	}
+}

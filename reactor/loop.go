@@ -32,6 +32,7 @@ type loop struct {
 	log      *slog.Logger
 	tasks    taskQueue
 	timers   timerHeap
+	sweepAt  int              // the heap's length at which addTimer sweeps it next
 	watchers fdTable[watcher] // every fd the poller watches; both fds of a FIFO pair
 	shared   fdconn.Shared
 	onReady  func(fd int, ev poller.Event)
@@ -219,7 +220,23 @@ func (l *loop) runTimers() {
 
 // after runs fn on the loop once d has passed.
 func (l *loop) after(d time.Duration, fn func()) {
-	l.timers.add(timer{when: monotime() + int64(d), fn: fn})
+	l.addTimer(timer{when: monotime() + int64(d), fn: fn})
+}
+
+// addTimer adds t to the heap. An idle entry whose conn turned its
+// timeout off, or armed a later entry, or closed, stays until it comes
+// due: a conn that waited under one timeout and then under none (an HTTP
+// conn upgraded to WebSocket) leaves one for as long as that timeout.
+// So each time the heap has doubled since the last sweep, a sweep drops
+// those: the heap holds about the live entries, at O(1) per entry added.
+func (l *loop) addTimer(t timer) {
+	if len(l.timers) >= max(l.sweepAt, minTimerSweep) {
+		l.timers.sweep(func(t *timer) bool {
+			return t.conn != nil && !t.linger && (loopOf(t.conn) != l || t.conn.DropIdle(t.gen))
+		})
+		l.sweepAt = 2 * len(l.timers)
+	}
+	l.timers.add(t)
 }
 
 // tick runs OnTick and schedules the next one.

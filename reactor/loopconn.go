@@ -115,7 +115,7 @@ func (l *loop) finishClose(c *fdconn.FD) {
 		l.teardown(c, nil)
 		return
 	}
-	l.timers.add(timer{when: monotime() + int64(l.engine.opts.LingerTimeout), conn: c, linger: true})
+	l.addTimer(timer{when: monotime() + int64(l.engine.opts.LingerTimeout), conn: c, linger: true})
 }
 
 // teardown removes c from the poller, closes its fds and calls OnClose,
@@ -213,7 +213,7 @@ func (l *loop) TrafficConn(c *fdconn.FD) {
 
 // ArmIdle implements fdconn.Owner.
 func (l *loop) ArmIdle(c *fdconn.FD, when int64, gen uint8) {
-	l.timers.add(timer{when: when, conn: c, gen: gen})
+	l.addTimer(timer{when: when, conn: c, gen: gen})
 }
 
 // AsyncDone implements fdconn.Owner.

@@ -30,6 +30,31 @@ func (h *timerHeap) add(t timer) {
 	h.up(len(*h) - 1)
 }
 
+// sweep removes the entries dead reports, restores the heap order, and
+// gives back the array's memory when most of it is unused.
+func (h *timerHeap) sweep(dead func(*timer) bool) {
+	s := *h
+	n := 0
+	for i := range s {
+		if !dead(&s[i]) {
+			s[n] = s[i]
+			n++
+		}
+	}
+	clear(s[n:]) // drop their references for the collector
+	s = s[:n]
+	if cap(s) > minTimerSweep && cap(s) > 4*n {
+		s = append(make(timerHeap, 0, 2*n), s...)
+	}
+	for i := n/2 - 1; i >= 0; i-- {
+		s.down(i)
+	}
+	*h = s
+}
+
+// minTimerSweep is the fewest entries a loop's heap sweeps (loop.addTimer).
+const minTimerSweep = 1024
+
 // next is the deadline of the earliest timer, or -1 with none.
 func (h timerHeap) next() int64 {
 	if len(h) == 0 {

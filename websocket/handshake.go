@@ -14,10 +14,19 @@ const acceptGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 // AcceptKey is the Sec-WebSocket-Accept value for a client's
 // Sec-WebSocket-Key (§4.2.2): base64 of SHA-1 of the key and the GUID.
 func AcceptKey(key string) string {
-	h := sha1.New()
-	h.Write([]byte(key))
-	h.Write([]byte(acceptGUID))
-	return base64.StdEncoding.EncodeToString(h.Sum(nil))
+	if len(key) > 64 {
+		h := sha1.New() // not a valid key: no fast path for it
+		h.Write([]byte(key))
+		h.Write([]byte(acceptGUID))
+		return base64.StdEncoding.EncodeToString(h.Sum(nil))
+	}
+	var in [64 + len(acceptGUID)]byte
+	n := copy(in[:], key)
+	n += copy(in[n:], acceptGUID)
+	sum := sha1.Sum(in[:n])
+	var out [28]byte
+	base64.StdEncoding.Encode(out[:], sum[:])
+	return string(out[:]) // the one allocation
 }
 
 // NewClientKey returns a fresh Sec-WebSocket-Key: 16 random bytes in
@@ -33,8 +42,9 @@ func validKey(key string) bool {
 	if len(key) != 24 {
 		return false
 	}
-	b, err := base64.StdEncoding.DecodeString(key)
-	return err == nil && len(b) == 16
+	var b [18]byte
+	n, err := base64.StdEncoding.Decode(b[:], []byte(key))
+	return err == nil && n == 16
 }
 
 // Headers is how the handshake reads header fields: every value of name
@@ -45,29 +55,88 @@ type Headers interface {
 	Values(name string) []string
 }
 
+// valueRanger is Headers that can give one value of a field without
+// making a slice of copies: this package's heads and http1's fields. The
+// value may be valid only as long as the head's bytes are.
+type valueRanger interface {
+	nthValue(name string, n int) (string, bool)
+}
+
+// values iterates over the values of a field of h, with no allocation
+// when h is a valueRanger.
+type values struct {
+	r    valueRanger
+	list []string
+	name string
+	i    int
+}
+
+func valuesOf(h Headers, name string) values {
+	if r, ok := h.(valueRanger); ok {
+		return values{r: r, name: name}
+	}
+	return values{list: h.Values(name)}
+}
+
+// next returns the next value, and false after the last.
+func (vs *values) next() (string, bool) {
+	i := vs.i
+	vs.i++
+	if vs.r != nil {
+		return vs.r.nthValue(vs.name, i)
+	}
+	if i < len(vs.list) {
+		return vs.list[i], true
+	}
+	return "", false
+}
+
+// onlyValue is the value of name when h has exactly one (trimmed, and
+// valid as long as h's bytes are), and whether it has exactly one.
+func onlyValue(h Headers, name string) (string, bool) {
+	vs := valuesOf(h, name)
+	v, ok := vs.next()
+	if _, more := vs.next(); !ok || more {
+		return "", false
+	}
+	return strings.TrimSpace(v), true
+}
+
 // hasToken reports whether a comma-separated header (over all its lines)
 // holds token, case-insensitively (Connection: keep-alive, Upgrade).
 func hasToken(h Headers, name, token string) bool {
-	for _, v := range h.Values(name) {
-		for _, t := range strings.Split(v, ",") {
+	for vs := valuesOf(h, name); ; {
+		v, ok := vs.next()
+		if !ok {
+			return false
+		}
+		for v != "" {
+			var t string
+			t, v, _ = strings.Cut(v, ",")
 			if strings.EqualFold(strings.TrimSpace(t), token) {
 				return true
 			}
 		}
 	}
-	return false
 }
 
+// tokens returns the comma-separated tokens of a header over all its
+// lines; they are valid as long as h's bytes are.
 func tokens(h Headers, name string) []string {
 	var out []string
-	for _, v := range h.Values(name) {
-		for _, t := range strings.Split(v, ",") {
+	for vs := valuesOf(h, name); ; {
+		v, ok := vs.next()
+		if !ok {
+			return out
+		}
+		for v != "" {
+			var t string
+			t, v, _ = strings.Cut(v, ",")
 			if t = strings.TrimSpace(t); t != "" {
 				out = append(out, t)
 			}
 		}
 	}
-	return out
 }
 
 // Handshake is a server's answer to an opening request, as Negotiate
@@ -118,23 +187,22 @@ func (p *Policy) Negotiate(method string, h Headers) Handshake {
 	if !hasToken(h, "Connection", "upgrade") {
 		return refuse(400, "missing Connection: Upgrade")
 	}
-	if v := h.Values("Sec-WebSocket-Version"); len(v) != 1 || strings.TrimSpace(v[0]) != "13" {
+	if v, ok := onlyValue(h, "Sec-WebSocket-Version"); !ok || v != "13" {
 		return refuse(426, "Sec-WebSocket-Version must be 13")
 	}
-	keys := h.Values("Sec-WebSocket-Key")
-	if len(keys) != 1 || !validKey(strings.TrimSpace(keys[0])) {
+	key, ok := onlyValue(h, "Sec-WebSocket-Key")
+	if !ok || !validKey(key) {
 		return refuse(400, "missing or malformed Sec-WebSocket-Key")
 	}
+	hs := Handshake{Status: 101, Accept: AcceptKey(key)} // before key's bytes may change
 	if p.CheckOrigin != nil {
-		origin := ""
-		if o := h.Values("Origin"); len(o) > 0 {
-			origin = o[0]
-		}
+		vs := valuesOf(h, "Origin")
+		origin, _ := vs.next()
+		origin = strings.Clone(origin) // the check may keep it
 		if !p.CheckOrigin(origin, h) {
 			return refuse(403, "origin not allowed")
 		}
 	}
-	hs := Handshake{Status: 101, Accept: AcceptKey(strings.TrimSpace(keys[0]))}
 	if offered := tokens(h, "Sec-WebSocket-Protocol"); len(offered) > 0 {
 	pick:
 		for _, want := range p.Subprotocols {

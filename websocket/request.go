@@ -47,21 +47,49 @@ func (e *HandshakeError) Unwrap() error {
 type RequestHead struct {
 	Method string
 	Target string // the request-target: path and query
-	fields []headerField
+	fields fieldBlock
 }
 
-type headerField struct{ name, value string }
+// fieldBlock is a head's header fields as one string of "name: value\r\n"
+// lines, values trimmed: one allocation however many fields.
+type fieldBlock string
+
+// nthValue returns the nth value (from 0) of the field name,
+// case-insensitively, and whether there is one.
+func (b fieldBlock) nthValue(name string, n int) (string, bool) {
+	for s := string(b); s != ""; {
+		var line string
+		line, s, _ = strings.Cut(s, "\r\n")
+		k, v, _ := strings.Cut(line, ": ")
+		if len(k) == len(name) && strings.EqualFold(k, name) {
+			if n == 0 {
+				return v, true
+			}
+			n--
+		}
+	}
+	return "", false
+}
+
+// values returns every value of the field name, in order.
+func (b fieldBlock) values(name string) []string {
+	var out []string
+	for i := 0; ; i++ {
+		v, ok := b.nthValue(name, i)
+		if !ok {
+			return out
+		}
+		out = append(out, v)
+	}
+}
 
 // Values returns every value of the header name, case-insensitively, in
 // order (Headers).
-func (r *RequestHead) Values(name string) []string {
-	var out []string
-	for _, f := range r.fields {
-		if strings.EqualFold(f.name, name) {
-			out = append(out, f.value)
-		}
-	}
-	return out
+func (r *RequestHead) Values(name string) []string { return r.fields.values(name) }
+
+// nthValue implements valueRanger.
+func (r *RequestHead) nthValue(name string, n int) (string, bool) {
+	return r.fields.nthValue(name, n)
 }
 
 // Path is the target's path, without its query.
@@ -142,36 +170,37 @@ func http11OrLater(v string) bool {
 }
 
 // parseFields parses header lines; a bad one is refused with status.
-func parseFields(lines []string, status int) ([]headerField, error) {
+func parseFields(lines []string, status int) (fieldBlock, error) {
 	if len(lines) > maxHeaderFields {
-		return nil, &HandshakeError{Status: 431, Reason: fmt.Sprintf("more than %d header fields", maxHeaderFields)}
+		return "", &HandshakeError{Status: 431, Reason: fmt.Sprintf("more than %d header fields", maxHeaderFields)}
 	}
-	fields := make([]headerField, 0, len(lines))
+	var b strings.Builder
 	for _, l := range lines {
 		if l == "" || l[0] == ' ' || l[0] == '\t' {
-			return nil, &HandshakeError{Status: status, Reason: fmt.Sprintf("folded or empty header line %q", l)}
+			return "", &HandshakeError{Status: status, Reason: fmt.Sprintf("folded or empty header line %q", l)}
 		}
 		name, value, ok := strings.Cut(l, ":")
-		if !ok || !isToken(name) {
-			return nil, &HandshakeError{Status: status, Reason: fmt.Sprintf("malformed header line %q", l)}
+		if !ok || !isToken(name) || strings.ContainsAny(value, "\r\n") {
+			return "", &HandshakeError{Status: status, Reason: fmt.Sprintf("malformed header line %q", l)}
 		}
-		fields = append(fields, headerField{name, strings.Trim(value, " \t")})
+		b.WriteString(name)
+		b.WriteString(": ")
+		b.WriteString(strings.Trim(value, " \t"))
+		b.WriteString("\r\n")
 	}
-	return fields, nil
+	return fieldBlock(b.String()), nil
 }
 
 // ResponseHead is the server's answer to a client's opening request: its
 // status and header fields (Headers).
 type ResponseHead struct {
 	Status int
-	fields []headerField
+	fields fieldBlock
 }
 
 // Values returns every value of the header name, case-insensitively, in
 // order (Headers).
-func (r *ResponseHead) Values(name string) []string {
-	return (&RequestHead{fields: r.fields}).Values(name)
-}
+func (r *ResponseHead) Values(name string) []string { return r.fields.values(name) }
 
 // parseResponseHead parses a status line and header lines.
 func parseResponseHead(b []byte) (*ResponseHead, error) {

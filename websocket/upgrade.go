@@ -3,6 +3,7 @@ package websocket
 import (
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/evloop/evloop/conn"
 	"github.com/evloop/evloop/http1"
@@ -19,14 +20,28 @@ import (
 type http1Headers http1.Fields
 
 // Values implements Headers.
-func (h http1Headers) Values(name string) []string {
+func (h *http1Headers) Values(name string) []string {
 	var out []string
-	for _, f := range h {
+	for _, f := range *h {
 		if len(f.Name) == len(name) && equalFoldASCII(f.Name, name) {
 			out = append(out, string(f.Value))
 		}
 	}
 	return out
+}
+
+// nthValue implements valueRanger: the value is a view of the conn's
+// buffer, valid while the handler runs.
+func (h *http1Headers) nthValue(name string, n int) (string, bool) {
+	for _, f := range *h {
+		if len(f.Name) == len(name) && equalFoldASCII(f.Name, name) {
+			if n == 0 {
+				return unsafe.String(unsafe.SliceData(f.Value), len(f.Value)), true
+			}
+			n--
+		}
+	}
+	return "", false
 }
 
 func equalFoldASCII(b []byte, s string) bool {
@@ -52,17 +67,22 @@ func equalFoldASCII(b []byte, s string) bool {
 // here too; Options.MaxRequestHead and HandshakeTimeout do not apply: the
 // http1.Server's limits bound the request.
 func (s *Server) ServeHTTP1(w *http1.ResponseWriter, r *http1.Request) {
-	head := &RequestHead{Method: string(r.Method), Target: string(r.Target)}
-	if s.o.Path != "" && head.Path() != s.o.Path {
-		refuseHTTP1(w, Handshake{Status: 404, Reason: "no WebSocket endpoint at " + head.Path()})
-		return
+	if s.o.Path != "" {
+		if path, _, _ := strings.Cut(string(r.Target), "?"); path != s.o.Path {
+			refuseHTTP1(w, Handshake{Status: 404, Reason: "no WebSocket endpoint at " + path})
+			return
+		}
 	}
-	hs := s.o.Policy.Negotiate(head.Method, http1Headers(r.Header))
+	method := "GET"
+	if string(r.Method) != method {
+		method = string(r.Method)
+	}
+	hs := s.o.Policy.Negotiate(method, (*http1Headers)(&r.Header))
 	if hs.Status != 101 {
 		refuseHTTP1(w, hs)
 		return
 	}
-	head.fields = copyFields(r.Header)
+	head := copyHead(r)
 	w.AddHeader("Upgrade", "websocket")
 	w.AddHeader("Sec-WebSocket-Accept", hs.Accept)
 	if hs.Protocol != "" {
@@ -129,25 +149,22 @@ func (u *upgradedHandler) OnShutdown(reactor.Engine) {}
 
 var _ http1.Handler = (*Server)(nil)
 
-// copyFields copies a request's fields out of the conn's buffer into one
-// string, which the fields slice: two allocations however many fields,
-// and an idle conn holds little for its Request.
-func copyFields(h http1.Fields) []headerField {
-	n := 0
-	for _, f := range h {
-		n += len(f.Name) + len(f.Value)
+// copyHead copies a request's target and fields out of the conn's
+// buffer into one string, which the head's strings slice: two
+// allocations however many fields (the head and the string).
+func copyHead(r *http1.Request) *RequestHead {
+	n := len(r.Target)
+	for _, f := range r.Header {
+		n += len(f.Name) + len(f.Value) + 4
 	}
-	var b strings.Builder
-	b.Grow(n)
-	for _, f := range h {
-		b.Write(f.Name)
-		b.Write(f.Value)
+	b := make([]byte, 0, n)
+	b = append(b, r.Target...)
+	for _, f := range r.Header {
+		b = append(b, f.Name...)
+		b = append(b, ": "...)
+		b = append(b, f.Value...)
+		b = append(b, "\r\n"...)
 	}
-	all := b.String()
-	fields := make([]headerField, len(h))
-	for i, f := range h {
-		fields[i].name, all = all[:len(f.Name)], all[len(f.Name):]
-		fields[i].value, all = all[:len(f.Value)], all[len(f.Value):]
-	}
-	return fields
+	all := unsafe.String(unsafe.SliceData(b), len(b)) // b is never written again
+	return &RequestHead{Method: "GET", Target: all[:len(r.Target)], fields: fieldBlock(all[len(r.Target):])}
 }

@@ -63,6 +63,22 @@ func (c *FD) armIdle(when int64) {
 	c.owner().ArmIdle(c, when, c.idleGen)
 }
 
+// DropIdle is the loop's call when it sweeps its timers: it reports
+// whether the entry of generation gen would do nothing when due (the
+// conn closed, its timeout is off, or a later entry is live), and if so
+// counts it gone, so that the loop can drop it now.
+func (c *FD) DropIdle(gen uint8) bool {
+	live := gen == c.idleGen && c.idleLive
+	if !c.IsClosed() && c.idleTimeout > 0 && (live || !c.idleLive) {
+		return false
+	}
+	c.idleTimers--
+	if live {
+		c.idleLive = false
+	}
+	return true
+}
+
 // IdleDue is the loop's call when an entry of generation gen comes due at
 // now (the loop clock). The entry is dropped if stale, re-armed from the
 // last activity if the conn has been active since, and otherwise the conn

@@ -265,6 +265,20 @@ func (c *uconn) armIdle(when int64) {
 	c.l.atIdle(when, c)
 }
 
+// idleDead reports whether c's idle entry of generation gen would do
+// nothing when due (a later entry serves the timeout, or there is none
+// to serve), and if so counts it gone, for the loop's sweep.
+func (c *uconn) idleDead(gen uint32) bool {
+	if gen != c.idleGen {
+		return true
+	}
+	if c.released() || c.idle == 0 {
+		c.idleLive = false
+		return true
+	}
+	return false
+}
+
 // idleDue is c's idle timer entry armed as generation gen coming due.
 func (c *uconn) idleDue(gen uint32) {
 	if gen != c.idleGen {

@@ -114,6 +114,7 @@ type loop struct {
 	pending     atomic.Bool // tasks posted since the loop last took them
 
 	timers    timerHeap
+	sweepAt   int // the heap length at which addTimer sweeps it next
 	timerSeq  uint64
 	conns     connTable
 	listeners []*listener

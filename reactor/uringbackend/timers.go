@@ -67,7 +67,44 @@ func (h timerHeap) down(i int) {
 
 func (l *loop) at(when int64, fn func()) {
 	l.timerSeq++
-	l.timers.push(timer{when: when, seq: l.timerSeq, fn: fn})
+	l.addTimer(timer{when: when, seq: l.timerSeq, fn: fn})
+}
+
+// addTimer pushes t. An idle entry whose conn turned its timeout off,
+// armed a later entry, or closed stays until it comes due: an HTTP conn
+// upgraded to WebSocket leaves one for the HTTP idle timeout. So each
+// time the heap has doubled since the last sweep, the sweep drops those:
+// the heap holds about the live entries, at O(1) per entry added.
+func (l *loop) addTimer(t timer) {
+	if len(l.timers) >= max(l.sweepAt, minTimerSweep) {
+		l.timers.sweep()
+		l.sweepAt = 2 * len(l.timers)
+	}
+	l.timers.push(t)
+}
+
+// minTimerSweep is the fewest entries a loop's heap sweeps.
+const minTimerSweep = 1024
+
+// sweep removes the idle entries that would do nothing when due, restores
+// the heap order, and gives back the array's memory when most of it is
+// unused.
+func (h *timerHeap) sweep() {
+	s := *h
+	n := 0
+	for i := range s {
+		if c := s[i].conn; c == nil || !c.idleDead(s[i].gen) {
+			s[n] = s[i]
+			n++
+		}
+	}
+	clear(s[n:])
+	s = s[:n]
+	if cap(s) > minTimerSweep && cap(s) > 4*n {
+		s = append(make(timerHeap, 0, 2*n), s...)
+	}
+	s.init()
+	*h = s
 }
 
 func (l *loop) after(d time.Duration, fn func()) { l.at(monotime()+int64(d), fn) }
@@ -75,7 +112,7 @@ func (l *loop) after(d time.Duration, fn func()) { l.at(monotime()+int64(d), fn)
 // atIdle arms c's idle timeout for when.
 func (l *loop) atIdle(when int64, c *uconn) {
 	l.timerSeq++
-	l.timers.push(timer{when: when, seq: l.timerSeq, conn: c, gen: c.idleGen})
+	l.addTimer(timer{when: when, seq: l.timerSeq, conn: c, gen: c.idleGen})
 }
 
 func (l *loop) runTimers() {

@@ -57,12 +57,18 @@ func main() {
 	duration := flag.Duration("duration", 3*time.Second, "echo time per round")
 	bconns := flag.Int("bconns", 10000, "idle and broadcast conns")
 	bmsgs := flag.Int("bmsgs", 20, "broadcast messages per round")
+	gen := flag.String("gen", "loop", "echo's load generator: loop (an evloop engine) or net (a goroutine per conn)")
 	flag.Parse()
+	loopGenerator = *gen == "loop"
 	if err := run(strings.Split(*servers, ","), *rounds, *conns, *duration, *bconns, *bmsgs); err != nil {
 		fmt.Fprintln(os.Stderr, "wspeers:", err)
 		os.Exit(1)
 	}
 }
+
+// loopGenerator: echo's load comes from an evloop engine (echoLoop), not
+// from a goroutine per conn (echo).
+var loopGenerator = true
 
 // result is one server's figures in one round.
 type result struct {
@@ -171,7 +177,11 @@ func round(self, impl string, conns int, duration time.Duration, bconns, bmsgs i
 	if res.idleRSS, res.bcastRate, res.bcastCPU, err = broadcast(addr, pid, bconns, bmsgs); err != nil {
 		return res, err
 	}
-	res.echoRate, res.echoCPU, err = echo(addr, pid, conns, duration)
+	if loopGenerator {
+		res.echoRate, res.echoCPU, err = echoLoop(addr, pid, conns, duration)
+	} else {
+		res.echoRate, res.echoCPU, err = echo(addr, pid, conns, duration)
+	}
 	return res, err
 }
 

@@ -10,7 +10,9 @@ import (
 	"net/textproto"
 	"net/url"
 	"strconv"
+	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // NetHTTPConfig bounds the goroutines an adapted net/http handler runs on.
@@ -46,14 +48,41 @@ func NetHTTP(h http.Handler, cfg NetHTTPConfig) Handler {
 	if cfg.Queue <= 0 {
 		cfg.Queue = 4 * cfg.Workers
 	}
-	return &netHTTP{h: h, sem: make(chan struct{}, cfg.Workers), max: int64(cfg.Workers + cfg.Queue)}
+	return &netHTTP{
+		h:          h,
+		jobs:       make(chan job, cfg.Workers+cfg.Queue),
+		maxWorkers: int32(cfg.Workers),
+		max:        int64(cfg.Workers + cfg.Queue),
+		quit:       make(chan struct{}),
+	}
 }
 
+// The handlers run on workers: goroutines started as requests need them,
+// up to Workers, each taking one request after another from the queue,
+// and ending once idle for workerIdle, or when the Server stops. A worker
+// rather than a goroutine per request: a new goroutine's small stack
+// grows (copied each time) in every handler that needs more, and making
+// it costs too; together they were a tenth of the adapter's CPU per
+// request under wrk.
+const workerIdle = time.Second
+
 type netHTTP struct {
-	h        http.Handler
-	sem      chan struct{} // a token per running handler
-	inflight atomic.Int64  // running and waiting
-	max      int64
+	h          http.Handler
+	jobs       chan job     // requests waiting for a worker
+	workers    atomic.Int32 // running
+	idle       atomic.Int32 // waiting for a job
+	maxWorkers int32
+	inflight   atomic.Int64 // requests running and waiting
+	max        int64
+
+	mu   sync.Mutex
+	quit chan struct{} // closed when the Server stops: idle workers end
+}
+
+// job is one request for a worker.
+type job struct {
+	d   *Deferred
+	req *http.Request
 }
 
 // ServeHTTP1 builds the http.Request on the loop (its views are valid only
@@ -76,13 +105,65 @@ func (a *netHTTP) ServeHTTP1(w *ResponseWriter, r *Request) {
 		d.Done()
 		return
 	}
-	go a.run(d, req)
+	a.jobs <- job{d, req} // never blocks: inflight bounds what waits
+	if a.idle.Load() == 0 {
+		a.spawn()
+	}
+}
+
+// spawn starts a worker, unless Workers are running.
+func (a *netHTTP) spawn() {
+	if a.workers.Add(1) > a.maxWorkers {
+		a.workers.Add(-1)
+		return
+	}
+	a.mu.Lock()
+	quit := a.quit
+	a.mu.Unlock()
+	go a.work(quit)
+}
+
+// work runs requests from the queue until idle for workerIdle, or quit.
+func (a *netHTTP) work(quit chan struct{}) {
+	t := time.NewTimer(workerIdle)
+	defer t.Stop()
+	for {
+		a.idle.Add(1)
+		select {
+		case j := <-a.jobs:
+			a.idle.Add(-1)
+			a.run(j.d, j.req)
+			t.Reset(workerIdle)
+			continue
+		case <-t.C:
+		case <-quit:
+		}
+		a.idle.Add(-1)
+		a.workers.Add(-1)
+		// A request queued as this worker stopped being idle found it
+		// idle and started none: take it on.
+		if len(a.jobs) == 0 {
+			return
+		}
+		if a.workers.Add(1) > a.maxWorkers {
+			a.workers.Add(-1)
+			return
+		}
+		t.Reset(workerIdle)
+	}
+}
+
+// shutdown ends the idle workers as the Server stops (and soon the busy
+// ones): a stopped engine leaves no goroutine behind.
+func (a *netHTTP) shutdown() {
+	a.mu.Lock()
+	close(a.quit)
+	a.quit = make(chan struct{})
+	a.mu.Unlock()
 }
 
 func (a *netHTTP) run(d *Deferred, req *http.Request) {
 	defer a.inflight.Add(-1)
-	a.sem <- struct{}{}
-	defer func() { <-a.sem }()
 	rw := &netHTTPWriter{d: d, header: http.Header{}, req: req}
 	defer func() {
 		if p := recover(); p != nil && p != http.ErrAbortHandler {
@@ -115,7 +196,11 @@ func (a *netHTTP) request(w *ResponseWriter, r *Request, ctx context.Context) (*
 	if err != nil {
 		return nil, err
 	}
-	req := &http.Request{
+	// Built in a local value that WithContext copies onto the heap once
+	// (a new(http.Request) here would be a second allocation).
+	var rv http.Request
+	req := &rv
+	*req = http.Request{
 		Method:        string(r.Method),
 		URL:           u,
 		Proto:         r.Proto(),

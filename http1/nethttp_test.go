@@ -1,10 +1,13 @@
 package http1
 
 import (
+	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -117,5 +120,61 @@ func TestNetHTTPAdapterBusy(t *testing.T) {
 	for _, c := range conns {
 		all, _ := io.ReadAll(c)
 		require.True(t, strings.HasPrefix(string(all), "HTTP/1.1 200 "), "%q", all)
+	}
+}
+
+// TestNetHTTPAdapterWorkers: at most Workers handlers run at once, the
+// requests past them wait in the queue and are all answered, and the
+// workers end when the engine stops.
+func TestNetHTTPAdapterWorkers(t *testing.T) {
+	var running, most atomic.Int32
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := running.Add(1)
+		for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+		}
+		time.Sleep(20 * time.Millisecond) // long enough for the others to queue
+		running.Add(-1)
+		w.Write([]byte("ok"))
+	})
+	a := NetHTTP(h, NetHTTPConfig{Workers: 2, Queue: 16})
+	e, err := reactor.Start(NewServer(a, Config{}), []string{"tcp://127.0.0.1:0"}, reactor.WithLoops(2))
+	require.NoError(t, err)
+	stopped := false
+	defer func() {
+		if !stopped {
+			e.Stop(context.Background())
+		}
+	}()
+	const n = 8
+	errs := make(chan error, n)
+	for range n {
+		go func() {
+			c, err := net.DialTimeout("tcp", e.Addrs()[0].String(), 5*time.Second)
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(10 * time.Second))
+			c.Write([]byte("GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"))
+			all, err := io.ReadAll(c)
+			if err == nil && !strings.HasPrefix(string(all), "HTTP/1.1 200 ") {
+				err = fmt.Errorf("got %q", all)
+			}
+			errs <- err
+		}()
+	}
+	for range n {
+		require.NoError(t, <-errs)
+	}
+	require.Equal(t, int32(2), most.Load(), "handlers running at once")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	stopped = true
+	require.NoError(t, e.Stop(ctx))
+	// Well within workerIdle: the stop ends them, not their idle time.
+	for deadline := time.Now().Add(workerIdle / 2); a.(*netHTTP).workers.Load() > 0; {
+		require.True(t, time.Now().Before(deadline), "the workers did not end with the engine")
+		time.Sleep(time.Millisecond)
 	}
 }

@@ -84,8 +84,14 @@ func (s *Server) OnBoot(reactor.Engine) reactor.Action {
 	return reactor.None
 }
 
-// OnShutdown stops the Date refresher.
-func (s *Server) OnShutdown(reactor.Engine) { stopDate() }
+// OnShutdown stops the Date refresher, and the workers of a NetHTTP
+// handler.
+func (s *Server) OnShutdown(reactor.Engine) {
+	stopDate()
+	if a, ok := s.h.(interface{ shutdown() }); ok {
+		a.shutdown() // the net/http adapter's workers
+	}
+}
 
 // OnTick is not used.
 func (s *Server) OnTick() (time.Duration, reactor.Action) { return time.Second, reactor.None }

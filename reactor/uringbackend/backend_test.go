@@ -234,3 +234,38 @@ func TestEchoAllocatesNothingPerMessage(t *testing.T) {
 		})
 	}
 }
+
+// sizeEcho echoes and reports how many bytes each OnTraffic saw.
+type sizeEcho struct {
+	reactor.BaseHandler
+	sizes chan int
+}
+
+func (h sizeEcho) OnTraffic(c conn.Conn) reactor.Action {
+	b, _ := c.Next(-1)
+	h.sizes <- len(b)
+	c.Write(b)
+	return reactor.None
+}
+
+// A message longer than what is left of its provided buffer reaches
+// OnTraffic whole, as native's one read gives it, not cut at the buffer's
+// end: handled in two calls it went out in two sends, and the second,
+// small one waited for the peer's delayed ACK (40 ms).
+func TestMessageCutByItsBufferArrivesWhole(t *testing.T) {
+	h := sizeEcho{sizes: make(chan int, 64)}
+	e := start(t, h, "tcp://127.0.0.1:0", reactor.WithReadBufferSize(512))
+	c, err := net.Dial("tcp", e.Addrs()[0].String())
+	require.NoError(t, err)
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	msg := bytes.Repeat([]byte("0123456789"), 30) // 300 bytes: the second crosses a 512-byte buffer's end
+	got := make([]byte, len(msg))
+	for i := range 8 {
+		_, err := c.Write(msg)
+		require.NoError(t, err)
+		_, err = io.ReadFull(c, got)
+		require.NoError(t, err)
+		require.Equal(t, len(msg), <-h.sizes, "round trip %d: OnTraffic saw the message in pieces", i)
+	}
+}

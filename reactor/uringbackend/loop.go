@@ -66,6 +66,11 @@ const (
 	// those come later: a send that finds the socket full after all. It is
 	// also how long a busy loop waits before it may sleep (waitTimeout).
 	settleWait = 50 * time.Microsecond
+	// maxBatchWait bounds the completions an enter waits for beyond
+	// those its submission posts (see run). With 100 conns at one
+	// message in flight, 4 took the system calls per message from 0.37
+	// to 0.20 at no cost in CPU or messages/s.
+	maxBatchWait = 4
 	// yieldEvery is how often, at most, the loop yields to the scheduler;
 	// below the runtime's 10ms forcePreemptNS.
 	yieldEvery = 5 * time.Millisecond
@@ -128,10 +133,12 @@ type loop struct {
 	handoffs  atomic.Int32        // accepted conns another loop is handing to this one
 	closeFds  []int               // fds to close once the cancels naming them are submitted
 	peerBuf   unix.RawSockaddrAny // getpeername's scratch
+	rest      []byte              // readRest's buffer
 	peerLen   uint32
 	backlog   []ring.CQE // completions reaped while the ring was full (getSQE)
 	inflight  int        // operations in the ring
 	expect    uint32     // completions the next submission posts at once
+	batch     uint32     // completions beyond expect the next enter waits for (see run)
 	// busy: the last enter gave completions, so the next one waits at
 	// most settleWait before one that may sleep for long. As on the native loop, which polls after a
 	// busy wakeup, a loop under load then seldom parks its thread: at 1 in
@@ -289,11 +296,14 @@ func (l *loop) run() {
 		// The completions of this submission's sends and cancels are
 		// posted as it is submitted, so waiting for one completion would
 		// return at once, for a second io_uring_enter to wait for input.
-		// Waiting for one more than those (for settleWait at most, in case
-		// a send goes on later) makes one enter per iteration.
+		// Waiting for more than those makes one enter per iteration: for
+		// as many as the last iteration brought (up to maxBatchWait), so
+		// that a busy loop takes its input in batches, but for settleWait
+		// at most (min_wait), after which one is enough: a lone conn's
+		// request is not kept waiting for others.
 		expect := l.expect
 		l.expect = 0
-		if _, err := l.r.SubmitAndWaitMin(1+expect, settleWait, l.waitTimeout()); err != nil {
+		if _, err := l.r.SubmitAndWaitMin(max(l.batch, 1)+expect, settleWait, l.waitTimeout()); err != nil {
 			l.log.Error("io_uring_enter failed; loop stops", "err", err)
 			l.forceCloseAll(err)
 			l.sync()
@@ -308,7 +318,9 @@ func (l *loop) run() {
 				l.complete(c)
 			}
 		}
-		l.busy = l.r.Reap(l.complete) > 0
+		reaped := l.r.Reap(l.complete)
+		l.busy = reaped > 0
+		l.batch = uint32(min(max(reaped-int(expect), 1), maxBatchWait))
 		if l.busy && l.e.o.BusyPoll > 0 {
 			l.spinUntil = l.now + int64(l.e.o.BusyPoll)
 		}
@@ -699,7 +711,10 @@ func (l *loop) received(c *uconn, cqe ring.CQE) {
 		}
 		return
 	}
-	data, done := l.br.Take(cqe)
+	data, done, filled := l.br.TakeFilled(cqe)
+	if filled && !c.recvMulti && !c.lingering() {
+		data = l.readRest(c, data)
+	}
 	l.stats.bytesIn.Add(int64(len(data)))
 	if c.lingering() {
 		if done {
@@ -740,6 +755,33 @@ func (l *loop) received(c *uconn, cqe ring.CQE) {
 		c.recvCancel = true
 	}
 	l.touch(c)
+}
+
+// readRest takes what the socket holds beyond a receive that its provided
+// buffer cut short, with a plain nonblocking recv, so that OnTraffic sees
+// the bytes the peer sent together as native's one read would. An
+// incremental buffer ends wherever the receives before it left it, so a
+// small message is cut in two there; handled in two OnTraffic calls it
+// went out as two sends, and the second, small one waited for the peer's
+// delayed ACK: 40 ms stalls, once in a few thousand round trips of a
+// 6-byte echo, and a redis-benchmark pipeline at a third of native's rate.
+// data moves into the loop's rest buffer, a view that retain copies from
+// like a provided buffer. The conn's receive is not armed (receives of one
+// buffer), so nothing else reads the socket meanwhile.
+func (l *loop) readRest(c *uconn, data []byte) []byte {
+	if want := max(2*len(data), l.br.Size()); cap(l.rest) < want {
+		l.rest = make([]byte, want)
+	}
+	buf := l.rest[:cap(l.rest)]
+	n := copy(buf, data)
+	for n < len(buf) {
+		m, err := unix.Read(c.fd, buf[n:])
+		if m <= 0 || err != nil {
+			break // EAGAIN: it was all; EOF or an error: the next receive says so
+		}
+		n += m
+	}
+	return buf[:n:n]
 }
 
 // retain copies unconsumed input out of the provided buffer, which goes

@@ -530,22 +530,30 @@ func (b *BufRing) Incremental() bool { return b.inc }
 // be taken in the order they are reaped: an incremental buffer's bytes are
 // found by counting what the completions before filled.
 func (b *BufRing) Take(c CQE) (data []byte, done bool) {
+	data, done, _ = b.TakeFilled(c)
+	return data, done
+}
+
+// TakeFilled is Take that also tells whether the bytes filled their
+// buffer to its end: the receive may have been cut short by the buffer,
+// with more bytes waiting in the socket.
+func (b *BufRing) TakeFilled(c CQE) (data []byte, done, filled bool) {
 	if c.Flags&CQEFBuffer == 0 {
-		return nil, false
+		return nil, false, false
 	}
 	bid := c.BufferID()
 	n := max(int(c.Res), 0)
 	if !b.inc {
-		return b.Buf(bid, n), true
+		return b.Buf(bid, n), true, n == b.size
 	}
 	start := int(bid)*b.size + int(b.off[bid])
 	data = b.bufs[start : start+n : start+n]
 	if c.Flags&CQEFBufMore != 0 {
 		b.off[bid] += uint32(n)
-		return data, false
+		return data, false, false
 	}
 	b.off[bid] = 0
-	return data, true
+	return data, true, start+n == (int(bid)+1)*b.size
 }
 
 // Drop takes completion c's bytes, unused, and recycles its buffer if the

@@ -88,6 +88,7 @@ type job struct {
 // ServeHTTP1 builds the http.Request on the loop (its views are valid only
 // there) and runs the handler on a goroutine.
 func (a *netHTTP) ServeHTTP1(w *ResponseWriter, r *Request) {
+	w.cs.srv.servedBy(a)
 	d := w.Defer()
 	if a.inflight.Add(1) > a.max {
 		a.inflight.Add(-1)

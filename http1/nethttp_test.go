@@ -125,7 +125,8 @@ func TestNetHTTPAdapterBusy(t *testing.T) {
 
 // TestNetHTTPAdapterWorkers: at most Workers handlers run at once, the
 // requests past them wait in the queue and are all answered, and the
-// workers end when the engine stops.
+// workers end when the engine stops, also with the adapter behind a
+// router.
 func TestNetHTTPAdapterWorkers(t *testing.T) {
 	var running, most atomic.Int32
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -137,7 +138,10 @@ func TestNetHTTPAdapterWorkers(t *testing.T) {
 		w.Write([]byte("ok"))
 	})
 	a := NetHTTP(h, NetHTTPConfig{Workers: 2, Queue: 16})
-	e, err := reactor.Start(NewServer(a, Config{}), []string{"tcp://127.0.0.1:0"}, reactor.WithLoops(2))
+	// Behind a router of the application's: the server still ends the
+	// adapter's workers as it stops.
+	router := HandlerFunc(func(w *ResponseWriter, r *Request) { a.ServeHTTP1(w, r) })
+	e, err := reactor.Start(NewServer(router, Config{}), []string{"tcp://127.0.0.1:0"}, reactor.WithLoops(2))
 	require.NoError(t, err)
 	stopped := false
 	defer func() {

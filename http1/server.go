@@ -2,7 +2,9 @@ package http1
 
 import (
 	"context"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/evloop/evloop/conn"
@@ -54,6 +56,30 @@ type Server struct {
 	writers  sync.Pool // *ResponseWriter
 	outs     sync.Pool // *[]byte, a batch of responses per OnTraffic
 	states   sync.Pool // *connState, from conns upgraded to another protocol
+
+	// The NetHTTP adapters this server has run requests on (wrapped in a
+	// router or not): their workers end with the server. Copied on write.
+	adapters  atomic.Pointer[[]*netHTTP]
+	adapterMu sync.Mutex
+}
+
+// servedBy records that a runs requests of s (once; a load and a short
+// scan per request after that).
+func (s *Server) servedBy(a *netHTTP) {
+	if p := s.adapters.Load(); p != nil && slices.Contains(*p, a) {
+		return
+	}
+	s.adapterMu.Lock()
+	defer s.adapterMu.Unlock()
+	var list []*netHTTP
+	if p := s.adapters.Load(); p != nil {
+		if slices.Contains(*p, a) {
+			return
+		}
+		list = slices.Clone(*p)
+	}
+	list = append(list, a)
+	s.adapters.Store(&list)
 }
 
 // NewServer returns a Server calling h.
@@ -88,8 +114,10 @@ func (s *Server) OnBoot(reactor.Engine) reactor.Action {
 // handler.
 func (s *Server) OnShutdown(reactor.Engine) {
 	stopDate()
-	if a, ok := s.h.(interface{ shutdown() }); ok {
-		a.shutdown() // the net/http adapter's workers
+	if p := s.adapters.Load(); p != nil {
+		for _, a := range *p {
+			a.shutdown() // their workers
+		}
 	}
 }
 

@@ -88,6 +88,8 @@ type uconn struct {
 	// that fails closes it at once).
 	overflowed bool
 	pair       bool // a FIFO pair: two fds (fifo.go)
+	streams    bool // it has streamed: receives of one buffer from now on
+	cut        bool // its input ends where a multishot receive's buffer did: OnTraffic waits (loop.cutShort)
 }
 
 // shutWrite shuts c's write half: a socket's with shutdown(2), a FIFO

@@ -61,6 +61,10 @@ const (
 	// per conn, allocated and freed again and again: echo of 16 KiB
 	// messages, 16 in flight, ran at 0.3x of receives of one buffer.
 	bulkOutput = 64 << 10
+	// streamInput is the input past which a conn counts as streaming,
+	// given to one OnTraffic: from then on its receives take one buffer
+	// each (see WithMultishotReceive).
+	streamInput = 8 << 10
 	// settleWait bounds how long io_uring_enter waits for a completion
 	// beyond those its submission posts at once (see run), should one of
 	// those come later: a send that finds the socket full after all. It is
@@ -134,6 +138,7 @@ type loop struct {
 	closeFds  []int               // fds to close once the cancels naming them are submitted
 	peerBuf   unix.RawSockaddrAny // getpeername's scratch
 	rest      []byte              // readRest's buffer
+	cut       []*uconn            // conns whose OnTraffic waits for the rest of a cut receive
 	peerLen   uint32
 	backlog   []ring.CQE // completions reaped while the ring was full (getSQE)
 	inflight  int        // operations in the ring
@@ -319,6 +324,7 @@ func (l *loop) run() {
 			}
 		}
 		reaped := l.r.Reap(l.complete)
+		l.runCut()
 		l.busy = reaped > 0
 		l.batch = uint32(min(max(reaped-int(expect), 1), maxBatchWait))
 		if l.busy && l.e.o.BusyPoll > 0 {
@@ -337,6 +343,10 @@ func (l *loop) run() {
 		}
 	}
 }
+
+// adaptive: a conn's receive is multishot until the conn streams (see
+// WithMultishotReceive), rather than of one buffer throughout.
+const adaptive = true
 
 // accepting: a listener's accept has not given its last completion yet.
 func (l *loop) accepting() bool {
@@ -712,7 +722,11 @@ func (l *loop) received(c *uconn, cqe ring.CQE) {
 		return
 	}
 	data, done, filled := l.br.TakeFilled(cqe)
-	if filled && !c.recvMulti && !c.lingering() {
+	// Cut short: the receive filled what an earlier one left of its
+	// buffer. One that filled a whole buffer is a stream's, cut where any
+	// read would be.
+	cut := filled && len(data) < l.br.Size()
+	if cut && !c.recvMulti && !c.lingering() {
 		data = l.readRest(c, data)
 	}
 	l.stats.bytesIn.Add(int64(len(data)))
@@ -728,6 +742,31 @@ func (l *loop) received(c *uconn, cqe ring.CQE) {
 	} else {
 		c.in = append(c.in, data...)
 	}
+	if cut && c.recvMulti && cqe.Flags&ring.CQEFMore != 0 && !c.cut {
+		// A multishot receive cut short by its buffer's end (see
+		// readRest): the rest is most likely in the next completion of
+		// this reap, so OnTraffic waits for it, and runs after the reap
+		// at the latest (runCut).
+		l.retain(c)
+		if done {
+			l.br.Recycle(cqe.BufferID())
+		}
+		c.cut = true
+		l.cut = append(l.cut, c)
+		return
+	}
+	c.cut = false
+	n := len(c.in)
+	a := l.traffic(c)
+	if done {
+		l.br.Recycle(cqe.BufferID())
+	}
+	l.afterTraffic(c, a, n)
+}
+
+// traffic runs OnTraffic for c's input, unless the conn is held, and
+// copies what it left out of the provided buffer.
+func (l *loop) traffic(c *uconn) reactor.Action {
 	a := reactor.None
 	// Input that arrives while the conn is held (PauseRead), above the
 	// high watermark or moving waits in c.in: the cancel of its receive is
@@ -738,9 +777,27 @@ func (l *loop) received(c *uconn, cqe ring.CQE) {
 		a = l.callTraffic(c)
 	}
 	l.retain(c)
-	if done {
-		l.br.Recycle(cqe.BufferID())
+	return a
+}
+
+// runCut runs, after a reap, OnTraffic for the conns whose input a
+// multishot receive cut short and no later completion of the reap
+// continued.
+func (l *loop) runCut() {
+	for i, c := range l.cut {
+		l.cut[i] = nil
+		if c.cut && !c.released() {
+			c.cut = false
+			n := len(c.in)
+			l.afterTraffic(c, l.traffic(c), n)
+		}
 	}
+	l.cut = l.cut[:0]
+}
+
+// afterTraffic acts on what OnTraffic answered; n is the input it was
+// given.
+func (l *loop) afterTraffic(c *uconn, a reactor.Action, n int) {
 	if l.finishMove(c) || c.released() || c.moving {
 		return
 	}
@@ -749,7 +806,10 @@ func (l *loop) received(c *uconn, cqe ring.CQE) {
 		return
 	}
 	l.act(c, a)
-	if c.recvMulti && c.recvArmed && !c.recvCancel && c.OutboundBuffered() > bulkOutput {
+	if c.recvMulti && (n >= streamInput || c.OutboundBuffered() > bulkOutput) {
+		c.streams = true
+	}
+	if c.recvMulti && c.recvArmed && !c.recvCancel && (c.OutboundBuffered() > bulkOutput || c.streams && !l.e.multishot) {
 		// The conn streams: see bulkOutput.
 		l.cancel(userData(kindRecv, c.id))
 		c.recvCancel = true
@@ -923,12 +983,13 @@ func (l *loop) syncConn(c *uconn) {
 	want := st == stateLingering || (st == stateOpen && !c.paused && !c.held && !c.readEOF)
 	switch {
 	case want && !c.recvArmed:
-		// A receive of one buffer, armed again after each completion. With
-		// WithMultishotReceive a conn with nothing to send gets a multishot
-		// receive instead, which serves it until it is paused, held, closed
-		// or streams (see bulkOutput): each arrival is a completion, with no
-		// SQE per message.
-		c.recvMulti = l.e.multishot && c.OutboundBuffered() == 0
+		// A conn with nothing to send that has not streamed (or any, with
+		// WithMultishotReceive) gets a multishot receive, which serves it
+		// until it is paused, held, closed or streams (see bulkOutput,
+		// streamInput): each arrival is a completion, with no SQE per
+		// message. Otherwise a receive of one buffer, armed again after
+		// each completion.
+		c.recvMulti = (l.e.multishot || (adaptive && !c.streams)) && c.OutboundBuffered() == 0
 		s := l.getSQE()
 		s.Opcode, s.Fd, s.Flags, s.BufGroup, s.UserData = ring.OpRecv, int32(c.fd), ring.SQEBufferSelect, l.br.Group(), userData(kindRecv, c.id)
 		switch {

@@ -20,16 +20,19 @@ func New(opts ...Option) reactor.Backend {
 	return b
 }
 
-// WithMultishotReceive arms one multishot receive per conn, which serves
-// it until it is paused, closed or has output pending past 64 KiB, instead
-// of a receive of one buffer armed after each completion (the default).
+// WithMultishotReceive keeps a multishot receive on every conn, streams
+// included, which serves it until it is paused, closed or has output
+// pending past 64 KiB.
 //
-// It saves an SQE per message, but measured no less CPU per message on
-// echo of 64-byte messages here (1 and 16 in flight, within the noise),
-// and it is slower for streams: within one io_uring_enter a multishot
-// receive takes all a fast peer sends, and echo of 16 KiB messages, 16 in
-// flight, ran at about 0.3x the MiB/s of receives of one buffer. So it is
-// off by default; docs/backends.md has the figures.
+// By default a conn gets a multishot receive until it streams (a receive
+// of 8 KiB or more, or output pending past 64 KiB), and receives of one
+// buffer, armed after each completion, from then on. Multishot receives
+// answer request/response traffic in bursts (kv under redis-benchmark -P
+// 16: 1.3-1.7x the requests/s of receives of one buffer), but are slower
+// for streams: within one io_uring_enter a multishot receive takes all a
+// fast peer sends, and echo of 16 KiB messages, 16 in flight, ran at
+// about 0.3x the MiB/s of receives of one buffer with this option.
+// docs/backends.md has the figures.
 func WithMultishotReceive() Option { return func(b *Backend) { b.multishot = true } }
 
 // Name returns "uring".

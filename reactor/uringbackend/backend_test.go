@@ -243,6 +243,12 @@ type sizeEcho struct {
 
 func (h sizeEcho) OnTraffic(c conn.Conn) reactor.Action {
 	b, _ := c.Next(-1)
+	if string(b) == "stream" {
+		// 96 KiB of output: past 64 KiB the conn counts as streaming, and
+		// its receives take one buffer each from then on.
+		c.Write(bytes.Repeat([]byte("s"), 96<<10))
+		return reactor.None
+	}
 	h.sizes <- len(b)
 	c.Write(b)
 	return reactor.None
@@ -251,21 +257,32 @@ func (h sizeEcho) OnTraffic(c conn.Conn) reactor.Action {
 // A message longer than what is left of its provided buffer reaches
 // OnTraffic whole, as native's one read gives it, not cut at the buffer's
 // end: handled in two calls it went out in two sends, and the second,
-// small one waited for the peer's delayed ACK (40 ms).
+// small one waited for the peer's delayed ACK (40 ms). Both ways: a conn's
+// multishot receive, and receives of one buffer once it has streamed.
 func TestMessageCutByItsBufferArrivesWhole(t *testing.T) {
-	h := sizeEcho{sizes: make(chan int, 64)}
-	e := start(t, h, "tcp://127.0.0.1:0", reactor.WithReadBufferSize(512))
-	c, err := net.Dial("tcp", e.Addrs()[0].String())
-	require.NoError(t, err)
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(10 * time.Second))
-	msg := bytes.Repeat([]byte("0123456789"), 30) // 300 bytes: the second crosses a 512-byte buffer's end
-	got := make([]byte, len(msg))
-	for i := range 8 {
-		_, err := c.Write(msg)
-		require.NoError(t, err)
-		_, err = io.ReadFull(c, got)
-		require.NoError(t, err)
-		require.Equal(t, len(msg), <-h.sizes, "round trip %d: OnTraffic saw the message in pieces", i)
+	for _, streamed := range []bool{false, true} {
+		t.Run(fmt.Sprintf("streamed=%v", streamed), func(t *testing.T) {
+			h := sizeEcho{sizes: make(chan int, 64)}
+			e := start(t, h, "tcp://127.0.0.1:0", reactor.WithReadBufferSize(512))
+			c, err := net.Dial("tcp", e.Addrs()[0].String())
+			require.NoError(t, err)
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(10 * time.Second))
+			if streamed {
+				_, err := c.Write([]byte("stream"))
+				require.NoError(t, err)
+				_, err = io.ReadFull(c, make([]byte, 96<<10))
+				require.NoError(t, err)
+			}
+			msg := bytes.Repeat([]byte("0123456789"), 30) // 300 bytes: the second crosses a 512-byte buffer's end
+			got := make([]byte, len(msg))
+			for i := range 8 {
+				_, err := c.Write(msg)
+				require.NoError(t, err)
+				_, err = io.ReadFull(c, got)
+				require.NoError(t, err)
+				require.Equal(t, len(msg), <-h.sizes, "round trip %d: OnTraffic saw the message in pieces", i)
+			}
+		})
 	}
 }

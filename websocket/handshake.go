@@ -69,6 +69,7 @@ type values struct {
 	list []string
 	name string
 	i    int
+	rest string // of the value nextToken is in
 }
 
 func valuesOf(h Headers, name string) values {
@@ -91,6 +92,21 @@ func (vs *values) next() (string, bool) {
 	return "", false
 }
 
+// nextToken returns the next comma-separated token over all the values,
+// trimmed (empty between two commas), and false after the last.
+func (vs *values) nextToken() (string, bool) {
+	for vs.rest == "" {
+		v, ok := vs.next()
+		if !ok {
+			return "", false
+		}
+		vs.rest = v
+	}
+	t, rest, _ := strings.Cut(vs.rest, ",")
+	vs.rest = rest
+	return strings.TrimSpace(t), true
+}
+
 // onlyValue is the value of name when h has exactly one (trimmed, and
 // valid as long as h's bytes are), and whether it has exactly one.
 func onlyValue(h Headers, name string) (string, bool) {
@@ -106,16 +122,9 @@ func onlyValue(h Headers, name string) (string, bool) {
 // holds token, case-insensitively (Connection: keep-alive, Upgrade).
 func hasToken(h Headers, name, token string) bool {
 	for vs := valuesOf(h, name); ; {
-		v, ok := vs.next()
-		if !ok {
-			return false
-		}
-		for v != "" {
-			var t string
-			t, v, _ = strings.Cut(v, ",")
-			if strings.EqualFold(strings.TrimSpace(t), token) {
-				return true
-			}
+		t, ok := vs.nextToken()
+		if !ok || strings.EqualFold(t, token) {
+			return ok
 		}
 	}
 }
@@ -125,16 +134,12 @@ func hasToken(h Headers, name, token string) bool {
 func tokens(h Headers, name string) []string {
 	var out []string
 	for vs := valuesOf(h, name); ; {
-		v, ok := vs.next()
+		t, ok := vs.nextToken()
 		if !ok {
 			return out
 		}
-		for v != "" {
-			var t string
-			t, v, _ = strings.Cut(v, ",")
-			if t = strings.TrimSpace(t); t != "" {
-				out = append(out, t)
-			}
+		if t != "" {
+			out = append(out, t)
 		}
 	}
 }

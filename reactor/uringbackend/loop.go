@@ -721,11 +721,7 @@ func (l *loop) received(c *uconn, cqe ring.CQE) {
 		}
 		return
 	}
-	data, done, filled := l.br.TakeFilled(cqe)
-	// Cut short: the receive filled what an earlier one left of its
-	// buffer. One that filled a whole buffer is a stream's, cut where any
-	// read would be.
-	cut := filled && len(data) < l.br.Size()
+	data, done, cut := l.br.TakeCut(cqe)
 	if cut && !c.recvMulti && !c.lingering() {
 		data = l.readRest(c, data)
 	}

@@ -530,21 +530,22 @@ func (b *BufRing) Incremental() bool { return b.inc }
 // be taken in the order they are reaped: an incremental buffer's bytes are
 // found by counting what the completions before filled.
 func (b *BufRing) Take(c CQE) (data []byte, done bool) {
-	data, done, _ = b.TakeFilled(c)
+	data, done, _ = b.TakeCut(c)
 	return data, done
 }
 
-// TakeFilled is Take that also tells whether the bytes filled their
-// buffer to its end: the receive may have been cut short by the buffer,
-// with more bytes waiting in the socket.
-func (b *BufRing) TakeFilled(c CQE) (data []byte, done, filled bool) {
+// TakeCut is Take that also tells whether the receive was cut short: it
+// filled what the receives before it left of an incremental buffer, so
+// more of what the peer sent with it may wait in the socket. (A receive
+// that fills a whole buffer is cut where any read of that size would be.)
+func (b *BufRing) TakeCut(c CQE) (data []byte, done, cut bool) {
 	if c.Flags&CQEFBuffer == 0 {
 		return nil, false, false
 	}
 	bid := c.BufferID()
 	n := max(int(c.Res), 0)
 	if !b.inc {
-		return b.Buf(bid, n), true, n == b.size
+		return b.Buf(bid, n), true, false
 	}
 	start := int(bid)*b.size + int(b.off[bid])
 	data = b.bufs[start : start+n : start+n]
@@ -552,8 +553,9 @@ func (b *BufRing) TakeFilled(c CQE) (data []byte, done, filled bool) {
 		b.off[bid] += uint32(n)
 		return data, false, false
 	}
+	cut = b.off[bid] > 0 && start+n == (int(bid)+1)*b.size
 	b.off[bid] = 0
-	return data, true, start+n == (int(bid)+1)*b.size
+	return data, true, cut
 }
 
 // Drop takes completion c's bytes, unused, and recycles its buffer if the

@@ -344,10 +344,6 @@ func (l *loop) run() {
 	}
 }
 
-// adaptive: a conn's receive is multishot until the conn streams (see
-// WithMultishotReceive), rather than of one buffer throughout.
-const adaptive = true
-
 // accepting: a listener's accept has not given its last completion yet.
 func (l *loop) accepting() bool {
 	for _, ln := range l.listeners {
@@ -802,13 +798,15 @@ func (l *loop) afterTraffic(c *uconn, a reactor.Action, n int) {
 		return
 	}
 	l.act(c, a)
-	if c.recvMulti && (n >= streamInput || c.OutboundBuffered() > bulkOutput) {
+	if bulk := c.OutboundBuffered() > bulkOutput; c.recvMulti && (bulk || n >= streamInput) {
+		// The conn streams (see bulkOutput, streamInput): its multishot
+		// receive goes, for receives of one buffer from now on (with
+		// WithMultishotReceive, until its output is sent).
 		c.streams = true
-	}
-	if c.recvMulti && c.recvArmed && !c.recvCancel && (c.OutboundBuffered() > bulkOutput || c.streams && !l.e.multishot) {
-		// The conn streams: see bulkOutput.
-		l.cancel(userData(kindRecv, c.id))
-		c.recvCancel = true
+		if c.recvArmed && !c.recvCancel && (bulk || !l.e.multishot) {
+			l.cancel(userData(kindRecv, c.id))
+			c.recvCancel = true
+		}
 	}
 	l.touch(c)
 }
@@ -985,7 +983,7 @@ func (l *loop) syncConn(c *uconn) {
 		// streamInput): each arrival is a completion, with no SQE per
 		// message. Otherwise a receive of one buffer, armed again after
 		// each completion.
-		c.recvMulti = (l.e.multishot || (adaptive && !c.streams)) && c.OutboundBuffered() == 0
+		c.recvMulti = (l.e.multishot || !c.streams) && c.OutboundBuffered() == 0
 		s := l.getSQE()
 		s.Opcode, s.Fd, s.Flags, s.BufGroup, s.UserData = ring.OpRecv, int32(c.fd), ring.SQEBufferSelect, l.br.Group(), userData(kindRecv, c.id)
 		switch {

@@ -168,8 +168,7 @@ func (ch *clientHandler) OnStop(raw conn.Conn) {
 func (c *Conn) readClientHandshake() {
 	b, _ := c.raw.Peek(-1)
 	x := c.extra()
-	x.head.max = c.ep.o.MaxRequestHead
-	n, err := x.head.scan(b)
+	n, err := x.head.scan(b, c.ep.o.MaxRequestHead)
 	if err != nil {
 		c.failHandshake(err)
 		return

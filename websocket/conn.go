@@ -361,9 +361,8 @@ func (c *Conn) readHandshake() {
 	}
 	o := c.ep.o
 	x := c.extra()
-	x.head.max = o.MaxRequestHead
 	b, _ := c.raw.Peek(-1)
-	head, n, err := x.head.read(b)
+	head, n, err := x.head.read(b, o.MaxRequestHead)
 	if err != nil {
 		he := err.(*HandshakeError)
 		c.refuse(Handshake{Status: he.Status, Reason: he.Reason})

@@ -88,8 +88,8 @@ func FuzzClientHandshake(f *testing.F) {
 	f.Add([]byte("HTTP/1.1 101 x\r\n\r\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		o := (&Options{Policy: Policy{Compression: &Compression{}}}).withDefaults()
-		h := headReader{max: o.MaxRequestHead}
-		n, err := h.scan(b)
+		var h headReader
+		n, err := h.scan(b, o.MaxRequestHead)
 		if err != nil || n == 0 {
 			return
 		}

@@ -194,11 +194,11 @@ const sampleHead = "GET /chat?room=1 HTTP/1.1\r\nHost: server.example.com\r\nUpg
 
 // readHead feeds pieces to a head reader as a conn would.
 func readHead(max int, pieces ...string) (*RequestHead, int, error) {
-	h := headReader{max: max}
+	var h headReader
 	var buf []byte
 	for _, p := range pieces {
 		buf = append(buf, p...)
-		head, n, err := h.read(buf)
+		head, n, err := h.read(buf, max)
 		if err != nil || n > 0 {
 			return head, n, err
 		}

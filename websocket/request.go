@@ -101,9 +101,8 @@ func (r *RequestHead) Path() string {
 // headReader reads a request head as its bytes arrive, in any pieces: it
 // remembers how far it has looked for the blank line that ends the head,
 // so a head sent a byte at a time costs linear time, and it refuses a head
-// past its bound before buffering more.
+// past its bound (max; DefaultMaxRequestHead for 0) before buffering more.
 type headReader struct {
-	max     int
 	scanned int // bytes already searched for "\r\n\r\n"
 }
 
@@ -111,8 +110,8 @@ type headReader struct {
 // bytes, growing by what arrived). n == 0 with a nil error: not yet. On
 // success n is the head's length; the bytes after it belong to the
 // WebSocket stream.
-func (h *headReader) read(b []byte) (head *RequestHead, n int, err error) {
-	n, err = h.scan(b)
+func (h *headReader) read(b []byte, max int) (head *RequestHead, n int, err error) {
+	n, err = h.scan(b, max)
 	if n == 0 || err != nil {
 		return nil, n, err
 	}
@@ -122,8 +121,7 @@ func (h *headReader) read(b []byte) (head *RequestHead, n int, err error) {
 
 // scan finds the end of a head (request or response) at the front of b:
 // its length with the blank line, 0 for not yet.
-func (h *headReader) scan(b []byte) (n int, err error) {
-	max := h.max
+func (h *headReader) scan(b []byte, max int) (n int, err error) {
 	if max <= 0 {
 		max = DefaultMaxRequestHead
 	}

@@ -73,7 +73,7 @@ func (s *Server) ServeHTTP1(w *http1.ResponseWriter, r *http1.Request) {
 			return
 		}
 	}
-	method := "GET"
+	method := "GET" // Negotiate refuses any other: only a refusal makes a string
 	if string(r.Method) != method {
 		method = string(r.Method)
 	}

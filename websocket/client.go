@@ -185,7 +185,6 @@ func (c *Conn) readClientHandshake() {
 		c.failHandshake(err)
 		return
 	}
-	x.client, x.head = nil, headReader{}
 	c.open()
 }
 

@@ -397,16 +397,15 @@ func (c *Conn) open() {
 		c.deadlines().ping = now() + int64(c.ep.o.PingInterval)
 	}
 	c.armTimer()
+	if x := c.x; x != nil {
+		x.client, x.head = nil, headReader{} // the handshake's state is done with
+	}
 	c.ep.h.OnOpen(c)
+	// So is the request, unless kept: a connExtra left holding nothing
+	// goes.
 	if x := c.x; x != nil && x.req != nil && !c.ep.o.KeepRequest {
 		x.req = nil
 	}
-	c.shrinkExtra()
-}
-
-// shrinkExtra drops the conn's connExtra once it holds nothing (the
-// handshake's state is done with).
-func (c *Conn) shrinkExtra() {
 	if x := c.x; x != nil && *x == (connExtra{}) {
 		c.x = nil
 	}

@@ -138,29 +138,33 @@ func (s *Server) OnOpen(c conn.Conn) reactor.Action {
 
 // OnTraffic parses and answers what arrived (or what a Deferred handed over).
 func (s *Server) OnTraffic(c conn.Conn) reactor.Action {
-	switch st := c.Context().(type) {
-	case *connState:
-		return st.serve()
-	case *upgradedConn:
-		return st.h.OnTraffic(st.self)
-	case reactor.Handler:
-		return st.OnTraffic(c) // UpgradeAsContext
+	if cs, ok := c.Context().(*connState); ok {
+		return cs.serve()
+	}
+	if h, hc := upgraded(c); h != nil {
+		return h.OnTraffic(hc)
 	}
 	c.Discard(-1)
 	return reactor.Close
 }
 
+// upgraded returns the handler an upgrade handed c to, and c as that
+// handler sees it (nil for a conn that is not upgraded).
+func upgraded(c conn.Conn) (reactor.Handler, conn.Conn) {
+	switch u := c.Context().(type) {
+	case *upgradedConn:
+		return u.h, u.self
+	case reactor.Handler:
+		return u, c // UpgradeAsContext
+	}
+	return nil, nil
+}
+
 // OnDrained resumes a conn that stopped parsing for its unread responses.
 func (s *Server) OnDrained(c conn.Conn) reactor.Action {
-	if u, ok := c.Context().(*upgradedConn); ok {
-		if d, ok := u.h.(reactor.DrainHandler); ok {
-			return d.OnDrained(u.self)
-		}
-		return reactor.None
-	}
-	if h, ok := c.Context().(reactor.Handler); ok {
+	if h, hc := upgraded(c); h != nil {
 		if d, ok := h.(reactor.DrainHandler); ok {
-			return d.OnDrained(c)
+			return d.OnDrained(hc)
 		}
 		return reactor.None
 	}
@@ -172,17 +176,14 @@ func (s *Server) OnDrained(c conn.Conn) reactor.Action {
 // awaited, none partly read): during a drain (an upgrade) nothing else
 // would end it before the drain's deadline.
 func (s *Server) OnStop(c conn.Conn) {
-	if u, ok := c.Context().(*upgradedConn); ok {
-		if st, ok := u.h.(reactor.StopHandler); ok {
-			st.OnStop(u.self)
+	if h, hc := upgraded(c); h != nil {
+		if st, ok := h.(reactor.StopHandler); ok {
+			st.OnStop(hc)
 		}
 		return
 	}
 	cs, ok := c.Context().(*connState)
 	if !ok {
-		if st, ok := c.Context().(reactor.StopHandler); ok {
-			st.OnStop(c) // UpgradeAsContext
-		}
 		return
 	}
 	cs.stopping = true
@@ -206,12 +207,8 @@ func (s *Server) OnStop(c conn.Conn) {
 
 // OnClose drops the conn's state; a Deferred answering later is ignored.
 func (s *Server) OnClose(c conn.Conn, err error) {
-	switch u := c.Context().(type) {
-	case *upgradedConn:
-		u.h.OnClose(u.self, err)
-		return
-	case reactor.Handler:
-		u.OnClose(c, err) // UpgradeAsContext
+	if h, hc := upgraded(c); h != nil {
+		h.OnClose(hc, err)
 		return
 	}
 	if cs, ok := c.Context().(*connState); ok {

@@ -332,7 +332,7 @@ func (c *Conn) traffic() reactor.Action {
 		if len(b) == 0 {
 			break
 		}
-		ev, n, err := c.rd.next(b, maxMessage(c.ep.o))
+		ev, n, err := c.rd.next(b, uint64(c.ep.o.MaxMessage)) // set by withDefaults
 		if err != nil {
 			c.fail(err)
 			break

@@ -56,14 +56,6 @@ func newMessageReader(server bool) messageReader {
 	return messageReader{parser: Parser{Server: server}}
 }
 
-// maxMessage is the limit Options.MaxMessage sets (its default for 0).
-func maxMessage(o *Options) uint64 {
-	if o.MaxMessage <= 0 {
-		return DefaultMaxMessage
-	}
-	return uint64(o.MaxMessage)
-}
-
 // assembly returns r's assembly, made on first use.
 func (r *messageReader) assembly() *assembly {
 	if r.asm == nil {

@@ -197,11 +197,7 @@ func (a *netHTTP) request(w *ResponseWriter, r *Request, ctx context.Context) (*
 	if err != nil {
 		return nil, err
 	}
-	// Built in a local value that WithContext copies onto the heap once
-	// (a new(http.Request) here would be a second allocation).
-	var rv http.Request
-	req := &rv
-	*req = http.Request{
+	req := &http.Request{
 		Method:        string(r.Method),
 		URL:           u,
 		Proto:         r.Proto(),

@@ -10,6 +10,7 @@ import (
 	"net/textproto"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -191,14 +192,35 @@ func (a *netHTTP) run(d *Deferred, req *http.Request) {
 func (a *netHTTP) streamsBodies() bool { return true }
 
 // request copies r into an http.Request, as net/http's server would make it.
+// The strings of the request line and the fields are made with one copy
+// (net/http's reader also shares one block between its values), and the
+// fields' []string values share one backing array.
 func (a *netHTTP) request(w *ResponseWriter, r *Request, ctx context.Context) (*http.Request, error) {
-	target := string(r.Target)
+	n := len(r.Method) + len(r.Target) + len(r.Host)
+	for _, f := range r.Header {
+		n += len(f.Name) + len(f.Value)
+	}
+	var sb strings.Builder
+	sb.Grow(n)
+	take := func(b []byte) string {
+		i := sb.Len()
+		sb.Write(b)
+		return sb.String()[i:]
+	}
+	method, target, host := knownMethod(r.Method), take(r.Target), take(r.Host)
+	if method == "" {
+		method = take(r.Method)
+	}
 	u, err := url.ParseRequestURI(target)
 	if err != nil {
 		return nil, err
 	}
+	ds := w.cs.deferredState()
+	if ds.remote == "" {
+		ds.remote = w.cs.c.RemoteAddr().String()
+	}
 	req := &http.Request{
-		Method:        string(r.Method),
+		Method:        method,
 		URL:           u,
 		Proto:         r.Proto(),
 		ProtoMajor:    1,
@@ -206,16 +228,22 @@ func (a *netHTTP) request(w *ResponseWriter, r *Request, ctx context.Context) (*
 		Header:        make(http.Header, len(r.Header)),
 		ContentLength: r.ContentLength,
 		Close:         r.Close,
-		Host:          string(r.Host),
+		Host:          host,
 		RequestURI:    target,
-		RemoteAddr:    w.cs.c.RemoteAddr().String(),
+		RemoteAddr:    ds.remote,
 	}
-	for _, f := range r.Header {
-		k := textproto.CanonicalMIMEHeaderKey(string(f.Name))
+	values := make([]string, len(r.Header))
+	for i, f := range r.Header {
+		k := textproto.CanonicalMIMEHeaderKey(take(f.Name)) // no copy when already canonical
 		if k == "Host" {
 			continue
 		}
-		req.Header[k] = append(req.Header[k], string(f.Value))
+		values[i] = take(f.Value)
+		if vs, ok := req.Header[k]; ok {
+			req.Header[k] = append(vs, values[i])
+		} else {
+			req.Header[k] = values[i : i+1 : i+1]
+		}
 	}
 	if req.Host == "" {
 		req.Host = u.Host
@@ -247,6 +275,18 @@ func (a *netHTTP) request(w *ResponseWriter, r *Request, ctx context.Context) (*
 		req.TLS = &st
 	}
 	return req.WithContext(ctx), nil
+}
+
+// knownMethod returns the standard method m names as a constant string
+// (no copy), or "".
+func knownMethod(m []byte) string {
+	for _, s := range [...]string{http.MethodGet, http.MethodPost, http.MethodHead, http.MethodPut,
+		http.MethodDelete, http.MethodPatch, http.MethodOptions} {
+		if string(m) == s {
+			return s
+		}
+	}
+	return ""
 }
 
 // netHTTPWriter is the http.ResponseWriter (and http.Flusher) a handler
@@ -289,6 +329,13 @@ func (w *netHTTPWriter) writeFields(sniff []byte) {
 	if _, ok := w.header["Content-Type"]; !ok && len(sniff) > 0 && !bodyless(w.status) {
 		w.header.Set("Content-Type", http.DetectContentType(sniff))
 	}
+	n := 0
+	for k, vs := range w.header {
+		for _, v := range vs {
+			n += len(k) + len(v) + len(": \r\n")
+		}
+	}
+	w.d.reserveFields(n)
 	for k, vs := range w.header {
 		for _, v := range vs {
 			w.d.AddHeader(k, v)

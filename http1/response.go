@@ -203,16 +203,13 @@ func (w *ResponseWriter) CloseAfter() { w.resp.close = true }
 // goroutine. The Request's views are not valid past the handler's return.
 func (w *ResponseWriter) Defer() *Deferred {
 	if w.deferred == nil {
-		if w.cs.ctx == nil {
-			w.cs.ctx, w.cs.cancel = context.WithCancel(context.Background())
-		}
-		d := &Deferred{cs: w.cs, resp: w.resp, slot: &slot{}, ctx: w.cs.ctx}
+		d := &Deferred{cs: w.cs, resp: w.resp, ctx: w.cs.deferredState().ctx}
 		d.resp.fields = append([]byte(nil), w.resp.fields...)
 		d.resp.body = append([]byte(nil), w.resp.body...)
 		w.deferred = d
 		// Its place in the order is taken now: Done may come before the
 		// handler returns.
-		w.cs.enqueue(d.slot)
+		w.cs.enqueue(&d.slot)
 	}
 	return w.deferred
 }
@@ -222,10 +219,15 @@ func (w *ResponseWriter) Defer() *Deferred {
 type Deferred struct {
 	ctx  context.Context
 	cs   *connState
-	slot *slot
+	slot slot // its place in the conn's order, made with it
 	resp response
 	done bool
 }
+
+// deferredFieldsCap is the capacity of a Deferred's buffer of field lines,
+// made by its first AddHeader: a few fields then take one allocation, not
+// five growing from 8 bytes (each line is appended in four parts).
+const deferredFieldsCap = 128
 
 // Context is cancelled when the conn closes: the client went away, or the
 // engine stopped.
@@ -235,7 +237,19 @@ func (d *Deferred) Context() context.Context { return d.ctx }
 func (d *Deferred) SetStatus(code int) { d.resp.status = code }
 
 // AddHeader adds a field line, as ResponseWriter.AddHeader.
-func (d *Deferred) AddHeader(name, value string) { d.resp.addField(name, value) }
+func (d *Deferred) AddHeader(name, value string) {
+	if d.resp.fields == nil {
+		d.resp.fields = make([]byte, 0, deferredFieldsCap)
+	}
+	d.resp.addField(name, value)
+}
+
+// reserveFields makes room for n more bytes of field lines.
+func (d *Deferred) reserveFields(n int) {
+	if cap(d.resp.fields)-len(d.resp.fields) < n {
+		d.resp.fields = append(make([]byte, 0, len(d.resp.fields)+n), d.resp.fields...)
+	}
+}
 
 // Write appends p to the body.
 func (d *Deferred) Write(p []byte) (int, error) {
@@ -246,7 +260,7 @@ func (d *Deferred) Write(p []byte) (int, error) {
 // Flush hands the head and the body so far to the conn (chunked after).
 func (d *Deferred) Flush() {
 	d.closeIfFinal()
-	d.cs.deliver(d.slot, d.resp.appendChunk(nil, d.cs.srv.serverField), false, d.resp.close)
+	d.cs.deliver(&d.slot, d.resp.appendChunk(d.wire(), d.cs.srv.serverField), false, d.resp.close)
 }
 
 // closeIfFinal makes a head not yet written say Connection: close when the
@@ -256,7 +270,7 @@ func (d *Deferred) closeIfFinal() {
 		return
 	}
 	d.cs.mu.Lock()
-	d.resp.close = d.cs.final == d.slot
+	d.resp.close = d.cs.final == &d.slot
 	d.cs.mu.Unlock()
 }
 
@@ -270,7 +284,14 @@ func (d *Deferred) Done() {
 	}
 	d.done = true
 	d.closeIfFinal()
-	d.cs.deliver(d.slot, d.resp.appendEnd(nil, d.cs.srv.serverField), true, d.resp.close)
+	d.cs.deliver(&d.slot, d.resp.appendEnd(d.wire(), d.cs.srv.serverField), true, d.resp.close)
+}
+
+// wire is a buffer for the bytes that Flush or Done hands over, with room
+// for the head, the fields and the body so far: one allocation, which the
+// slot then keeps (deliver takes it rather than copying it).
+func (d *Deferred) wire() []byte {
+	return make([]byte, 0, 128+len(d.cs.srv.serverField)+len(d.resp.fields)+len(d.resp.body))
 }
 
 // slot is a response the conn waits for, in request order: bytes handed

@@ -220,10 +220,27 @@ func (s *Server) OnClose(c conn.Conn, err error) {
 		cs.first, cs.last = nil, nil
 		cs.mu.Unlock()
 		cs.det = nil
-		if cs.cancel != nil {
-			cs.cancel()
+		if cs.deferred != nil {
+			cs.deferred.cancel()
 		}
 	}
+}
+
+// deferredState is what a conn's Deferreds share, made on the first: most
+// conns never have one, and keep a pointer instead.
+type deferredState struct {
+	ctx    context.Context // cancelled at close: the Deferreds' Context
+	cancel context.CancelFunc
+	remote string // the peer's address as a string (the net/http adapter's RemoteAddr)
+}
+
+// deferredState returns the conn's, made now if it has none.
+func (cs *connState) deferredState() *deferredState {
+	if cs.deferred == nil {
+		ctx, cancel := context.WithCancel(context.Background())
+		cs.deferred = &deferredState{ctx: ctx, cancel: cancel}
+	}
+	return cs.deferred
 }
 
 // Timer modes: what the conn's idle timeout stands for now.
@@ -248,10 +265,9 @@ type connState struct {
 	pending     int        // len of the slot list (loop only)
 	closed      bool
 
-	ctx      context.Context // for Deferreds; cancelled at close (made on first use)
-	cancel   context.CancelFunc
-	out      *[]byte // the batch being written (during serve)
-	flushed  *slot   // a queued response its loop-native handler flushed, not yet done
+	deferred *deferredState // made by the conn's first Deferred
+	out      *[]byte        // the batch being written (during serve)
+	flushed  *slot          // a queued response its loop-native handler flushed, not yet done
 	det      *detached
 	body     *BodyStream // the body being streamed to its handler
 	bodyReq  *Request    // its request, for a chunked body's trailer
@@ -519,7 +535,11 @@ func (cs *connState) deliver(sl *slot, b []byte, done, closeAfter bool) {
 		cs.mu.Unlock()
 		return
 	}
-	sl.buf = append(sl.buf, b...)
+	if len(sl.buf) == 0 {
+		sl.buf = b // the caller's own buffer (Deferred.wire): no copy
+	} else {
+		sl.buf = append(sl.buf, b...)
+	}
 	sl.done = sl.done || done
 	sl.close = sl.close || closeAfter
 	cs.mu.Unlock()

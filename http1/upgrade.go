@@ -77,8 +77,8 @@ func (cs *connState) upgradeTo(w *ResponseWriter) {
 // of HTTP's.
 func (cs *connState) openUpgraded() reactor.Action {
 	c := cs.c
-	if cs.cancel != nil {
-		cs.cancel() // every Deferred of the conn is done: none is left to cancel later
+	if cs.deferred != nil {
+		cs.deferred.cancel() // every Deferred of the conn is done: none is left to cancel later
 	}
 	c.SetIdleTimeout(0) // the new protocol keeps its own time
 	h, own := cs.up, cs.upOwn
@@ -101,7 +101,7 @@ func (cs *connState) openUpgraded() reactor.Action {
 // context, no body or response is in progress): a conn that upgrades
 // (WebSocket) then leaves no HTTP state behind as garbage.
 func (cs *connState) recycle() {
-	if cs.ctx != nil || cs.body != nil || cs.det != nil || cs.flushed != nil || cs.first != nil {
+	if cs.deferred != nil || cs.body != nil || cs.det != nil || cs.flushed != nil || cs.first != nil {
 		return
 	}
 	s := cs.srv

@@ -54,7 +54,16 @@ func main() {
 	loops := flag.Int("loops", runtime.NumCPU(), "event loops (evloop, nbio, gnet)")
 	backend := flag.String("backend", "native", "evloop's backend: native|gnet")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
+	memprofile := flag.String("memprofile", "", "write an allocation profile at the end of the run to this file")
 	flag.Parse()
+	if *memprofile != "" {
+		defer func() {
+			if f, err := os.Create(*memprofile); err == nil {
+				pprof.Lookup("allocs").WriteTo(f, 0)
+				f.Close()
+			}
+		}()
+	}
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
 		if err == nil && pprof.StartCPUProfile(f) == nil {

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/evloop/evloop/conn"
 )
 
 // NetHTTPConfig bounds the goroutines an adapted net/http handler runs on.
@@ -107,22 +109,31 @@ func (a *netHTTP) ServeHTTP1(w *ResponseWriter, r *Request) {
 		d.Done()
 		return
 	}
-	a.jobs <- job{d, req} // never blocks: inflight bounds what waits
-	if a.idle.Load() == 0 {
-		a.spawn()
+	readied := a.idle.Load() > 0 // an idle worker takes the job
+	a.jobs <- job{d, req}        // never blocks: inflight bounds what waits
+	if !readied {
+		readied = a.spawn()
+	}
+	// The worker that takes the job is runnable on this loop's processor:
+	// let it run there now rather than have the runtime wake another
+	// thread to take it over (conn.LoopYielder). With every worker busy
+	// the job waits in the queue, and there is nothing to yield to.
+	if y, ok := w.cs.c.(conn.LoopYielder); ok && readied {
+		y.YieldLoop()
 	}
 }
 
-// spawn starts a worker, unless Workers are running.
-func (a *netHTTP) spawn() {
+// spawn starts a worker, unless Workers are running; it reports whether it did.
+func (a *netHTTP) spawn() bool {
 	if a.workers.Add(1) > a.maxWorkers {
 		a.workers.Add(-1)
-		return
+		return false
 	}
 	a.mu.Lock()
 	quit := a.quit
 	a.mu.Unlock()
 	go a.work(quit)
+	return true
 }
 
 // work runs requests from the queue until idle for workerIdle, or quit.

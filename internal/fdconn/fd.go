@@ -12,6 +12,7 @@ package fdconn
 
 import (
 	"net"
+	"runtime"
 	"sync/atomic"
 	"time"
 
@@ -181,3 +182,8 @@ func (c *FD) Owner() Owner {
 	}
 	return c.shared.Owner
 }
+
+// YieldLoop implements conn.LoopYielder: the native loop is an ordinary
+// goroutine, which lets the ones its callback made runnable have its
+// processor.
+func (c *FD) YieldLoop() { runtime.Gosched() }

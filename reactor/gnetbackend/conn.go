@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"runtime"
 	"sync/atomic"
 	"time"
 
@@ -99,6 +100,10 @@ func (w *wconn) Context() any { return w.ctx }
 
 // SetContext implements conn.Conn.
 func (w *wconn) SetContext(v any) { w.ctx = v }
+
+// YieldLoop implements conn.LoopYielder: gnet's loops are ordinary
+// goroutines here (its LockOSThread option is not set).
+func (w *wconn) YieldLoop() { runtime.Gosched() }
 
 // Wake implements conn.Conn: OnTraffic runs in a loop task (see woken).
 func (w *wconn) Wake() error {

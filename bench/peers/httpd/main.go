@@ -40,6 +40,7 @@ import (
 	"github.com/evloop/evloop/http1"
 	"github.com/evloop/evloop/reactor"
 	"github.com/evloop/evloop/reactor/gnetbackend"
+	"github.com/evloop/evloop/reactor/uringbackend"
 )
 
 type message struct {
@@ -52,7 +53,7 @@ func main() {
 	server := flag.String("server", "evloop", "evloop|evloop-nethttp|nethttp|fasthttp|nbio|gnet")
 	addr := flag.String("addr", "127.0.0.1:8080", "host:port")
 	loops := flag.Int("loops", runtime.NumCPU(), "event loops (evloop, nbio, gnet)")
-	backend := flag.String("backend", "native", "evloop's backend: native|gnet")
+	backend := flag.String("backend", "native", "evloop's backend: native|gnet|uring")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	memprofile := flag.String("memprofile", "", "write an allocation profile at the end of the run to this file")
 	flag.Parse()
@@ -136,8 +137,11 @@ func runEvloop(ctx context.Context, addr string, loops int, backend string, adap
 		h = http1.NetHTTP(mux(), http1.NetHTTPConfig{Queue: 8192})
 	}
 	opts := []reactor.Option{reactor.WithLoops(loops)}
-	if backend == "gnet" {
+	switch backend {
+	case "gnet":
 		opts = append(opts, reactor.WithBackend(gnetbackend.New()))
+	case "uring":
+		opts = append(opts, reactor.WithBackend(uringbackend.New()))
 	}
 	e, err := reactor.Start(http1.NewServer(h, http1.Config{ServerName: "bench"}), []string{"tcp://" + addr}, opts...)
 	if err != nil {

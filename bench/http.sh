@@ -9,6 +9,7 @@
 #
 #	bench/http.sh                 # ROUNDS=3 DURATION=5s; writes bench/http-results.md and .svg
 #	SERVERS="evloop fasthttp" ROUNDS=5 bench/http.sh
+#	SERVERS="evloop-nethttp evloop-nethttp-uring nethttp" IDLE=0 bench/http.sh
 #
 # The servers run in turn inside each round (alternated, so drift in the
 # machine's load hits all alike); the table gives each figure's median
@@ -205,6 +206,15 @@ sort -k1,1 -k2,2 -k4,4n "$TMP/raw" | awk '
 	echo
 	echo "\"evloop ÷ it\" is evloop's loop-native median over this row's; on the nethttp row it is"
 	echo "the net/http adapter's (the same handler) over net/http's own server."
+	awk '{ rps[$1, $2] = $3 }
+		END {
+			split("evloop-nethttp evloop-nethttp-uring", as, " ")
+			for (i = 1; i <= 2; i++) {
+				a = as[i]
+				if (rps[a, "json"] > 0 && rps["nethttp", "json"] > 0)
+					printf "%s ÷ nethttp: plaintext %.2f, json %.2f\n", a, rps[a, "plaintext"] / rps["nethttp", "plaintext"], rps[a, "json"] / rps["nethttp", "json"]
+			}
+		}' "$TMP/med" | sed 's/^/\n/'
 } >"$OUT"
 
 # A bar chart of the plaintext and json medians.

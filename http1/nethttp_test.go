@@ -6,7 +6,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -177,8 +179,93 @@ func TestNetHTTPAdapterWorkers(t *testing.T) {
 	stopped = true
 	require.NoError(t, e.Stop(ctx))
 	// Well within workerIdle: the stop ends them, not their idle time.
-	for deadline := time.Now().Add(workerIdle / 2); a.(*netHTTP).workers.Load() > 0; {
+	for deadline := time.Now().Add(workerIdle / 2); a.(*netHTTP).running() > 0; {
 		require.True(t, time.Now().Before(deadline), "the workers did not end with the engine")
 		time.Sleep(time.Millisecond)
 	}
+}
+
+// running is the number of the adapter's workers.
+func (a *netHTTP) running() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.workers
+}
+
+// goroutineID is the calling goroutine's number, from its stack's header
+// ("goroutine 42 [running]:"): which worker ran a handler.
+func goroutineID() string {
+	b := make([]byte, 64)
+	b = b[:runtime.Stack(b, false)]
+	f := strings.Fields(string(b))
+	if len(f) < 2 {
+		return ""
+	}
+	return f[1]
+}
+
+// TestNetHTTPAdapterWorkerReuse: after a burst has started several
+// workers, requests one at a time all go to the worker that parked last
+// (its stack is warm), not to each worker in turn.
+func TestNetHTTPAdapterWorkerReuse(t *testing.T) {
+	var mu sync.Mutex
+	ran := map[string]int{}
+	release := make(chan struct{})
+	var burst atomic.Bool
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if burst.Load() {
+			<-release // hold the burst's workers until all four run
+		}
+		mu.Lock()
+		ran[goroutineID()]++
+		mu.Unlock()
+		w.Write([]byte("ok"))
+	})
+	a := NetHTTP(h, NetHTTPConfig{Workers: 8})
+	e, err := reactor.Start(NewServer(a, Config{}), []string{"tcp://127.0.0.1:0"}, reactor.WithLoops(1))
+	require.NoError(t, err)
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		require.NoError(t, e.Stop(ctx))
+	}()
+	get := func() error {
+		c, err := net.DialTimeout("tcp", e.Addrs()[0].String(), 5*time.Second)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		c.Write([]byte("GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"))
+		all, err := io.ReadAll(c)
+		if err == nil && !strings.HasPrefix(string(all), "HTTP/1.1 200 ") {
+			err = fmt.Errorf("got %q", all)
+		}
+		return err
+	}
+	const burstSize = 4
+	burst.Store(true)
+	errs := make(chan error, burstSize)
+	for range burstSize {
+		go func() { errs <- get() }()
+	}
+	for deadline := time.Now().Add(10 * time.Second); a.(*netHTTP).running() < burstSize; {
+		require.True(t, time.Now().Before(deadline), "the burst did not start %d workers", burstSize)
+		time.Sleep(time.Millisecond)
+	}
+	burst.Store(false)
+	close(release)
+	for range burstSize {
+		require.NoError(t, <-errs)
+	}
+	mu.Lock()
+	clear(ran)
+	mu.Unlock()
+	const sequential = 12
+	for range sequential {
+		require.NoError(t, get())
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	require.Len(t, ran, 1, "workers that ran the sequential requests: %v", ran)
 }

@@ -1,8 +1,10 @@
 // Command httpd serves the TechEmpower plaintext and json tests from one
 // of several servers, for bench/http.sh to compare:
 //
-//	evloop          http1 loop-native handler (native backend; -backend gnet for gnet)
+//	evloop          http1 loop-native handler (native backend; -backend gnet|uring for the others)
 //	evloop-nethttp  the net/http handler below through http1.NetHTTP
+//	evloop-uring, evloop-nethttp-uring
+//	                the same two on the io_uring backend (as -backend uring)
 //	nethttp         the same net/http handler under net/http's own server
 //	fasthttp        fasthttp v1.79.0
 //	nbio            nbio v1.6.8 nbhttp, serving the same net/http handler
@@ -50,7 +52,7 @@ type message struct {
 var hello = []byte("Hello, World!")
 
 func main() {
-	server := flag.String("server", "evloop", "evloop|evloop-nethttp|nethttp|fasthttp|nbio|gnet")
+	server := flag.String("server", "evloop", "evloop|evloop-nethttp|evloop-uring|evloop-nethttp-uring|nethttp|fasthttp|nbio|gnet")
 	addr := flag.String("addr", "127.0.0.1:8080", "host:port")
 	loops := flag.Int("loops", runtime.NumCPU(), "event loops (evloop, nbio, gnet)")
 	backend := flag.String("backend", "native", "evloop's backend: native|gnet|uring")
@@ -77,6 +79,8 @@ func main() {
 	switch *server {
 	case "evloop", "evloop-nethttp":
 		err = runEvloop(ctx, *addr, *loops, *backend, *server == "evloop-nethttp")
+	case "evloop-uring", "evloop-nethttp-uring":
+		err = runEvloop(ctx, *addr, *loops, "uring", *server == "evloop-nethttp-uring")
 	case "nethttp":
 		err = runNetHTTP(ctx, *addr)
 	case "fasthttp":

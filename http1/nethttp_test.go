@@ -154,21 +154,7 @@ func TestNetHTTPAdapterWorkers(t *testing.T) {
 	const n = 8
 	errs := make(chan error, n)
 	for range n {
-		go func() {
-			c, err := net.DialTimeout("tcp", e.Addrs()[0].String(), 5*time.Second)
-			if err != nil {
-				errs <- err
-				return
-			}
-			defer c.Close()
-			c.SetDeadline(time.Now().Add(10 * time.Second))
-			c.Write([]byte("GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"))
-			all, err := io.ReadAll(c)
-			if err == nil && !strings.HasPrefix(string(all), "HTTP/1.1 200 ") {
-				err = fmt.Errorf("got %q", all)
-			}
-			errs <- err
-		}()
+		go func() { errs <- getOK(e) }()
 	}
 	for range n {
 		require.NoError(t, <-errs)
@@ -183,6 +169,22 @@ func TestNetHTTPAdapterWorkers(t *testing.T) {
 		require.True(t, time.Now().Before(deadline), "the workers did not end with the engine")
 		time.Sleep(time.Millisecond)
 	}
+}
+
+// getOK sends one GET with Connection: close to e and checks for a 200.
+func getOK(e reactor.Engine) error {
+	c, err := net.DialTimeout("tcp", e.Addrs()[0].String(), 5*time.Second)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	c.Write([]byte("GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"))
+	all, err := io.ReadAll(c)
+	if err == nil && !strings.HasPrefix(string(all), "HTTP/1.1 200 ") {
+		err = fmt.Errorf("got %q", all)
+	}
+	return err
 }
 
 // running is the number of the adapter's workers.
@@ -229,25 +231,11 @@ func TestNetHTTPAdapterWorkerReuse(t *testing.T) {
 		defer cancel()
 		require.NoError(t, e.Stop(ctx))
 	}()
-	get := func() error {
-		c, err := net.DialTimeout("tcp", e.Addrs()[0].String(), 5*time.Second)
-		if err != nil {
-			return err
-		}
-		defer c.Close()
-		c.SetDeadline(time.Now().Add(10 * time.Second))
-		c.Write([]byte("GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"))
-		all, err := io.ReadAll(c)
-		if err == nil && !strings.HasPrefix(string(all), "HTTP/1.1 200 ") {
-			err = fmt.Errorf("got %q", all)
-		}
-		return err
-	}
 	const burstSize = 4
 	burst.Store(true)
 	errs := make(chan error, burstSize)
 	for range burstSize {
-		go func() { errs <- get() }()
+		go func() { errs <- getOK(e) }()
 	}
 	for deadline := time.Now().Add(10 * time.Second); a.(*netHTTP).running() < burstSize; {
 		require.True(t, time.Now().Before(deadline), "the burst did not start %d workers", burstSize)
@@ -263,7 +251,7 @@ func TestNetHTTPAdapterWorkerReuse(t *testing.T) {
 	mu.Unlock()
 	const sequential = 12
 	for range sequential {
-		require.NoError(t, get())
+		require.NoError(t, getOK(e))
 	}
 	mu.Lock()
 	defer mu.Unlock()

@@ -264,6 +264,10 @@ type connState struct {
 	final       *slot      // the response after which the stopping conn closes, once known
 	pending     int        // len of the slot list (loop only)
 	closed      bool
+	// serving: the loop is in serve and takes what Deferreds deliver before
+	// it writes, so a Deferred done meanwhile (a worker the loop yielded
+	// to) needs no Wake.
+	serving bool
 
 	deferred *deferredState // made by the conn's first Deferred
 	out      *[]byte        // the batch being written (during serve)
@@ -308,6 +312,14 @@ func (cs *connState) serve() reactor.Action {
 			break
 		}
 		cs.writeFull()
+	}
+	if cs.serving {
+		// What Deferreds delivered while the handlers ran goes out now,
+		// and from here on a delivery wakes the conn.
+		cs.mu.Lock()
+		cs.serving = false
+		cs.mu.Unlock()
+		cs.takeDelivered()
 	}
 	if len(*out) > 0 {
 		cs.c.Write(*out)
@@ -542,8 +554,11 @@ func (cs *connState) deliver(sl *slot, b []byte, done, closeAfter bool) {
 	}
 	sl.done = sl.done || done
 	sl.close = sl.close || closeAfter
+	wake := !cs.serving
 	cs.mu.Unlock()
-	cs.c.Wake()
+	if wake {
+		cs.c.Wake()
+	}
 }
 
 // takeDelivered moves the bytes of the awaited responses at the front into

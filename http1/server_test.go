@@ -48,7 +48,8 @@ func serve(t *testing.T, s *Server, opts []reactor.Option) string {
 	return e.Addrs()[0].String()
 }
 
-// testHandler answers /plaintext, echoes bodies at /echo, defers /defer/N
+// testHandler answers /plaintext, echoes bodies at /echo, /defer-now with a
+// Deferred done in the handler, defers /defer/N
 // by N ms, and reports the request at other paths.
 var testHandler = HandlerFunc(func(w *ResponseWriter, r *Request) {
 	switch {
@@ -67,6 +68,12 @@ var testHandler = HandlerFunc(func(w *ResponseWriter, r *Request) {
 			d.Write([]byte(target))
 			d.Done()
 		})
+	case string(r.Target) == "/defer-now":
+		// Done before the handler returns: serve takes the bytes itself,
+		// with no Wake to come.
+		d := w.Defer()
+		d.Write([]byte("/defer-now"))
+		d.Done()
 	case string(r.Target) == "/stream":
 		w.WriteString("part1,")
 		w.Flush()
@@ -143,8 +150,11 @@ func TestServerPipelineOrder(t *testing.T) {
 		var want []string
 		for i := 0; i < 16; i++ {
 			target := fmt.Sprintf("/p%d", i)
-			if i%2 == 0 {
+			switch {
+			case i%2 == 0:
 				target = fmt.Sprintf("/defer/%d", 5*(16-i))
+			case i%4 == 1:
+				target = "/defer-now"
 			}
 			want = append(want, target)
 			fmt.Fprintf(&b, "GET %s HTTP/1.1\r\nHost: a\r\n\r\n", target)
@@ -159,6 +169,16 @@ func TestServerPipelineOrder(t *testing.T) {
 			resp.Body.Close()
 			require.Contains(t, string(body), target, "response %d out of order", i)
 		}
+		// Alone on the conn, with nothing after it to make the loop run
+		// again: a Deferred done in its handler is answered all the same.
+		require.NoError(t, c.SetReadDeadline(time.Now().Add(5*time.Second)))
+		_, err = c.Write([]byte("GET /defer-now HTTP/1.1\r\nHost: a\r\n\r\n"))
+		require.NoError(t, err)
+		resp, err := http.ReadResponse(br, nil)
+		require.NoError(t, err)
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		require.Equal(t, "/defer-now", string(body))
 	})
 }
 

@@ -70,8 +70,8 @@ func NetHTTP(h http.Handler, cfg NetHTTPConfig) Handler {
 // its stack and data are still in the cache, and under a steady load the
 // few workers it needs stay busy while the rest end. Handed out in turn
 // (a channel's receivers), 256 workers left by a burst stayed alive, each
-// woken cold: json under wrk ran at 1.18x net/http's own server after a
-// pipelined load, where it ran at 1.36x without one.
+// woken cold: json under wrk after a pipelined load ran at 1.18x net/http's
+// own server, and at 1.35x with the stack (bench/http.sh).
 const workerIdle = time.Second
 
 type netHTTP struct {

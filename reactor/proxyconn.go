@@ -161,13 +161,6 @@ func (pc *proxyConn) callback(done conn.AsyncCallback) conn.AsyncCallback {
 // Wake implements conn.Conn.
 func (pc *proxyConn) Wake() error { return pc.raw.Wake() }
 
-// YieldLoop implements conn.LoopYielder: it passes the yield on.
-func (pc *proxyConn) YieldLoop() {
-	if y, ok := pc.raw.(conn.LoopYielder); ok {
-		y.YieldLoop()
-	}
-}
-
 // Close implements conn.Conn.
 func (pc *proxyConn) Close() error { return pc.raw.Close() }
 

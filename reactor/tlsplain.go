@@ -185,13 +185,6 @@ func (c *tlsConn) Wake() error {
 	return c.raw.Wake()
 }
 
-// YieldLoop implements conn.LoopYielder: it passes the yield on.
-func (c *tlsConn) YieldLoop() {
-	if y, ok := c.raw.(conn.LoopYielder); ok {
-		y.YieldLoop()
-	}
-}
-
 // Close implements conn.Conn: close_notify after the output written (and
 // async writes queued) so far, then the raw conn's close once flushed.
 func (c *tlsConn) Close() error {

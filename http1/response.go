@@ -208,12 +208,8 @@ func (w *ResponseWriter) Defer() *Deferred {
 		d.resp.body = append([]byte(nil), w.resp.body...)
 		w.deferred = d
 		// Its place in the order is taken now: Done may come before the
-		// handler returns, and if it comes before serve ends, serve takes
-		// its bytes without a Wake.
+		// handler returns (and if before serve ends, serve takes its bytes).
 		w.cs.enqueue(&d.slot)
-		w.cs.mu.Lock()
-		w.cs.serving = true
-		w.cs.mu.Unlock()
 	}
 	return w.deferred
 }

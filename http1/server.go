@@ -527,6 +527,9 @@ func (cs *connState) emit(b []byte, done, closeAfter bool) {
 	}
 }
 
+// enqueue appends sl to the responses awaited (during serve, on the loop),
+// and marks the conn serving: a Deferred done before serve ends is taken
+// by serve itself, with no Wake.
 func (cs *connState) enqueue(sl *slot) {
 	cs.mu.Lock()
 	if cs.last == nil {
@@ -535,6 +538,7 @@ func (cs *connState) enqueue(sl *slot) {
 		cs.last.next = sl
 	}
 	cs.last = sl
+	cs.serving = true
 	cs.mu.Unlock()
 	cs.pending++
 }

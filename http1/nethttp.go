@@ -186,7 +186,7 @@ func (a *netHTTP) work(quit chan struct{}) {
 		a.mu.Lock()
 		if j, ok := a.next(); ok {
 			a.mu.Unlock()
-			a.run(j.d, j.req)
+			a.run(j)
 			continue
 		}
 		a.parked = append(a.parked, wk)
@@ -199,7 +199,7 @@ func (a *netHTTP) work(quit chan struct{}) {
 		}
 		select {
 		case j := <-wk.wake:
-			a.run(j.d, j.req)
+			a.run(j)
 			continue
 		case <-t.C:
 		case <-quit:
@@ -210,7 +210,7 @@ func (a *netHTTP) work(quit chan struct{}) {
 			// its job is on the way.
 			a.mu.Unlock()
 			j := <-wk.wake
-			a.run(j.d, j.req)
+			a.run(j)
 			continue
 		}
 		a.workers--
@@ -242,7 +242,8 @@ func (a *netHTTP) shutdown() {
 	a.mu.Unlock()
 }
 
-func (a *netHTTP) run(d *Deferred, req *http.Request) {
+func (a *netHTTP) run(j job) {
+	d, req := j.d, j.req
 	defer a.inflight.Add(-1)
 	rw := &netHTTPWriter{d: d, header: http.Header{}, req: req}
 	defer func() {

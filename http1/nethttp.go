@@ -85,10 +85,12 @@ type netHTTP struct {
 	head    int           // the next one in queue
 	parked  []*worker     // idle workers, the last parked last
 	workers int           // running
-	quit    chan struct{} // closed when the Server stops: idle workers end
+	quit    chan struct{} // closed when the Server stops: busy workers end when done
+	reaper  *time.Timer   // ends the workers parked for workerIdle; nil until needed
+	reaping bool          // reaper is armed
 }
 
-// job is one request for a worker.
+// job is one request for a worker; the zero job tells a parked worker to end.
 type job struct {
 	d   *Deferred
 	req *http.Request
@@ -96,7 +98,8 @@ type job struct {
 
 // worker is a parked worker's mailbox: the request it is handed.
 type worker struct {
-	wake chan job // buffered: the loop never waits for the worker
+	wake     chan job  // buffered: the loop never waits for the worker
+	parkedAt time.Time // when it last parked
 }
 
 // ServeHTTP1 builds the http.Request on the loop (its views are valid only
@@ -177,11 +180,13 @@ func (a *netHTTP) next() (job, bool) {
 	return j, true
 }
 
-// work runs queued jobs, then parks for the next one, until idle for
-// workerIdle or quit.
+// work runs queued jobs, then parks for the next one, until it is told to
+// end (idle for workerIdle, or the Server stopped). A parked worker waits
+// on its mailbox alone: one reaper timer for all of them, not a timer
+// reset at every park, which was a select and two timer operations per
+// request.
 func (a *netHTTP) work(quit chan struct{}) {
 	wk := &worker{wake: make(chan job, 1)}
-	var t *time.Timer
 	for {
 		a.mu.Lock()
 		if j, ok := a.next(); ok {
@@ -189,56 +194,76 @@ func (a *netHTTP) work(quit chan struct{}) {
 			a.run(j)
 			continue
 		}
-		a.parked = append(a.parked, wk)
-		a.mu.Unlock()
-		if t == nil {
-			t = time.NewTimer(workerIdle)
-			defer t.Stop()
-		} else {
-			t.Reset(workerIdle)
-		}
 		select {
-		case j := <-wk.wake:
-			a.run(j)
-			continue
-		case <-t.C:
 		case <-quit:
-		}
-		a.mu.Lock()
-		if !a.unpark(wk) {
-			// The loop took this worker off the stack as it timed out:
-			// its job is on the way.
+			a.workers--
 			a.mu.Unlock()
-			j := <-wk.wake
-			a.run(j)
-			continue
+			return
+		default:
 		}
-		a.workers--
+		wk.parkedAt = time.Now()
+		a.parked = append(a.parked, wk)
+		if !a.reaping {
+			a.armReaper(workerIdle)
+		}
 		a.mu.Unlock()
-		return
-	}
-}
-
-// unpark takes wk off the parked stack; false if it is not there (handed
-// a job). a.mu is held.
-func (a *netHTTP) unpark(wk *worker) bool {
-	for i := len(a.parked) - 1; i >= 0; i-- {
-		if a.parked[i] == wk {
-			copy(a.parked[i:], a.parked[i+1:])
-			a.parked[len(a.parked)-1] = nil
-			a.parked = a.parked[:len(a.parked)-1]
-			return true
+		j := <-wk.wake
+		if j.d == nil {
+			return // reaped: a.workers was counted down then
 		}
+		a.run(j)
 	}
-	return false
 }
 
-// shutdown ends the idle workers as the Server stops (and soon the busy
-// ones): a stopped engine leaves no goroutine behind.
+// armReaper has reap run after d; a.mu is held.
+func (a *netHTTP) armReaper(d time.Duration) {
+	a.reaping = true
+	if a.reaper == nil {
+		a.reaper = time.AfterFunc(d, a.reap)
+	} else {
+		a.reaper.Reset(d)
+	}
+}
+
+// reap ends the workers parked for workerIdle or longer. The stack's
+// bottom parked first, so they are a prefix of it.
+func (a *netHTTP) reap() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.reaping = false
+	now := time.Now()
+	n := 0
+	for n < len(a.parked) && now.Sub(a.parked[n].parkedAt) >= workerIdle {
+		n++
+	}
+	a.endParked(n)
+	if len(a.parked) > 0 {
+		a.armReaper(workerIdle - now.Sub(a.parked[0].parkedAt))
+	}
+}
+
+// endParked ends the n workers at the stack's bottom; a.mu is held.
+func (a *netHTTP) endParked(n int) {
+	for _, wk := range a.parked[:n] {
+		wk.wake <- job{}
+	}
+	k := copy(a.parked, a.parked[n:])
+	clear(a.parked[k:])
+	a.parked = a.parked[:k]
+	a.workers -= n
+}
+
+// shutdown ends the idle workers as the Server stops (and the busy ones
+// as they finish): a stopped engine leaves no goroutine behind.
 func (a *netHTTP) shutdown() {
 	a.mu.Lock()
 	close(a.quit)
 	a.quit = make(chan struct{})
+	a.endParked(len(a.parked))
+	if a.reaping {
+		a.reaper.Stop()
+		a.reaping = false
+	}
 	a.mu.Unlock()
 }
 

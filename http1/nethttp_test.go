@@ -209,7 +209,8 @@ func goroutineID() string {
 
 // TestNetHTTPAdapterWorkerReuse: after a burst has started several
 // workers, requests one at a time all go to the worker that parked last
-// (its stack is warm), not to each worker in turn.
+// (its stack is warm), not to each worker in turn; the others end once
+// idle for workerIdle, and the last one too when requests stop.
 func TestNetHTTPAdapterWorkerReuse(t *testing.T) {
 	var mu sync.Mutex
 	ran := map[string]int{}
@@ -255,8 +256,21 @@ func TestNetHTTPAdapterWorkerReuse(t *testing.T) {
 		require.NoError(t, getOK(e))
 	}
 	mu.Lock()
-	defer mu.Unlock()
 	require.Len(t, ran, 1, "workers that ran the sequential requests: %v", ran)
+	mu.Unlock()
+
+	// Under a trickle of requests the surplus workers end after workerIdle
+	// and the busy one stays; with none, it ends too.
+	for deadline := time.Now().Add(3 * workerIdle); a.(*netHTTP).running() > 1; {
+		require.True(t, time.Now().Before(deadline), "%d workers still run under a trickle", a.(*netHTTP).running())
+		require.NoError(t, getOK(e))
+		time.Sleep(workerIdle / 10) // the trickle's pace, not a synchronization
+	}
+	for deadline := time.Now().Add(3 * workerIdle); a.(*netHTTP).running() > 0; {
+		require.True(t, time.Now().Before(deadline), "an idle worker did not end")
+		time.Sleep(time.Millisecond)
+	}
+	require.NoError(t, getOK(e), "a request after the workers ended")
 }
 
 // addrConn is a conn that only knows its peer's address: enough for the

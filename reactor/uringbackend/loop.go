@@ -1243,7 +1243,10 @@ func (l *loop) drainConn(c *uconn) {
 	}
 }
 
-// forceCloseAll closes every conn at once with cause.
+// forceCloseAll closes every conn at once: with cause those whose output
+// is cut, with nil those that had it all out (lingering, or nothing to
+// send), as native's stopConn does, so that Stop reports the cause only
+// when some conn was closed unflushed.
 func (l *loop) forceCloseAll(cause error) {
 	if l.forced != nil {
 		return
@@ -1251,7 +1254,11 @@ func (l *loop) forceCloseAll(cause error) {
 	l.forced = cause
 	l.drain(time.Time{})
 	for _, c := range l.snapshotConns() {
-		if !c.released() {
+		switch {
+		case c.released():
+		case c.lingering() || c.OutboundBuffered() == 0:
+			l.teardown(c, nil) // its output is all out: nothing is cut
+		default:
 			l.e.forced(cause)
 			l.teardown(c, cause)
 		}

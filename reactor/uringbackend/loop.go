@@ -701,12 +701,18 @@ func (l *loop) received(c *uconn, cqe ring.CQE) {
 				l.teardown(c, nil)
 				return
 			}
+			if !l.flushCut(c) {
+				return
+			}
 			l.teardown(c, fmt.Errorf("read: %w", os.NewSyscallError("recv", err)))
 		}
 		return
 	}
 	if cqe.Res == 0 {
 		l.br.Drop(cqe)
+		if !l.flushCut(c) {
+			return
+		}
 		c.readEOF = true
 		if c.lingering() {
 			l.teardown(c, nil)
@@ -754,6 +760,19 @@ func (l *loop) received(c *uconn, cqe ring.CQE) {
 		l.br.Recycle(cqe.BufferID())
 	}
 	l.afterTraffic(c, a, n)
+}
+
+// flushCut runs the OnTraffic that a cut receive's input of c waits for
+// (see runCut), before the EOF or error that ended the receive closes c:
+// native reads that input, and its handler answers it, before it reads
+// the EOF. It reports whether c is still this loop's and open.
+func (l *loop) flushCut(c *uconn) bool {
+	if c.cut {
+		c.cut = false
+		n := len(c.in)
+		l.afterTraffic(c, l.traffic(c), n)
+	}
+	return c.l == l && !c.released()
 }
 
 // traffic runs OnTraffic for c's input, unless the conn is held, and

@@ -156,6 +156,10 @@ type loop struct {
 	yieldAt   int64 // monotime of the next runtime.Gosched
 	now       int64
 
+	// packetsMore: UDP sockets whose last read stopped at
+	// maxDatagramsPerWakeup, read on after the next enter (packet.go).
+	packetsMore []*packetConn
+
 	open    atomic.Int64
 	dialing atomic.Int32
 	stats   counters
@@ -316,6 +320,8 @@ func (l *loop) run() {
 		}
 		l.now = monotime()
 		l.stats.wakeups.Add(1)
+		more := l.packetsMore
+		l.packetsMore = nil
 		for len(l.backlog) > 0 {
 			b := l.backlog
 			l.backlog = nil
@@ -325,6 +331,7 @@ func (l *loop) run() {
 		}
 		reaped := l.r.Reap(l.complete)
 		l.runCut()
+		l.readMorePackets(more)
 		l.busy = reaped > 0
 		l.batch = uint32(min(max(reaped-int(expect), 1), maxBatchWait))
 		if l.busy && l.e.o.BusyPoll > 0 {
@@ -358,7 +365,7 @@ func (l *loop) accepting() bool {
 // posted or while busy-polling, settleWait after an iteration with
 // completions (busy), until the next timer, or without limit.
 func (l *loop) waitTimeout() time.Duration {
-	if l.pending.Load() || l.now < l.spinUntil {
+	if l.pending.Load() || l.now < l.spinUntil || len(l.packetsMore) > 0 {
 		return 0
 	}
 	if l.busy {

@@ -55,6 +55,7 @@ type packetConn struct {
 	gather   []byte
 	closed   atomic.Bool
 	errLogs  int
+	more     bool // in l.packetsMore
 }
 
 type packetPeer struct {
@@ -155,7 +156,10 @@ func (l *loop) polled(cqe ring.CQE, out bool) {
 }
 
 func (pc *packetConn) readAll() {
-	for i := 0; i < maxDatagramsPerWakeup && !pc.closed.Load(); i++ {
+	for i := 0; i < maxDatagramsPerWakeup; i++ {
+		if pc.closed.Load() {
+			return
+		}
 		n, err := socket.Recvfrom(pc.fd, pc.buf, &pc.from)
 		switch err {
 		case nil:
@@ -175,6 +179,26 @@ func (pc *packetConn) readAll() {
 		}
 		pc.l.stats.bytesIn.Add(int64(n))
 		pc.deliver(pc.buf[:n])
+	}
+	// The bound ended the reading, not EAGAIN. The multishot poll is
+	// edge-triggered: it posts no completion for datagrams already
+	// queued, which would wait for the next one to arrive. So the loop
+	// reads on after its next enter (which then does not wait), as
+	// native's level-triggered poller comes back for them.
+	if !pc.more && !pc.closed.Load() {
+		pc.more = true
+		pc.l.packetsMore = append(pc.l.packetsMore, pc)
+	}
+}
+
+// readMorePackets reads on from the UDP sockets whose last read stopped at
+// maxDatagramsPerWakeup.
+func (l *loop) readMorePackets(more []*packetConn) {
+	for _, pc := range more {
+		pc.more = false
+		if !pc.closed.Load() {
+			pc.readAll()
+		}
 	}
 }
 

@@ -762,11 +762,11 @@ func (l *loop) received(c *uconn, cqe ring.CQE) {
 	}
 	c.cut = false
 	n := len(c.in)
-	a := l.traffic(c)
+	a, ran := l.traffic(c)
 	if done {
 		l.br.Recycle(cqe.BufferID())
 	}
-	l.afterTraffic(c, a, n)
+	l.afterTraffic(c, a, n, ran)
 }
 
 // flushCut runs the OnTraffic that a cut receive's input of c waits for
@@ -777,25 +777,27 @@ func (l *loop) flushCut(c *uconn) bool {
 	if c.cut {
 		c.cut = false
 		n := len(c.in)
-		l.afterTraffic(c, l.traffic(c), n)
+		a, ran := l.traffic(c)
+		l.afterTraffic(c, a, n, ran)
 	}
 	return c.l == l && !c.released()
 }
 
 // traffic runs OnTraffic for c's input, unless the conn is held, and
-// copies what it left out of the provided buffer.
-func (l *loop) traffic(c *uconn) reactor.Action {
-	a := reactor.None
+// copies what it left out of the provided buffer. It reports whether
+// OnTraffic ran.
+func (l *loop) traffic(c *uconn) (reactor.Action, bool) {
+	a, ran := reactor.None, false
 	// Input that arrives while the conn is held (PauseRead), above the
 	// high watermark or moving waits in c.in: the cancel of its receive is
 	// on its way, and a multishot receive may have brought more in the
 	// same reap. Native stops reading at once there; so OnTraffic does
 	// not run again until the conn resumes (deliverHeld).
 	if !c.held && !c.paused && !c.moving {
-		a = l.callTraffic(c)
+		a, ran = l.callTraffic(c), true
 	}
 	l.retain(c)
-	return a
+	return a, ran
 }
 
 // runCut runs, after a reap, OnTraffic for the conns whose input a
@@ -807,19 +809,23 @@ func (l *loop) runCut() {
 		if c.cut && !c.released() {
 			c.cut = false
 			n := len(c.in)
-			l.afterTraffic(c, l.traffic(c), n)
+			a, ran := l.traffic(c)
+			l.afterTraffic(c, a, n, ran)
 		}
 	}
 	l.cut = l.cut[:0]
 }
 
 // afterTraffic acts on what OnTraffic answered; n is the input it was
-// given.
-func (l *loop) afterTraffic(c *uconn, a reactor.Action, n int) {
+// given, ran whether it ran. Only input a handler was given and left
+// counts against MaxInbound, as on native: what a receive brought while
+// the conn was held, paused or moving waits for OnTraffic (deliverHeld),
+// bounded by the receive that was in flight.
+func (l *loop) afterTraffic(c *uconn, a reactor.Action, n int, ran bool) {
 	if l.finishMove(c) || c.released() || c.moving {
 		return
 	}
-	if max := l.e.o.MaxInbound; max > 0 && len(c.in) > max {
+	if max := l.e.o.MaxInbound; ran && max > 0 && len(c.in) > max {
 		l.teardown(c, conn.ErrInboundTooLarge)
 		return
 	}

@@ -72,8 +72,25 @@ func (e *engine) start() error {
 
 func (e *engine) rotate() {
 	defer close(e.rotateDone)
-	e.rotateErr = gnet.Rotate(e.srv, protoAddrs(e.plan), gnetOptions(e.o, e.glog, false)...)
+	opts := gnetOptions(e.o, e.glog, false)
+	if e.o.SocketRecvBuf <= 0 && onlyUDP(e.plan) {
+		// gnet binds a UDP socket per loop after OnBoot, out of reach of
+		// resolveAddrs: its option sizes them all. (With tcp listeners
+		// too it would also size every accepted conn's buffer.)
+		opts = append(opts, gnet.WithSocketRecvBuffer(reactor.DefaultUDPRecvBuffer))
+	}
+	e.rotateErr = gnet.Rotate(e.srv, protoAddrs(e.plan), opts...)
 	e.removeUnixSockets() // gnet has closed its listeners
+}
+
+// onlyUDP reports whether every listener of plan is a udp one.
+func onlyUDP(plan []listenerPlan) bool {
+	for _, p := range plan {
+		if p.network != "udp" {
+			return false
+		}
+	}
+	return len(plan) > 0
 }
 
 // boot runs as gnet's OnBoot: listeners are bound, no loop runs yet.
@@ -109,6 +126,13 @@ func (e *engine) resolveAddrs() error {
 		fd, err := e.geng.DupListener(p.network, p.address)
 		if err != nil {
 			return fmt.Errorf("gnetbackend: finding listener %s: %w", p.addr, err)
+		}
+		if p.network == "udp" && e.o.SocketRecvBuf <= 0 {
+			// As native: a burst waits in the kernel while the loop is busy,
+			// where the kernel's default buffer (about 256 small datagrams)
+			// drops it. The dup shares the first loop's socket; see rotate
+			// for the other loops'.
+			socket.RaiseRecvBuffer(fd, reactor.DefaultUDPRecvBuffer)
 		}
 		sa, err := unix.Getsockname(fd)
 		if err == nil && p.network == "tcp" && !e.o.ReusePort {

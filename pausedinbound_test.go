@@ -1,6 +1,6 @@
 package evloop_test
 
-// MaxInbound on a conn paused by backpressure, on native and uring.
+// MaxInbound on a conn paused by backpressure.
 
 import (
 	"bytes"
@@ -17,8 +17,8 @@ import (
 // A conn paused by backpressure whose handler consumes every byte it is
 // given must not be closed for unconsumed input (MaxInbound): the input
 // the backend took while pausing was never offered to the handler.
-func TestReviewPausedConnIsNotClosedForInputItWasNotGiven(t *testing.T) {
-	forNativeAndUring(t, func(t *testing.T, b backend) {
+func TestPausedConnIsNotClosedForInputItWasNotGiven(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
 		r := newRecorder() // echoes all it gets
 		e := start(t, r, "tcp://127.0.0.1:0", b,
 			reactor.WithWriteWatermarks(16<<10, 64<<10), reactor.WithMaxInbound(8<<10),

@@ -1,11 +1,10 @@
 package evloop_test
 
-// A stop whose deadline passes while conns linger, on native and uring.
+// A stop whose deadline passes while conns linger.
 
 import (
 	"context"
 	"io"
-	"strings"
 	"testing"
 	"time"
 
@@ -14,23 +13,12 @@ import (
 	"github.com/evloop/evloop/reactor"
 )
 
-// forNativeAndUring runs fn on epoll-1loop (the reference) and the uring
-// configurations: tests of behaviours the uring backend got wrong.
-func forNativeAndUring(t *testing.T, fn func(t *testing.T, b backend)) {
-	forEachBackend(t, func(t *testing.T, b backend) {
-		if b.name != "epoll-1loop" && !strings.HasPrefix(b.name, "uring") {
-			t.Skip("native (epoll) and uring only")
-		}
-		fn(t, b)
-	})
-}
-
 // Stop with a deadline, while a conn whose output is all out lingers for
 // its peer's EOF: nothing is cut, so Stop returns nil and OnClose gets nil
 // (design.md: Stop returns nil when every conn drained, the cause only when
 // some had to be closed unflushed).
-func TestReviewStopDeadlineWithLingeringConnIsNotForced(t *testing.T) {
-	forNativeAndUring(t, func(t *testing.T, b backend) {
+func TestStopDeadlineWithOnlyLingeringConnsIsNotForced(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
 		r := newRecorder()
 		opts := append(append([]reactor.Option{}, b.opts...), reactor.WithLingerTimeout(10*time.Second))
 		e, err := reactor.Start(r, []string{"tcp://127.0.0.1:0"}, opts...)

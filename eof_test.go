@@ -1,6 +1,6 @@
 package evloop_test
 
-// Input that arrives together with the peer's FIN, on native and uring.
+// Input that arrives together with the peer's FIN.
 
 import (
 	"bytes"
@@ -19,9 +19,9 @@ import (
 // A request that ends exactly where the (incremental) provided buffer ends,
 // followed at once by the peer's FIN (nc -N): the server must still answer
 // it before closing, as native does.
-func TestReviewReplyToInputRightBeforeEOF(t *testing.T) {
+func TestInputRightBeforeFINIsAnswered(t *testing.T) {
 	const size = 4096
-	forNativeAndUring(t, func(t *testing.T, b backend) {
+	forEachBackend(t, func(t *testing.T, b backend) {
 		gate := make(chan struct{})
 		inFirst := make(chan struct{})
 		var first atomic.Bool

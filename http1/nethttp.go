@@ -272,14 +272,9 @@ func (a *netHTTP) run(j job) {
 	defer a.inflight.Add(-1)
 	rw := &netHTTPWriter{d: d, header: http.Header{}, req: req}
 	defer func() {
-		if p := recover(); p != nil && p != http.ErrAbortHandler {
-			if !rw.wroteHeader {
-				d.resp.fields, d.resp.body = d.resp.fields[:0], d.resp.body[:0]
-				d.SetStatus(http.StatusInternalServerError)
-			}
-			d.CloseAfter()
-		} else if p != nil {
-			d.CloseAfter()
+		if p := recover(); p != nil {
+			rw.abort(p)
+			return
 		}
 		rw.finish()
 	}()
@@ -464,6 +459,30 @@ func (w *netHTTPWriter) Write(p []byte) (int, error) {
 func (w *netHTTPWriter) Flush() {
 	w.writeFields(nil)
 	w.d.Flush()
+}
+
+// abort ends the response of a handler that panicked, and the conn after
+// it. What the handler had written is dropped: if nothing went out yet the
+// answer is a 500, else (its head was flushed) the response is cut short,
+// so that the client cannot take a part of it for the whole. A panic with
+// http.ErrAbortHandler closes the conn without a response, as under
+// http.Server.
+func (w *netHTTPWriter) abort(p any) {
+	if w.finished {
+		return
+	}
+	w.finished = true
+	d := w.d
+	if d.resp.started || p == http.ErrAbortHandler {
+		d.abort()
+		return
+	}
+	d.resp.fields, d.resp.body, d.resp.server = d.resp.fields[:0], d.resp.body[:0], false
+	d.SetStatus(http.StatusInternalServerError)
+	d.AddHeader("Content-Type", "text/plain; charset=utf-8")
+	d.Write([]byte("Internal Server Error\n"))
+	d.CloseAfter()
+	d.Done()
 }
 
 func (w *netHTTPWriter) finish() {

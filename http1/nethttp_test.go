@@ -316,3 +316,55 @@ func TestNetHTTPRequestAllocs(t *testing.T) {
 	// made 32.
 	require.LessOrEqual(t, allocs, 7.0, "allocations per request")
 }
+
+// TestNetHTTPAdapterPanic: a handler that panics gets a 500 (not the 200
+// its unwritten head would have been, nor the part of the body it had
+// written, passed off as the whole), or, once its head went out, a
+// response cut short; the conn closes and the server serves on. Behind it,
+// a pipelined request's response is not written after the aborted one.
+func TestNetHTTPAdapterPanic(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, opts []reactor.Option) {
+		mux := http.NewServeMux()
+		mux.HandleFunc("/panic", func(w http.ResponseWriter, r *http.Request) {
+			panic("boom")
+		})
+		mux.HandleFunc("/partial", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			io.WriteString(w, `{"partial":`)
+			panic("boom")
+		})
+		mux.HandleFunc("/flushed", func(w http.ResponseWriter, r *http.Request) {
+			io.WriteString(w, "a")
+			w.(http.Flusher).Flush()
+			time.Sleep(20 * time.Millisecond) // the pipelined request behind it is answered first
+			panic("boom")
+		})
+		mux.HandleFunc("/abort", func(w http.ResponseWriter, r *http.Request) {
+			io.WriteString(w, "partial")
+			panic(http.ErrAbortHandler)
+		})
+		mux.HandleFunc("/ok", func(w http.ResponseWriter, r *http.Request) {
+			io.WriteString(w, "ok")
+		})
+		addr := serve(t, NewServer(NetHTTP(mux, NetHTTPConfig{}), Config{}), opts)
+		exchange := func(req string) string {
+			c := dialRaw(t, addr)
+			io.WriteString(c, req)
+			all, _ := io.ReadAll(c)
+			return string(all)
+		}
+		for _, path := range []string{"/panic", "/partial"} {
+			got := exchange("GET " + path + " HTTP/1.1\r\nHost: a\r\n\r\n")
+			require.True(t, strings.HasPrefix(got, "HTTP/1.1 500 "), "%s: %q", path, got)
+			require.Contains(t, got, "Connection: close\r\n", path)
+			require.NotContains(t, got, "partial", path)
+			require.NotContains(t, got, "application/json", path)
+		}
+		got := exchange("GET /flushed HTTP/1.1\r\nHost: a\r\n\r\nGET /ok HTTP/1.1\r\nHost: a\r\n\r\n")
+		require.True(t, strings.HasPrefix(got, "HTTP/1.1 200 "), "%q", got)
+		require.True(t, strings.HasSuffix(got, "\r\n\r\n1\r\na\r\n"), "no last chunk, nothing after: %q", got)
+		require.Equal(t, "", exchange("GET /abort HTTP/1.1\r\nHost: a\r\n\r\n"), "http.ErrAbortHandler: no response")
+		got = exchange("GET /ok HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+		require.True(t, strings.HasPrefix(got, "HTTP/1.1 200 "), "%q", got)
+	})
+}

@@ -287,6 +287,16 @@ func (d *Deferred) Done() {
 	d.cs.deliver(&d.slot, d.resp.appendEnd(d.wire(), d.cs.srv.serverField), true, d.resp.close)
 }
 
+// abort ends the response where it is, without the rest of its body or
+// its last chunk, and closes the conn after what went out of it.
+func (d *Deferred) abort() {
+	if d.done {
+		return
+	}
+	d.done = true
+	d.cs.deliver(&d.slot, nil, true, true)
+}
+
 // wire is a buffer for the bytes that Flush or Done hands over, with room
 // for the head, the fields and the body so far: one allocation, which the
 // slot then keeps (deliver takes it rather than copying it).

@@ -576,10 +576,17 @@ func (cs *connState) takeDelivered() {
 		if !sl.done {
 			return
 		}
-		if sl.close {
-			cs.closing = true
-		}
 		cs.first = sl.next
+		if sl.close {
+			// The conn ends with this response: the ones after it (a
+			// Deferred that decided to close once later requests had
+			// been read) are not sent; their Deferreds write to slots
+			// nobody takes.
+			cs.closing = true
+			for ; cs.first != nil; cs.first = cs.first.next {
+				cs.pending--
+			}
+		}
 		if cs.first == nil {
 			cs.last = nil
 			// The engine stops or drains, and the last request it had

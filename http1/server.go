@@ -276,7 +276,6 @@ type connState struct {
 	body     *BodyStream // the body being streamed to its handler
 	bodyReq  *Request    // its request, for a chunked body's trailer
 	bodyHeld bool        // the body's window is full: reading waits for the handler
-	wait     int         // bytes to have buffered before parsing again (a Content-Length body)
 	deadline int64       // a head's deadline, monoNow nanos (modeHead)
 	mode     uint8
 	closing  bool // a response closes the conn: nothing more is parsed
@@ -289,8 +288,9 @@ type connState struct {
 	upOwn bool // UpgradeAsContext
 }
 
-// detached is a request whose body arrives over several reads (chunked):
-// its head is copied out of the stream, its body collected.
+// detached is a request whose body arrives over several reads (chunked, or
+// a Content-Length body not in with its head): its head is copied out of
+// the stream, its body collected.
 type detached struct {
 	head []byte
 	req  Request
@@ -363,7 +363,7 @@ func (cs *connState) step(req *Request) bool {
 	if cs.det != nil {
 		return cs.stepChunked(in)
 	}
-	if len(in) == 0 || len(in) < cs.wait {
+	if len(in) == 0 {
 		return false
 	}
 	maxBody := s.lim.MaxBodyBytes
@@ -394,26 +394,31 @@ func (cs *connState) step(req *Request) bool {
 		return true
 	case req.ContentLength > 0:
 		total := n + int(req.ContentLength)
-		cs.rd.phase, cs.rd.left = pHead, 0 // the head is parsed again once the body is in
 		if len(in) < total {
-			cs.wait = total
-			cs.send100(req)
-			return false
+			// The body spans reads: it is collected out of the stream
+			// as a chunked one is, not left to pile up in the conn's
+			// inbound buffer, which the engine bounds (WithMaxInbound:
+			// 256 KiB under WithInternetProfile, below MaxBodyBytes)
+			// by closing the conn with no response.
+			cs.detach(in[:n], req)
+			c.Discard(n)
+			return true
 		}
+		cs.rd.phase, cs.rd.left = pHead, 0
 		req.Body = in[n:total]
 		n = total
 	}
-	cs.wait, cs.sent100 = 0, false
+	cs.sent100 = false
 	cs.handle(req)
 	c.Discard(n)
 	return true
 }
 
-// stepChunked feeds a detached request its chunked body.
+// stepChunked feeds a detached request its body.
 func (cs *connState) stepChunked(in []byte) bool {
 	s, d := cs.srv, cs.det
-	if len(in) == 0 {
-		return false
+	if len(in) == 0 && (cs.rd.phase != pLength || cs.rd.left > 0) {
+		return false // (a Content-Length body taken whole still has its end to report)
 	}
 	ev, n, data, err := cs.rd.next(in, &d.req, &s.lim, s.lim.MaxBodyBytes)
 	if err != nil {
@@ -437,6 +442,9 @@ func (cs *connState) stepChunked(in []byte) bool {
 // detach copies a head out of the stream for a body that spans reads.
 func (cs *connState) detach(head []byte, req *Request) {
 	d := &detached{head: append([]byte(nil), head...)}
+	if req.ContentLength > 0 {
+		d.body = make([]byte, 0, min(req.ContentLength, 64<<10))
+	}
 	var hs headState
 	parseHead(d.head, &hs, &d.req, &cs.srv.lim) // valid: parsed once already
 	finishHead(&d.req)
@@ -635,7 +643,7 @@ func (cs *connState) updateTimer() {
 		cs.setTimer(modeBody) // the client's pace, not the handler's
 	case cs.first != nil:
 		cs.setTimer(modeBusy)
-	case cs.det != nil || cs.wait > 0:
+	case cs.det != nil:
 		cs.setTimer(modeBody)
 	case cs.c.OutboundBuffered() > cs.srv.lim.MaxOutbound:
 		// Parsing waits for the client to read its responses: the

@@ -298,3 +298,34 @@ func TestServerIdleTimeout(t *testing.T) {
 		require.GreaterOrEqual(t, time.Since(start), 150*time.Millisecond)
 	})
 }
+
+// TestServerBodyOverMaxInbound: a Content-Length body under MaxBodyBytes
+// is served whole when it is larger than the engine's inbound bound
+// (WithMaxInbound, 256 KiB under WithInternetProfile, which the examples
+// use): it does not wait in the conn's inbound buffer, where it closed the
+// conn with conn.ErrInboundTooLarge and no response. Keep-alive goes on
+// after it, and a body that arrives with its head is served as before.
+func TestServerBodyOverMaxInbound(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, opts []reactor.Option) {
+		opts = append(opts, reactor.WithInternetProfile())
+		addr := serve(t, newTestServer(Limits{}), opts)
+		tr := &http.Transport{}
+		defer tr.CloseIdleConnections()
+		cl := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+		for _, n := range []int{10, 1 << 20, 3 << 20, 10} {
+			want := strings.Repeat("0123456789abcdef", n/16+1)[:n]
+			for _, expect := range []bool{false, true} {
+				req, _ := http.NewRequest("POST", "http://"+addr+"/echo", strings.NewReader(want))
+				if expect {
+					req.Header.Set("Expect", "100-continue")
+				}
+				resp, err := cl.Do(req)
+				require.NoError(t, err, "%d bytes", n)
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				require.Equal(t, 200, resp.StatusCode)
+				require.True(t, want == string(body), "%d bytes: %d back", n, len(body))
+			}
+		}
+	})
+}

@@ -368,3 +368,42 @@ func TestNetHTTPAdapterPanic(t *testing.T) {
 		require.True(t, strings.HasPrefix(got, "HTTP/1.1 200 "), "%q", got)
 	})
 }
+
+// TestNetHTTPAdapterHeadAnd304Length: a HEAD response carries the
+// Content-Length its handler set (http.ServeContent, http.FileServer set it
+// and write no body), not the 0 of the body written, and a 304 carries no
+// Content-Length but the handler's: RFC 9110 §8.6 forbids one that is not
+// the length a GET's 200 would have.
+func TestNetHTTPAdapterHeadAnd304Length(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, opts []reactor.Option) {
+		mod := time.Unix(1e9, 0)
+		mux := http.NewServeMux()
+		mux.HandleFunc("/file", func(w http.ResponseWriter, r *http.Request) {
+			http.ServeContent(w, r, "a.txt", mod, strings.NewReader(strings.Repeat("x", 1234)))
+		})
+		addr := serve(t, NewServer(NetHTTP(mux, NetHTTPConfig{}), Config{}), opts)
+		tr := &http.Transport{}
+		defer tr.CloseIdleConnections()
+		cl := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+
+		resp, err := cl.Head("http://" + addr + "/file")
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.Equal(t, 200, resp.StatusCode)
+		require.Equal(t, int64(1234), resp.ContentLength)
+
+		req, _ := http.NewRequest("GET", "http://"+addr+"/file", nil)
+		req.Header.Set("If-Modified-Since", mod.UTC().Format(http.TimeFormat))
+		resp, err = cl.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.Equal(t, 304, resp.StatusCode)
+		require.Empty(t, resp.Header.Values("Content-Length"))
+
+		resp, err = cl.Get("http://" + addr + "/file") // the conn is fine after them
+		require.NoError(t, err)
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		require.Equal(t, 1234, len(body))
+	})
+}

@@ -24,13 +24,16 @@ type response struct {
 	chunked  bool
 	upgraded bool // a 101 handed the conn to an upgrade hook
 	server   bool // the handler wrote its own Server field
+	// declared is the handler's own Content-Length (-1: none), sent only
+	// where no body goes out to measure: HEAD and 304.
+	declared int64
 }
 
 func (r *response) reset(req *Request, closing bool) {
 	r.status, r.fields, r.body = 200, r.fields[:0], r.body[:0]
 	r.minor, r.head, r.close = req.Minor, string(req.Method) == "HEAD", req.Close || closing
 	r.started, r.chunked, r.upgraded = false, false, false
-	r.server = false
+	r.server, r.declared = false, -1
 }
 
 // bodyless: 1xx, 204 and 304 carry no body (RFC 9110 §6.4.1).
@@ -49,6 +52,13 @@ func (r *response) appendHead(b []byte, server []byte, length int) []byte {
 	b = append(b, r.fields...)
 	switch {
 	case r.status < 200 || r.status == 204:
+	case (r.head || r.status == 304) && r.declared >= 0:
+		b = append(b, "Content-Length: "...)
+		b = strconv.AppendInt(b, r.declared, 10)
+		b = append(b, "\r\n"...)
+	case r.status == 304, r.head && length == 0:
+		// No body to measure: the length a GET's 200 would have is not
+		// known here, and a wrong one is forbidden (RFC 9110 §8.6).
 	case length >= 0:
 		b = append(b, "Content-Length: "...)
 		b = strconv.AppendInt(b, int64(length), 10)
@@ -130,6 +140,7 @@ func (r *response) addField(name, value string) {
 		}
 	case 14:
 		if equalFoldStr(name, "content-length") {
+			r.declared = parseDeclaredLength(value)
 			return
 		}
 	case 17:
@@ -141,6 +152,22 @@ func (r *response) addField(name, value string) {
 	r.fields = append(r.fields, ": "...)
 	r.fields = append(r.fields, value...)
 	r.fields = append(r.fields, "\r\n"...)
+}
+
+// parseDeclaredLength is a handler's Content-Length value, or -1 if it is
+// not 1*DIGIT (at most 18 digits).
+func parseDeclaredLength(v string) int64 {
+	if len(v) == 0 || len(v) > 18 {
+		return -1
+	}
+	var n int64
+	for i := 0; i < len(v); i++ {
+		if v[i] < '0' || v[i] > '9' {
+			return -1
+		}
+		n = n*10 + int64(v[i]-'0')
+	}
+	return n
 }
 
 func equalFoldStr(a, b string) bool {

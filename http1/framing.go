@@ -21,7 +21,7 @@ func finishHead(r *Request) *Error {
 	r.Expect100, r.Upgrade, r.Trailer = false, false, r.Trailer[:0]
 	r.Close = r.Minor == 0
 	haveCL, haveTE, hosts := false, false, 0
-	connUpgrade := false
+	connUpgrade, connClose := false, false
 	var upgrade []byte
 	for i := range r.Header {
 		f := &r.Header[i]
@@ -51,7 +51,7 @@ func finishHead(r *Request) *Error {
 				forEachToken(f.Value, func(t []byte) {
 					switch {
 					case equalFold(t, "close"):
-						r.Close = true
+						connClose = true
 					case equalFold(t, "keep-alive"):
 						if r.Minor == 0 {
 							r.Close = false
@@ -95,6 +95,8 @@ func finishHead(r *Request) *Error {
 	if hosts == 0 && r.Minor == 1 {
 		return ErrHost // RFC 9112 §3.2: a 1.1 request without Host is a 400
 	}
+	// close wins over keep-alive, whichever comes first (RFC 9112 §9.3).
+	r.Close = r.Close || connClose
 	r.Upgrade = connUpgrade && len(upgrade) > 0
 	return nil
 }

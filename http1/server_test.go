@@ -236,6 +236,13 @@ func TestServerKeepAliveRules(t *testing.T) {
 		require.NotContains(t, got, "Content-Length")
 		require.NotContains(t, got, "dropped")
 
+		// close wins over keep-alive, in any order (RFC 9112 §9.3).
+		for _, conn := range []string{"close, keep-alive", "keep-alive\r\nConnection: close"} {
+			got = read("GET /k HTTP/1.0\r\nConnection: " + conn + "\r\n\r\nGET /second HTTP/1.0\r\n\r\n")
+			require.Contains(t, got, "Connection: close\r\n", conn)
+			require.NotContains(t, got, "GET /second", conn)
+		}
+
 		// 1.0 keep-alive: the conn stays open for a second request.
 		c := dialRaw(t, addr)
 		br := bufio.NewReader(c)

@@ -33,6 +33,7 @@ type BodyStream struct {
 	ready  chan struct{} // a token once there is something for Read
 	held   bool          // the loop stopped feeding: the window is full
 	closed bool          // Close: the rest is not wanted
+	cut    bool          // closed before the body ended: the conn closes
 }
 
 func newBodyStream(c conn.Conn) *BodyStream {
@@ -77,15 +78,25 @@ func (b *BodyStream) Read(p []byte) (int, error) {
 // Close tells the server the rest of the body is not wanted: the conn
 // closes after this request's response, unless the body had ended.
 func (b *BodyStream) Close() error {
+	b.close()
+	return nil
+}
+
+// close is Close; it reports whether the body was cut short (by this
+// Close or an earlier one), so that the conn closes after the response.
+func (b *BodyStream) close() (cut bool) {
 	b.mu.Lock()
 	wake := !b.closed && b.err == nil
-	b.closed, b.buf = true, nil
+	if !b.closed {
+		b.cut = wake
+	}
+	b.closed, b.buf, cut = true, nil, b.cut
 	b.mu.Unlock()
 	b.signal()
 	if wake {
 		b.c.Wake() // the loop notices, even while holding
 	}
-	return nil
+	return cut
 }
 
 func (b *BodyStream) signal() {

@@ -173,6 +173,7 @@ func TestStreamedBodyLeftUnread(t *testing.T) {
 		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		require.Equal(t, "no thanks", string(body))
+		require.True(t, resp.Close, "the response says the conn closes: %v", resp.Header)
 		_, err = br.ReadByte()
 		require.ErrorIs(t, err, io.EOF, "the conn closes after the response")
 	})
@@ -181,4 +182,25 @@ func TestStreamedBodyLeftUnread(t *testing.T) {
 // isGnet: the options run the gnet backend.
 func isGnet(opts []reactor.Option) bool {
 	return reactor.NewOptions(opts...).Backend != nil && reactor.NewOptions(opts...).Backend.Name() == "gnet"
+}
+
+// TestStreamedBodyLeftUnreadLoopNative: a loop-native handler with
+// StreamBodies that answers without Defer leaves its body unread: its
+// response says Connection: close, as the conn closes after it.
+func TestStreamedBodyLeftUnreadLoopNative(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, opts []reactor.Option) {
+		h := HandlerFunc(func(w *ResponseWriter, r *Request) { w.WriteString("no thanks") })
+		addr := serve(t, NewServer(h, Config{StreamBodies: true}), opts)
+		c := dialRaw(t, addr)
+		fmt.Fprintf(c, "POST /no HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\nsome of it")
+		br := bufio.NewReader(c)
+		resp, err := http.ReadResponse(br, nil)
+		require.NoError(t, err)
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		require.Equal(t, "no thanks", string(body))
+		require.True(t, resp.Close, "the response says the conn closes: %v", resp.Header)
+		_, err = br.ReadByte()
+		require.ErrorIs(t, err, io.EOF, "the conn closes after the response")
+	})
 }

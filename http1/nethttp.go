@@ -279,7 +279,13 @@ func (a *netHTTP) run(j job) {
 		rw.finish()
 	}()
 	if b, ok := req.Body.(*BodyStream); ok {
-		defer b.Close() // as net/http's server does; the rest unread closes the conn
+		// As net/http's server does; the rest unread closes the conn, and
+		// the response (finished after this) says so.
+		defer func() {
+			if b.close() {
+				d.CloseAfter()
+			}
+		}()
 	}
 	if req.Context().Err() == nil {
 		a.h.ServeHTTP(rw, req)

@@ -489,6 +489,11 @@ func (cs *connState) handle(req *Request) {
 			cs.closing = true
 		}
 	} else {
+		if req.BodyStream != nil {
+			// Answered on the loop: nothing reads the streamed body, and
+			// the conn closes after this response (startBody).
+			w.resp.close = true
+		}
 		if w.resp.close {
 			cs.closing = true
 		}

@@ -207,10 +207,8 @@ func (cs *connState) endBody(err error, closing bool) {
 	if err != nil {
 		cs.body.end(err)
 	}
-	if p, ok := cs.c.(conn.ReadPauser); ok && cs.bodyHeld {
-		p.ResumeRead()
-	}
 	cs.body, cs.bodyReq, cs.bodyHeld = nil, nil, false
+	cs.syncRead()
 	if closing {
 		cs.closing = true
 		cs.rd = reader{}
@@ -223,9 +221,7 @@ func (cs *connState) holdBody() {
 		return
 	}
 	cs.bodyHeld = true
-	if p, ok := cs.c.(conn.ReadPauser); ok {
-		p.PauseRead() // else (gnet) the input waits in the conn's buffer, within MaxInbound
-	}
+	cs.syncRead()
 }
 
 // resumeBody reads on once the handler has taken the body's backlog under
@@ -238,7 +234,5 @@ func (cs *connState) resumeBody() {
 		return
 	}
 	cs.bodyHeld = false
-	if p, ok := cs.c.(conn.ReadPauser); ok {
-		p.ResumeRead()
-	}
+	cs.syncRead()
 }

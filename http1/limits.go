@@ -23,7 +23,8 @@ type Limits struct {
 	// it: 400.
 	MaxChunkLineBytes int
 	// MaxPipeline caps the requests of one conn that are read but not yet
-	// answered; the conn's further requests wait unread until one is.
+	// answered; the conn stops reading until one is (conn.ReadPauser: on
+	// gnet the further requests wait in its buffer, within MaxInbound).
 	MaxPipeline int
 	// HeaderTimeout is a deadline from a request's first byte to the end of
 	// its head (a client sending a byte a second is closed at it: slowloris).

@@ -276,6 +276,8 @@ type connState struct {
 	body     *BodyStream // the body being streamed to its handler
 	bodyReq  *Request    // its request, for a chunked body's trailer
 	bodyHeld bool        // the body's window is full: reading waits for the handler
+	pipeHeld bool        // MaxPipeline requests are awaited: reading waits for answers
+	readHeld bool        // the conn is paused (conn.ReadPauser): bodyHeld || pipeHeld
 	deadline int64       // a head's deadline, monoNow nanos (modeHead)
 	mode     uint8
 	closing  bool // a response closes the conn: nothing more is parsed
@@ -307,20 +309,34 @@ func (cs *connState) serve() reactor.Action {
 	req := s.requests.Get().(*Request)
 	cs.takeDelivered()
 	cs.resumeBody()
-	for !cs.closing && cs.up == nil && cs.pending < s.lim.MaxPipeline && cs.c.OutboundBuffered() <= s.lim.MaxOutbound {
-		if !cs.step(req) {
+	for {
+		for !cs.closing && cs.up == nil && cs.pending < s.lim.MaxPipeline && cs.c.OutboundBuffered() <= s.lim.MaxOutbound {
+			if !cs.step(req) {
+				break
+			}
+			cs.writeFull()
+		}
+		if !cs.serving {
 			break
 		}
-		cs.writeFull()
-	}
-	if cs.serving {
 		// What Deferreds delivered while the handlers ran goes out now,
 		// and from here on a delivery wakes the conn.
 		cs.mu.Lock()
 		cs.serving = false
 		cs.mu.Unlock()
+		full := cs.pending >= s.lim.MaxPipeline
 		cs.takeDelivered()
+		if !full || cs.pending >= s.lim.MaxPipeline {
+			break
+		}
+		// Parsing stopped at MaxPipeline, and those deliveries made room:
+		// parse on now. Nothing else would (the requests are read, and no
+		// Deferred is left to wake the conn).
 	}
+	// Past MaxPipeline the conn stops reading too, so that the requests
+	// behind wait in the socket, not in the inbound buffer (MaxInbound).
+	cs.pipeHeld = cs.pending >= s.lim.MaxPipeline
+	cs.syncRead()
 	if len(*out) > 0 {
 		cs.c.Write(*out)
 	}
@@ -338,6 +354,26 @@ func (cs *connState) serve() reactor.Action {
 	}
 	cs.updateTimer()
 	return reactor.None
+}
+
+// syncRead pauses or resumes reading as bodyHeld and pipeHeld want
+// (conn.ReadPauser; gnet's conns read on, and the input waits in the
+// conn's buffer, within MaxInbound).
+func (cs *connState) syncRead() {
+	hold := cs.bodyHeld || cs.pipeHeld
+	if hold == cs.readHeld {
+		return
+	}
+	p, ok := cs.c.(conn.ReadPauser)
+	if !ok {
+		return
+	}
+	cs.readHeld = hold
+	if hold {
+		p.PauseRead()
+	} else {
+		p.ResumeRead()
+	}
 }
 
 // writeFull writes the batch once it would take the conn's output past

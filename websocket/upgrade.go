@@ -82,7 +82,14 @@ func (s *Server) ServeHTTP1(w *http1.ResponseWriter, r *http1.Request) {
 		refuseHTTP1(w, hs)
 		return
 	}
-	head := copyHead(r)
+	// The hand-over is checked first: a request http1 cannot upgrade
+	// (HTTP/1.0, responses still awaited) is refused without the 101's
+	// fields, which would otherwise go out with the refusal.
+	c := newConn(nil, &s.ep, true)
+	if err := w.UpgradeAsContext((*upgradedHandler)(c)); err != nil {
+		refuseHTTP1(w, Handshake{Status: 400, Reason: err.Error()})
+		return
+	}
 	w.AddHeader("Upgrade", "websocket")
 	w.AddHeader("Sec-WebSocket-Accept", hs.Accept)
 	if hs.Protocol != "" {
@@ -91,13 +98,9 @@ func (s *Server) ServeHTTP1(w *http1.ResponseWriter, r *http1.Request) {
 	if hs.Deflate != nil {
 		w.AddHeader("Sec-WebSocket-Extensions", hs.Deflate.String())
 	}
-	c := newConn(nil, &s.ep, true)
-	c.extra().req = head // until OnOpen returns (Options.KeepRequest: for good)
+	c.extra().req = copyHead(r) // until OnOpen returns (Options.KeepRequest: for good)
 	c.x.protocol = hs.Protocol
 	c.setDeflate(hs.Deflate)
-	if err := w.UpgradeAsContext((*upgradedHandler)(c)); err != nil {
-		refuseHTTP1(w, Handshake{Status: 400, Reason: err.Error()})
-	}
 }
 
 func refuseHTTP1(w *http1.ResponseWriter, hs Handshake) {

@@ -193,3 +193,24 @@ func TestRequestDroppedAfterOpen(t *testing.T) {
 		c.expect(OpText, fmt.Sprint(keep))
 	}
 }
+
+// TestHTTP1UpgradeRefusedCarriesNoAccept: a handshake that Negotiate
+// accepts but http1 cannot hand over (HTTP/1.0 has no upgrade) is refused
+// with 400, and that refusal must not carry the 101's Upgrade and
+// Sec-WebSocket-Accept fields: a client that checks only the Accept key
+// would take it for a WebSocket conn (RFC 6455 §4.1, §4.2.2).
+func TestHTTP1UpgradeRefusedCarriesNoAccept(t *testing.T) {
+	s := startHTTP1Server(t, "tcp", newRecorder(), Options{})
+	nc := s.dialRaw(t)
+	c := &client{t: t, nc: nc, br: newBufReader(nc)}
+	c.write([]byte(strings.Replace(handshakeRequest, "HTTP/1.1", "HTTP/1.0", 1) + "\r\n"))
+	r := readHTTPResponse(t, c.br)
+	if !strings.HasPrefix(r, "HTTP/1.1 400 ") {
+		t.Fatalf("response: %q", r)
+	}
+	for _, bad := range []string{"Sec-WebSocket-Accept", "Upgrade: websocket"} {
+		if strings.Contains(r, bad) {
+			t.Errorf("the refusal carries %q:\n%s", bad, r)
+		}
+	}
+}

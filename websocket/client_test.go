@@ -4,7 +4,10 @@ import (
 	"bufio"
 	"crypto/tls"
 	"errors"
+	"fmt"
+	"io"
 	"net"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -242,5 +245,80 @@ func TestClientHandshakeFailures(t *testing.T) {
 		if err := Dial(e, bad, cl, DialOptions{}); err == nil {
 			t.Fatalf("Dial(%q) took it", bad)
 		}
+	}
+}
+
+// TestClientLetsServerCloseFirst: once the closing handshake is done, the
+// client waits for the server to close the TCP conn (RFC 6455 §7.1.1: the
+// server closes first, so that it, not the client, holds TIME_WAIT), and
+// closes it itself only after CloseTimeout.
+func TestClientLetsServerCloseFirst(t *testing.T) {
+	e := startServer(t, "tcp", newRecorder(), Options{}).e
+	for _, serverCloses := range []bool{true, false} {
+		t.Run(fmt.Sprintf("server closes: %v", serverCloses), func(t *testing.T) {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ln.Close()
+			cl := newClientRecorder()
+			const closeTimeout = 600 * time.Millisecond
+			if err := Dial(e, "ws://"+ln.Addr().String()+"/", cl, DialOptions{Options: Options{CloseTimeout: closeTimeout}}); err != nil {
+				t.Fatal(err)
+			}
+			nc, err := ln.Accept()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer nc.Close()
+			nc.SetDeadline(time.Now().Add(bound))
+			br := bufio.NewReader(nc)
+			key := ""
+			for {
+				line, err := br.ReadString('\n')
+				if err != nil {
+					t.Fatal(err)
+				}
+				if v, ok := strings.CutPrefix(line, "Sec-WebSocket-Key: "); ok {
+					key = strings.TrimSpace(v)
+				}
+				if line == "\r\n" {
+					break
+				}
+			}
+			nc.Write([]byte("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " + AcceptKey(key) + "\r\n\r\n"))
+			<-cl.opened
+			cf := closeFrame(CloseNormal, "")
+			cf.unmasked = true // a server's
+			nc.Write(cf.wire())
+			// The client's echo: 2 header bytes, a 4-byte mask, the code.
+			echo := make([]byte, 8)
+			if _, err := io.ReadFull(br, echo); err != nil || echo[0] != 0x88 {
+				t.Fatalf("echo %x, %v", echo, err)
+			}
+			start := time.Now()
+			nc.SetReadDeadline(time.Now().Add(closeTimeout / 3))
+			if n, err := br.Read(make([]byte, 1)); !errors.Is(err, os.ErrDeadlineExceeded) {
+				t.Fatalf("the client closed first (%d bytes, %v after %v)", n, err, time.Since(start))
+			}
+			if serverCloses {
+				nc.Close()
+				if err := cl.waitClosed(t); err != nil {
+					t.Fatalf("OnClose(%v)", err)
+				}
+				return
+			}
+			// A server that never closes: the client does, after CloseTimeout.
+			nc.SetReadDeadline(time.Now().Add(bound))
+			if _, err := br.Read(make([]byte, 1)); err != io.EOF {
+				t.Fatalf("read: %v, want EOF", err)
+			}
+			if d := time.Since(start); d < closeTimeout/2 {
+				t.Fatalf("the client closed after %v", d)
+			}
+			if err := cl.waitClosed(t); err != nil {
+				t.Fatalf("OnClose(%v)", err)
+			}
+		})
 	}
 }

@@ -16,6 +16,7 @@ const (
 	stateHandshake connState = iota // reading the opening request (server) or response (client)
 	stateOpen                       // messages flow both ways
 	stateClosing                    // this side sent Close and waits for the peer's
+	stateEnding                     // a client whose closing handshake is done: waits for the server to close TCP
 	stateClosed                     // done: the transport is closing
 )
 
@@ -346,6 +347,9 @@ func (c *Conn) traffic() reactor.Action {
 		}
 		c.raw.Discard(n)
 	}
+	if c.state == stateEnding {
+		c.raw.Discard(-1) // nothing may follow the server's Close
+	}
 	if c.state == stateClosed {
 		c.raw.Discard(-1)
 		return reactor.Close
@@ -452,8 +456,14 @@ func (c *Conn) handle(ev event) {
 			}
 		}
 		// The handshake is complete: a server closes the transport first
-		// (§7.1.1), a client waits a moment for the server's.
-		c.state = stateClosed
+		// (§7.1.1), so that it holds TIME_WAIT; a client waits for that,
+		// up to CloseTimeout.
+		if c.server {
+			c.state = stateClosed
+		} else {
+			c.state = stateEnding
+			c.deadline(&c.deadlines().closing, c.ep.o.CloseTimeout)
+		}
 	}
 }
 
@@ -660,7 +670,7 @@ func (c *Conn) runDeadlines() {
 			c.cutOff(ErrHandshakeTimeout)
 		}
 	}
-	if due(&dl.closing) && c.state == stateClosing {
+	if due(&dl.closing) && (c.state == stateClosing || c.state == stateEnding) {
 		c.state = stateClosed
 	}
 	if due(&dl.ping) && c.state == stateOpen {

@@ -64,7 +64,9 @@ type Options struct {
 	// (default DefaultHandshakeTimeout): a client that stalls is closed.
 	HandshakeTimeout time.Duration
 	// CloseTimeout bounds the wait for the peer's Close frame once this
-	// side has sent its own (default DefaultCloseTimeout).
+	// side has sent its own, and a client's wait for the server to close
+	// the transport once the closing handshake is done (default
+	// DefaultCloseTimeout).
 	CloseTimeout time.Duration
 	// PingInterval, if set, sends a ping at that interval; a conn whose
 	// pong has not arrived by the next ping is closed (ErrPongTimeout).

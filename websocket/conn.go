@@ -268,7 +268,7 @@ func (c *Conn) enqueue(w queued, size int) error {
 		q.mu.Unlock()
 		return ErrClosed
 	}
-	if q.bytes+size > c.ep.o.MaxBacklog {
+	if q.bytes > 0 && q.bytes+size > c.ep.o.MaxBacklog {
 		wake := !q.overflow
 		q.overflow = true
 		q.mu.Unlock()
@@ -515,10 +515,20 @@ func (c *Conn) writeMessage(op Opcode, data []byte) error {
 	return c.writeFrame(op, false, data)
 }
 
+// behind reports whether writing n more bytes would leave the peer more
+// than MaxBacklog behind. A message written while nothing waits goes,
+// however large: the application holds it already, the engine's
+// WithMaxOutbound bounds it, and else a message over MaxBacklog (which
+// MaxMessage may allow) could never be sent at all.
+func (c *Conn) behind(n int) bool {
+	buffered := c.raw.OutboundBuffered()
+	return buffered > 0 && buffered+n > c.ep.o.MaxBacklog
+}
+
 // writeFrame writes one whole frame: a server's unmasked, as header and
 // payload; a client's masked, in a copy.
 func (c *Conn) writeFrame(op Opcode, rsv1 bool, data []byte) error {
-	if c.raw.OutboundBuffered()+len(data) > c.ep.o.MaxBacklog && !op.IsControl() {
+	if c.behind(len(data)) && !op.IsControl() {
 		c.cutOff(ErrSlowReceiver)
 		return ErrSlowReceiver
 	}
@@ -567,7 +577,7 @@ func (c *Conn) writePrepared(pm *PreparedMessage) error {
 		frame = pm.deflatedFrame()
 		c.afterForeignDeflate()
 	}
-	if c.raw.OutboundBuffered()+len(frame) > c.ep.o.MaxBacklog {
+	if c.behind(len(frame)) {
 		c.cutOff(ErrSlowReceiver)
 		return ErrSlowReceiver
 	}

@@ -80,7 +80,9 @@ type Options struct {
 	// taken (conn.OutboundBuffered) plus what other goroutines queued for
 	// it; a write past it cuts the conn off (ErrSlowReceiver): the
 	// message is dropped, the conn closes once flushed or after
-	// CloseTimeout without progress. Default DefaultMaxBacklog.
+	// CloseTimeout without progress. A message written or queued while
+	// nothing else waits goes whatever its size (the engine's
+	// WithMaxOutbound bounds it). Default DefaultMaxBacklog.
 	MaxBacklog int
 }
 

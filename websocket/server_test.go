@@ -146,14 +146,10 @@ func TestServerKeepalive(t *testing.T) {
 	})
 }
 
-// TestServerStopSendsGoingAway: a stopping engine's conns get 1001. The
-// TLS layer does not pass OnStop on to the handler it wraps (a seam gap),
-// so over tls:// the conn sees close_notify without a Close frame.
+// TestServerStopSendsGoingAway: a stopping engine's conns get 1001, over
+// tls:// too (the TLS layer passes OnStop on).
 func TestServerStopSendsGoingAway(t *testing.T) {
 	forTransports(t, func(t *testing.T, scheme string, opts []reactor.Option) {
-		if scheme == "tls" {
-			return
-		}
 		rec := newRecorder()
 		s := startServer(t, scheme, rec, Options{}, opts...)
 		ws := s.dial(t, "")
@@ -220,6 +216,25 @@ func TestServerSlowReceiver(t *testing.T) {
 		if err := rec.waitClosed(t); !errors.Is(err, ErrSlowReceiver) {
 			t.Fatalf("OnClose(%v), want ErrSlowReceiver", err)
 		}
+	})
+}
+
+// TestServerMessageOverMaxBacklog: a message larger than MaxBacklog (which
+// MaxMessage allows) is echoed whole when nothing else waits; it was cut
+// off as from a slow receiver, and could never be sent.
+func TestServerMessageOverMaxBacklog(t *testing.T) {
+	forTransports(t, func(t *testing.T, scheme string, opts []reactor.Option) {
+		rec := newRecorder()
+		rec.onMessage = func(c *Conn, op Opcode, data []byte) {
+			if err := c.WriteMessage(op, data); err != nil {
+				t.Errorf("WriteMessage(%d bytes): %v", len(data), err)
+			}
+		}
+		s := startServer(t, scheme, rec, Options{MaxMessage: 4 << 20, MaxBacklog: 1 << 20}, opts...)
+		ws := s.dial(t, "")
+		big := strings.Repeat("z", 3<<20)
+		ws.write(frames(binary_(big)))
+		ws.expect(OpBinary, big)
 	})
 }
 

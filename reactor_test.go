@@ -725,6 +725,36 @@ func TestTickAndShutdownAction(t *testing.T) {
 	})
 }
 
+// zeroTicker asks for its next tick at once (a delay of 0), and reports its
+// third.
+type zeroTicker struct {
+	reactor.BaseHandler
+	ticks atomic.Int32
+	third chan struct{}
+}
+
+func (h *zeroTicker) OnTick() (time.Duration, reactor.Action) {
+	if h.ticks.Add(1) == 3 {
+		close(h.third)
+		return time.Hour, reactor.None
+	}
+	return 0, reactor.None
+}
+
+// TestTickDelayZero: a delay of 0 or less means a millisecond, on every
+// backend (io_uring's loop took it for a second).
+func TestTickDelayZero(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		h := &zeroTicker{third: make(chan struct{})}
+		start(t, h, "tcp://127.0.0.1:0", b, reactor.WithTicker(true))
+		select {
+		case <-h.third:
+		case <-time.After(900 * time.Millisecond): // three ticks at 1 ms; a second each before
+			t.Fatalf("%d ticks in 900 ms with a delay of 0", h.ticks.Load())
+		}
+	})
+}
+
 func TestSignalsStopTheGnetBackend(t *testing.T) {
 	e, err := reactor.Start(newRecorder(), []string{"tcp://127.0.0.1:0"},
 		reactor.WithBackend(gnetbackend.New()), reactor.WithLoops(1), reactor.WithSignals(syscall.SIGUSR2))

@@ -1307,17 +1307,20 @@ func (l *loop) snapshotConns() []*uconn {
 	return cs
 }
 
-// tick runs OnTick on the first loop and schedules the next.
+// tick runs OnTick on the first loop and schedules the next, as native's
+// does: none once draining or after a Shutdown, and a delay of 0 or less
+// means a millisecond.
 func (l *loop) tick() {
-	if l.exited {
+	if l.exited || l.draining {
 		return
 	}
 	next, a := l.callTick()
 	if a == reactor.Shutdown {
 		l.e.shutdownAsync()
+		return
 	}
 	if next <= 0 {
-		next = time.Second
+		next = time.Millisecond
 	}
 	l.after(next, l.tick)
 }

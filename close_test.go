@@ -5,6 +5,7 @@ package evloop_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"sync/atomic"
@@ -111,4 +112,50 @@ func TestAsyncWriteAfterCloseActionIsRefused(t *testing.T) {
 			t.Fatal("AsyncWrite did not return")
 		}
 	})
+}
+
+// countingCloser answers its first input with reply and the Close action,
+// and counts its OnTraffic calls.
+type countingCloser struct {
+	reactor.BaseHandler
+	reply []byte
+	calls *atomic.Int32
+}
+
+func (h countingCloser) OnTraffic(c conn.Conn) reactor.Action {
+	h.calls.Add(1)
+	c.Discard(-1)
+	c.Write(h.reply)
+	return reactor.Close
+}
+
+// After the Close action no OnTraffic comes, whatever the peer sends while
+// the conn flushes its reply or lingers for the peer's end: native stops
+// reading a closing conn.
+func TestNoTrafficAfterCloseAction(t *testing.T) {
+	for _, size := range []int{3, 40 << 10, 4 << 20} {
+		t.Run(fmt.Sprint(size), func(t *testing.T) {
+			forEachBackend(t, func(t *testing.T, b backend) {
+				var calls atomic.Int32
+				h := countingCloser{reply: bytes.Repeat([]byte("r"), size), calls: &calls}
+				e := start(t, h, "tcp://127.0.0.1:0", b, reactor.WithLogger(discardLogger()),
+					reactor.WithSocketBuffers(16<<10, 16<<10))
+				c := dial(t, e)
+				defer c.Close()
+				require.NoError(t, c.SetDeadline(time.Now().Add(20*time.Second)))
+				_, err := c.Write([]byte("first"))
+				require.NoError(t, err)
+				// More input while the reply is under way, in pieces.
+				for range 8 {
+					if _, err := c.Write([]byte("more")); err != nil {
+						break
+					}
+					time.Sleep(2 * time.Millisecond) // separate segments, not a synchronization
+				}
+				got, _ := io.Copy(io.Discard, c)
+				require.LessOrEqual(t, got, int64(size))
+				require.EqualValues(t, 1, calls.Load(), "OnTraffic calls")
+			})
+		})
+	}
 }

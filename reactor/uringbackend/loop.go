@@ -735,7 +735,10 @@ func (l *loop) received(c *uconn, cqe ring.CQE) {
 		data = l.readRest(c, data)
 	}
 	l.stats.bytesIn.Add(int64(len(data)))
-	if c.lingering() {
+	if c.state.Load() != stateOpen {
+		// Closing (flushing) or lingering: native reads no more for the
+		// handler after a Close, and a receive still armed here brings
+		// input nobody is given, so it is dropped, not kept in c.in.
 		if done {
 			l.br.Recycle(cqe.BufferID())
 		}
@@ -783,9 +786,9 @@ func (l *loop) flushCut(c *uconn) bool {
 	return c.l == l && !c.released()
 }
 
-// traffic runs OnTraffic for c's input, unless the conn is held, and
-// copies what it left out of the provided buffer. It reports whether
-// OnTraffic ran.
+// traffic runs OnTraffic for c's input, unless the conn is held, paused,
+// moving or closing, and copies what it left out of the provided buffer.
+// It reports whether OnTraffic ran.
 func (l *loop) traffic(c *uconn) (reactor.Action, bool) {
 	a, ran := reactor.None, false
 	// Input that arrives while the conn is held (PauseRead), above the
@@ -793,7 +796,7 @@ func (l *loop) traffic(c *uconn) (reactor.Action, bool) {
 	// on its way, and a multishot receive may have brought more in the
 	// same reap. Native stops reading at once there; so OnTraffic does
 	// not run again until the conn resumes (deliverHeld).
-	if !c.held && !c.paused && !c.moving {
+	if !c.held && !c.paused && !c.moving && c.state.Load() == stateOpen {
 		a, ran = l.callTraffic(c), true
 	}
 	l.retain(c)

@@ -133,7 +133,7 @@ func (h countingCloser) OnTraffic(c conn.Conn) reactor.Action {
 // the conn flushes its reply or lingers for the peer's end: native stops
 // reading a closing conn.
 func TestNoTrafficAfterCloseAction(t *testing.T) {
-	for _, size := range []int{3, 40 << 10, 4 << 20} {
+	for _, size := range []int{3, 40 << 10, 512 << 10} {
 		t.Run(fmt.Sprint(size), func(t *testing.T) {
 			forEachBackend(t, func(t *testing.T, b backend) {
 				var calls atomic.Int32

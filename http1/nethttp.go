@@ -6,9 +6,11 @@ import (
 	"crypto/tls"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/textproto"
 	"net/url"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -25,6 +27,9 @@ type NetHTTPConfig struct {
 	// Queue is the number of requests waiting for a worker (default
 	// 4×Workers); past it a request is answered 503 at once.
 	Queue int
+	// ErrorLog receives a handler's panic (but http.ErrAbortHandler's),
+	// with its stack, as http.Server.ErrorLog does (default slog.Default()).
+	ErrorLog *slog.Logger
 }
 
 // NetHTTP runs a standard http.Handler (ServeMux, chi, gorilla/mux, ...)
@@ -51,8 +56,12 @@ func NetHTTP(h http.Handler, cfg NetHTTPConfig) Handler {
 	if cfg.Queue <= 0 {
 		cfg.Queue = 4 * cfg.Workers
 	}
+	if cfg.ErrorLog == nil {
+		cfg.ErrorLog = slog.Default()
+	}
 	return &netHTTP{
 		h:          h,
+		log:        cfg.ErrorLog,
 		maxWorkers: cfg.Workers,
 		max:        int64(cfg.Workers + cfg.Queue),
 		quit:       make(chan struct{}),
@@ -76,6 +85,7 @@ const workerIdle = time.Second
 
 type netHTTP struct {
 	h          http.Handler
+	log        *slog.Logger
 	maxWorkers int
 	inflight   atomic.Int64 // requests running and waiting
 	max        int64
@@ -273,6 +283,10 @@ func (a *netHTTP) run(j job) {
 	rw := &netHTTPWriter{d: d, header: http.Header{}, req: req}
 	defer func() {
 		if p := recover(); p != nil {
+			if p != http.ErrAbortHandler {
+				a.log.Error("http1: panic serving", "remote", req.RemoteAddr, "method", req.Method,
+					"target", req.RequestURI, "panic", p, "stack", string(debug.Stack()))
+			}
 			rw.abort(p)
 			return
 		}

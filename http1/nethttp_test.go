@@ -1,9 +1,11 @@
 package http1
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"runtime"
@@ -346,7 +348,9 @@ func TestNetHTTPAdapterPanic(t *testing.T) {
 		mux.HandleFunc("/ok", func(w http.ResponseWriter, r *http.Request) {
 			io.WriteString(w, "ok")
 		})
-		addr := serve(t, NewServer(NetHTTP(mux, NetHTTPConfig{}), Config{}), opts)
+		var logged safeBuffer
+		log := slog.New(slog.NewTextHandler(&logged, nil))
+		addr := serve(t, NewServer(NetHTTP(mux, NetHTTPConfig{ErrorLog: log}), Config{}), opts)
 		exchange := func(req string) string {
 			c := dialRaw(t, addr)
 			io.WriteString(c, req)
@@ -366,7 +370,33 @@ func TestNetHTTPAdapterPanic(t *testing.T) {
 		require.Equal(t, "", exchange("GET /abort HTTP/1.1\r\nHost: a\r\n\r\n"), "http.ErrAbortHandler: no response")
 		got = exchange("GET /ok HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
 		require.True(t, strings.HasPrefix(got, "HTTP/1.1 200 "), "%q", got)
+		// Each panic is logged with its request and stack, but
+		// http.ErrAbortHandler's (as http.Server does).
+		out := logged.String()
+		for _, path := range []string{"/panic", "/partial", "/flushed"} {
+			require.Contains(t, out, "target="+path+" panic=boom", "the log: %s", out)
+		}
+		require.Contains(t, out, "nethttp_test.go", "the handler's stack")
+		require.NotContains(t, out, "target=/abort")
 	})
+}
+
+// safeBuffer is a bytes.Buffer for a logger that writes from the workers.
+type safeBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *safeBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *safeBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 // TestNetHTTPAdapterHeadAnd304Length: a HEAD response carries the

@@ -162,21 +162,25 @@ func TestStreamedBodyLeftUnread(t *testing.T) {
 			io.WriteString(w, "no thanks")
 		})
 		addr := serve(t, NewServer(NetHTTP(mux, NetHTTPConfig{}), Config{}), opts)
-		c, err := net.DialTimeout("tcp", addr, 5*time.Second)
-		require.NoError(t, err)
-		defer c.Close()
-		c.SetDeadline(time.Now().Add(10 * time.Second))
-		fmt.Fprintf(c, "POST /no HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\nsome of it")
-		br := bufio.NewReader(c)
-		resp, err := http.ReadResponse(br, nil)
-		require.NoError(t, err)
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		require.Equal(t, "no thanks", string(body))
-		require.True(t, resp.Close, "the response says the conn closes: %v", resp.Header)
-		_, err = br.ReadByte()
-		require.ErrorIs(t, err, io.EOF, "the conn closes after the response")
+		requireRefusedUpload(t, dialRaw(t, addr))
 	})
+}
+
+// requireRefusedUpload sends the head and a little of a large upload to
+// POST /no on c, and checks that the answer, "no thanks", says the conn
+// closes, and that it does.
+func requireRefusedUpload(t *testing.T, c net.Conn) {
+	t.Helper()
+	fmt.Fprintf(c, "POST /no HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\nsome of it")
+	br := bufio.NewReader(c)
+	resp, err := http.ReadResponse(br, nil)
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.Equal(t, "no thanks", string(body))
+	require.True(t, resp.Close, "the response says the conn closes: %v", resp.Header)
+	_, err = br.ReadByte()
+	require.ErrorIs(t, err, io.EOF, "the conn closes after the response")
 }
 
 // isGnet: the options run the gnet backend.
@@ -191,16 +195,6 @@ func TestStreamedBodyLeftUnreadLoopNative(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, opts []reactor.Option) {
 		h := HandlerFunc(func(w *ResponseWriter, r *Request) { w.WriteString("no thanks") })
 		addr := serve(t, NewServer(h, Config{StreamBodies: true}), opts)
-		c := dialRaw(t, addr)
-		fmt.Fprintf(c, "POST /no HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\nsome of it")
-		br := bufio.NewReader(c)
-		resp, err := http.ReadResponse(br, nil)
-		require.NoError(t, err)
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		require.Equal(t, "no thanks", string(body))
-		require.True(t, resp.Close, "the response says the conn closes: %v", resp.Header)
-		_, err = br.ReadByte()
-		require.ErrorIs(t, err, io.EOF, "the conn closes after the response")
+		requireRefusedUpload(t, dialRaw(t, addr))
 	})
 }

@@ -1,6 +1,7 @@
 package http1
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -436,4 +437,54 @@ func TestNetHTTPAdapterHeadAnd304Length(t *testing.T) {
 		resp.Body.Close()
 		require.Equal(t, 1234, len(body))
 	})
+}
+
+// TestResponseFieldInjection: a field value holding CR or LF (a redirect to
+// a URL from the query) cannot add fields or end the head, and a field
+// whose name is not a token is not sent, as under http.Server (Header.Write
+// drops such names and turns CR and LF into spaces); the loop-native
+// AddHeader alike.
+func TestResponseFieldInjection(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/redirect", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, r.URL.Query().Get("to"), http.StatusFound)
+	})
+	mux.HandleFunc("/fields", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-V", "a\nX-Injected: 1")
+		w.Header().Set("Bad Name", "1")
+		w.Header().Set("Trailer:X-U", "1") // http.TrailerPrefix: not a field of the head
+		io.WriteString(w, "ok")
+	})
+	adapted := NetHTTP(mux, NetHTTPConfig{})
+	h := HandlerFunc(func(w *ResponseWriter, r *Request) {
+		if string(r.Target) == "/native" {
+			w.AddHeader("X-V", "a\r\nX-Injected: 1\r\n\r\nbody")
+			w.AddHeader("Bad:Name", "1")
+			w.WriteString("ok")
+			return
+		}
+		adapted.ServeHTTP1(w, r)
+	})
+	addr := serve(t, NewServer(h, Config{}), backends[0].opts)
+	c := dialRaw(t, addr)
+	br := bufio.NewReader(c)
+	for _, target := range []string{"/redirect?to=/x%0d%0aSet-Cookie:%20evil=1", "/fields", "/native"} {
+		fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", target)
+		resp, err := http.ReadResponse(br, nil)
+		require.NoError(t, err, target)
+		body, err := io.ReadAll(resp.Body)
+		require.NoError(t, err, target)
+		resp.Body.Close()
+		require.Empty(t, resp.Header.Values("Set-Cookie"), target)
+		require.Empty(t, resp.Header.Values("X-Injected"), target)
+		require.Empty(t, resp.Header.Values("Bad Name"), target)
+		require.Empty(t, resp.Header.Values("Bad:Name"), target)
+		switch target {
+		case "/fields", "/native":
+			require.Equal(t, "ok", string(body), target)
+			require.Contains(t, resp.Header.Get("X-V"), "X-Injected: 1", target)
+		default:
+			require.Equal(t, "/x  Set-Cookie: evil=1", resp.Header.Get("Location"))
+		}
+	}
 }

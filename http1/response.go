@@ -121,8 +121,16 @@ func (r *response) appendEnd(b []byte, server []byte) []byte {
 }
 
 // addField appends a field line; the fields that frame the message are
-// this package's to write, and are dropped.
+// this package's to write, and are dropped. As net/http's Header.Write
+// does, a field whose name is not a token is dropped, and CR and LF in a
+// value become spaces: a value taken from the request (a redirect's
+// Location, say) cannot end the line and add fields of its own, or end
+// the head (response splitting).
 func (r *response) addField(name, value string) {
+	if !isTokenStr(name) {
+		return
+	}
+	value = fieldValue(value)
 	switch len(name) {
 	case 4:
 		if equalFoldStr(name, "date") {
@@ -152,6 +160,40 @@ func (r *response) addField(name, value string) {
 	r.fields = append(r.fields, ": "...)
 	r.fields = append(r.fields, value...)
 	r.fields = append(r.fields, "\r\n"...)
+}
+
+func isTokenStr(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !tchar[s[i]] {
+			return false
+		}
+	}
+	return len(s) > 0
+}
+
+// fieldValue is v with CR and LF replaced by SP and leading and trailing
+// whitespace trimmed, as net/http writes a field value; it allocates only
+// when v holds a CR or LF.
+func fieldValue(v string) string {
+	for i := 0; i < len(v); i++ {
+		if v[i] == '\r' || v[i] == '\n' {
+			b := []byte(v)
+			for j := i; j < len(b); j++ {
+				if b[j] == '\r' || b[j] == '\n' {
+					b[j] = ' '
+				}
+			}
+			v = string(b)
+			break
+		}
+	}
+	for len(v) > 0 && (v[0] == ' ' || v[0] == '\t') {
+		v = v[1:]
+	}
+	for len(v) > 0 && (v[len(v)-1] == ' ' || v[len(v)-1] == '\t') {
+		v = v[:len(v)-1]
+	}
+	return v
 }
 
 // parseDeclaredLength is a handler's Content-Length value, or -1 if it is
@@ -200,7 +242,8 @@ func (w *ResponseWriter) SetStatus(code int) { w.resp.status = code }
 // AddHeader adds a field line. Content-Length, Transfer-Encoding, Date and
 // Connection are written by the server (Connection: close here asks to
 // close the conn after the response); a Server field replaces the one of
-// Config.ServerName.
+// Config.ServerName. A name that is not a token is dropped, and CR or LF
+// in a value is sent as a space (as net/http does).
 func (w *ResponseWriter) AddHeader(name, value string) { w.resp.addField(name, value) }
 
 // Write appends p to the body.

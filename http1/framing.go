@@ -95,6 +95,12 @@ func finishHead(r *Request) *Error {
 	if hosts == 0 && r.Minor == 1 {
 		return ErrHost // RFC 9112 §3.2: a 1.1 request without Host is a 400
 	}
+	if a, ok := targetAuthority(r.Target); ok {
+		// RFC 9112 §3.2.2: the server MUST ignore the Host field of an
+		// absolute-form request and use the target's authority (as
+		// net/http does), whatever a proxy in front went by.
+		r.Host = a
+	}
 	// close wins over keep-alive, whichever comes first (RFC 9112 §9.3).
 	r.Close = r.Close || connClose
 	r.Upgrade = connUpgrade && len(upgrade) > 0
@@ -235,6 +241,31 @@ func validAuthority(t []byte) bool {
 		}
 	}
 	return true
+}
+
+// targetAuthority is the host[:port] of an absolute-form target (its
+// authority without userinfo); ok is false for the other forms.
+func targetAuthority(t []byte) (a []byte, ok bool) {
+	if len(t) == 0 || t[0] == '/' || !hasScheme(t) {
+		return nil, false
+	}
+	i := 0
+	for t[i] != ':' {
+		i++
+	}
+	a = t[i+3:]
+	for j, c := range a {
+		if c == '/' || c == '?' || c == '#' {
+			a = a[:j]
+			break
+		}
+	}
+	for j := len(a) - 1; j >= 0; j-- {
+		if a[j] == '@' {
+			return a[j+1:], true
+		}
+	}
+	return a, true
 }
 
 // hasScheme: t starts with scheme "://" (absolute-form).

@@ -330,9 +330,21 @@ func (a *netHTTP) request(w *ResponseWriter, r *Request, ctx context.Context) (*
 	if method == "" {
 		method = take(r.Method)
 	}
-	u, err := url.ParseRequestURI(target)
+	// As net/http's server: CONNECT's authority-form is parsed as the
+	// host of a URL with no scheme (url.ParseRequestURI alone takes
+	// "example.com:443" for a scheme and an opaque part, and refuses
+	// "127.0.0.1:443").
+	connect := method == http.MethodConnect && !strings.HasPrefix(target, "/")
+	rawURL := target
+	if connect {
+		rawURL = "http://" + target
+	}
+	u, err := url.ParseRequestURI(rawURL)
 	if err != nil {
 		return nil, err
+	}
+	if connect {
+		u.Scheme = ""
 	}
 	ds := w.cs.deferredState()
 	if ds.remote == "" {
@@ -364,7 +376,9 @@ func (a *netHTTP) request(w *ResponseWriter, r *Request, ctx context.Context) (*
 			req.Header[k] = values[i : i+1 : i+1]
 		}
 	}
-	if req.Host == "" {
+	if u.Host != "" {
+		// The target's authority wins over the Host field (absolute-form,
+		// RFC 9112 §3.2.2; CONNECT), as in net/http's server.
 		req.Host = u.Host
 	}
 	if r.Chunked {

@@ -488,3 +488,39 @@ func TestResponseFieldInjection(t *testing.T) {
 		}
 	}
 }
+
+// TestNetHTTPAdapterTargetForms: r.URL and r.Host as net/http's server
+// makes them: an absolute-form target's authority wins over the Host field
+// (RFC 9112 §3.2.2), CONNECT's authority-form is URL.Host (any host, an IP
+// address included), and * is the path; the loop-native Request.Host too.
+func TestNetHTTPAdapterTargetForms(t *testing.T) {
+	adapted := NetHTTP(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "%s|%s|%s|%s|%s", r.Host, r.URL.Scheme, r.URL.Host, r.URL.Path, r.URL.Opaque)
+	}), NetHTTPConfig{})
+	h := HandlerFunc(func(w *ResponseWriter, r *Request) {
+		if string(r.Method) == "GET" && strings.HasSuffix(string(r.Target), "/native") {
+			w.Write(r.Host)
+			return
+		}
+		adapted.ServeHTTP1(w, r)
+	})
+	addr := serve(t, NewServer(h, Config{}), backends[0].opts)
+	for _, tc := range []struct{ req, want string }{
+		{"GET http://a.example:81/p?q HTTP/1.1\r\nHost: b.example\r\n\r\n", "a.example:81|http|a.example:81|/p|"},
+		{"GET http://u@a.example/native HTTP/1.1\r\nHost: b.example\r\n\r\n", "a.example"},
+		{"GET /native HTTP/1.1\r\nHost: b.example\r\n\r\n", "b.example"},
+		{"CONNECT a.example:443 HTTP/1.1\r\nHost: a.example:443\r\n\r\n", "a.example:443||a.example:443||"},
+		{"CONNECT 127.0.0.1:443 HTTP/1.1\r\nHost: 127.0.0.1:443\r\n\r\n", "127.0.0.1:443||127.0.0.1:443||"},
+		{"CONNECT [::1]:443 HTTP/1.1\r\nHost: [::1]:443\r\n\r\n", "[::1]:443||[::1]:443||"},
+		{"OPTIONS * HTTP/1.1\r\nHost: b.example\r\n\r\n", "b.example|||*|"},
+	} {
+		c := dialRaw(t, addr)
+		io.WriteString(c, tc.req)
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		require.NoError(t, err, tc.req)
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		require.Equal(t, 200, resp.StatusCode, tc.req)
+		require.Equal(t, tc.want, string(body), tc.req)
+	}
+}

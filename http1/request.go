@@ -29,7 +29,10 @@ type Request struct {
 	Target []byte // as sent: origin-form (/path?q), absolute-form, authority-form or *
 	Minor  int    // HTTP/1.Minor: 0 or 1
 	Header Fields
-	Host   []byte // the Host field's value (nil if absent: HTTP/1.0 only)
+	// Host is the Host field's value (nil if absent: HTTP/1.0 only), or
+	// for an absolute-form target the target's host[:port], which RFC
+	// 9112 §3.2.2 has the server use instead of the field.
+	Host []byte
 
 	// ContentLength is the declared body length; -1 for a chunked body.
 	ContentLength int64

@@ -34,6 +34,21 @@ type BodyStream struct {
 	held   bool          // the loop stopped feeding: the window is full
 	closed bool          // Close: the rest is not wanted
 	cut    bool          // closed before the body ended: the conn closes
+
+	trailer Fields       // a chunked body's trailer fields (copied), set with err = io.EOF
+	onEOF   func(Fields) // the adapter's: merges the trailer into Request.Trailer
+	eofSeen bool         // Read returned io.EOF (onEOF was called)
+}
+
+// Trailer returns a chunked body's trailer fields once Read has returned
+// io.EOF (nil before, and for a body without any).
+func (b *BodyStream) Trailer() Fields {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !b.eofSeen {
+		return nil
+	}
+	return b.trailer
 }
 
 func newBodyStream(c conn.Conn) *BodyStream {
@@ -67,7 +82,20 @@ func (b *BodyStream) Read(p []byte) (int, error) {
 			if b.closed {
 				err = io.ErrClosedPipe
 			}
+			var onEOF func(Fields)
+			if err == io.EOF && !b.eofSeen {
+				// As net/http's body: the trailer is in place before the
+				// reader sees io.EOF, on the reader's goroutine.
+				b.eofSeen = true
+				if len(b.trailer) > 0 {
+					onEOF = b.onEOF
+				}
+			}
+			tr := b.trailer
 			b.mu.Unlock()
+			if onEOF != nil {
+				onEOF(tr)
+			}
 			return 0, err
 		}
 		b.mu.Unlock()
@@ -133,6 +161,26 @@ func (b *BodyStream) end(err error) {
 	b.signal()
 }
 
+// setTrailer keeps a copy of a chunked body's trailer fields, before the
+// body's end is recorded.
+func (b *BodyStream) setTrailer(tr Fields) {
+	n := 0
+	for _, f := range tr {
+		n += len(f.Name) + len(f.Value)
+	}
+	buf := make([]byte, 0, n)
+	fs := make(Fields, len(tr))
+	for i, f := range tr {
+		buf = append(buf, f.Name...)
+		name := buf[len(buf)-len(f.Name):]
+		buf = append(buf, f.Value...)
+		fs[i] = Field{Name: name, Value: buf[len(buf)-len(f.Value):]}
+	}
+	b.mu.Lock()
+	b.trailer = fs
+	b.mu.Unlock()
+}
+
 // state tells the loop whether it may feed more, and whether the handler
 // gave up on the body.
 func (b *BodyStream) state() (held, unwanted bool) {
@@ -193,6 +241,9 @@ func (cs *connState) stepBody(in []byte) bool {
 		return true
 	case evEnd:
 		cs.c.Discard(n)
+		if tr := cs.bodyReq.Trailer; len(tr) > 0 {
+			b.setTrailer(tr)
+		}
 		cs.endBody(io.EOF, false)
 		return true
 	}

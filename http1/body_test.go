@@ -198,3 +198,52 @@ func TestStreamedBodyLeftUnreadLoopNative(t *testing.T) {
 		requireRefusedUpload(t, dialRaw(t, addr))
 	})
 }
+
+// TestNetHTTPStreamedTrailer: a streamed chunked body's trailer reaches
+// Request.Trailer once Body.Read has returned io.EOF, the keys the Trailer
+// field announced being there (nil) before, as under http.Server; a
+// loop-native streaming handler finds it in BodyStream.Trailer.
+func TestNetHTTPStreamedTrailer(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, opts []reactor.Option) {
+		h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			before := fmt.Sprint(r.Trailer)
+			b, err := io.ReadAll(r.Body)
+			if err != nil {
+				http.Error(w, err.Error(), 400)
+				return
+			}
+			fmt.Fprintf(w, "%s|%s|%v", b, before, r.Trailer)
+		})
+		addr := serve(t, NewServer(NetHTTP(h, NetHTTPConfig{}), Config{}), opts)
+		pr, pw := io.Pipe()
+		go func() {
+			pw.Write([]byte("hello "))
+			time.Sleep(20 * time.Millisecond) // the handler runs before the body's end
+			pw.Write([]byte("world"))
+			pw.Close()
+		}()
+		req, err := http.NewRequest("POST", "http://"+addr+"/", pr)
+		require.NoError(t, err)
+		req.Trailer = http.Header{"X-Sum": {"42"}}
+		tr := &http.Transport{}
+		defer tr.CloseIdleConnections()
+		resp, err := (&http.Client{Transport: tr, Timeout: 10 * time.Second}).Do(req)
+		require.NoError(t, err)
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		require.Equal(t, "hello world|map[X-Sum:[]]|map[X-Sum:[42]]", string(body))
+	})
+	got := make(chan string, 1)
+	native := HandlerFunc(func(w *ResponseWriter, r *Request) {
+		d, b := w.Defer(), r.BodyStream
+		go func() {
+			data, _ := io.ReadAll(b)
+			got <- fmt.Sprintf("%s %s", data, fieldsString(b.Trailer()))
+			d.Done()
+		}()
+	})
+	addr := serve(t, NewServer(native, Config{StreamBodies: true}), backends[0].opts)
+	c := dialRaw(t, addr)
+	io.WriteString(c, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\nX-A: 1\r\n\r\n")
+	require.Equal(t, "abc [X-A: 1]", <-got)
+}

@@ -387,12 +387,27 @@ func (a *netHTTP) request(w *ResponseWriter, r *Request, ctx context.Context) (*
 			req.ContentLength = int64(len(r.Body))
 		}
 	}
-	if len(r.Trailer) > 0 {
-		req.Trailer = make(http.Header, len(r.Trailer))
-		for _, f := range r.Trailer {
-			k := textproto.CanonicalMIMEHeaderKey(string(f.Name))
-			req.Trailer[k] = append(req.Trailer[k], string(f.Value))
+	if r.Chunked {
+		// As net/http's server: the keys the Trailer field announces, with
+		// nil values until the body's end brings them.
+		for _, v := range req.Header["Trailer"] {
+			for _, k := range strings.Split(v, ",") {
+				switch k = textproto.CanonicalMIMEHeaderKey(textproto.TrimString(k)); k {
+				case "", "Transfer-Encoding", "Trailer", "Content-Length":
+				default:
+					if req.Trailer == nil {
+						req.Trailer = make(http.Header)
+					}
+					req.Trailer[k] = nil
+				}
+			}
 		}
+	}
+	if len(r.Trailer) > 0 {
+		if req.Trailer == nil {
+			req.Trailer = make(http.Header, len(r.Trailer))
+		}
+		mergeTrailer(req.Trailer, r.Trailer)
 	}
 	switch {
 	case r.BodyStream != nil:
@@ -407,7 +422,38 @@ func (a *netHTTP) request(w *ResponseWriter, r *Request, ctx context.Context) (*
 		st := tc.ConnectionState()
 		req.TLS = &st
 	}
-	return req.WithContext(ctx), nil
+	out := req.WithContext(ctx)
+	if r.BodyStream != nil && r.Chunked {
+		// A streamed body's trailer arrives after the handler started:
+		// it is merged in when Body.Read returns io.EOF, as net/http does.
+		r.BodyStream.onEOF = trailerInto(out)
+	}
+	return out, nil
+}
+
+// trailerInto returns the function that merges a streamed body's trailer
+// into req.Trailer (made apart from request, so that the capture does not
+// move request's variables to the heap).
+func trailerInto(req *http.Request) func(Fields) {
+	return func(tr Fields) {
+		if req.Trailer == nil {
+			req.Trailer = make(http.Header, len(tr))
+		}
+		mergeTrailer(req.Trailer, tr)
+	}
+}
+
+// mergeTrailer sets the trailer fields tr in h, a field named more than
+// once with all its values (net/http's mergeSetHeader).
+func mergeTrailer(h http.Header, tr Fields) {
+	got := make(http.Header, len(tr))
+	for _, f := range tr {
+		k := textproto.CanonicalMIMEHeaderKey(string(f.Name))
+		got[k] = append(got[k], string(f.Value))
+	}
+	for k, vs := range got {
+		h[k] = vs
+	}
 }
 
 // knownMethod returns the standard method m names as a constant string

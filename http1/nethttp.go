@@ -476,6 +476,8 @@ type netHTTPWriter struct {
 	header      http.Header
 	wroteHeader bool
 	fieldsDone  bool
+	hasType     bool // the handler set Content-Type
+	sniffed     bool
 	status      int
 	finished    bool
 }
@@ -493,28 +495,26 @@ func (w *netHTTPWriter) WriteHeader(code int) {
 		return // informational responses other than 101 are not relayed
 	}
 	w.wroteHeader, w.status = true, code
+	// The fields are taken now: as under http.Server, changes to the
+	// header map after WriteHeader (or the first Write) have no effect.
+	w.writeFields()
 }
 
 // writeFields hands the status and fields to the Deferred, once.
-func (w *netHTTPWriter) writeFields(sniff []byte) {
-	if !w.wroteHeader {
-		w.WriteHeader(http.StatusOK)
-	}
+func (w *netHTTPWriter) writeFields() {
 	if w.fieldsDone {
 		return
 	}
 	w.fieldsDone = true
 	w.d.SetStatus(w.status)
-	if _, ok := w.header["Content-Type"]; !ok && len(sniff) > 0 && !bodyless(w.status) {
-		w.header.Set("Content-Type", http.DetectContentType(sniff))
-	}
+	_, w.hasType = w.header["Content-Type"]
 	n := 0
 	for k, vs := range w.header {
 		for _, v := range vs {
 			n += len(k) + len(v) + len(": \r\n")
 		}
 	}
-	w.d.reserveFields(n)
+	w.d.reserveFields(n + 64) // and a sniffed Content-Type
 	for k, vs := range w.header {
 		for _, v := range vs {
 			w.d.AddHeader(k, v)
@@ -527,17 +527,36 @@ func (w *netHTTPWriter) writeFields(sniff []byte) {
 	}
 }
 
+// sniff adds the Content-Type the body's first bytes suggest when the
+// handler set none, once, as the head goes out: over what the handler
+// wrote so far (up to 512 bytes), not its first Write alone, as net/http
+// sniffs its buffered output.
+func (w *netHTTPWriter) sniff() {
+	if !w.wroteHeader {
+		w.WriteHeader(http.StatusOK)
+	}
+	if w.sniffed {
+		return
+	}
+	w.sniffed = true
+	if body := w.d.resp.body; !w.hasType && len(body) > 0 && !bodyless(w.status) {
+		w.d.AddHeader("Content-Type", http.DetectContentType(body[:min(len(body), 512)]))
+	}
+}
+
 func (w *netHTTPWriter) Write(p []byte) (int, error) {
 	if w.finished {
 		return 0, http.ErrHandlerTimeout
 	}
-	w.writeFields(p)
+	if !w.wroteHeader {
+		w.WriteHeader(http.StatusOK)
+	}
 	return w.d.Write(p)
 }
 
 // Flush sends what was written so far; the rest follows chunked.
 func (w *netHTTPWriter) Flush() {
-	w.writeFields(nil)
+	w.sniff()
 	w.d.Flush()
 }
 
@@ -569,7 +588,7 @@ func (w *netHTTPWriter) finish() {
 	if w.finished {
 		return
 	}
-	w.writeFields(nil)
+	w.sniff()
 	w.finished = true
 	w.d.Done()
 }

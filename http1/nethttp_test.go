@@ -524,3 +524,39 @@ func TestNetHTTPAdapterTargetForms(t *testing.T) {
 		require.Equal(t, tc.want, string(body), tc.req)
 	}
 }
+
+// TestNetHTTPAdapterHeaderSnapshot: as under http.Server, the Content-Type
+// sniffed is that of the body written so far, not of its first Write
+// alone, and the header map is taken at WriteHeader (or the first Write):
+// a field set after it is not sent.
+func TestNetHTTPAdapterHeaderSnapshot(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/sniff", func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "<")
+		io.WriteString(w, "html><body>hi</body></html>")
+	})
+	mux.HandleFunc("/late-field", func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusCreated)
+		w.Header().Set("X-After", "1")
+		io.WriteString(w, "x")
+	})
+	mux.HandleFunc("/flush", func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "%PDF-")
+		w.(http.Flusher).Flush()
+		w.Header().Set("X-After", "1")
+		io.WriteString(w, "x")
+	})
+	addr := serve(t, NewServer(NetHTTP(mux, NetHTTPConfig{}), Config{}), backends[0].opts)
+	for _, tc := range []struct{ path, ctype string }{
+		{"/sniff", "text/html; charset=utf-8"},
+		{"/late-field", "text/plain; charset=utf-8"},
+		{"/flush", "application/pdf"},
+	} {
+		resp, err := http.Get("http://" + addr + tc.path)
+		require.NoError(t, err)
+		io.ReadAll(resp.Body)
+		resp.Body.Close()
+		require.Equal(t, tc.ctype, resp.Header.Get("Content-Type"), tc.path)
+		require.Empty(t, resp.Header.Get("X-After"), tc.path)
+	}
+}

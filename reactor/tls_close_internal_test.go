@@ -73,6 +73,7 @@ func TestTLSStateMoves(t *testing.T) {
 		{tlsOpen, tlsClosed}:            true,
 		{tlsFailed, tlsDialFailed}:      true,
 		{tlsVerdictDue, tlsDialFailed}:  true,
+		{tlsVerdictDue, tlsOpen}:        true,
 	}
 	for from := range numTLSStates {
 		require.NotContains(t, from.String(), "tlsState(")

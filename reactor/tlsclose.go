@@ -32,11 +32,14 @@ func (c *tlsConn) rawClosed(err error) {
 	c.rawErr = err
 	switch c.state() {
 	case tlsHandshaking:
+		// The goroutine reads on what was fed before the close, then
+		// ends: its peer may have sent its last flight, its data and
+		// its close_notify together with the FIN.
 		c.abortHandshake(errHandshakeAborted)
-		if c.layer.client && c.awaitVerdict() {
+		if c.awaitVerdict() {
 			return
 		}
-		c.failed(closeCause(c.handshakeFacts()))
+		c.concluded()
 	case tlsOpen:
 		c.moveTo(tlsClosed)
 		c.layer.next.OnClose(c, closeCause(c.openFacts()))
@@ -137,10 +140,11 @@ type loopRunner interface {
 	RunOnLoop(task func()) error
 }
 
-// awaitVerdict is for a client whose raw conn closed during the handshake:
+// awaitVerdict is for a conn whose raw conn closed during the handshake:
 // the goroutine may have failed a moment ago (a bad certificate, whose
 // alert made the server close), or be about to, and its verdict says more
-// than the EOF. The dial's OnClose waits for it without blocking the loop:
+// than the EOF; or it may be completing the handshake with the peer's last
+// flight, which came with the FIN (see concluded). The dial's OnClose waits for it without blocking the loop:
 // it runs as a loop task when the goroutine ends. The abort has ended the
 // goroutine's reads, so it ends as soon as crypto/tls (or the config's
 // callbacks, such as VerifyConnection) returns; should a callback hang,
@@ -178,18 +182,39 @@ func (c *tlsConn) awaitVerdict() bool {
 	return true
 }
 
-// verdictReached reports a dial whose raw conn closed during the
+// verdictReached concludes a conn whose raw conn closed during the
 // handshake, once the verdict is in or the wait is over. It runs as a loop
 // task, outside any callback of the backend's, so it guards the next
-// OnClose itself: a panic there is logged, not the loop's end.
+// handler's callbacks itself: a panic there is logged, not the loop's end.
 func (c *tlsConn) verdictReached() {
 	if c.state() != tlsVerdictDue {
 		return
 	}
 	defer func() {
 		if r := recover(); r != nil {
-			c.layer.log.Error("OnClose panicked", "remote", c.raw.RemoteAddr(), "panic", fmt.Sprint(r))
+			c.layer.log.Error("handler panicked", "remote", c.raw.RemoteAddr(), "panic", fmt.Sprint(r))
 		}
 	}()
-	c.failed(closeCause(c.handshakeFacts()))
+	c.concluded()
+}
+
+// concluded ends a conn whose raw conn closed during its handshake, once
+// the goroutine's verdict is in (or the wait for it is over). A handshake
+// that completed with what arrived before the close opens the conn after
+// all: the next handler gets OnOpen, the records that followed the
+// handshake, then OnClose, as a plaintext conn's handler gets the input
+// that came with the peer's FIN. Anything else is a failed handshake.
+func (c *tlsConn) concluded() {
+	if done, err := c.handshakeResult(); !done || err != nil {
+		c.failed(closeCause(c.handshakeFacts()))
+		return
+	}
+	c.eof = true // the raw conn has closed: what was fed is all there is
+	c.opened()
+	if c.state() != tlsOpen {
+		return
+	}
+	c.moveTo(tlsClosed)
+	c.layer.next.OnClose(c, closeCause(c.openFacts()))
+	c.releaseInbound()
 }

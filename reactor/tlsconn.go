@@ -37,8 +37,10 @@ const (
 	// tlsFailed: the handshake failed (or was refused); the raw conn is
 	// closing. A server's next handler never hears of the conn.
 	tlsFailed
-	// tlsVerdictDue: a client's raw conn closed during the handshake; the
-	// dial's OnClose waits, off the loop, for the goroutine's verdict.
+	// tlsVerdictDue: the raw conn closed during the handshake; the layer
+	// waits, off the loop, for the goroutine's verdict: a handshake that
+	// completed opens (and at once closes) the conn, a failed one is a
+	// failure (for a client, the dial's OnClose).
 	tlsVerdictDue
 	// tlsDialFailed: a client's next handler has seen OnClose for the
 	// failed dial.
@@ -60,7 +62,7 @@ var tlsMoves = [numTLSStates]uint8{
 	tlsHandshaking: 1<<tlsOpen | 1<<tlsFailed | 1<<tlsVerdictDue,
 	tlsOpen:        1 << tlsClosed,
 	tlsFailed:      1 << tlsDialFailed,
-	tlsVerdictDue:  1 << tlsDialFailed,
+	tlsVerdictDue:  1<<tlsOpen | 1<<tlsDialFailed,
 }
 
 // canMove says whether a conn may move from one state to another.

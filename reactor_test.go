@@ -55,6 +55,7 @@ type backend struct {
 // (reactor/gnetbackend's doc lists its differences).
 var gnetSkips = map[string]string{
 	"TestPausedConnIsNotClosedForInputItWasNotGiven": "gnet reads on above the high watermark: input piles up to MaxInbound, then the conn closes",
+	"TestEOFHandlerKeepsConnOpenForWriting":          "gnet closes a conn at its peer's EOF by itself: no OnEOF",
 }
 
 // uringSkips are the root tests the io_uring backend does not pass, and why

@@ -9,10 +9,10 @@ import (
 // Forward is the base of a layer: a Handler that wraps another one, Next,
 // and changes some of its callbacks (TLS, the PROXY protocol, a log, a
 // protocol package's own layers). Every callback of Forward passes on to
-// Next unchanged, the optional ones (OnDrained, OnStop) too when Next has
-// them, so a layer that embeds Forward overrides only what it changes and
-// loses no callback on the way: the engine's stop reaches the application
-// through any number of layers.
+// Next unchanged, the optional ones (OnDrained, OnStop, OnEOF) too when
+// Next has them, so a layer that embeds Forward overrides only what it
+// changes and loses no callback on the way: the engine's stop reaches the
+// application through any number of layers.
 //
 // A layer that presents a conn of its own to Next (a decrypting conn, say)
 // overrides every per-conn callback (OnOpen, OnTraffic, OnClose, OnDrained,
@@ -60,8 +60,18 @@ func (f Forward) OnStop(c conn.Conn) {
 	}
 }
 
+// OnEOF implements EOFHandler: it is Next's, if Next has one; else Close,
+// what the engine does for a handler without it.
+func (f Forward) OnEOF(c conn.Conn) Action {
+	if h, ok := f.Next.(EOFHandler); ok {
+		return h.OnEOF(c)
+	}
+	return Close
+}
+
 var (
 	_ Handler      = Forward{}
 	_ DrainHandler = Forward{}
 	_ StopHandler  = Forward{}
+	_ EOFHandler   = Forward{}
 )

@@ -87,6 +87,29 @@ type DrainHandler interface {
 	OnDrained(c conn.Conn) Action
 }
 
+// EOFHandler is an optional Handler extension: how a handler keeps a conn
+// open for writing after its peer ended its stream (shutdown(SHUT_WR), as
+// nc -N does once its input is sent, or a close whose FIN comes first). A
+// Handler without it gets what Close means: the conn closes once its
+// output is flushed, and an answer still being made on another goroutine
+// (an HTTP response a worker prepares, say) would be lost.
+//
+// OnEOF runs on the conn's loop after the OnTraffic for the last bytes the
+// peer sent. It returns Close to close the conn once its output is flushed,
+// as without OnEOF, or None to keep it open for writing: nothing more is
+// read, and the conn closes when the handler says so (conn.Close, or the
+// Close action of a later callback, a Wake's OnTraffic say), at its idle
+// timeout, or when the engine stops. Shutdown stops the engine, as from
+// any callback, and closes the conn.
+//
+// The native and io_uring backends call it; gnet closes a conn at its
+// peer's EOF by itself (docs/backends.md). Every layer (TLS, the PROXY
+// protocol, the conn log, ProxySender, and any layer embedding Forward)
+// passes it on to the handler inside it, with the conn that handler sees.
+type EOFHandler interface {
+	OnEOF(c conn.Conn) Action
+}
+
 // StopHandler is an optional Handler extension: how a handler learns that
 // the engine stops, so that a protocol can say goodbye at a safe point
 // (HTTP answers its next request with "Connection: close" and closes an

@@ -43,12 +43,29 @@ func (l *loop) read(c *fdconn.FD) {
 		switch {
 		case err == unix.EAGAIN:
 		case err == io.EOF:
-			l.closeConn(c, nil)
+			l.peerEOF(c)
 		default:
 			l.teardown(c, fmt.Errorf("read: %w", err))
 		}
 		return
 	}
+}
+
+// peerEOF acts on the peer's end of stream: the conn closes once flushed,
+// unless its handler's OnEOF keeps it open for writing (EOFHandler).
+func (l *loop) peerEOF(c *fdconn.FD) {
+	if h := l.routeOf(c).eofer; h != nil {
+		a := l.callEOF(h, c)
+		if c.IsClosed() {
+			return
+		}
+		if a == None && !c.Closing() {
+			c.EndRead() // EOF is read: level-triggered, it would wake the loop for ever
+			return
+		}
+		l.act(c, a)
+	}
+	l.closeConn(c, nil)
 }
 
 // traffic calls OnTraffic and acts on the result. It reports whether c can
@@ -277,6 +294,16 @@ func (l *loop) callDrained(d DrainHandler, c *fdconn.FD) (a Action) {
 		}
 	}()
 	return d.OnDrained(c)
+}
+
+func (l *loop) callEOF(h EOFHandler, c *fdconn.FD) (a Action) {
+	defer func() {
+		if r := recover(); r != nil {
+			l.recovered(c, r)
+			a = None
+		}
+	}()
+	return h.OnEOF(c)
 }
 
 func (l *loop) callClose(c *fdconn.FD, err error) {

@@ -161,6 +161,7 @@ type ProxyLayer struct {
 	next    Handler
 	drainer DrainHandler
 	stopper StopHandler // next, if it wants OnStop (a TLS layer)
+	eofer   EOFHandler  // next, if it wants OnEOF
 	mode    ProxyMode
 	cfg     proxyConfig
 
@@ -175,6 +176,7 @@ func NewProxyLayer(next Handler, mode ProxyMode, opts ...ProxyOption) (*ProxyLay
 	l := &ProxyLayer{next: next, mode: mode}
 	l.drainer, _ = next.(DrainHandler)
 	l.stopper, _ = next.(StopHandler)
+	l.eofer, _ = next.(EOFHandler)
 	l.cfg.headerTimeout = DefaultProxyHeaderTimeout
 	for _, o := range opts {
 		o(&l.cfg)
@@ -303,6 +305,21 @@ func (l *ProxyLayer) OnDrained(raw conn.Conn) Action {
 		return l.drainer.OnDrained(pc)
 	}
 	return l.drainer.OnDrained(raw)
+}
+
+// OnEOF implements EOFHandler: it is next's, for conns next saw open (or
+// passed through); else the conn closes, as without OnEOF.
+func (l *ProxyLayer) OnEOF(raw conn.Conn) Action {
+	if l.eofer == nil {
+		return Close
+	}
+	if pc, ok := raw.Context().(*proxyConn); ok {
+		if pc.state != proxyOpen {
+			return Close
+		}
+		return l.eofer.OnEOF(pc)
+	}
+	return l.eofer.OnEOF(raw)
 }
 
 // OnStop implements StopHandler: it is next's, for conns next saw open.

@@ -8,11 +8,13 @@ type route struct {
 	handler Handler
 	drainer DrainHandler // handler, if it wants OnDrained
 	stopper StopHandler  // handler, if it wants OnStop
+	eofer   EOFHandler   // handler, if it wants OnEOF
 }
 
 func newRoute(h Handler) *route {
 	r := &route{handler: h}
 	r.drainer, _ = h.(DrainHandler)
 	r.stopper, _ = h.(StopHandler)
+	r.eofer, _ = h.(EOFHandler)
 	return r
 }

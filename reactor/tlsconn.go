@@ -112,6 +112,7 @@ type tlsConn struct {
 	wakeAsked  atomic.Bool // the next handler called Wake; any goroutine
 	backlog    bool        // decrypting paused for the watermark; OnDrained resumes
 	peerClosed bool        // close_notify received
+	eofTold    bool        // the next handler's OnEOF ran
 	eof        bool        // the raw conn has closed: reads end with io.EOF
 	closeSent  bool        // close_notify sent
 	cause      error       // the OnClose cause the layer decided on

@@ -68,6 +68,7 @@ type TLSLayer struct {
 	next      Handler
 	drain     DrainHandler // next's, if it has one
 	stopper   StopHandler  // next's, if it has one
+	eofer     EOFHandler   // next's, if it has one
 	cfg       *tls.Config
 	client    bool
 	timeout   time.Duration
@@ -135,6 +136,7 @@ func newTLSLayer(next Handler, cfg *tls.Config, client bool, o TLSOptions) *TLSL
 		maxHS: int64(o.MaxHandshakes), maxIn: o.MaxInbound, writeHigh: o.WriteHigh, log: o.Logger, counters: o.Counters, engine: o.engine}
 	l.drain, _ = next.(DrainHandler)
 	l.stopper, _ = next.(StopHandler)
+	l.eofer, _ = next.(EOFHandler)
 	if l.timeout <= 0 {
 		l.timeout = DefaultHandshakeTimeout
 	}
@@ -252,6 +254,22 @@ func (l *TLSLayer) OnDrained(raw conn.Conn) Action {
 	return None
 }
 
+// OnEOF implements EOFHandler: the raw conn's peer ended its stream. For an
+// open conn the next handler's OnEOF decides, if it has one (None keeps the
+// conn open for writing; Close sends close_notify after what was written);
+// else, and for a conn still handshaking, the conn closes as without OnEOF.
+func (l *TLSLayer) OnEOF(raw conn.Conn) Action {
+	c, _ := raw.Context().(*tlsConn)
+	if c == nil || c.state() != tlsOpen || l.eofer == nil {
+		return Close
+	}
+	if c.eofTold {
+		return None // at close_notify: it keeps the conn open for writing
+	}
+	c.eofTold = true
+	return c.act(l.eofer.OnEOF(c))
+}
+
 // OnStop implements StopHandler: the next handler's OnStop runs first,
 // with the plaintext conn, so that its goodbye (a WebSocket close frame)
 // goes out encrypted; then an open conn that the stopping engine closes
@@ -300,4 +318,5 @@ var (
 	_ Handler      = (*TLSLayer)(nil)
 	_ DrainHandler = (*TLSLayer)(nil)
 	_ StopHandler  = (*TLSLayer)(nil)
+	_ EOFHandler   = (*TLSLayer)(nil)
 )

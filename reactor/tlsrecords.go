@@ -34,8 +34,16 @@ func (c *tlsConn) traffic() Action {
 		}
 		switch {
 		case err == io.EOF:
-			// The peer's close_notify: answer it and close once flushed.
+			// The peer's close_notify: answer it and close once flushed,
+			// unless the next handler keeps the conn open for writing
+			// (EOFHandler; told once, here or at the raw conn's EOF).
 			c.peerClosed = true
+			if h := c.layer.eofer; h != nil && a == None && !c.eofTold {
+				c.eofTold = true
+				if a = h.OnEOF(c); a == None {
+					return None
+				}
+			}
 			c.sendCloseNotify()
 			return closeOr(a)
 		case err != nil:

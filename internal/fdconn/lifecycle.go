@@ -57,6 +57,10 @@ func (c *FD) Registered() {
 // WantsRead tells whether the conn is reading now (not paused or closing).
 func (c *FD) WantsRead() bool { return c.regRead }
 
+// EndRead stops watching the conn for input once its peer's EOF is read,
+// for a conn kept open for writing after it.
+func (c *FD) EndRead() { c.syncInterest() }
+
 // ReadPaused tells whether backpressure has paused reading.
 func (c *FD) ReadPaused() bool { return c.readPaused }
 

@@ -726,7 +726,7 @@ func (l *loop) received(c *uconn, cqe ring.CQE) {
 			return
 		}
 		if !c.moving {
-			l.closeConn(c, nil)
+			l.peerEOF(c)
 		}
 		return
 	}
@@ -770,6 +770,34 @@ func (l *loop) received(c *uconn, cqe ring.CQE) {
 		l.br.Recycle(cqe.BufferID())
 	}
 	l.afterTraffic(c, a, n, ran)
+}
+
+// peerEOF acts on the peer's end of stream, as native's: the conn closes
+// once flushed, unless its handler's OnEOF keeps it open for writing
+// (reactor.EOFHandler); no receive is armed again after EOF (readEOF).
+func (l *loop) peerEOF(c *uconn) {
+	if h, ok := c.route.h.(reactor.EOFHandler); ok {
+		a := l.callEOF(h, c)
+		if c.released() {
+			return
+		}
+		if a == reactor.None && c.state.Load() == stateOpen {
+			l.touch(c)
+			return
+		}
+		l.act(c, a)
+	}
+	l.closeConn(c, nil)
+}
+
+func (l *loop) callEOF(h reactor.EOFHandler, c *uconn) (a reactor.Action) {
+	defer func() {
+		if r := recover(); r != nil {
+			l.panicked(c, "OnEOF", r)
+			a = reactor.None
+		}
+	}()
+	return h.OnEOF(c)
 }
 
 // flushCut runs the OnTraffic that a cut receive's input of c waits for

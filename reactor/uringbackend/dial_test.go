@@ -88,3 +88,31 @@ func TestDialRefusedReportsOnClose(t *testing.T) {
 	require.Empty(t, h.opened, "a refused dial has no OnOpen")
 	require.ErrorIs(t, e.Dial("udp", addr), reactor.ErrUnsupported)
 }
+
+// remoteOnClose reports the RemoteAddr a failed dial's conn has in OnClose.
+type remoteOnClose struct {
+	reactor.BaseHandler
+	remote chan net.Addr
+}
+
+func (h *remoteOnClose) OnClose(c conn.Conn, _ error) { h.remote <- c.RemoteAddr() }
+
+// A dial that fails before any address is resolved (a malformed address,
+// one of the wrong family) still has the address it dialed as RemoteAddr,
+// as on the native and gnet backends: a handler may log
+// c.RemoteAddr().String() in OnClose.
+func TestDialUnresolvedHasRemoteAddr(t *testing.T) {
+	for _, d := range [][2]string{{"tcp", "no port"}, {"tcp4", "[::1]:1"}} {
+		h := &remoteOnClose{remote: make(chan net.Addr, 1)}
+		e := start(t, h, "tcp://127.0.0.1:0")
+		require.NoError(t, e.Dial(d[0], d[1]))
+		select {
+		case a := <-h.remote:
+			require.NotNil(t, a, "Dial(%q, %q): RemoteAddr in OnClose", d[0], d[1])
+			require.Equal(t, d[1], a.String())
+			require.Equal(t, d[0], a.Network())
+		case <-time.After(10 * time.Second):
+			t.Fatalf("Dial(%q, %q): no OnClose", d[0], d[1])
+		}
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/evloop/evloop/internal/sdnotify"
+	"github.com/evloop/evloop/internal/socket"
 	"github.com/evloop/evloop/reactor"
 )
 
@@ -333,7 +334,9 @@ func (e *engine) dial(l *loop, network, addr string, r *route) {
 	}
 }
 
-// dialAddr is the address a dial failure names.
+// dialAddr is the address a dial failure names: the address as dialed
+// when it does not resolve (as on the native and gnet backends), never
+// nil, so that OnClose may print c.RemoteAddr().
 func dialAddr(network, addr string) net.Addr {
 	if network == "unix" {
 		return &net.UnixAddr{Name: addr, Net: "unix"}
@@ -341,7 +344,7 @@ func dialAddr(network, addr string) net.Addr {
 	if ta, err := net.ResolveTCPAddr(network, addr); err == nil {
 		return ta
 	}
-	return nil
+	return socket.UnresolvedAddr{Net: network, Address: addr}
 }
 
 // dupFd takes a nonblocking close-on-exec duplicate of nc's socket, which

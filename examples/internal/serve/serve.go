@@ -250,6 +250,10 @@ func newUpgrader(cfg Config) (*upgrade.Upgrader, string) {
 		case "fd", "systemd", "fifo":
 			return nil, a.Scheme + ":// addresses are not passed on by upgrades (use tcp://, unix:// or udp://)"
 		}
+		if _, ok := a.InheritedFD(); ok {
+			// upgrade.Listen refuses it: served as is, like fd://N.
+			return nil, s + ": an inherited socket (?fd=N) is not passed on by upgrades"
+		}
 	}
 	if !upgraderTaken.CompareAndSwap(false, true) {
 		return nil, "this process has served once already"

@@ -76,6 +76,10 @@ func TestNoUpgraderFor(t *testing.T) {
 		{Config{Addrs: []string{"fd://3"}, Flags: flags}, "fd://"},
 		{Config{Addrs: []string{"systemd://"}, Flags: flags}, "systemd://"},
 		{Config{Addrs: []string{"fifo:///tmp/x"}, Flags: flags}, "fifo://"},
+		// An inherited socket (transports.md's ?fd=N form) is served as is,
+		// as fd://N is: upgrade.Listen refuses it.
+		{Config{Addrs: []string{"tcp://127.0.0.1:7000?fd=3"}, Flags: flags}, "?fd="},
+		{Config{Addrs: []string{"unix:///tmp/x.sock?proxy=optional&fd=3"}, Flags: flags}, "?fd="},
 	} {
 		up, why := newUpgrader(tc.cfg)
 		require.Nil(t, up)

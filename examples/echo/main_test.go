@@ -97,6 +97,10 @@ func TestBinaryRefusesBadInput(t *testing.T) {
 		{[]string{"-addr", "tcp://127.0.0.1:0", "-proxy-trusted", "nope"}, "-proxy-trusted"},
 		{[]string{"-addr", "tcp://127.0.0.1:0?proxy=sometimes"}, "sometimes"},
 		{[]string{"-addr", "tcp://127.0.0.1:0?proxy=optional"}, "-proxy-trusted CIDR"},
+		// A pid file that cannot be written fails the start, with the
+		// upgrader (native) as without it (gnet).
+		{[]string{"-addr", "tcp://127.0.0.1:0", "-pid-file", filepath.Join(t.TempDir(), "missing", "echo.pid")}, "pid file"},
+		{[]string{"-addr", "tcp://127.0.0.1:0", "-backend", "gnet", "-pid-file", filepath.Join(t.TempDir(), "missing", "echo.pid")}, "pid file"},
 	} {
 		cmd := exec.Command(bin, tc.args...)
 		var stdout, stderr bytes.Buffer

@@ -124,6 +124,16 @@ func Run(ctx context.Context, cfg Config) error {
 	addrs := cfg.Addrs
 	if up != nil {
 		defer up.Stop()
+		if cfg.Flags.PIDFile != "" && !up.HasParent() {
+			// Ready writes it again once serving; a path that cannot be
+			// written fails the start here, as without the upgrader,
+			// rather than leaving Ready failed and every SIGHUP refused.
+			// (After an upgrade the file names the old process until
+			// Ready: its path was written already.)
+			if err := pidfile.Write(cfg.Flags.PIDFile); err != nil {
+				return err
+			}
+		}
 		var err error
 		if addrs, err = up.Listen(cfg.Addrs); err != nil {
 			return err

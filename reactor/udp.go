@@ -28,6 +28,12 @@ const DefaultUDPRecvBuffer = 4 << 20
 // Level-triggered readiness brings the loop back for the rest.
 const maxDatagramsPerWakeup = 256
 
+// maxDatagram is the largest UDP payload (65,507 bytes over IPv4, 65,527
+// over IPv6 without jumbograms): a socket reads into a buffer this large
+// when the loop's read buffer (WithReadBufferSize) is smaller, since
+// recvfrom cuts a longer datagram short without a word.
+const maxDatagram = 64 << 10
+
 // ErrDatagramDropped is returned by a datagram write that neither the
 // kernel nor the socket's queue (bounded by the high write watermark) could
 // take. UDP may drop; it just says so.
@@ -69,6 +75,7 @@ type packetConn struct {
 	local  net.Addr
 
 	from socket.RawSockaddr         // recvfrom's scratch
+	buf  []byte                     // its buffer when the loop's is below maxDatagram
 	peer atomic.Pointer[packetPeer] // sender of the current (or latest) datagram
 	in   []byte                     // the datagram being delivered
 	ctx  any
@@ -143,6 +150,12 @@ func (pc *packetConn) ready(_ int, ev poller.Event) {
 		return
 	}
 	buf := pc.l.shared.ReadBuf
+	if len(buf) < maxDatagram {
+		if pc.buf == nil {
+			pc.buf = make([]byte, maxDatagram)
+		}
+		buf = pc.buf
+	}
 	for i := 0; i < maxDatagramsPerWakeup && !pc.closed.Load(); i++ {
 		n, err := socket.Recvfrom(pc.fd, buf, &pc.from)
 		switch err {

@@ -518,6 +518,13 @@ func TestFlags(t *testing.T) {
 	if usage := stderr.String(); !strings.Contains(usage, "-addr") || !strings.Contains(usage, "-maxbulk") || strings.Contains(usage, "cpuprofile") {
 		t.Errorf("usage:\n%s", usage)
 	}
+	// A bad value prints the usage with the defaults, not with the values
+	// the command line set before it.
+	stderr.Reset()
+	run(context.Background(), []string{"-addr", "tcp://127.0.0.1:1234", "-maxbulk", "99", "-loops", "abc"}, io.Discard, &stderr)
+	if usage := stderr.String(); !strings.Contains(usage, `(default "tcp://127.0.0.1:6380")`) || strings.Contains(usage, "1234") || strings.Contains(usage, "(default 99)") {
+		t.Errorf("usage after a bad value:\n%s", usage)
+	}
 }
 
 // TestMain lets the test binary stand in for the kv command, so that

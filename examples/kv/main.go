@@ -100,6 +100,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		fs.VisitAll(func(f *flag.Flag) {
 			if !hiddenFlags[f.Name] {
 				visible.Var(f.Value, f.Name, f.Usage)
+				// Var takes the value as it is now, which the command
+				// line may have set: show the default.
+				visible.Lookup(f.Name).DefValue = f.DefValue
 			}
 		})
 		visible.PrintDefaults()

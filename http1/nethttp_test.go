@@ -560,3 +560,39 @@ func TestNetHTTPAdapterHeaderSnapshot(t *testing.T) {
 		require.Empty(t, resp.Header.Get("X-After"), tc.path)
 	}
 }
+
+// TestNetHTTPAdapterHalfClose: a client that half-closes right after its
+// requests (nc -N) gets every response the workers are still making, then
+// the server's EOF (reactor.EOFHandler); gnet closes a conn at its peer's
+// EOF by itself.
+func TestNetHTTPAdapterHalfClose(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, opts []reactor.Option) {
+		if isGnet(opts) {
+			t.Skip("gnet closes a conn at its peer's EOF: no OnEOF (docs/backends.md)")
+		}
+		release := make(chan struct{})
+		h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			<-release // still working when the client's EOF comes
+			io.WriteString(w, "answer "+r.URL.Path)
+		})
+		addr := serve(t, NewServer(NetHTTP(h, NetHTTPConfig{}), Config{}), opts)
+		c := dialRaw(t, addr)
+		_, err := io.WriteString(c, "GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n")
+		require.NoError(t, err)
+		require.NoError(t, c.(*net.TCPConn).CloseWrite())
+		// Give the loop the time to see the EOF before the answers exist:
+		// without OnEOF it closes the conn then, with nothing written.
+		time.Sleep(50 * time.Millisecond)
+		close(release)
+		br := bufio.NewReader(c)
+		for _, path := range []string{"/a", "/b"} {
+			resp, err := http.ReadResponse(br, nil)
+			require.NoError(t, err, path)
+			body, err := io.ReadAll(resp.Body)
+			require.NoError(t, err, path)
+			require.Equal(t, "answer "+path, string(body))
+		}
+		_, err = br.ReadByte()
+		require.ErrorIs(t, err, io.EOF, "the server closes after the last response")
+	})
+}

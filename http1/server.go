@@ -171,6 +171,27 @@ func (s *Server) OnDrained(c conn.Conn) reactor.Action {
 	return s.OnTraffic(c)
 }
 
+// OnEOF implements reactor.EOFHandler: a client that half-closed after its
+// requests (nc -N, a health-check script) still gets the responses being
+// made for them (Deferreds, the net/http adapter's workers), and the conn
+// closes after the last; nothing more is parsed. With no response awaited,
+// or a request cut short (its body incomplete), it closes at once, as
+// without OnEOF.
+func (s *Server) OnEOF(c conn.Conn) reactor.Action {
+	if h, hc := upgraded(c); h != nil {
+		if e, ok := h.(reactor.EOFHandler); ok {
+			return e.OnEOF(hc)
+		}
+		return reactor.Close
+	}
+	cs, ok := c.Context().(*connState)
+	if !ok || cs.first == nil || cs.body != nil || cs.det != nil {
+		return reactor.Close
+	}
+	cs.closing = true
+	return reactor.None
+}
+
 // OnStop makes the conn's next response its last (Connection: close), and
 // closes the conn at once if it is an idle keep-alive conn (no request
 // awaited, none partly read): during a drain (an upgrade) nothing else

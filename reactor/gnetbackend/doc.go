@@ -132,7 +132,9 @@
 //     reading and lets TCP flow control slow the peer down.
 //   - When a peer half-closes or closes, gnet closes the conn at once; output
 //     the kernel has not yet taken is written once, nonblocking, and the rest
-//     is lost. The native backend flushes it first.
+//     is lost. The native backend flushes it first, and asks an
+//     EOFHandler's OnEOF whether to keep the conn open for writing; gnet
+//     calls no OnEOF.
 //   - A conn closing (Close, or the Close action) with output pending is still
 //     read by gnet; what arrives is discarded without calling OnTraffic.
 //   - OnTick runs on gnet's ticker goroutine, not on a loop, so it may run at

@@ -27,6 +27,9 @@
 //     §7.1 allows; net/http refuses them.
 //   - Empty lines before a request line are skipped (RFC 9112 §2.2);
 //     net/http refuses them.
+//   - Empty elements of the Transfer-Encoding list (",chunked",
+//     "chunked,") are ignored, as RFC 9110 §5.6.1 asks of a recipient;
+//     net/http refuses them.
 //   - Missing or repeated Host in 1.1, other HTTP versions and expectations
 //     other than 100-continue are refused by the parser itself (400, 505,
 //     417), where http.ReadRequest leaves them to net/http's server, which

@@ -107,6 +107,7 @@ var fixtures = []struct {
 	// Transfer-Encoding and the CL/TE conflicts.
 	{"chunked", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n", []string{`POST / 1.1 [Host: a, Transfer-Encoding: chunked] body "hello world"`}, Limits{}},
 	{"chunked, case and hex", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: ChUnKeD\r\n\r\nA\r\n0123456789\r\n0\r\n\r\n", []string{`POST / 1.1 [Host: a, Transfer-Encoding: ChUnKeD] body "0123456789"`}, Limits{}},
+	{"empty Transfer-Encoding elements", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: ,chunked,\r\n\r\n3\r\nabc\r\n0\r\n\r\n", []string{`POST / 1.1 [Host: a, Transfer-Encoding: ,chunked,] body "abc"`}, Limits{}},
 	{"chunk extensions", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3;a=b;c=\"d e\"\r\nabc\r\n0 ;last\r\n\r\n", []string{`POST / 1.1 [Host: a, Transfer-Encoding: chunked] body "abc"`}, Limits{}},
 	{"trailers", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nx\r\n0\r\nA: 1\r\nB-c:2 \r\n\r\n", []string{`POST / 1.1 [Host: a, Transfer-Encoding: chunked] body "x" trailer [A: 1, B-c: 2]`}, Limits{}},
 	{"bad trailer", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nA : 1\r\n\r\n", []string{"400 whitespace between field-name and colon"}, Limits{}},

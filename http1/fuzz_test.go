@@ -188,6 +188,10 @@ func acceptedDeliberately(p parsed, data []byte, stdErr error) bool {
 		// sizes of more than 16 hex digits (leading zeros); RFC 9112 §7.1
 		// allows both.
 		return true
+	case p.r.Chunked && strings.Contains(stdErr.Error(), "unsupported transfer encoding"):
+		// Empty elements in the Transfer-Encoding list (",chunked"):
+		// RFC 9110 §5.6.1 has a recipient ignore them; net/http refuses.
+		return true
 	}
 	return false
 }

@@ -301,7 +301,9 @@ func (a *netHTTP) run(j job) {
 			}
 		}()
 	}
-	if req.Context().Err() == nil {
+	// A request whose client has gone is not served; one whose client
+	// only half-closed is, with its Context cancelled, as under net/http.
+	if ctx := req.Context(); ctx.Err() == nil || context.Cause(ctx) == errClientEOF {
 		a.h.ServeHTTP(rw, req)
 	}
 }

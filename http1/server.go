@@ -2,6 +2,7 @@ package http1
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -174,9 +175,11 @@ func (s *Server) OnDrained(c conn.Conn) reactor.Action {
 // OnEOF implements reactor.EOFHandler: a client that half-closed after its
 // requests (nc -N, a health-check script) still gets the responses being
 // made for them (Deferreds, the net/http adapter's workers), and the conn
-// closes after the last; nothing more is parsed. With no response awaited,
-// or a request cut short (its body incomplete), it closes at once, as
-// without OnEOF.
+// closes after the last; nothing more is parsed. The Deferreds' Context is
+// cancelled, as net/http's server cancels a request's at the client's EOF
+// (it cannot tell a half-close from a client gone): a handler that gives up
+// then is not kept waiting. With no response awaited, or a request cut
+// short (its body incomplete), the conn closes at once, as without OnEOF.
 func (s *Server) OnEOF(c conn.Conn) reactor.Action {
 	if h, hc := upgraded(c); h != nil {
 		if e, ok := h.(reactor.EOFHandler); ok {
@@ -189,8 +192,15 @@ func (s *Server) OnEOF(c conn.Conn) reactor.Action {
 		return reactor.Close
 	}
 	cs.closing = true
+	if ds := cs.deferred; ds != nil {
+		ds.eof(errClientEOF)
+	}
 	return reactor.None
 }
+
+// errClientEOF is the cause of a Deferred's Context cancelled at the
+// client's EOF (context.Cause): the conn is still open for the responses.
+var errClientEOF = errors.New("http1: the client ended its requests (EOF)")
 
 // OnStop makes the conn's next response its last (Connection: close), and
 // closes the conn at once if it is an idle keep-alive conn (no request
@@ -250,16 +260,17 @@ func (s *Server) OnClose(c conn.Conn, err error) {
 // deferredState is what a conn's Deferreds share, made on the first: most
 // conns never have one, and keep a pointer instead.
 type deferredState struct {
-	ctx    context.Context // cancelled at close: the Deferreds' Context
+	ctx    context.Context // cancelled at close (or the client's EOF): the Deferreds' Context
 	cancel context.CancelFunc
-	remote string // the peer's address as a string (the net/http adapter's RemoteAddr)
+	eof    context.CancelCauseFunc // cancels ctx with errClientEOF
+	remote string                  // the peer's address as a string (the net/http adapter's RemoteAddr)
 }
 
 // deferredState returns the conn's, made now if it has none.
 func (cs *connState) deferredState() *deferredState {
 	if cs.deferred == nil {
-		ctx, cancel := context.WithCancel(context.Background())
-		cs.deferred = &deferredState{ctx: ctx, cancel: cancel}
+		ctx, cause := context.WithCancelCause(context.Background())
+		cs.deferred = &deferredState{ctx: ctx, cancel: func() { cause(nil) }, eof: cause}
 	}
 	return cs.deferred
 }

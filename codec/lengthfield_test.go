@@ -2,6 +2,7 @@ package codec
 
 import (
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -74,18 +75,23 @@ func TestLengthFieldDecode(t *testing.T) {
 }
 
 func TestLengthFieldConfig(t *testing.T) {
-	for _, cfg := range []LengthFieldConfig{
+	cfgs := []LengthFieldConfig{
 		{Size: 0},
 		{Size: 5},
 		{Size: 16},
 		{Size: 2, Offset: -1},
 		{Size: 2, Strip: -1},
 		{Size: 2, MaxFrame: -1},
-		{Size: 4, MaxFrame: 3},              // the field itself does not fit
-		{Size: 2, Offset: 9, MaxFrame: 10},  // nor here
-		{Size: 2, MaxFrame: 1<<40 + 1},      // beyond what int64 arithmetic allows
-		{Size: 2, Adjustment: -(1<<40 + 1)}, // likewise
-	} {
+		{Size: 4, MaxFrame: 3},             // the field itself does not fit
+		{Size: 2, Offset: 9, MaxFrame: 10}, // nor here
+	}
+	if strconv.IntSize == 64 {
+		// Beyond what int64 arithmetic allows (an int cannot hold it on
+		// 32-bit platforms, where the test would not compile as a constant).
+		over := int64(maxLengthFrameLimit) + 1
+		cfgs = append(cfgs, LengthFieldConfig{Size: 2, MaxFrame: int(over)}, LengthFieldConfig{Size: 2, Adjustment: int(-over)})
+	}
+	for _, cfg := range cfgs {
 		if _, err := NewLengthField(cfg); !errors.Is(err, ErrConfig) {
 			t.Errorf("NewLengthField(%+v): %v, want ErrConfig", cfg, err)
 		}

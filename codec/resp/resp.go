@@ -26,6 +26,7 @@ package resp
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 
@@ -46,8 +47,10 @@ const (
 	DefaultMaxInline = 64 << 10
 )
 
-// limitMax keeps offsets computed from limits far from overflow.
-const limitMax = 1 << 40
+// limitMax keeps offsets computed from limits far from overflow: 2^40 where
+// int has 64 bits, and an eighth of int's range where it has 32, so that
+// 2*MaxBulk + MaxInline and a bulk string's end offset fit in an int.
+const limitMax = min(1<<40, math.MaxInt>>3)
 
 // maxDigits bounds the digits of an array or bulk string length: every
 // limit is far below 10^18, so a longer number is too large whatever follows.

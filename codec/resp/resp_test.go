@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 
@@ -316,7 +317,7 @@ func TestConfig(t *testing.T) {
 	if got := d.Config(); got != want {
 		t.Errorf("defaults %+v, want %+v", got, want)
 	}
-	for _, cfg := range []Config{{MaxBulk: -1}, {MaxArgs: -1}, {MaxInline: -1}, {MaxRequest: -1}, {MaxBulk: 1 << 41}} {
+	for _, cfg := range []Config{{MaxBulk: -1}, {MaxArgs: -1}, {MaxInline: -1}, {MaxRequest: -1}, {MaxBulk: limitMax + 1}, {MaxRequest: limitMax + 1}} {
 		if _, err := NewDecoder(cfg); !errors.Is(err, codec.ErrConfig) {
 			t.Errorf("NewDecoder(%+v) error %v, want codec.ErrConfig", cfg, err)
 		}
@@ -378,5 +379,26 @@ func BenchmarkDecodeCommand(b *testing.B) {
 			args, n, _ = d.DecodeCommand(buf, args)
 			buf = buf[n:]
 		}
+	}
+}
+
+// The limits' arithmetic fits in an int on every platform, 32-bit ones
+// included (where limitMax once did not compile): the default MaxRequest
+// from maximal limits, and the end offset of a maximal bulk string.
+func TestLimitsFitInt(t *testing.T) {
+	headroom := int64(math.MaxInt)
+	if 4*int64(limitMax) > headroom {
+		t.Fatalf("limitMax %d: 4x does not fit in an int", limitMax)
+	}
+	d, err := NewDecoder(Config{MaxBulk: limitMax, MaxInline: limitMax})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := d.Config().MaxRequest; got != 3*limitMax {
+		t.Fatalf("MaxRequest %d, want %d", got, 3*limitMax)
+	}
+	wire := fmt.Sprintf("*2\r\n$1\r\na\r\n$%d\r\n", limitMax)
+	if _, n, err := d.DecodeCommand([]byte(wire), nil); n != 0 || err != nil {
+		t.Fatalf("maximal bulk header: n=%d err=%v, want an incomplete request", n, err)
 	}
 }

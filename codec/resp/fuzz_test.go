@@ -29,6 +29,7 @@ func FuzzDecode(f *testing.F) {
 		"*01\r\n",
 		"*1\r\n+OK\r\n",
 		"*9999999999999999999\r\n",
+		"ECHO \"a\\\x00b\"\n",
 	} {
 		f.Add([]byte(s), uint16(0), uint8(0), uint16(0), uint16(0), 3)
 		f.Add([]byte(s), uint16(4), uint8(2), uint16(8), uint16(24), 7)

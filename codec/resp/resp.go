@@ -475,7 +475,9 @@ func inlineArg(line []byte, i int, collect bool) (arg []byte, next int, err erro
 			case c == '\\' && i+3 < len(line) && line[i+1] == 'x' && isHex(line[i+2]) && isHex(line[i+3]):
 				put(unhex(line[i+2])<<4 | unhex(line[i+3]))
 				i += 3
-			case c == '\\' && i+1 < len(line):
+			case c == '\\' && i+1 < len(line) && line[i+1] != 0:
+				// A NUL ends redis-server's C string, so a backslash
+				// before one escapes nothing: the quote is unterminated.
 				i++
 				put(unescape(line[i]))
 			case c == '"':

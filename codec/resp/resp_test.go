@@ -218,6 +218,8 @@ func TestDecode(t *testing.T) {
 		{"inline vertical tab is part of a word", Config{}, "ECHO a\vb\n", cmds([]string{"ECHO", "a\vb"}), nil, ""},
 		{"inline NUL ends the line", Config{}, "ECHO a\x00b c\nPING\n", cmds([]string{"ECHO", "a"}, []string{"PING"}), nil, ""},
 		{"inline NUL after a closing quote", Config{}, "ECHO 'ax'\x00b\n", cmds([]string{"ECHO", "ax"}), nil, ""},
+		{"inline NUL after a backslash in quotes", Config{}, "ECHO \"a\\\x00b\"\n", nil, codec.ErrMalformed, "unbalanced quotes in request"},
+		{"inline NUL after a backslash in single quotes", Config{}, "ECHO 'a\\\x00b'\n", nil, codec.ErrMalformed, "unbalanced quotes in request"},
 		{"inline unterminated quote", Config{}, "SET q \"abc\r\n", nil, codec.ErrMalformed, "unbalanced quotes in request"},
 		{"inline text after closing quote", Config{}, "SET q \"a\"b\n", nil, codec.ErrMalformed, "unbalanced quotes in request"},
 		{"inline unterminated single quote", Config{}, "SET q 'a\n", nil, codec.ErrMalformed, "unbalanced quotes in request"},

@@ -62,10 +62,15 @@ type uconn struct {
 	id      uint32
 	state   atomic.Uint32
 	sendOff int32
-	idleGen uint32
-	peer    socket.InetAddr
-	ops     int32 // operations in the ring naming this conn
-	wfd     int32 // a FIFO pair's write end (fd is its read end); -1 once closed
+	idleGen uint16 // wraps: an entry 65,536 re-arms old is long gone
+	// unseen: c.in ends with input OnTraffic was not given (it arrived
+	// while the conn was held, paused or moving); deliverHeld hands only
+	// that over, so input the handler kept gets no OnTraffic of its own.
+	// Here, in idleGen's padding, to keep the struct in its size class.
+	unseen bool
+	peer   socket.InetAddr
+	ops    int32 // operations in the ring naming this conn
+	wfd    int32 // a FIFO pair's write end (fd is its read end); -1 once closed
 
 	inView       bool
 	sendInflight bool
@@ -270,7 +275,7 @@ func (c *uconn) armIdle(when int64) {
 // idleDead reports whether c's idle entry of generation gen would do
 // nothing when due (a later entry serves the timeout, or there is none
 // to serve), and if so counts it gone, for the loop's sweep.
-func (c *uconn) idleDead(gen uint32) bool {
+func (c *uconn) idleDead(gen uint16) bool {
 	if gen != c.idleGen {
 		return true
 	}
@@ -282,7 +287,7 @@ func (c *uconn) idleDead(gen uint32) bool {
 }
 
 // idleDue is c's idle timer entry armed as generation gen coming due.
-func (c *uconn) idleDue(gen uint32) {
+func (c *uconn) idleDue(gen uint16) {
 	if gen != c.idleGen {
 		return // a later entry serves the timeout
 	}

@@ -826,6 +826,8 @@ func (l *loop) traffic(c *uconn) (reactor.Action, bool) {
 	// not run again until the conn resumes (deliverHeld).
 	if !c.held && !c.paused && !c.moving && c.state.Load() == stateOpen {
 		a, ran = l.callTraffic(c), true
+	} else if len(c.in) > 0 {
+		c.unseen = true
 	}
 	l.retain(c)
 	return a, ran
@@ -964,13 +966,18 @@ func (l *loop) sent(c *uconn, cqe ring.CQE) {
 // it, and the rest waits again as soon as the conn is above high once
 // more. So the output a peer that never reads can make the server hold
 // stays within high plus one read buffer, as on native.
+//
+// Input the handler was given before and kept gets no OnTraffic here (as
+// native, which resumes reading and calls OnTraffic when more arrives):
+// only a conn whose input ends with bytes it was not given (unseen).
 func (l *loop) deliverHeld(c *uconn) {
 	chunk := max(l.e.o.ReadBufferSize, 1)
-	for len(c.in) > 0 && !c.held && !c.paused && !c.moving && !c.released() && c.state.Load() == stateOpen {
+	for c.unseen && len(c.in) > 0 && !c.held && !c.paused && !c.moving && !c.released() && c.state.Load() == stateOpen {
 		all := c.in
 		n := min(len(all), chunk)
 		c.in = all[:n:n]
 		a := l.callTraffic(c)
+		c.unseen = n < len(all) // the rest was not given
 		used := n - len(c.in)
 		if len(c.in) == 0 {
 			c.in = all[n:]
@@ -1387,7 +1394,9 @@ func (l *loop) callOpen(c *uconn) (a reactor.Action) {
 	return c.route.h.OnOpen(c)
 }
 
+// callTraffic runs OnTraffic, which is given all of c.in as it stands.
 func (l *loop) callTraffic(c *uconn) (a reactor.Action) {
+	c.unseen = false
 	defer func() {
 		if r := recover(); r != nil {
 			l.panicked(c, "OnTraffic", r)

@@ -13,7 +13,7 @@ type timer struct {
 	seq  uint64
 	fn   func()
 	conn *uconn // an idle timeout's conn (fn is nil)
-	gen  uint32 // conn.idleGen when it was armed
+	gen  uint16 // conn.idleGen when it was armed
 }
 
 type timerHeap []timer

@@ -962,27 +962,36 @@ func (l *loop) sent(c *uconn, cqe ring.CQE) {
 // that waited while it was above the high one. Within one io_uring_enter a
 // multishot receive takes all the peer sends, up to the loop's free
 // provided buffers (1 MiB), before the cancel lands: it is handed over a
-// read buffer's worth (WithReadBufferSize) per OnTraffic, as native reads
-// it, and the rest waits again as soon as the conn is above high once
-// more. So the output a peer that never reads can make the server hold
-// stays within high plus one read buffer, as on native.
+// read buffer's worth (WithReadBufferSize) more per OnTraffic, on top of
+// what the handler kept, as native reads it, and the rest waits again as
+// soon as the conn is above high once more. So the output a peer that
+// never reads can make the server hold stays within high plus one read
+// buffer, as on native.
 //
-// Input the handler was given before and kept gets no OnTraffic here (as
-// native, which resumes reading and calls OnTraffic when more arrives):
-// only a conn whose input ends with bytes it was not given (unseen).
+// A handler that keeps all it was given (a frame longer than a read
+// buffer) is given the next read buffer's worth with it, as native's next
+// read would, until it has seen all the held input: that input is in
+// c.in, not in the socket, so no receive would bring it. Input the handler
+// was given before and kept gets no OnTraffic here (as native, which
+// resumes reading and calls OnTraffic when more arrives): only a conn
+// whose input ends with bytes it was not given (unseen).
 func (l *loop) deliverHeld(c *uconn) {
 	chunk := max(l.e.o.ReadBufferSize, 1)
+	kept := 0 // what the last OnTraffic here was given and left, at the front of c.in
 	for c.unseen && len(c.in) > 0 && !c.held && !c.paused && !c.moving && !c.released() && c.state.Load() == stateOpen {
 		all := c.in
-		n := min(len(all), chunk)
+		n := min(len(all), kept+chunk)
 		c.in = all[:n:n]
 		a := l.callTraffic(c)
 		c.unseen = n < len(all) // the rest was not given
-		used := n - len(c.in)
-		if len(c.in) == 0 {
+		kept = len(c.in)
+		switch {
+		case kept == 0:
 			c.in = all[n:]
-		} else {
-			c.in = append(c.in[:len(c.in):len(c.in)], all[n:]...)
+		case &c.in[0] == &all[n-kept]:
+			c.in = all[n-kept:] // consumed from the front: still a view of all
+		default:
+			c.in = append(c.in[:kept:kept], all[n:]...)
 		}
 		if len(c.in) == 0 {
 			c.in = nil
@@ -991,9 +1000,6 @@ func (l *loop) deliverHeld(c *uconn) {
 			return
 		}
 		l.act(c, a)
-		if used == 0 {
-			return // the handler waits for more input
-		}
 	}
 }
 

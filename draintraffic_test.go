@@ -35,12 +35,12 @@ func (h *keepOneAndFlood) OnDrained(c conn.Conn) reactor.Action {
 	return reactor.None
 }
 
-// TestRevNoTrafficForOldBytesAfterDrained: once backpressure ends
+// TestNoTrafficForKeptInputAfterDrained: once backpressure ends
 // (OnDrained), input the handler was given and kept gets no OnTraffic of
 // its own while the peer sends nothing new: OnTraffic runs when inbound
 // bytes are buffered (or after Wake), as native and gnet do. io_uring's
 // deliverHeld called it again with the same byte.
-func TestRevNoTrafficForOldBytesAfterDrained(t *testing.T) {
+func TestNoTrafficForKeptInputAfterDrained(t *testing.T) {
 	const low, high = 16 << 10, 64 << 10
 	forEachBackend(t, func(t *testing.T, b backend) {
 		h := &keepOneAndFlood{big: 2 << 20, seen: make(chan int, 16), drained: make(chan struct{}, 4)}

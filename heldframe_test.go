@@ -41,7 +41,7 @@ func (h *framer) OnTraffic(c conn.Conn) reactor.Action {
 // handed over in full once the conn drains, even when the handler needs
 // more than one read buffer's worth to make progress and the peer sends
 // nothing more.
-func TestRevHeldFrameLargerThanReadBuffer(t *testing.T) {
+func TestHeldFrameLargerThanReadBufferIsAnswered(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {
 		const frame, big = 20000, 2 << 20
 		h := &framer{frameLen: frame, big: big}

@@ -376,6 +376,7 @@ func (c *uconn) Wake() error {
 		}
 		l := c.l
 		a := l.callTraffic(c)
+		c.unseen = false // it was given all of c.in
 		l.retain(c)
 		if l.finishMove(c) || c.released() {
 			return

@@ -826,6 +826,7 @@ func (l *loop) traffic(c *uconn) (reactor.Action, bool) {
 	// not run again until the conn resumes (deliverHeld).
 	if !c.held && !c.paused && !c.moving && c.state.Load() == stateOpen {
 		a, ran = l.callTraffic(c), true
+		c.unseen = false
 	} else if len(c.in) > 0 {
 		c.unseen = true
 	}

@@ -56,6 +56,7 @@ type backend struct {
 var gnetSkips = map[string]string{
 	"TestPausedConnIsNotClosedForInputItWasNotGiven": "gnet reads on above the high watermark: input piles up to MaxInbound, then the conn closes",
 	"TestEOFHandlerKeepsConnOpenForWriting":          "gnet closes a conn at its peer's EOF by itself: no OnEOF",
+	"TestUDPDatagramLargerThanReadBuffer":            "gnet reads a datagram into its own read buffer (WithReadBufferSize) and cuts it there",
 }
 
 // uringSkips are the root tests the io_uring backend does not pass, and why

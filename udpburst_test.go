@@ -72,3 +72,40 @@ func (h *udpBurst) OnTraffic(c conn.Conn) reactor.Action {
 	}
 	return reactor.None
 }
+
+// lenUDP reports the length of each datagram OnTraffic sees.
+type lenUDP struct {
+	reactor.BaseHandler
+	lens chan int
+}
+
+func (h *lenUDP) OnTraffic(c conn.Conn) reactor.Action {
+	b, _ := c.Next(-1)
+	h.lens <- len(b)
+	return reactor.None
+}
+
+// TestUDPDatagramLargerThanReadBuffer: a datagram is one OnTraffic, whole,
+// whatever WithReadBufferSize (the Internet profile's 16 KiB included): a
+// read into a smaller buffer would cut it short without a word.
+func TestUDPDatagramLargerThanReadBuffer(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		for _, opt := range []reactor.Option{reactor.WithReadBufferSize(4 << 10), reactor.WithInternetProfile()} {
+			h := &lenUDP{lens: make(chan int, 8)}
+			e := start(t, h, "udp://127.0.0.1:0", b, opt)
+			c, err := net.DialUDP("udp", nil, e.Addrs()[0].(*net.UDPAddr))
+			require.NoError(t, err)
+			defer c.Close()
+			for _, n := range []int{100, 20000, 65507} {
+				_, err := c.Write(make([]byte, n))
+				require.NoError(t, err)
+				select {
+				case got := <-h.lens:
+					require.Equal(t, n, got, "a datagram of %d bytes", n)
+				case <-time.After(10 * time.Second):
+					t.Fatalf("no OnTraffic for a datagram of %d bytes", n)
+				}
+			}
+		}
+	})
+}

@@ -28,11 +28,12 @@ const DefaultUDPRecvBuffer = 4 << 20
 // Level-triggered readiness brings the loop back for the rest.
 const maxDatagramsPerWakeup = 256
 
-// maxDatagram is the largest UDP payload (65,507 bytes over IPv4, 65,527
-// over IPv6 without jumbograms): a socket reads into a buffer this large
-// when the loop's read buffer (WithReadBufferSize) is smaller, since
-// recvfrom cuts a longer datagram short without a word.
-const maxDatagram = 64 << 10
+// MaxDatagram covers the largest UDP payload (65,507 bytes over IPv4,
+// 65,527 over IPv6 without jumbograms): a UDP socket reads into a buffer
+// this large when the loop's read buffer (WithReadBufferSize) is smaller,
+// since recvfrom cuts a longer datagram short without a word. Every
+// backend that reads its own UDP sockets uses it.
+const MaxDatagram = 64 << 10
 
 // ErrDatagramDropped is returned by a datagram write that neither the
 // kernel nor the socket's queue (bounded by the high write watermark) could
@@ -75,7 +76,7 @@ type packetConn struct {
 	local  net.Addr
 
 	from socket.RawSockaddr         // recvfrom's scratch
-	buf  []byte                     // its buffer when the loop's is below maxDatagram
+	buf  []byte                     // its buffer when the loop's is below MaxDatagram
 	peer atomic.Pointer[packetPeer] // sender of the current (or latest) datagram
 	in   []byte                     // the datagram being delivered
 	ctx  any
@@ -150,9 +151,9 @@ func (pc *packetConn) ready(_ int, ev poller.Event) {
 		return
 	}
 	buf := pc.l.shared.ReadBuf
-	if len(buf) < maxDatagram {
+	if len(buf) < MaxDatagram {
 		if pc.buf == nil {
-			pc.buf = make([]byte, maxDatagram)
+			pc.buf = make([]byte, MaxDatagram)
 		}
 		buf = pc.buf
 	}

@@ -30,12 +30,6 @@ import (
 // completion, so that one busy socket cannot starve the loop's conns.
 const maxDatagramsPerWakeup = 256
 
-// maxDatagram is the largest UDP payload (65,507 bytes over IPv4, 65,527
-// over IPv6 without jumbograms): a socket's read buffer is never smaller,
-// whatever WithReadBufferSize, since recvfrom cuts a longer datagram short
-// without a word.
-const maxDatagram = 64 << 10
-
 var errNoPeer = errors.New("uringbackend: no datagram received yet: no peer to write to")
 
 // packetConn is a UDP socket, the conn.Conn (and reactor.PacketConn) of its
@@ -105,7 +99,7 @@ func (e *engine) adoptPacket(l *loop, fd int, local net.Addr, family int, r *rou
 	}
 	socket.RaiseRecvBuffer(fd, recv)
 	socket.SetBuffers(fd, 0, e.o.SocketSendBuf)
-	size := max(e.o.ReadBufferSize, maxDatagram)
+	size := max(e.o.ReadBufferSize, reactor.MaxDatagram) // a socket's buffer takes any datagram whole
 	pc := &packetConn{l: l, idx: uint32(len(l.packets)), route: r, fd: fd, family: family, local: local, buf: make([]byte, size)}
 	l.packets = append(l.packets, pc)
 }

@@ -69,34 +69,3 @@ func readDatagram(t *testing.T, c *net.UDPConn) string {
 	return string(buf[:n])
 }
 
-// lenUDP reports the length of each datagram OnTraffic sees.
-type lenUDP struct {
-	reactor.BaseHandler
-	lens chan int
-}
-
-func (h *lenUDP) OnTraffic(c conn.Conn) reactor.Action {
-	b, _ := c.Next(-1)
-	h.lens <- len(b)
-	return reactor.None
-}
-
-// A datagram is one OnTraffic, whole, whatever WithReadBufferSize (the
-// Internet profile's 16 KiB included), as on the native backend.
-func TestUDPDatagramLargerThanReadBuffer(t *testing.T) {
-	for _, opt := range []reactor.Option{reactor.WithReadBufferSize(4 << 10), reactor.WithInternetProfile()} {
-		h := &lenUDP{lens: make(chan int, 8)}
-		e := start(t, h, "udp://127.0.0.1:0", opt, reactor.WithLoops(1))
-		c := udpClient(t, e)
-		for _, n := range []int{100, 20000, 65507} {
-			_, err := c.Write(make([]byte, n))
-			require.NoError(t, err)
-			select {
-			case got := <-h.lens:
-				require.Equal(t, n, got, "a datagram of %d bytes", n)
-			case <-time.After(10 * time.Second):
-				t.Fatalf("no OnTraffic for a datagram of %d bytes", n)
-			}
-		}
-	}
-}

@@ -840,11 +840,8 @@ func (l *loop) traffic(c *uconn) (reactor.Action, bool) {
 func (l *loop) runCut() {
 	for i, c := range l.cut {
 		l.cut[i] = nil
-		if c.cut && !c.released() {
-			c.cut = false
-			n := len(c.in)
-			a, ran := l.traffic(c)
-			l.afterTraffic(c, a, n, ran)
+		if !c.released() {
+			l.flushCut(c)
 		}
 	}
 	l.cut = l.cut[:0]

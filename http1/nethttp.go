@@ -388,8 +388,6 @@ func (a *netHTTP) request(w *ResponseWriter, r *Request, ctx context.Context) (*
 		if r.BodyStream == nil {
 			req.ContentLength = int64(len(r.Body))
 		}
-	}
-	if r.Chunked {
 		// As net/http's server: the keys the Trailer field announces, with
 		// nil values until the body's end brings them.
 		for _, v := range req.Header["Trailer"] {

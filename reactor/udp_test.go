@@ -261,4 +261,3 @@ func TestUDPPeekPastTheDatagram(t *testing.T) {
 		}
 	}
 }
-

@@ -68,4 +68,3 @@ func readDatagram(t *testing.T, c *net.UDPConn) string {
 	require.NoError(t, err)
 	return string(buf[:n])
 }
-
